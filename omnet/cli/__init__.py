@@ -1,0 +1,61 @@
+"""``omnet`` command line: one sub-command per module of :mod:`omnet.cli`.
+
+Each command module defines ``register(subparsers)``; heavy imports stay inside the command
+functions so ``omnet --help`` is instant. Errors meant for users (:class:`OMNetError`) are
+printed as one line and give exit status 2; a cancelled run exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from omnet import __version__
+from omnet.errors import Cancelled, OMNetError
+from omnet.protocol import format_error
+from omnet.utils.log import configure_logging
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+COMMANDS = ("segment", "evaluate", "demo", "train", "models")
+log = logging.getLogger("omnet")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="omnet", description="OM-Net brain tumour segmentation in multi-modal MRI.")
+    parser.add_argument("--version", action="version", version=f"omnet {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"omnet.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    machine = getattr(args, "progress_format", None) == "lines"
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled as exc:
+        print(f"omnet: cancelled: {exc}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("omnet: cancelled", file=sys.stderr)
+        return 130
+    except OMNetError as exc:
+        message = " ".join(str(exc).split())
+        if machine:
+            print(format_error(message), flush=True)
+        print(f"omnet: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

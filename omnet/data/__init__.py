@@ -1,0 +1,1 @@
+"""Finding and reading cases: sequence naming rules, case folders, image files."""

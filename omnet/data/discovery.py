@@ -1,0 +1,166 @@
+"""Find the four sequences (and the label map) of a case folder, and the cases of a dataset.
+
+No image is read here except to recognise DICOM series folders; errors name the files seen.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omnet.data.naming import IMAGE_SUFFIXES, ROLE_TITLES, SEQUENCE_ROLES, classify_name
+from omnet.errors import InputError
+
+__all__ = ["CaseFiles", "DatasetScan", "find_case_files", "is_image_path", "scan_dataset"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CaseFiles:
+    """Where one case's images are: four sequence files, or one 4D file (MSD order).
+
+    ``label_scheme`` names the BraTS scheme of ``seg`` when the layout fixes it (MSD).
+    """
+
+    case_id: str
+    flair: Path | None = None
+    t1: Path | None = None
+    t1ce: Path | None = None
+    t2: Path | None = None
+    four_d: Path | None = None
+    seg: Path | None = None
+    label_scheme: str | None = None
+
+    def sequences(self) -> dict[str, Path]:
+        """The role -> path mapping of the four sequences (empty for a 4D case)."""
+        return {r: getattr(self, r) for r in SEQUENCE_ROLES if getattr(self, r) is not None}
+
+    def all_paths(self) -> list[Path]:
+        paths = [*self.sequences().values(), self.four_d, self.seg]
+        return [p for p in paths if p is not None]
+
+
+def is_image_path(path: Path) -> bool:
+    """A file with a known image suffix, or a folder holding a DICOM series."""
+    if path.name.startswith("."):
+        return False
+    if path.is_dir():
+        return _is_dicom_folder(path)
+    return path.name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def _is_dicom_folder(folder: Path) -> bool:
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return False
+    for entry in entries[:50]:
+        if entry.is_file() and (entry.suffix.lower() in (".dcm", ".ima") or _has_dicm(entry)):
+            return True
+    return False
+
+
+def _has_dicm(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(128)
+            return f.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def _listing(paths: list[Path]) -> str:
+    names = [p.name + ("/" if p.is_dir() else "") for p in paths]
+    return ", ".join(names) if names else "nothing"
+
+
+def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> CaseFiles:
+    """Assign the images of ``case_dir`` to roles by name.
+
+    A folder with exactly one image and no recognisable sequence names is taken as one 4D
+    image in the Medical Segmentation Decathlon order (FLAIR, T1w, T1gd, T2w).
+
+    Raises:
+        InputError: missing folder, a role claimed by two files, or a missing sequence;
+            the message lists the files seen.
+    """
+    case_dir = Path(case_dir)
+    if not case_dir.is_dir():
+        raise InputError(f"case folder not found: {case_dir}")
+    images = sorted(p for p in case_dir.iterdir() if is_image_path(p))
+    roles: dict[str, list[Path]] = {}
+    for path in images:
+        role = classify_name(path.name)
+        if role is not None:
+            roles.setdefault(role, []).append(path)
+    case = CaseFiles(case_id=case_dir.name)
+    for role, paths in roles.items():
+        if len(paths) > 1:
+            raise InputError(f"{case_dir.name}: several files look like {ROLE_TITLES[role]}: "
+                             f"{_listing(paths)}; pass --flair/--t1/--t1ce/--t2 explicitly")
+        setattr(case, role, paths[0])
+    sequences = case.sequences()
+    unnamed = [p for p in images if classify_name(p.name) is None]
+    if not sequences and len(unnamed) == 1:
+        case.four_d = unnamed[0]
+    elif len(sequences) < len(SEQUENCE_ROLES):
+        missing = [ROLE_TITLES[r] for r in SEQUENCE_ROLES if r not in sequences]
+        raise InputError(f"{case_dir.name}: no {', no '.join(missing)} found among "
+                         f"{_listing(images)}")
+    if need_seg and case.seg is None:
+        raise InputError(f"{case_dir.name}: no label map (*_seg / *-seg) among {_listing(images)}")
+    return case
+
+
+@dataclass
+class DatasetScan:
+    """Cases found in a training folder and the problems of those that were left out."""
+
+    cases: list[CaseFiles] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _scan_msd(root: Path) -> DatasetScan:
+    scan = DatasetScan()
+    scheme = "msd"
+    meta = root / "dataset.json"
+    if meta.is_file():
+        try:
+            labels = json.loads(meta.read_text()).get("labels", {})
+            names = {str(v).lower(): int(k) for k, v in labels.items()}
+            if names.get("edema") != 1:
+                scheme = None  # unknown label meaning: detect from values later
+        except (ValueError, AttributeError, TypeError):
+            log.warning("%s is not valid JSON; assuming the MSD brain tumour labels", meta)
+    label_dir = root / "labelsTr"
+    for image in sorted(p for p in (root / "imagesTr").iterdir() if is_image_path(p)):
+        label = label_dir / image.name
+        case_id = image.name.split(".")[0]
+        if not label.is_file():
+            scan.problems.append((case_id, f"no label map {label_dir.name}/{image.name}"))
+            continue
+        scan.cases.append(CaseFiles(case_id=case_id, four_d=image, seg=label,
+                                    label_scheme=scheme))
+    return scan
+
+
+def scan_dataset(data_dir: str | os.PathLike) -> DatasetScan:
+    """Find training cases: case folders with sequences + label map, or the MSD layout."""
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise InputError(f"dataset folder not found: {root}")
+    if (root / "imagesTr").is_dir():
+        return _scan_msd(root)
+    scan = DatasetScan()
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            scan.cases.append(find_case_files(folder, need_seg=True))
+        except InputError as exc:
+            scan.problems.append((folder.name, str(exc)))
+    if not scan.cases and not scan.problems:
+        raise InputError(f"no case folders in {root}")
+    return scan

@@ -1,0 +1,72 @@
+"""Which MRI sequence a file or volume name denotes (pure string rules, no I/O).
+
+Shared by ``omnet segment`` (case folders), ``omnet train`` (datasets) and the Slicer
+module (volume names). Names are split into lower-case tokens; identifiers and numbers are
+ignored. Covers BraTS 2018-2021 (``_flair``, ``_t1``, ``_t1ce``, ``_t2``), BraTS 2023
+(``-t2f``, ``-t1n``, ``-t1c``, ``-t2w``) and common clinical names ("AX T1 POST GAD",
+"T2 FLAIR", "t1_mprage_gd", "T1+C").
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["IMAGE_SUFFIXES", "ROLES", "SEQUENCE_ROLES", "classify_name", "strip_image_suffix",
+           "tokens"]
+
+SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
+ROLES = (*SEQUENCE_ROLES, "seg")
+ROLE_TITLES = {"flair": "FLAIR", "t1": "T1", "t1ce": "T1c (contrast-enhanced T1)", "t2": "T2",
+               "seg": "label map"}
+
+IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".img.gz", ".hdr",
+                  ".img", ".dcm", ".ima")
+
+_SEG = {"seg", "segmentation", "label", "labels", "labelmap", "gt", "groundtruth", "truth",
+        "annotation", "mask"}
+_FLAIR = {"flair", "t2f", "t2flair", "tirm", "darkfluid", "fluidattenuated"}
+_T1_CONTRAST = {"t1ce", "t1c", "t1gd", "t1wce", "t1post", "t1km", "t1cemprage", "t1contrast",
+                "t1wgd", "t1cgd", "mpragegd", "mprage_gd"}
+_T1_PLAIN = {"t1", "t1n", "t1w", "t1pre", "t1native", "mprage", "spgr", "bravo", "tfl"}
+_CONTRAST = {"post", "gad", "gd", "ce", "contrast", "postcontrast", "enhanced", "km", "c",
+             "gado", "gadolinium", "postgad", "pgd"}
+_PRE = {"pre", "native", "precontrast", "nativ"}
+_T2 = {"t2", "t2w", "t2tse", "t2wtse"}
+
+
+def strip_image_suffix(name: str) -> str:
+    """``Brats18_x_t1ce.nii.gz`` -> ``Brats18_x_t1ce``."""
+    lower = name.lower()
+    for suffix in IMAGE_SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def tokens(name: str) -> list[str]:
+    """Lower-case word tokens of a name; ``T1+C`` and ``T1+Gd`` become ``t1ce``."""
+    text = strip_image_suffix(name).lower()
+    text = re.sub(r"t1\s*\+\s*(c|gd|gad|contrast)\b", "t1ce", text)
+    text = re.sub(r"t2\s*[-_ ]?\s*flair", "t2flair", text)
+    return [t for t in re.split(r"[^a-z0-9]+", text) if t]
+
+
+def classify_name(name: str) -> str | None:
+    """The role (flair, t1, t1ce, t2, seg) a name denotes, or None if it says nothing."""
+    words = tokens(name)
+    if not words:
+        return None
+    found = set(words)
+    if found & _SEG:
+        return "seg"
+    if found & _FLAIR:
+        return "flair"
+    if found & _T1_CONTRAST:
+        return "t1ce"
+    if found & _T1_PLAIN:
+        if found & _PRE:
+            return "t1"
+        return "t1ce" if found & _CONTRAST else "t1"
+    if found & _T2:
+        return "t2"
+    return None

@@ -1,0 +1,73 @@
+"""Write files so that a stopped or failed run never leaves a partial output behind.
+
+Everything is written to a hidden temporary name in the destination folder and renamed
+over the final name only once complete (``os.replace`` is atomic on one file system).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text",
+           "file_sha256"]
+
+
+def _full_suffix(name: str) -> str:
+    """``.nii.gz`` for ``a.nii.gz``: writers choose the format from the whole suffix."""
+    parts = name.split(".")
+    return "." + ".".join(parts[1:]) if len(parts) > 1 else ""
+
+
+@contextlib.contextmanager
+def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``destination``; rename it there on success.
+
+    The temporary file keeps the destination's suffix so format-sniffing writers (SimpleITK)
+    pick the right format. On any exception, including KeyboardInterrupt, it is removed.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name.split('.')[0]}.partial-",
+                                    suffix=_full_suffix(destination.name),
+                                    dir=destination.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, destination)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_bytes(destination: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(destination) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def atomic_write_text(destination: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(destination, text.encode("utf-8"))
+
+
+def atomic_write_json(destination: str | os.PathLike, data: Any) -> None:
+    atomic_write_text(destination, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
