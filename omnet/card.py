@@ -104,12 +104,12 @@ def read_safetensors_header(path: str | os.PathLike) -> dict[str, Any]:
         head = f.read(8)
         if len(head) < 8:
             raise ModelFileError(f"{path.name} is not a model file (only {size} bytes)")
-        if head[:2] == b"PK" or head[:1] == b"\x80":
-            raise ModelFileError(
-                f"{path.name} is a PyTorch pickle checkpoint; OMNet only loads safetensors "
-                "model files, since loading a pickle can run arbitrary code")
         (length,) = struct.unpack("<Q", head)
         if length == 0 or length > min(_MAX_HEADER, size - 8):
+            if head[:4] == b"PK\x03\x04" or (head[0] == 0x80 and 2 <= head[1] <= 5):
+                raise ModelFileError(
+                    f"{path.name} is a PyTorch pickle checkpoint; OMNet only loads safetensors "
+                    "model files, since loading a pickle can run arbitrary code")
             raise ModelFileError(f"{path.name} is not a safetensors file (bad header length)")
         raw = f.read(length)
     try:
