@@ -1,0 +1,123 @@
+"""Command lines for ``python -m omnet ...`` child processes and their environment (pure).
+
+The child runs with Slicer's own interpreter, found the way ``slicer.util`` finds it for
+``pip``: ``PythonSlicer`` on the PATH inside Slicer, else next to ``sys.executable``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from omnet.data.naming import SEQUENCE_ROLES
+
+__all__ = ["DEVICE_CHOICES", "MODE_CHOICES", "SegmentOptions", "child_environment",
+           "cli_device", "omnet_search_path", "python_command", "segment_arguments",
+           "segment_command"]
+
+#: Device choices shown to people; mapped to ``--device`` by :func:`cli_device`.
+DEVICE_CHOICES = ("auto", "GPU", "CPU")
+MODE_CHOICES = ("fast", "exact")
+#: Label values written by the child: 1, 2, 3 for necrotic, edema, enhancing, which is the
+#: order of the segments, so one import fills all three (see ``segments.SEGMENTS``).
+CHILD_LABELS = "brats2023"
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """What the user chose for one run of ``omnet segment``."""
+
+    model: str = ""  # a .safetensors path; empty: the bundled default for the device
+    device: str = "auto"  # one of DEVICE_CHOICES
+    mode: str = "fast"  # one of MODE_CHOICES
+    postprocess: bool = True
+    attention: bool = False
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICE_CHOICES:
+            raise ValueError(f"device must be one of {DEVICE_CHOICES}, got {self.device!r}")
+        if self.mode not in MODE_CHOICES:
+            raise ValueError(f"mode must be one of {MODE_CHOICES}, got {self.mode!r}")
+
+
+def cli_device(choice: str, system: str = sys.platform, machine: str | None = None) -> str:
+    """``auto``/``GPU``/``CPU`` -> ``--device``; a GPU is Metal (mps) on Apple Silicon."""
+    if choice == "CPU":
+        return "cpu"
+    if choice == "GPU":
+        machine = platform.machine() if machine is None else machine
+        return "mps" if system == "darwin" and machine == "arm64" else "cuda"
+    if choice == "auto":
+        return "auto"
+    raise ValueError(f"device must be one of {DEVICE_CHOICES}, got {choice!r}")
+
+
+def python_command(in_slicer: bool, which: Callable[[str], str | None] = shutil.which,
+                   executable: str = sys.executable, os_name: str = os.name,
+                   exists: Callable[[str], bool] = os.path.exists) -> list[str]:
+    """The interpreter to start: Slicer's ``PythonSlicer`` inside Slicer, else this Python."""
+    if in_slicer:
+        found = which("PythonSlicer")
+        if found:
+            return [found]
+        beside = os.path.join(os.path.dirname(executable),
+                              "PythonSlicer.exe" if os_name == "nt" else "PythonSlicer")
+        if exists(beside):
+            return [beside]
+    return [executable]
+
+
+def omnet_search_path() -> Path:
+    """The folder holding the ``omnet`` package the modules use (shipped with the extension)."""
+    import omnet
+
+    return Path(omnet.__file__).resolve().parent.parent
+
+
+def child_environment(base: Mapping[str, str], search_path: str | os.PathLike) -> dict[str, str]:
+    """``base`` plus what the child needs: ``omnet`` importable, unbuffered UTF-8 output."""
+    env = dict(base)
+    old = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join([str(search_path), *([old] if old else [])])
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+def segment_arguments(inputs: Mapping[str, str | os.PathLike], output: str | os.PathLike,
+                      options: SegmentOptions, attention_dir: str | os.PathLike | None = None,
+                      report: str | os.PathLike | None = None) -> list[str]:
+    """``segment --flair F --t1 F --t1ce F --t2 F -o OUT ...``: the arguments after ``omnet``."""
+    missing = [role for role in SEQUENCE_ROLES if not inputs.get(role)]
+    if missing:
+        raise ValueError(f"no volume for {', '.join(missing)}")
+    argv = ["segment"]
+    for role in SEQUENCE_ROLES:
+        argv += [f"--{role}", str(inputs[role])]
+    argv += ["-o", str(output), "--device", cli_device(options.device), "--mode", options.mode,
+             "--labels", CHILD_LABELS, "--progress-format", "lines"]
+    if options.model:
+        argv += ["--model", str(options.model)]
+    if not options.postprocess:
+        argv.append("--no-postprocess")
+    if options.attention:
+        if attention_dir is None:
+            raise ValueError("attention maps were asked for but no folder was given")
+        argv += ["--attention", str(attention_dir)]
+    if report is not None:
+        argv += ["--report", str(report)]
+    return argv
+
+
+def segment_command(python: list[str], inputs: Mapping[str, str | os.PathLike],
+                    output: str | os.PathLike, options: SegmentOptions,
+                    attention_dir: str | os.PathLike | None = None,
+                    report: str | os.PathLike | None = None) -> list[str]:
+    """The whole command line: ``python -m omnet segment ...``."""
+    return [*python, "-m", "omnet",
+            *segment_arguments(inputs, output, options, attention_dir, report)]

@@ -1,0 +1,81 @@
+"""Install what ``omnet`` needs into Slicer's Python, after asking (Slicer only).
+
+The decisions are in :mod:`.dependencies` (tested outside Slicer); this file only asks the
+user and calls the PyTorch extension and ``slicer.util.pip_install``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+from pathlib import Path
+
+import slicer
+
+from .dependencies import (
+    OMNET_REQUIREMENTS,
+    SLICER_SHIPPED,
+    InstallPlan,
+    describe_plan,
+    installed_versions,
+    parse_requirement,
+    pip_install_call,
+    plan_install,
+)
+
+__all__ = ["current_plan", "ensure_dependencies"]
+
+log = logging.getLogger(__name__)
+
+
+def current_plan() -> InstallPlan:
+    """What is missing now (re-reading the installed packages)."""
+    importlib.invalidate_caches()
+    names = {parse_requirement(text).name for text in OMNET_REQUIREMENTS} | set(SLICER_SHIPPED)
+    return plan_install(OMNET_REQUIREMENTS, installed_versions(sorted(names)))
+
+
+def _install_torch(requirement: str) -> None:
+    try:
+        import PyTorchUtils
+    except ModuleNotFoundError:
+        raise RuntimeError(
+            "The PyTorch extension is not installed. Install 'PyTorch' from the Extensions "
+            "Manager, restart Slicer, and try again.") from None
+    torch = PyTorchUtils.PyTorchUtilsLogic().installTorch(
+        askConfirmation=False, torchVersionRequirement=requirement)
+    if torch is None:
+        raise RuntimeError("PyTorch was not installed.")
+
+
+def _install_pip(plan: InstallPlan) -> None:
+    constraints = Path(slicer.util.tempDirectory("OMNet")) / "slicer-constraints.txt"
+    constraints.write_text(plan.constraints_text(), encoding="utf-8")
+    keyword = "constraints" in inspect.signature(slicer.util.pip_install).parameters
+    args, kwargs = pip_install_call(plan, str(constraints), keyword_constraints=keyword)
+    if args:
+        slicer.util.pip_install(*args, **kwargs)
+
+
+def ensure_dependencies(ask: bool = True) -> bool:
+    """True when everything is installed (installing it first if the user agrees)."""
+    plan = current_plan()
+    for message in plan.kept:
+        log.warning(message)
+    if not plan.needed:
+        return True
+    if ask and not slicer.util.confirmOkCancelDisplay(describe_plan(plan),
+                                                      "OMNet: install Python packages"):
+        return False
+    with slicer.util.tryWithErrorDisplay("Installing the Python packages failed.",
+                                         waitCursor=True):
+        if plan.torch is not None:
+            _install_torch(plan.torch)
+        _install_pip(plan)
+        still = current_plan()
+        if still.needed:
+            missing = ([f"torch{still.torch}"] if still.torch is not None else []) + list(still.pip)
+            raise RuntimeError("still missing after installation: " + ", ".join(missing)
+                               + ". Restart Slicer and try again.")
+    return not current_plan().needed

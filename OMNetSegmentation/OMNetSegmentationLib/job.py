@@ -1,0 +1,184 @@
+"""Follow one ``omnet`` child process: progress, metrics, log, and a readable outcome (pure).
+
+:meth:`JobMonitor.poll` is called periodically (a ``qt.QTimer`` in Slicer, a loop in tests);
+it drains the runner's lines, parses them with :func:`omnet.protocol.parse_line` and calls
+the callbacks on the caller's thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from omnet.protocol import parse_line
+
+from .process import ProcessRunner
+
+__all__ = ["JobMonitor", "JobOutcome", "eta_seconds", "format_duration", "readable_failure"]
+
+SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
+_LOG_LIMIT = 5000
+
+# (text found in the log, message for people); the first match wins.
+_KNOWN_FAILURES = (
+    ("No module named 'torch'",
+     "PyTorch is not installed in Slicer's Python. Click 'Install dependencies' (or run the "
+     "module again and accept the installation)."),
+    ("No module named 'omnet'",
+     "The omnet package was not found by Slicer's Python; reinstall the OMNet extension."),
+    ("No module named",
+     "A Python package OMNet needs is missing; accept the installation of dependencies."),
+    ("CUDA out of memory",
+     "The GPU ran out of memory. Choose 'CPU' as device, or close other GPU programs."),
+    ("MemoryError", "The computer ran out of memory. Close other programs and try again."),
+)
+
+
+@dataclass
+class JobOutcome:
+    """How a run ended: status, the RESULT data on success, a message and details otherwise."""
+
+    status: str
+    returncode: int | None
+    result: dict[str, Any] | None = None
+    message: str = ""
+    details: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == SUCCEEDED
+
+
+def format_duration(seconds: float | None) -> str:
+    """``75`` -> ``1 min 15 s``; ``None`` -> ``""``."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return ""
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def eta_seconds(fraction: float, elapsed: float) -> float | None:
+    """Remaining time if progress keeps its average pace; None before there is a pace."""
+    if fraction <= 0.02 or elapsed <= 0:
+        return None
+    return elapsed * (1.0 - min(fraction, 1.0)) / fraction
+
+
+def readable_failure(error_line: str | None, log: Sequence[str], returncode: int | None) -> str:
+    """One message for people from the child's ERROR line, or failing that from its log."""
+    if error_line:
+        return error_line
+    text = "\n".join(log)
+    for needle, message in _KNOWN_FAILURES:
+        if needle in text:
+            return message
+    last = next((line.strip() for line in reversed(log) if line.strip()), "")
+    if returncode == 0:
+        return "omnet finished without reporting a result" + (f": {last}" if last else "")
+    return f"omnet stopped with exit status {returncode}" + (f": {last}" if last else "")
+
+
+class JobMonitor:
+    """State and callbacks of one child process run.
+
+    Callbacks: ``on_progress(fraction, stage)``, ``on_log(line)``, ``on_metric(data)``,
+    ``on_finished(outcome)``; all optional, all called from :meth:`poll`.
+    """
+
+    def __init__(self, runner: ProcessRunner,
+                 on_progress: Callable[[float, str], None] | None = None,
+                 on_log: Callable[[str], None] | None = None,
+                 on_metric: Callable[[dict[str, Any]], None] | None = None,
+                 on_finished: Callable[[JobOutcome], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.runner = runner
+        self.on_progress, self.on_log = on_progress, on_log
+        self.on_metric, self.on_finished = on_metric, on_finished
+        self.clock = clock
+        self.fraction = 0.0
+        self.stage = ""
+        self.log: list[str] = []
+        self.result: dict[str, Any] | None = None
+        self.error: str | None = None
+        self.outcome: JobOutcome | None = None
+        self._started_at: float | None = None
+        self._cancel_requested = False
+
+    def start(self, argv: Sequence[str], env: Mapping[str, str] | None = None,
+              cwd: str | None = None) -> None:
+        self._started_at = self.clock()
+        self.runner.start(argv, env=env, cwd=cwd)
+
+    @property
+    def running(self) -> bool:
+        return self._started_at is not None and self.outcome is None
+
+    @property
+    def elapsed(self) -> float:
+        return 0.0 if self._started_at is None else self.clock() - self._started_at
+
+    def eta(self) -> float | None:
+        return eta_seconds(self.fraction, self.elapsed)
+
+    def cancel(self) -> None:
+        """Ask the child to stop; the outcome (cancelled) arrives through :meth:`poll`."""
+        if self.running and not self._cancel_requested:
+            self._cancel_requested = True
+            self.runner.cancel()
+
+    def poll(self) -> bool:
+        """Handle what the child wrote since the last call; False once the run is over."""
+        if self.outcome is not None:
+            return False
+        for line in self.runner.read_lines():
+            self._handle(line)
+        if not self.runner.finished():
+            return True
+        for line in self.runner.read_lines():  # lines queued after the last check
+            self._handle(line)
+        self.outcome = self._conclude(self.runner.returncode)
+        if self.on_finished:
+            self.on_finished(self.outcome)
+        return False
+
+    def _handle(self, line: str) -> None:
+        event = parse_line(line)
+        if event.kind == "progress":
+            self.fraction, self.stage = event.fraction or 0.0, event.stage
+            if self.on_progress:
+                self.on_progress(self.fraction, self.stage)
+            return
+        if event.kind == "metric":
+            if self.on_metric:
+                self.on_metric(event.data or {})
+            return
+        if event.kind == "result":
+            self.result = event.data
+        elif event.kind == "error":
+            self.error = event.text
+        self.log.append(line)
+        del self.log[:-_LOG_LIMIT]
+        if self.on_log:
+            self.on_log(line)
+
+    def _conclude(self, returncode: int | None) -> JobOutcome:
+        details = "\n".join(self.log[-200:])
+        if self._cancel_requested:
+            return JobOutcome(CANCELLED, returncode, message="Stopped by the user.",
+                              details=details)
+        if returncode == 0 and self.result is not None:
+            return JobOutcome(SUCCEEDED, returncode, result=self.result, details=details)
+        if returncode == 130:
+            return JobOutcome(CANCELLED, returncode, message="The run was interrupted.",
+                              details=details)
+        message = readable_failure(self.error, self.log, returncode)
+        return JobOutcome(FAILED, returncode, result=self.result, message=message,
+                          details=details)

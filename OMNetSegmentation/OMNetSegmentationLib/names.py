@@ -1,0 +1,63 @@
+"""Names shown to people: the result's node name and the attention maps' titles (pure)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from omnet.data.naming import strip_image_suffix
+
+__all__ = ["ATTENTION_TITLES", "attention_title", "case_stem", "segmentation_name"]
+
+_SEPARATORS = " _-.:"
+
+ATTENTION_TITLES = {
+    "cga_tumour_pt": "tumour guidance Pt (CGA-tumour)",
+    "cga_tumour_pn": "non-tumour guidance Pn (CGA-tumour)",
+    "cga_core_pt": "core guidance Pt (CGA-core)",
+    "cga_core_pn": "non-core guidance Pn (CGA-core)",
+    "cga_tumour_top_channel": "most-weighted feature channel (CGA-tumour)",
+    "cga_tumour_bottom_channel": "least-weighted feature channel (CGA-tumour)",
+    "cga_core_top_channel": "most-weighted feature channel (CGA-core)",
+    "cga_core_bottom_channel": "least-weighted feature channel (CGA-core)",
+}
+
+
+def _common_prefix(strings: Sequence[str]) -> str:
+    first, last = min(strings), max(strings)
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    return first[:size]
+
+
+def case_stem(names: Sequence[str]) -> str:
+    """The part the sequence names share: ``Brats18_x_t1``, ``Brats18_x_t2`` -> ``Brats18_x``.
+
+    Returns an empty string when the names share no whole word (clinical series names).
+    """
+    stems = [strip_image_suffix(name) for name in names if name]
+    if not stems:
+        return ""
+    prefix = _common_prefix(stems)
+    cut_inside_word = prefix and prefix[-1].isalnum() and any(
+        len(stem) > len(prefix) and stem[len(prefix)].isalnum() for stem in stems)
+    if cut_inside_word:
+        last_separator = max(prefix.rfind(sep) for sep in _SEPARATORS)
+        prefix = prefix[:last_separator + 1] if last_separator >= 0 else ""
+    prefix = prefix.strip(_SEPARATORS)
+    return "" if len(prefix) < 3 or prefix.isdigit() else prefix
+
+
+def segmentation_name(patient: str | None, volume_names: Sequence[str],
+                      reference_name: str) -> str:
+    """Name of a new result node: after the patient, else the case, else the T1c volume."""
+    base = (patient or "").strip() or case_stem(volume_names) or reference_name
+    return f"{base} OMNet tumour"
+
+
+def attention_title(path: str | os.PathLike) -> str:
+    """``.../cga_core_pt.nii.gz`` -> ``core guidance Pt (CGA-core)``; unknown names kept."""
+    stem = strip_image_suffix(Path(path).name)
+    return ATTENTION_TITLES.get(stem, stem.replace("_", " "))

@@ -1,0 +1,182 @@
+"""What the OMNetSegmentation panel does when used (Slicer only).
+
+The module widget owns the parameter node and the scene observers; this class reacts to
+the buttons: fills the selectors from volume names, lists models, starts and cancels a run,
+shows progress, errors and results. Decisions are delegated to the pure modules.
+"""
+
+from __future__ import annotations
+
+import qt
+import slicer
+from slicer.i18n import tr as _
+
+from omnet.bundled import list_bundled_models
+from omnet.card import read_card
+
+from . import install, models, scene
+from .command import SegmentOptions
+from .job import format_duration
+from .logic import RunResult, SegmentationRun
+from .roles import Volume, assign_roles, transform_problem
+from .segments import volume_rows
+
+__all__ = ["ROLES", "SegmentationPanel"]
+
+ROLES = ("flair", "t1", "t1ce", "t2")
+
+
+class SegmentationPanel:
+    """Behaviour of the widgets in ``ui`` for the parameter node in :attr:`parameterNode`."""
+
+    def __init__(self, ui, parent) -> None:
+        self.ui, self.parent = ui, parent
+        self.parameterNode = None
+        self.run: SegmentationRun | None = None
+        self.choices: list[models.ModelChoice] = []
+        self.modelFiles: list[str] = []
+
+    @property
+    def running(self) -> bool:
+        return bool(self.run and self.run.running)
+
+    def inputVolumes(self) -> dict:
+        p = self.parameterNode
+        return {role: getattr(p, f"{role}Volume") if p else None for role in ROLES}
+
+    def detectRoles(self, newIds=()) -> None:
+        """Fill the four selectors from the volume names (volumes in ``newIds`` first)."""
+        if not self.parameterNode or self.running:
+            return
+        volumes = [Volume(n.GetID(), n.GetName())
+                   for n in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode")
+                   if not n.IsA("vtkMRMLLabelMapVolumeNode")
+                   and not n.GetAttribute(scene.ATTENTION_ATTRIBUTE)]
+        current = {role: n.GetID() if n else None for role, n in self.inputVolumes().items()}
+        assignment = assign_roles(volumes, current, newIds)
+        with slicer.util.NodeModify(self.parameterNode.parameterNode):
+            for role, nodeId in assignment.roles.items():
+                node = slicer.mrmlScene.GetNodeByID(nodeId) if nodeId else None
+                setattr(self.parameterNode, f"{role}Volume", node)
+        self.ui.rolesLabel.text = " ".join(
+            _("Several volumes look like {role}: using {name}.").format(
+                role=c.role.upper(), name=slicer.mrmlScene.GetNodeByID(c.chosen).GetName())
+            for c in assignment.conflicts)
+
+    def refreshModels(self) -> None:
+        """Bundled, trained (from OMNetTraining) and loaded models in the selector."""
+        trained = models.parse_trained_models(
+            qt.QSettings().value(models.TRAINED_MODELS_KEY, "[]"))
+        self.choices = models.model_choices(list_bundled_models(), trained, self.modelFiles)
+        paths = [choice.path for choice in self.choices]
+        wanted = self.parameterNode.modelPath if self.parameterNode else ""
+        combo = self.ui.modelComboBox
+        combo.blockSignals(True)
+        combo.clear()
+        for index, choice in enumerate(self.choices):
+            combo.addItem(choice.title)
+            combo.setItemData(index, choice.description, qt.Qt.ToolTipRole)
+        combo.currentIndex = paths.index(wanted) if wanted in paths else 0
+        combo.blockSignals(False)
+        self.onModelChanged(combo.currentIndex)
+
+    def onModelChanged(self, index: int) -> None:
+        if self.parameterNode and 0 <= index < len(self.choices):
+            self.parameterNode.modelPath = self.choices[index].path
+
+    def onLoadModel(self) -> None:
+        path = qt.QFileDialog.getOpenFileName(self.parent, _("Load OMNet model"), "",
+                                              _("OMNet model (*.safetensors)"))
+        if path and self.parameterNode:
+            with slicer.util.tryWithErrorDisplay(_("This file is not an OMNet model.")):
+                read_card(path)
+                self.modelFiles.append(path)
+                self.parameterNode.modelPath = path
+                self.refreshModels()
+
+    def onInstall(self) -> None:
+        if self._dependenciesReady():
+            self.ui.statusLabel.text = _("All Python packages OMNet needs are installed.")
+
+    @staticmethod
+    def _dependenciesReady() -> bool:
+        try:
+            return install.ensure_dependencies(ask=True)
+        except Exception:  # already shown to the user by tryWithErrorDisplay
+            return False
+
+    def updateButtons(self, caller=None, event=None) -> None:
+        ready = all(self.inputVolumes().values())
+        self.ui.applyButton.text = _("Cancel") if self.running else _("Segment tumor")
+        self.ui.applyButton.enabled = self.running or ready
+        self.ui.applyButton.toolTip = "" if self.running or ready else _(
+            "Select the FLAIR, T1, T1c and T2 volumes.")
+        self.ui.inputsCollapsibleButton.enabled = not self.running
+        self.ui.optionsCollapsibleButton.enabled = not self.running
+
+    def onApply(self) -> None:
+        """Start a run, or cancel the one in progress (the button doubles as Cancel)."""
+        if self.running:
+            self.ui.statusLabel.text = _("Stopping...")
+            self.run.cancel()
+            return
+        volumes = self.inputVolumes()
+        problem = transform_problem([node.GetTransformNodeID() for node in volumes.values()])
+        if problem:
+            slicer.util.errorDisplay(problem)
+            return
+        if not self._dependenciesReady():
+            return
+        p = self.parameterNode
+        options = SegmentOptions(model=p.modelPath, device=p.device, mode=p.mode,
+                                 postprocess=p.postprocess, attention=p.attentionMaps)
+        target = p.outputSegmentation if p.updateExisting else None
+        self.ui.logText.clear()
+        self.ui.progressBar.value = 0
+        self.ui.statusLabel.text = _("Starting...")
+        self.run = SegmentationRun(volumes, options, target, p.show3D, self.onProgress,
+                                   self.ui.logText.appendPlainText, self.onDone)
+        try:
+            self.run.start()
+        except (OSError, RuntimeError, ValueError) as error:
+            slicer.util.errorDisplay(_("Could not start the segmentation: {error}").format(
+                error=error))
+        self.updateButtons()
+
+    def onProgress(self, fraction: float, stage: str, secondsLeft: float | None) -> None:
+        self.ui.progressBar.value = round(100 * fraction)
+        left = format_duration(secondsLeft)
+        self.ui.statusLabel.text = stage + (
+            _(" (about {time} left)").format(time=left) if left else "")
+
+    def onDone(self, result: RunResult) -> None:
+        outcome = result.outcome
+        self.updateButtons()
+        if not outcome.succeeded:
+            self.ui.statusLabel.text = outcome.message
+            if outcome.status == "failed":
+                slicer.util.errorDisplay(outcome.message, detailedText=outcome.details)
+            return
+        self.ui.progressBar.value = 100
+        self.ui.statusLabel.text = _("Done in {time}.").format(
+            time=format_duration(self.run.monitor.elapsed))
+        if self.parameterNode:
+            self.parameterNode.outputSegmentation = result.segmentation
+            if result.attention:
+                self.parameterNode.attentionVolume = result.attention[0]
+        rows = volume_rows((outcome.result or {}).get("volumes_ml") or {})
+        self.ui.volumeTable.setRowCount(len(rows))
+        for row, (region, value) in enumerate(rows):
+            self.ui.volumeTable.setItem(row, 0, qt.QTableWidgetItem(region))
+            self.ui.volumeTable.setItem(row, 1, qt.QTableWidgetItem(value))
+
+    def onShow3D(self, show: bool) -> None:
+        node = self.parameterNode.outputSegmentation if self.parameterNode else None
+        if node:
+            if show:
+                node.CreateClosedSurfaceRepresentation()
+            node.GetDisplayNode().SetVisibility3D(show)
+
+    def updateAttention(self, *args) -> None:
+        scene.show_attention(self.ui.attentionSelector.currentNode(),
+                             self.ui.attentionOpacitySlider.value)

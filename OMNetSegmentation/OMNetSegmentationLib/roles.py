@@ -1,0 +1,129 @@
+"""Which loaded volume is FLAIR, T1, T1c and T2 (pure logic, no Slicer).
+
+The names are read with the same rules as ``omnet segment``
+(:func:`omnet.data.naming.classify_name`); nnU-Net / Medical Segmentation Decathlon channel
+files (``<case>_0000`` .. ``_0003``, order FLAIR, T1w, T1gd, T2w) are recognised when all four
+channels of a case are present. One volume never gets two roles. When several volumes look
+like the same sequence, the volumes of the newest load win over older ones, then the most
+canonical name (fewest words), then the newest volume.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from omnet.data.naming import SEQUENCE_ROLES, classify_name, strip_image_suffix, tokens
+
+__all__ = ["RoleAssignment", "RoleConflict", "Volume", "assign_roles", "channel_roles",
+           "detect_role", "transform_problem"]
+
+_CHANNEL = re.compile(r"^(?P<stem>.+?)[_-](?P<index>000[0-3])$")
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A candidate volume: ``key`` identifies it (the MRML node ID), ``name`` is shown."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RoleConflict:
+    """Several volumes looked like one sequence; ``chosen`` got the role, ``others`` did not."""
+
+    role: str
+    chosen: str
+    others: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    """Volume key per role (None where nothing fits) and the conflicts that were resolved."""
+
+    roles: dict[str, str | None]
+    conflicts: tuple[RoleConflict, ...] = ()
+
+    def missing(self) -> list[str]:
+        """Roles still without a volume, in FLAIR, T1, T1c, T2 order."""
+        return [role for role in SEQUENCE_ROLES if self.roles.get(role) is None]
+
+
+def detect_role(name: str) -> str | None:
+    """The sequence a volume name denotes; label maps and unknown names give None."""
+    role = classify_name(name)
+    return role if role in SEQUENCE_ROLES else None
+
+
+def channel_roles(volumes: Sequence[Volume]) -> dict[str, str]:
+    """Roles from ``<case>_0000``..``_0003`` names, only for cases with all four channels."""
+    groups: dict[str, dict[str, str]] = {}
+    for volume in volumes:
+        match = _CHANNEL.match(strip_image_suffix(volume.name))
+        if match:
+            groups.setdefault(match["stem"], {})[match["index"]] = volume.key
+    found: dict[str, str] = {}
+    for channels in groups.values():
+        if len(channels) == len(SEQUENCE_ROLES):
+            for index, role in enumerate(SEQUENCE_ROLES):
+                found[channels[f"000{index}"]] = role
+    return found
+
+
+def assign_roles(volumes: Sequence[Volume], current: Mapping[str, str | None] | None = None,
+                 new_keys: Collection[str] = ()) -> RoleAssignment:
+    """Choose a volume for each role.
+
+    Args:
+        volumes: every candidate volume, oldest first.
+        current: the volumes selected now; kept unless the newest load brings that sequence.
+        new_keys: keys of the volumes just loaded; they take precedence over older volumes.
+    """
+    order = {volume.key: index for index, volume in enumerate(volumes)}
+    detected = channel_roles(volumes)
+    for volume in volumes:
+        role = detect_role(volume.name)
+        if role is not None:
+            detected[volume.key] = role
+    names = {volume.key: volume.name for volume in volumes}
+    roles: dict[str, str | None] = dict.fromkeys(SEQUENCE_ROLES)
+    conflicts: list[RoleConflict] = []
+    used: set[str] = set()
+
+    def choose(role: str, keys: list[str]) -> None:
+        keys = [key for key in keys if key not in used]
+        if not keys:
+            return
+        keys.sort(key=lambda key: (len(tokens(names[key])), -order[key]))
+        roles[role] = keys[0]
+        used.add(keys[0])
+        if len(keys) > 1:
+            conflicts.append(RoleConflict(role, keys[0], tuple(keys[1:])))
+
+    candidates = {role: [key for key in order if detected.get(key) == role]
+                  for role in SEQUENCE_ROLES}
+    for role in SEQUENCE_ROLES:
+        choose(role, [key for key in candidates[role] if key in new_keys])
+    for role in SEQUENCE_ROLES:
+        kept = (current or {}).get(role)
+        if roles[role] is None and kept in order and kept not in used:
+            roles[role] = kept
+            used.add(kept)
+    for role in SEQUENCE_ROLES:
+        if roles[role] is None:
+            choose(role, candidates[role])
+    return RoleAssignment(roles, tuple(conflicts))
+
+
+def transform_problem(transform_ids: Collection[str | None]) -> str | None:
+    """Why the volumes cannot be segmented together as they are placed, or None.
+
+    The child reads the files, which hold the untransformed grids; the result is put under
+    the volumes' transform, so all four must share one parent transform (or have none).
+    """
+    if len(set(transform_ids)) > 1:
+        return ("The four volumes are under different transforms. Harden the transforms "
+                "(Transforms module) or place all four under the same transform.")
+    return None

@@ -1,0 +1,178 @@
+"""MRML side of a run (Slicer only): write inputs, build the segmentation, show results.
+
+Nothing here is called before the child process has succeeded, except writing the inputs
+with stand-alone storage nodes, so a failed or cancelled run leaves the scene untouched.
+Every call is listed, with where it was checked, in ``SLICER_API.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import slicer
+import vtk
+
+from .names import attention_title
+from .segments import SEGMENT_TAG, SEGMENTS, terminology_entry
+
+__all__ = ["ATTENTION_ATTRIBUTE", "import_segmentation", "load_attention_maps",
+           "patient_name", "place_next_to", "show_attention", "show_segmentation",
+           "store_volumes", "write_volumes"]
+
+ATTENTION_ATTRIBUTE = "OMNet.Attention"
+HEAT_COLOR_NODE_ID = "vtkMRMLPETProceduralColorNodePET-Heat"
+VOLUME_ATTRIBUTE_PREFIX = "OMNet.VolumeML."
+
+
+def write_volumes(volumes: Mapping[str, object], folder: str | os.PathLike) -> dict[str, str]:
+    """Write each volume node to ``folder/<role>.nrrd`` without changing the node itself."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for role, volumeNode in volumes.items():
+        path = str(Path(folder) / f"{role}.nrrd")
+        storageNode = slicer.mrmlScene.CreateNodeByClass("vtkMRMLVolumeArchetypeStorageNode")
+        try:
+            storageNode.SetFileName(path)
+            storageNode.UseCompressionOff()
+            if not storageNode.WriteData(volumeNode):
+                raise RuntimeError(f"could not write {volumeNode.GetName()} to {path}")
+        finally:
+            storageNode.UnRegister(None)
+        paths[role] = path
+    return paths
+
+
+def _subject_hierarchy():
+    return slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
+
+
+def patient_name(volumeNode) -> str | None:
+    """Name of the patient the volume belongs to in the subject hierarchy, if any."""
+    shNode = _subject_hierarchy()
+    item = shNode.GetItemByDataNode(volumeNode)
+    level = slicer.vtkMRMLSubjectHierarchyConstants.GetDICOMLevelPatient()
+    patientItem = shNode.GetItemAncestorAtLevel(item, level) if item else 0
+    return shNode.GetItemName(patientItem) if patientItem else None
+
+
+def place_next_to(node, referenceNode) -> None:
+    """Put ``node`` under the same subject hierarchy parent as ``referenceNode``."""
+    shNode = _subject_hierarchy()
+    referenceItem = shNode.GetItemByDataNode(referenceNode)
+    item = shNode.GetItemByDataNode(node)
+    if referenceItem and item:
+        shNode.SetItemParent(item, shNode.GetItemParent(referenceItem))
+
+
+def _remove_with_helpers(node) -> None:
+    """Remove a node and the display and storage nodes that only it used."""
+    helpers = [node.GetNthDisplayNode(i) for i in range(node.GetNumberOfDisplayNodes())]
+    helpers.append(node.GetStorageNode())
+    slicer.mrmlScene.RemoveNode(node)
+    for helper in helpers:
+        if helper is not None and helper.GetScene() is not None:
+            slicer.mrmlScene.RemoveNode(helper)
+
+
+def _segment_tag(segment, name: str) -> str:
+    value = vtk.mutable("")
+    return value.get() if segment.GetTag(name, value) else ""
+
+
+def _omnet_segment_ids(segmentationNode) -> list[str]:
+    """IDs of OMNet's three segments, in label order; missing ones are (re)created."""
+    segmentation = segmentationNode.GetSegmentation()
+    found = {}
+    for index in range(segmentation.GetNumberOfSegments()):
+        segmentId = segmentation.GetNthSegmentID(index)
+        key = _segment_tag(segmentation.GetSegment(segmentId), SEGMENT_TAG)
+        if key and key not in found:
+            found[key] = segmentId
+    ids = []
+    for spec in SEGMENTS:
+        segmentId = found.get(spec.key)
+        if segmentId is None:
+            segmentId = segmentation.AddEmptySegment("", spec.name, spec.color)
+            segment = segmentation.GetSegment(segmentId)
+            segment.SetTag(SEGMENT_TAG, spec.key)
+            segment.SetTag(segment.GetTerminologyEntryTagName(), terminology_entry(spec))
+        ids.append(segmentId)
+    return ids
+
+
+def import_segmentation(labelPath: str | os.PathLike, referenceVolume, name: str,
+                        target=None):
+    """Fill OMNet's segments of ``target`` (or of a new node) from the child's label map.
+
+    Label values 1, 2, 3 go to the necrotic, edema and enhancing segments; other segments of
+    ``target`` are left alone. Returns the segmentation node.
+    """
+    labelNode = slicer.util.loadLabelVolume(str(labelPath), {"show": False})
+    if labelNode is None:
+        raise RuntimeError(f"could not load the result {labelPath}")
+    created = target is None
+    segmentationNode = target or slicer.mrmlScene.AddNewNodeByClass(
+        "vtkMRMLSegmentationNode", name)
+    try:
+        transformId = referenceVolume.GetTransformNodeID()
+        labelNode.SetAndObserveTransformNodeID(transformId)
+        segmentationNode.SetAndObserveTransformNodeID(transformId)
+        segmentationNode.SetReferenceImageGeometryParameterFromVolumeNode(referenceVolume)
+        segmentationNode.CreateDefaultDisplayNodes()
+        segmentIds = vtk.vtkStringArray()
+        for segmentId in _omnet_segment_ids(segmentationNode):
+            segmentIds.InsertNextValue(segmentId)
+        logic = slicer.modules.segmentations.logic()
+        if not logic.ImportLabelmapToSegmentationNode(labelNode, segmentationNode, segmentIds):
+            raise RuntimeError("Slicer could not import the label map into the segmentation")
+    except Exception:
+        if created:
+            _remove_with_helpers(segmentationNode)
+        raise
+    finally:
+        _remove_with_helpers(labelNode)
+    if created:
+        place_next_to(segmentationNode, referenceVolume)
+    return segmentationNode
+
+
+def store_volumes(segmentationNode, volumesMl: Mapping[str, float]) -> None:
+    """Keep the measured volumes (mL) on the node, so they are saved with the scene."""
+    for key, value in volumesMl.items():
+        segmentationNode.SetAttribute(VOLUME_ATTRIBUTE_PREFIX + key, f"{float(value):.3f}")
+
+
+def show_segmentation(segmentationNode, referenceVolume, show3D: bool) -> None:
+    """Show the result over the T1c in the slice views, and as surfaces in 3D if asked."""
+    displayNode = segmentationNode.GetDisplayNode()
+    displayNode.SetVisibility(True)
+    displayNode.SetVisibility2D(True)
+    if show3D:
+        segmentationNode.CreateClosedSurfaceRepresentation()
+    displayNode.SetVisibility3D(show3D)
+    slicer.util.setSliceViewerLayers(background=referenceVolume)
+
+
+def load_attention_maps(paths: Sequence[str | os.PathLike], referenceVolume,
+                        folderName: str) -> list:
+    """Load attention maps as heat-coloured volumes in a folder next to the inputs."""
+    shNode = _subject_hierarchy()
+    referenceItem = shNode.GetItemByDataNode(referenceVolume)
+    folderItem = shNode.CreateFolderItem(shNode.GetItemParent(referenceItem), folderName)
+    nodes = []
+    for path in paths:
+        volumeNode = slicer.util.loadVolume(str(path), {
+            "name": f"OMNet {attention_title(path)}", "show": False})
+        volumeNode.SetAttribute(ATTENTION_ATTRIBUTE, "1")
+        volumeNode.SetAndObserveTransformNodeID(referenceVolume.GetTransformNodeID())
+        volumeNode.GetDisplayNode().SetAndObserveColorNodeID(HEAT_COLOR_NODE_ID)
+        shNode.SetItemParent(shNode.GetItemByDataNode(volumeNode), folderItem)
+        nodes.append(volumeNode)
+    return nodes
+
+
+def show_attention(volumeNode, opacity: float) -> None:
+    """Overlay an attention map (or nothing) as the foreground layer of the slice views."""
+    slicer.util.setSliceViewerLayers(foreground=volumeNode, foregroundOpacity=opacity)

@@ -1,0 +1,84 @@
+"""The three tumour segments: names, colours, label values, standard terminology (pure).
+
+Codes are SNOMED CT (designator SCT) as used by Slicer's terminology lists and DICOM
+(category "Morphologically Altered Structure" 49755003; types Necrosis 6574001 and Edema
+79654002 from Slicer's General Anatomy list, Neoplasm 108369006 from the DICOM lesion
+types; anatomic region Brain 12738006). Segment names carry the BraTS meaning, the codes
+what survives a DICOM SEG export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["SEGMENTS", "SEGMENT_TAG", "Code", "SegmentSpec", "region_volumes_ml",
+           "terminology_entry", "volume_rows"]
+
+#: Segment tag that marks a segment as OMNet's and says which one it is.
+SEGMENT_TAG = "OMNet.Segment"
+TERMINOLOGY_CONTEXT = "Segmentation category and type - DICOM master list"
+ANATOMIC_CONTEXT = "Anatomic codes - DICOM master list"
+
+
+@dataclass(frozen=True)
+class Code:
+    """One coded concept: ``SCT^6574001^Necrosis`` in Slicer's terminology strings."""
+
+    value: str
+    meaning: str
+    scheme: str = "SCT"
+
+    def __str__(self) -> str:
+        return f"{self.scheme}^{self.value}^{self.meaning}"
+
+
+MORPHOLOGICALLY_ALTERED = Code("49755003", "Morphologically Altered Structure")
+BRAIN = Code("12738006", "Brain")
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    """One output segment: its key, name, label value in the child's output, colour, type."""
+
+    key: str
+    name: str
+    label: int
+    color: tuple[float, float, float]
+    type: Code
+
+
+#: In label order: the child writes 1, 2, 3 (``--labels brats2023``) for these segments.
+SEGMENTS = (
+    SegmentSpec("necrotic", "Necrotic and non-enhancing tumour core", 1, (0.86, 0.24, 0.20),
+                Code("6574001", "Necrosis")),
+    SegmentSpec("edema", "Peritumoral edema", 2, (0.36, 0.78, 0.36), Code("79654002", "Edema")),
+    SegmentSpec("enhancing", "Enhancing tumour", 3, (1.00, 0.84, 0.16),
+                Code("108369006", "Neoplasm")),
+)
+
+
+def terminology_entry(spec: SegmentSpec) -> str:
+    """Slicer's serialised terminology entry (7 ``~``-separated fields) for a segment."""
+    empty = "^^"
+    return "~".join([TERMINOLOGY_CONTEXT, str(MORPHOLOGICALLY_ALTERED), str(spec.type), empty,
+                     ANATOMIC_CONTEXT, str(BRAIN), empty])
+
+
+def region_volumes_ml(voxels: Mapping[int, int], voxel_volume_mm3: float) -> dict[str, float]:
+    """Whole tumour, core and enhancing tumour in mL from voxel counts per label value."""
+    by_key = {spec.key: voxels.get(spec.label, 0) * voxel_volume_mm3 / 1000.0
+              for spec in SEGMENTS}
+    return {"whole": sum(by_key.values()),
+            "core": by_key["necrotic"] + by_key["enhancing"],
+            "enhancing_tumour": by_key["enhancing"]}
+
+
+def volume_rows(volumes_ml: Mapping[str, float]) -> list[tuple[str, str]]:
+    """Rows of the volume table from a RESULT's ``volumes_ml``: (region, "12.3 mL")."""
+    rows = []
+    for key, title in (("whole", "Whole tumour"), ("core", "Tumour core"),
+                       ("enhancing_tumour", "Enhancing tumour")):
+        value = volumes_ml.get(key)
+        rows.append((title, "-" if value is None else f"{float(value):.1f} mL"))
+    return rows

@@ -1,0 +1,109 @@
+"""The module's command line against the real ``omnet segment`` (the contract, end to end).
+
+A small synthetic case (``omnet demo --size 48 48 32``) and a tiny randomly initialised
+model keep this to seconds; the quality of the result is not the point, its shape is. Torch
+runs only in the child processes, as in Slicer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from OMNetSegmentationLib.command import (
+    SegmentOptions,
+    child_environment,
+    omnet_search_path,
+    segment_command,
+)
+from OMNetSegmentationLib.job import JobMonitor
+from OMNetSegmentationLib.names import ATTENTION_TITLES
+from OMNetSegmentationLib.process import SubprocessRunner
+from OMNetSegmentationLib.segments import SEGMENTS, region_volumes_ml
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None, reason="omnet segment needs torch")]
+
+TINY_MODEL = textwrap.dedent("""
+    import sys
+    from omnet.card import ModelCard
+    from omnet.model import build_model
+    from omnet.model.weights import save_model
+    from omnet.registry import ModelConfig
+    config = ModelConfig(width=4)
+    save_model(build_model(config), ModelCard(name="tiny-random", model=config), sys.argv[1])
+""")
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory) -> tuple[dict[str, str], str]:
+    folder = tmp_path_factory.mktemp("contract")
+    env = child_environment(os.environ, omnet_search_path())
+    subprocess.run([sys.executable, "-m", "omnet", "demo", "-o", str(folder / "demo"),
+                    "--no-segment", "--size", "48", "48", "32", "--progress-format", "none"],
+                   check=True, capture_output=True, env=env, timeout=300)
+    model = folder / "tiny.safetensors"
+    subprocess.run([sys.executable, "-c", TINY_MODEL, str(model)], check=True,
+                   capture_output=True, env=env, timeout=300)
+    inputs = {role: str(folder / "demo" / "demo" / f"demo_{role}.nii.gz")
+              for role in ("flair", "t1", "t1ce", "t2")}
+    return inputs, str(model)
+
+
+def run(argv, cancel_at=None) -> JobMonitor:
+    monitor = JobMonitor(SubprocessRunner(grace_seconds=10))
+    monitor.start(argv, env=child_environment(os.environ, omnet_search_path()))
+    deadline = time.monotonic() + 300
+    while monitor.poll():
+        if cancel_at and cancel_at(monitor):
+            monitor.cancel()
+        assert time.monotonic() < deadline, monitor.log
+        time.sleep(0.05)
+    return monitor
+
+
+def test_segment_result_matches_what_the_module_imports(case, tmp_path):
+    inputs, model = case
+    out = tmp_path / "labels.nii.gz"
+    argv = segment_command([sys.executable], inputs, out,
+                           SegmentOptions(model=model, device="CPU", attention=True),
+                           attention_dir=tmp_path / "attention", report=tmp_path / "r.json")
+    monitor = run(argv)
+    assert monitor.outcome.succeeded, monitor.outcome.message + monitor.outcome.details
+    result = monitor.outcome.result
+    assert Path(result["output"]) == out and out.is_file()
+
+    labels = sitk.ReadImage(str(out))
+    reference = sitk.ReadImage(inputs["t1ce"])
+    assert labels.GetSize() == reference.GetSize()
+    assert np.allclose(labels.GetSpacing(), reference.GetSpacing())
+    values = sitk.GetArrayFromImage(labels)
+    assert set(np.unique(values)) <= {0, *(spec.label for spec in SEGMENTS)}
+    counts = {spec.label: int((values == spec.label).sum()) for spec in SEGMENTS}
+    voxel = float(np.prod(labels.GetSpacing()))
+    ours = region_volumes_ml(counts, voxel)
+    for key, value in ours.items():
+        assert value == pytest.approx(float(result["volumes_ml"][key]), rel=1e-3, abs=1e-3)
+
+    names = {Path(path).name.split(".")[0] for path in result["attention"]}
+    assert names == set(ATTENTION_TITLES)  # every map gets a proper title
+    assert all(Path(path).is_file() for path in result["attention"])
+
+
+def test_cancel_stops_omnet_segment_without_an_output(case, tmp_path):
+    inputs, model = case
+    out = tmp_path / "labels.nii.gz"
+    argv = segment_command([sys.executable], inputs, out,
+                           SegmentOptions(model=model, device="CPU", mode="exact"))
+    monitor = run(argv, cancel_at=lambda m: m.fraction > 0)
+    assert monitor.outcome.status == "cancelled"
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.nii*")), "a partial output was left behind"

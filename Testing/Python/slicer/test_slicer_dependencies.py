@@ -1,0 +1,108 @@
+"""What to install into Slicer's Python, never replacing what Slicer ships."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import tomllib
+from OMNetSegmentationLib.dependencies import (
+    OMNET_REQUIREMENTS,
+    InstallPlan,
+    describe_plan,
+    installed_versions,
+    parse_requirement,
+    parse_version,
+    pip_install_call,
+    plan_install,
+    satisfies,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_requirements_mirror_pyproject():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert sorted(OMNET_REQUIREMENTS) == sorted(project["dependencies"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2.13.0+cpu", (2, 13)), ("1.26.4", (1, 26, 4)), ("2.0.0rc1", (2,)), ("0.4", (0, 4)),
+    ("10", (10,)),
+])
+def test_parse_version(text, expected):
+    assert parse_version(text) == expected
+
+
+@pytest.mark.parametrize(("version", "requirement", "ok"), [
+    ("2.13.0+cpu", "torch>=2.2", True), ("2.1.2", "torch>=2.2", False),
+    ("2.2", "torch>=2.2.0", True), ("1.26.4", "numpy>=1.23,<2", True),
+    ("2.0.1", "numpy>=1.23,<2", False), ("0.4.1", "safetensors==0.4.1", True),
+    ("1.2", "scikit-learn!=1.2.0", False),
+])
+def test_satisfies(version, requirement, ok):
+    assert satisfies(version, parse_requirement(requirement)) is ok
+
+
+def test_unsupported_requirements_are_refused():
+    for text in ("requests[socks]>=2", "pywin32; sys_platform == 'win32'", "x~=1.2", "x>>1"):
+        with pytest.raises(ValueError):
+            parse_requirement(text)
+
+
+def test_fresh_slicer_gets_torch_via_pytorch_and_the_rest_via_pip_with_pins():
+    installed = {"numpy": "1.26.4", "simpleitk": "2.3.1", "scipy": "1.13.0", "torch": None,
+                 "scikit-learn": None, "safetensors": None, "tqdm": "4.66.1"}
+    plan = plan_install(OMNET_REQUIREMENTS, installed)
+    assert plan.torch == ">=2.2"
+    assert plan.pip == ("scikit-learn>=1.2", "safetensors>=0.4")
+    assert set(plan.constraints) == {"numpy==1.26.4", "SimpleITK==2.3.1", "scipy==1.13.0"}
+    assert plan.kept == ()
+    assert plan.needed
+
+
+def test_shipped_packages_are_kept_even_when_too_old():
+    installed = {"numpy": "1.21.0", "simpleitk": "2.3.1", "scipy": "1.13.0", "torch": "2.5.1",
+                 "scikit-learn": "1.5.0", "safetensors": "0.4.3", "tqdm": "4.66.1"}
+    plan = plan_install(OMNET_REQUIREMENTS, installed)
+    assert not plan.needed
+    assert "numpy==1.21.0" in plan.constraints
+    assert len(plan.kept) == 1 and "numpy 1.21.0 is kept" in plan.kept[0]
+
+
+def test_outdated_non_shipped_package_is_upgraded_and_missing_shipped_one_installed():
+    installed = {"numpy": None, "simpleitk": "2.3.1", "scipy": "1.13.0", "torch": "2.1.0",
+                 "scikit-learn": "1.5.0", "safetensors": "0.3.0", "tqdm": "4.66.1"}
+    plan = plan_install(OMNET_REQUIREMENTS, installed)
+    assert plan.torch == ">=2.2"
+    assert plan.pip == ("numpy>=1.23", "safetensors>=0.4")
+
+
+def test_installed_versions_uses_normal_names():
+    def lookup(name):
+        if name == "SimpleITK":
+            return "2.3.1"
+        import importlib.metadata
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    assert installed_versions(["SimpleITK", "scikit_learn"], lookup) == {
+        "simpleitk": "2.3.1", "scikit-learn": None}
+
+
+def test_pip_call_for_old_and_new_slicer():
+    plan = InstallPlan(pip=("scikit-learn>=1.2", "tqdm>=4.60"), constraints=("numpy==1.26.4",))
+    assert pip_install_call(plan, "/t/c.txt", keyword_constraints=False) == (
+        (["-c", "/t/c.txt", "scikit-learn>=1.2", "tqdm>=4.60"],), {})
+    assert pip_install_call(plan, "/t/c.txt", keyword_constraints=True) == (
+        ("scikit-learn>=1.2 tqdm>=4.60",), {"constraints": "/t/c.txt"})
+    assert pip_install_call(InstallPlan(torch=">=2.2"), "/t/c.txt", True) == ((), {})
+    assert plan.constraints_text() == "numpy==1.26.4\n"
+
+
+def test_description_names_everything_it_will_do():
+    plan = InstallPlan(torch=">=2.2", pip=("safetensors>=0.4",), constraints=("numpy==1.26.4",),
+                       kept=("Slicer's numpy 1.21 is kept although OMNet asks for numpy>=1.23",))
+    text = describe_plan(plan)
+    for needle in ("PyTorch (torch>=2.2)", "safetensors>=0.4", "numpy 1.26.4", "is kept",
+                   "Install now?"):
+        assert needle in text

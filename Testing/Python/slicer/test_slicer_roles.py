@@ -1,0 +1,130 @@
+"""Volume roles from names as people load them, and the names given to results."""
+
+from __future__ import annotations
+
+import pytest
+from OMNetSegmentationLib.names import attention_title, case_stem, segmentation_name
+from OMNetSegmentationLib.roles import Volume, assign_roles, channel_roles, transform_problem
+
+
+def volumes(*names: str) -> list[Volume]:
+    return [Volume(f"vtkMRMLScalarVolumeNode{i}", name) for i, name in enumerate(names, 1)]
+
+
+def by_name(assignment, vols) -> dict[str, str | None]:
+    names = {v.key: v.name for v in vols}
+    return {role: names.get(key) for role, key in assignment.roles.items()}
+
+
+CASES = {
+    "brats2018": (["Brats18_2013_2_1_flair", "Brats18_2013_2_1_t1", "Brats18_2013_2_1_t1ce",
+                   "Brats18_2013_2_1_t2", "Brats18_2013_2_1_seg"],
+                  {"flair": "Brats18_2013_2_1_flair", "t1": "Brats18_2013_2_1_t1",
+                   "t1ce": "Brats18_2013_2_1_t1ce", "t2": "Brats18_2013_2_1_t2"}),
+    "brats2021": (["BraTS2021_00495_t2", "BraTS2021_00495_t1ce", "BraTS2021_00495_flair",
+                   "BraTS2021_00495_t1"],
+                  {"flair": "BraTS2021_00495_flair", "t1": "BraTS2021_00495_t1",
+                   "t1ce": "BraTS2021_00495_t1ce", "t2": "BraTS2021_00495_t2"}),
+    "brats2023": (["BraTS-GLI-00005-000-t1c", "BraTS-GLI-00005-000-t1n",
+                   "BraTS-GLI-00005-000-t2f", "BraTS-GLI-00005-000-t2w",
+                   "BraTS-GLI-00005-000-seg"],
+                  {"flair": "BraTS-GLI-00005-000-t2f", "t1": "BraTS-GLI-00005-000-t1n",
+                   "t1ce": "BraTS-GLI-00005-000-t1c", "t2": "BraTS-GLI-00005-000-t2w"}),
+    "msd_modalities": (["FLAIR", "T1w", "t1gd", "T2w"],
+                       {"flair": "FLAIR", "t1": "T1w", "t1ce": "t1gd", "t2": "T2w"}),
+    "msd_channels": (["BRATS_001_0003", "BRATS_001_0001", "BRATS_001_0000", "BRATS_001_0002"],
+                     {"flair": "BRATS_001_0000", "t1": "BRATS_001_0001",
+                      "t1ce": "BRATS_001_0002", "t2": "BRATS_001_0003"}),
+    "clinical": (["AX T2 FSE", "AX T1 PRE", "AX T1 POST GAD", "AX T2 FLAIR", "ADC"],
+                 {"flair": "AX T2 FLAIR", "t1": "AX T1 PRE", "t1ce": "AX T1 POST GAD",
+                  "t2": "AX T2 FSE"}),
+    "dicom_series": (["3: AX T1 POST GAD", "4: AX T2 FLAIR", "5: AX T1 SE", "6: Ax T2 TSE",
+                      "7: ep2d_diff_3scan_trace"],
+                     {"flair": "4: AX T2 FLAIR", "t1": "5: AX T1 SE",
+                      "t1ce": "3: AX T1 POST GAD", "t2": "6: Ax T2 TSE"}),
+    "siemens": (["t1_mprage_sag_p2_iso", "t1_mprage_tra_KM", "t2_tse_tra",
+                 "t2_tirm_tra_dark-fluid"],
+                {"flair": "t2_tirm_tra_dark-fluid", "t1": "t1_mprage_sag_p2_iso",
+                 "t1ce": "t1_mprage_tra_KM", "t2": "t2_tse_tra"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_realistic_name_lists_get_the_right_roles(case):
+    names, expected = CASES[case]
+    vols = volumes(*names)
+    assignment = assign_roles(vols, new_keys={v.key for v in vols})
+    assert by_name(assignment, vols) == expected
+    assert assignment.missing() == []
+
+
+def test_label_maps_and_unknown_series_get_no_role():
+    vols = volumes("Brats18_x_seg", "ADC", "SWI", "Brats18_x_flair")
+    assignment = assign_roles(vols, new_keys={v.key for v in vols})
+    assert by_name(assignment, vols) == {"flair": "Brats18_x_flair", "t1": None,
+                                         "t1ce": None, "t2": None}
+    assert assignment.missing() == ["t1", "t1ce", "t2"]
+
+
+def test_never_two_roles_on_one_volume_even_if_the_user_chose_so():
+    vols = volumes("case_flair", "case_t1", "case_t1ce", "case_t2")
+    flair, t1, t1ce, t2 = (v.key for v in vols)
+    # the user put the FLAIR volume into two roles; the automatic fill must not keep both
+    assignment = assign_roles(vols, current={"flair": flair, "t1": flair, "t1ce": None,
+                                             "t2": None})
+    keys = [key for key in assignment.roles.values() if key is not None]
+    assert len(keys) == len(set(keys)) == 4
+    assert assignment.roles == {"flair": flair, "t1": t1, "t1ce": t1ce, "t2": t2}
+
+
+def test_conflict_prefers_the_canonical_name_and_reports_the_others():
+    vols = volumes("AX T1 POST GAD", "AX T1 POST GAD MPR REFORMAT", "AX T2 FLAIR")
+    assignment = assign_roles(vols, new_keys={v.key for v in vols})
+    assert by_name(assignment, vols)["t1ce"] == "AX T1 POST GAD"
+    (conflict,) = assignment.conflicts
+    assert conflict.role == "t1ce"
+    assert conflict.chosen == vols[0].key and conflict.others == (vols[1].key,)
+
+
+def test_a_new_case_replaces_the_old_one_but_manual_choices_elsewhere_stay():
+    old = volumes("Brats18_a_flair", "Brats18_a_t1", "Brats18_a_t1ce", "Brats18_a_t2")
+    first = assign_roles(old, new_keys={v.key for v in old})
+    manual_t2 = old[0].key  # the user overrode T2 by hand (odd, but theirs)
+    current = {**first.roles, "t2": manual_t2, "flair": None}
+    new = [Volume("new1", "BraTS-GLI-00001-000-t1c"), Volume("new2", "BraTS-GLI-00001-000-t2f")]
+    second = assign_roles(old + new, current=current, new_keys={"new1", "new2"})
+    assert second.roles["t1ce"] == "new1" and second.roles["flair"] == "new2"
+    assert second.roles["t2"] == manual_t2
+    assert second.roles["t1"] == old[1].key
+
+
+def test_channel_suffixes_need_all_four_channels():
+    partial = volumes("BRATS_001_0000", "BRATS_001_0001", "BRATS_002_0002")
+    assert channel_roles(partial) == {}
+
+
+def test_case_stem_and_result_names():
+    assert case_stem(["Brats18_2013_2_1_flair.nii.gz", "Brats18_2013_2_1_t1",
+                      "Brats18_2013_2_1_t1ce", "Brats18_2013_2_1_t2"]) == "Brats18_2013_2_1"
+    assert case_stem(["BraTS-GLI-00005-000-t1c", "BraTS-GLI-00005-000-t1n",
+                      "BraTS-GLI-00005-000-t2f", "BraTS-GLI-00005-000-t2w"]) \
+        == "BraTS-GLI-00005-000"
+    assert case_stem(["3: AX T1 POST GAD", "4: AX T2 FLAIR"]) == ""
+    assert segmentation_name("DOE^JANE", ["x_t1"], "x_t1ce") == "DOE^JANE OMNet tumour"
+    assert segmentation_name(None, ["3: AX T1 POST GAD", "4: AX T2 FLAIR"],
+                             "3: AX T1 POST GAD") == "3: AX T1 POST GAD OMNet tumour"
+    # stems shorter than three characters say nothing: fall back to the T1c volume's name
+    assert case_stem(["c9_t1", "c9_t2"]) == ""
+    assert segmentation_name("", ["c9_t1", "c9_t2"], "c9_t1ce") == "c9_t1ce OMNet tumour"
+
+
+def test_attention_titles():
+    assert attention_title("/tmp/run/cga_core_pt.nii.gz") == "core guidance Pt (CGA-core)"
+    assert attention_title("cga_tumour_bottom_channel.nii.gz").startswith("least-weighted")
+    assert attention_title("/x/other_map.nii.gz") == "other map"
+
+
+def test_volumes_must_share_one_transform():
+    assert transform_problem([None, None, None, None]) is None
+    assert transform_problem(["vtkMRMLLinearTransformNode4"] * 4) is None
+    assert "different transforms" in transform_problem([None, None, "vtkMRMLTransformNode1", None])

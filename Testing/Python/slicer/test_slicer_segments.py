@@ -1,0 +1,110 @@
+"""The segment table: labels, names, colours, terminology codes, and the volume table."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import struct
+
+import pytest
+from OMNetSegmentationLib.models import (
+    MAX_TRAINED_MODELS,
+    add_trained_model,
+    model_choices,
+    parse_trained_models,
+    serialize_trained_models,
+)
+from OMNetSegmentationLib.segments import (
+    SEGMENTS,
+    region_volumes_ml,
+    terminology_entry,
+    volume_rows,
+)
+
+from omnet.card import CARD_KEY, ModelCard
+from omnet.labels import BRATS2023
+from omnet.registry import ModelConfig
+
+# Codes from Slicer's terminology lists (SegmentationCategoryTypeModifier-*.json) and DICOM
+EXPECTED_TYPES = {"necrotic": ("6574001", "Necrosis"), "edema": ("79654002", "Edema"),
+                  "enhancing": ("108369006", "Neoplasm")}
+
+
+def test_label_values_are_the_brats2023_values_the_child_writes():
+    by_key = {spec.key: spec.label for spec in SEGMENTS}
+    assert by_key == {"necrotic": BRATS2023.necrotic, "edema": BRATS2023.edema,
+                      "enhancing": BRATS2023.enhancing}
+    # ImportLabelmapToSegmentationNode maps label n to the n-th segment ID
+    assert [spec.label for spec in SEGMENTS] == [1, 2, 3]
+
+
+def test_names_unique_and_colours_valid_and_distinct():
+    assert len({spec.name for spec in SEGMENTS}) == 3
+    for spec in SEGMENTS:
+        assert len(spec.color) == 3 and all(0.0 <= c <= 1.0 for c in spec.color)
+    for a, b in itertools.combinations(SEGMENTS, 2):
+        distance = sum((x - y) ** 2 for x, y in zip(a.color, b.color)) ** 0.5
+        assert distance > 0.3, (a.key, b.key)
+
+
+@pytest.mark.parametrize("spec", SEGMENTS, ids=lambda s: s.key)
+def test_terminology_entries_carry_standard_codes(spec):
+    fields = terminology_entry(spec).split("~")
+    assert len(fields) == 7
+    assert fields[0].startswith("Segmentation category and type")
+    assert fields[1] == "SCT^49755003^Morphologically Altered Structure"
+    value, meaning = EXPECTED_TYPES[spec.key]
+    assert fields[2] == f"SCT^{value}^{meaning}"
+    assert fields[3] == "^^" and fields[6] == "^^"
+    assert fields[4].startswith("Anatomic codes")
+    assert fields[5] == "SCT^12738006^Brain"
+
+
+def test_region_volumes_and_rows():
+    volumes = region_volumes_ml({1: 1000, 2: 3000, 3: 500, 0: 99999}, voxel_volume_mm3=2.0)
+    assert volumes == pytest.approx({"whole": 9.0, "core": 3.0, "enhancing_tumour": 1.0})
+    rows = volume_rows({"whole": 9.0, "core": 3.04, "enhancing_tumour": 1.0, "edema": 6.0})
+    assert rows == [("Whole tumour", "9.0 mL"), ("Tumour core", "3.0 mL"),
+                    ("Enhancing tumour", "1.0 mL")]
+    assert volume_rows({})[0] == ("Whole tumour", "-")
+
+
+def write_model(path, name: str) -> None:
+    """A header-only safetensors file with an OMNet card (no tensors needed to read it)."""
+    card = ModelCard(name=name, model=ModelConfig(width=8), metrics={"dice": {"whole": 0.9}})
+    header = json.dumps({"__metadata__": {CARD_KEY: card.to_json()}}).encode()
+    path.write_bytes(struct.pack("<Q", len(header)) + header)
+
+
+def test_model_choices_list_default_bundled_trained_and_files(tmp_path):
+    bundled_path = tmp_path / "bundled.safetensors"
+    write_model(bundled_path, "omnet-cga-w32")
+    trained = tmp_path / "run" / "model.safetensors"
+    trained.parent.mkdir()
+    write_model(trained, "my-run")
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"PK\x03\x04 not a model")
+    bundled = [(bundled_path, ModelCard(name="omnet-cga-w32", model=ModelConfig()))]
+    choices = model_choices(bundled, [str(trained), str(broken), str(tmp_path / "gone.st")],
+                            files=[str(bundled_path)])
+    assert [c.source for c in choices] == ["default", "bundled", "trained"]
+    assert choices[0].path == ""
+    assert choices[2].title.startswith("my-run") and choices[2].path == str(trained)
+    assert "whole 0.90" in choices[2].description
+
+
+def test_trained_model_registry(tmp_path):
+    assert parse_trained_models(None) == []
+    assert parse_trained_models("not json") == []
+    assert parse_trained_models('{"a": 1}') == []
+    first = add_trained_model([], tmp_path / "a.safetensors")
+    b = tmp_path / "b.safetensors"
+    again = add_trained_model([*first, str(b)], b)
+    assert again == [str((tmp_path / "b.safetensors").resolve()),
+                     str((tmp_path / "a.safetensors").resolve())]
+    assert parse_trained_models(serialize_trained_models(again)) == again
+    many = []
+    for i in range(MAX_TRAINED_MODELS + 5):
+        many = add_trained_model(many, tmp_path / f"m{i}.safetensors")
+    assert len(many) == MAX_TRAINED_MODELS
+    assert many[0].endswith(f"m{MAX_TRAINED_MODELS + 4}.safetensors")
