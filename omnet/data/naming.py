@@ -32,6 +32,8 @@ _CONTRAST = {"post", "gad", "gd", "ce", "contrast", "postcontrast", "enhanced", 
              "gado", "gadolinium", "postgad", "pgd"}
 _PRE = {"pre", "native", "precontrast", "nativ"}
 _T2 = {"t2", "t2w", "t2tse", "t2wtse"}
+#: Sequences that mention T1/T2 but are none of the four inputs (T2*, SWI, diffusion, ...).
+_NOT_STRUCTURAL = {"t2star", "swi", "dwi", "adc", "dti", "perfusion", "dsc", "asl", "t2s"}
 
 
 def strip_image_suffix(name: str) -> str:
@@ -46,6 +48,7 @@ def strip_image_suffix(name: str) -> str:
 def tokens(name: str) -> list[str]:
     """Lower-case word tokens of a name; ``T1+C`` and ``T1+Gd`` become ``t1ce``."""
     text = strip_image_suffix(name).lower()
+    text = re.sub(r"t2\s*\*", "t2star", text)  # T2* (susceptibility) is not T2
     text = re.sub(r"t1\s*\+\s*(c|gd|gad|contrast)\b", "t1ce", text)
     text = re.sub(r"t2\s*[-_ ]?\s*flair", "t2flair", text)
     return [t for t in re.split(r"[^a-z0-9]+", text) if t]
@@ -54,7 +57,7 @@ def tokens(name: str) -> list[str]:
 def classify_name(name: str) -> str | None:
     """The role (flair, t1, t1ce, t2, seg) a name denotes, or None if it says nothing."""
     words = tokens(name)
-    if not words:
+    if not words or set(words) & _NOT_STRUCTURAL:
         return None
     found = set(words)
     if found & _SEG:

@@ -1,0 +1,89 @@
+"""Sequence naming rules and case-folder discovery on realistic file names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from omnet.data.discovery import find_case_files, scan_dataset
+from omnet.data.naming import classify_name
+from omnet.errors import InputError
+
+NAMES = {
+    # BraTS 2018-2021
+    "Brats18_2013_2_1_flair.nii.gz": "flair", "Brats18_2013_2_1_t1.nii.gz": "t1",
+    "Brats18_2013_2_1_t1ce.nii.gz": "t1ce", "Brats18_2013_2_1_t2.nii.gz": "t2",
+    "Brats18_2013_2_1_seg.nii.gz": "seg", "BraTS2021_00000_t1ce.nii.gz": "t1ce",
+    # BraTS 2023
+    "BraTS-GLI-00000-000-t2f.nii.gz": "flair", "BraTS-GLI-00000-000-t1n.nii.gz": "t1",
+    "BraTS-GLI-00000-000-t1c.nii.gz": "t1ce", "BraTS-GLI-00000-000-t2w.nii.gz": "t2",
+    "BraTS-GLI-00000-000-seg.nii.gz": "seg",
+    # clinical series names
+    "AX T1 POST GAD": "t1ce", "3: AX T1": "t1", "T2 FLAIR AX": "flair", "AX T2": "t2",
+    "t1_mprage_gd.nrrd": "t1ce", "T1+C": "t1ce", "sag_T1_MPRAGE.mha": "t1", "T1Gd": "t1ce",
+    "t2_tse_tra": "t2", "T1 pre": "t1", "patient1_T1w.nii": "t1", "t2-flair": "flair",
+    # not one of the four inputs
+    "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
+}
+
+
+@pytest.mark.parametrize("name,role", list(NAMES.items()))
+def test_classify_name(name: str, role: str | None) -> None:
+    assert classify_name(name) == role
+
+
+def _touch(folder: Path, *names: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"")
+    return folder
+
+
+def test_brats2023_case_folder(tmp_path: Path) -> None:
+    case = _touch(tmp_path / "BraTS-GLI-00001-000", *(
+        f"BraTS-GLI-00001-000-{s}.nii.gz" for s in ("t2f", "t1n", "t1c", "t2w", "seg")))
+    files = find_case_files(case, need_seg=True)
+    assert files.flair.name.endswith("t2f.nii.gz") and files.t1ce.name.endswith("t1c.nii.gz")
+    assert files.seg is not None and files.four_d is None
+
+
+def test_single_unnamed_image_is_a_4d_case(tmp_path: Path) -> None:
+    case = _touch(tmp_path / "BRATS_001", "BRATS_001.nii.gz", "notes.txt")
+    files = find_case_files(case)
+    assert files.four_d is not None and files.sequences() == {}
+
+
+def test_missing_sequence_names_what_was_seen(tmp_path: Path) -> None:
+    case = _touch(tmp_path / "c", "c_flair.nii.gz", "c_t1.nii.gz", "c_t2.nii.gz")
+    with pytest.raises(InputError, match=r"no T1c.*c_flair\.nii\.gz"):
+        find_case_files(case)
+
+
+def test_ambiguous_sequence_is_an_error(tmp_path: Path) -> None:
+    case = _touch(tmp_path / "c", "c_flair.nii.gz", "c_t2flair.nrrd", "c_t1.nii.gz",
+                  "c_t1ce.nii.gz", "c_t2.nii.gz")
+    with pytest.raises(InputError, match="several files look like FLAIR"):
+        find_case_files(case)
+
+
+def test_dataset_scan_reports_bad_cases_by_name(tmp_path: Path) -> None:
+    names = ("flair", "t1", "t1ce", "t2", "seg")
+    _touch(tmp_path / "good", *(f"good_{n}.nii.gz" for n in names))
+    _touch(tmp_path / "noseg", *(f"noseg_{n}.nii.gz" for n in names[:4]))
+    scan = scan_dataset(tmp_path)
+    assert [c.case_id for c in scan.cases] == ["good"]
+    assert [p[0] for p in scan.problems] == ["noseg"]
+
+
+def test_msd_layout(tmp_path: Path) -> None:
+    _touch(tmp_path / "imagesTr", "BRATS_001.nii.gz", "BRATS_002.nii.gz")
+    _touch(tmp_path / "labelsTr", "BRATS_001.nii.gz")
+    scan = scan_dataset(tmp_path)
+    assert [(c.case_id, c.label_scheme) for c in scan.cases] == [("BRATS_001", "msd")]
+    assert scan.problems[0][0] == "BRATS_002"
+
+
+def test_real_cases_are_found(brats_dir: Path) -> None:
+    scan = scan_dataset(brats_dir)
+    assert len(scan.cases) == 16 and not scan.problems
