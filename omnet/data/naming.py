@@ -28,7 +28,7 @@ _FLAIR = {"flair", "t2f", "t2flair", "tirm", "darkfluid", "fluidattenuated"}
 _T1_CONTRAST = {"t1ce", "t1c", "t1gd", "t1wce", "t1post", "t1km", "t1cemprage", "t1contrast",
                 "t1wgd", "t1cgd", "mpragegd", "mprage_gd"}
 _T1_PLAIN = {"t1", "t1n", "t1w", "t1pre", "t1native", "mprage", "spgr", "bravo", "tfl"}
-_CONTRAST = {"post", "gad", "gd", "ce", "contrast", "postcontrast", "enhanced", "km", "c",
+_CONTRAST = {"post", "gad", "gd", "ce", "contrast", "postcontrast", "enhanced", "km",
              "gado", "gadolinium", "postgad", "pgd"}
 _PRE = {"pre", "native", "precontrast", "nativ"}
 _T2 = {"t2", "t2w", "t2tse", "t2wtse"}
