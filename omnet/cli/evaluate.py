@@ -1,14 +1,117 @@
-"""``omnet evaluate``: placeholder until its issue lands."""
+"""``omnet evaluate``: BraTS metrics of one prediction, or of a folder of predictions.
+
+Exit status: 0 when every case was evaluated; 1 when a folder run finished but some case had
+no partner or could not be evaluated (listed in the output); 2 for a one-line error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+
+log = logging.getLogger(__name__)
+
+SCHEME_CHOICES = ("auto", "brats2018", "brats2023", "msd")
+
+EPILOG = """\
+examples:
+  omnet evaluate pred.nii.gz Brats18_x_seg.nii.gz
+  omnet evaluate pred.nii.gz ref.nii.gz --json
+  omnet evaluate --pred-dir predictions/ --ref-dir BraTS2018/ --csv metrics.csv
+
+Regions: whole tumour (NCR + edema + enhancing), tumour core (NCR + enhancing), enhancing
+tumour. HD95 (mm) = max of the two directed 95th percentiles of surface-to-surface
+distances. Empty regions: both empty -> Dice 1, HD95 0; one empty -> Dice 0, HD95 = the
+penalty (--empty-hd95, default 373.13 mm). Files on different grids are an error."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="(not implemented yet)")
+    p = sub.add_parser(
+        "evaluate", help="Dice, sensitivity, specificity, PPV and HD95 against references",
+        description="BraTS metrics of predicted label maps against reference label maps.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("pred", nargs="?", metavar="PRED", help="predicted label map file")
+    p.add_argument("ref", nargs="?", metavar="REF", help="reference label map file")
+    p.add_argument("--pred-dir", metavar="DIR", help="folder of predicted label maps")
+    p.add_argument("--ref-dir", metavar="DIR",
+                   help="folder of reference label maps (files, or BraTS case folders)")
+    p.add_argument("--csv", metavar="OUT.csv", help="also write per-case rows and statistics")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--pred-labels", choices=SCHEME_CHOICES, default="auto",
+                   help="label scheme of the predictions (default: detect; 4 -> brats2018, "
+                        "3 -> brats2023; MSD files need msd)")
+    p.add_argument("--ref-labels", choices=SCHEME_CHOICES, default="auto",
+                   help="label scheme of the references (default: detect)")
+    p.add_argument("--empty-hd95", type=float, default=None, metavar="MM",
+                   help="HD95 when exactly one side of a region is empty (default 373.13)")
+    p.add_argument("--progress-format", choices=("bar", "lines", "none"), default="none",
+                   help="progress output for folder runs (default none)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("omnet evaluate is not implemented yet")
+    from omnet.errors import InputError
+    from omnet.evaluation.metrics import EmptyPolicy
+
+    single = args.pred is not None or args.ref is not None
+    folders = args.pred_dir is not None or args.ref_dir is not None
+    if single == folders or (single and args.ref is None) or \
+            (folders and (args.pred_dir is None or args.ref_dir is None)):
+        raise InputError("give either PRED REF (two files) or --pred-dir DIR --ref-dir DIR")
+    try:
+        policy = EmptyPolicy() if args.empty_hd95 is None else EmptyPolicy(args.empty_hd95)
+    except ValueError as exc:
+        raise InputError(f"--empty-hd95: {exc}") from None
+    if single:
+        return _run_single(args, policy)
+    return _run_folders(args, policy)
+
+
+def _write_csv(writer, path: str, results) -> None:
+    from omnet.errors import OMNetError
+
+    try:
+        writer(path, results)
+    except OSError as exc:
+        raise OMNetError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _run_single(args: argparse.Namespace, policy) -> int:
+    from pathlib import Path
+
+    from omnet.evaluation.files import evaluate_files
+    from omnet.evaluation.folders import case_id_from_name
+    from omnet.evaluation.report import case_table, write_csv
+
+    result = evaluate_files(args.pred, args.ref, pred_labels=args.pred_labels,
+                            ref_labels=args.ref_labels, policy=policy,
+                            case_id=case_id_from_name(Path(args.pred).name))
+    if args.csv:
+        _write_csv(write_csv, args.csv, [result])
+    print(json.dumps(result.to_dict(), indent=2) if args.json else case_table(result))
+    return 0
+
+
+def _run_folders(args: argparse.Namespace, policy) -> int:
+    from omnet.evaluation.folders import evaluate_folders
+    from omnet.evaluation.report import folder_table, to_json, write_csv
+    from omnet.utils.progress import make_progress
+
+    progress = make_progress(args.progress_format, "evaluate")
+    try:
+        results = evaluate_folders(args.pred_dir, args.ref_dir, pred_labels=args.pred_labels,
+                                   ref_labels=args.ref_labels, policy=policy,
+                                   progress=progress)
+    finally:
+        progress.close()
+    if args.csv:
+        _write_csv(write_csv, args.csv, results)
+    print(json.dumps(to_json(results), indent=2) if args.json else folder_table(results))
+    counts = {status: sum(r.status == status for r in results)
+              for status in ("missing prediction", "missing reference", "error")}
+    if any(counts.values()):
+        problems = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+        log.warning("not evaluated: %s (listed in the output)", problems)
+        return 1
+    return 0

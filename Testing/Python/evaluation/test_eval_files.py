@@ -1,0 +1,219 @@
+"""One case from files, folders matched by case id, reports, and the ``omnet evaluate`` CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from omnet.cli import main
+from omnet.errors import GeometryError, InputError
+from omnet.evaluation.files import evaluate_files
+from omnet.evaluation.folders import case_id_from_name, collect_label_files, evaluate_folders
+from omnet.evaluation.metrics import dice
+from omnet.evaluation.report import summarize, write_csv
+
+SPACING_XYZ = (0.8, 1.2, 2.5)
+ORIGIN = (-10.0, 20.0, 5.5)
+
+
+def write_labels(path: Path, labels: np.ndarray, spacing=SPACING_XYZ, origin=ORIGIN,
+                 direction=None) -> Path:
+    image = sitk.GetImageFromArray(labels)
+    image.SetSpacing(spacing)
+    image.SetOrigin(origin)
+    if direction is not None:
+        image.SetDirection(direction)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(image, str(path))
+    return path
+
+
+def tumour(shape=(12, 16, 20), shift=0, enhancing=4) -> np.ndarray:
+    """Edema box around a core box around an enhancing box (2018 labels by default)."""
+    labels = np.zeros(shape, dtype=np.uint8)
+    labels[2:10, 3:13, 4 + shift:16 + shift] = 2
+    labels[4:8, 5:11, 6 + shift:14 + shift] = 1
+    labels[5:7, 6:10, 8 + shift:12 + shift] = enhancing
+    return labels
+
+
+def test_files_use_the_spacing_along_the_right_axes(tmp_path):
+    ref = tumour()
+    pred = tumour(shift=2)
+    result = evaluate_files(write_labels(tmp_path / "p.nii.gz", pred),
+                            write_labels(tmp_path / "r.nii.gz", ref))
+    # Shifted by 2 voxels along x (array axis 2): the surfaces facing along x move by
+    # 2 * 0.8 mm, all others stay, so HD95 (max of directed 95th percentiles) is 1.6 mm.
+    assert result.regions["whole"].hd95 == pytest.approx(2 * SPACING_XYZ[0])
+    assert result.regions["whole"].dice == pytest.approx(dice(pred > 0, ref > 0))
+    voxel_ml = np.prod(SPACING_XYZ) / 1000
+    assert result.regions["core"].ref_ml == pytest.approx(np.isin(ref, (1, 4)).sum() * voxel_ml)
+    assert (result.pred_scheme, result.ref_scheme) == ("brats2018", "brats2018")
+
+
+def test_schemes_detected_or_given_on_either_side(tmp_path):
+    ref = write_labels(tmp_path / "r.nii.gz", tumour())
+    pred_2023 = write_labels(tmp_path / "p.nii.gz", tumour(enhancing=3))
+    result = evaluate_files(pred_2023, ref)
+    assert result.pred_scheme == "brats2023"
+    assert all(m.dice == 1.0 for m in result.regions.values())
+    msd = tumour(enhancing=3)
+    msd[msd == 2], msd[msd == 1] = 9, 2
+    msd[msd == 9] = 1
+    msd_path = write_labels(tmp_path / "msd.nii.gz", msd)
+    result = evaluate_files(msd_path, ref, pred_labels="msd")
+    assert all(m.dice == 1.0 for m in result.regions.values())
+    with pytest.raises(InputError, match=r"\[4\] are not in scheme brats2023"):
+        evaluate_files(pred_2023, ref, ref_labels="brats2023")
+
+
+@pytest.mark.parametrize("change", ["size", "spacing", "origin", "direction"])
+def test_geometry_mismatch_is_an_error(tmp_path, change):
+    ref = write_labels(tmp_path / "r.nii.gz", tumour())
+    kwargs = {"size": {"labels": tumour(shape=(12, 16, 21))},
+              "spacing": {"spacing": (0.8, 1.2, 2.0)},
+              "origin": {"origin": (-10.0, 20.0, 6.5)},
+              "direction": {"direction": (0, 1, 0, 1, 0, 0, 0, 0, 1)}}[change]
+    labels = kwargs.pop("labels", tumour())
+    pred = write_labels(tmp_path / "p.nii.gz", labels, **kwargs)
+    with pytest.raises(GeometryError, match=change):
+        evaluate_files(pred, ref)
+
+
+def test_tiny_header_rounding_is_tolerated(tmp_path):
+    ref = write_labels(tmp_path / "r.nii.gz", tumour())
+    pred = write_labels(tmp_path / "p.nii.gz", tumour(), origin=(-10.0 + 1e-5, 20.0, 5.5))
+    assert evaluate_files(pred, ref).regions["whole"].dice == 1.0
+
+
+def test_unusable_label_files(tmp_path):
+    ref = write_labels(tmp_path / "r.nii.gz", tumour())
+    odd = tumour()
+    odd[0, 0, 0] = 5
+    with pytest.raises(InputError, match=r"label values \[1, 2, 4, 5\]"):
+        evaluate_files(write_labels(tmp_path / "odd.nii.gz", odd), ref)
+    fractional = tumour().astype(np.float32)
+    fractional[0, 0, 0] = 0.5
+    with pytest.raises(InputError, match="non-integer"):
+        evaluate_files(write_labels(tmp_path / "f.nii.gz", fractional), ref)
+    four_d = sitk.JoinSeries([sitk.GetImageFromArray(tumour())] * 2)
+    sitk.WriteImage(four_d, str(tmp_path / "4d.nii.gz"))
+    with pytest.raises(InputError, match="not a 3D"):
+        evaluate_files(tmp_path / "4d.nii.gz", ref)
+    (tmp_path / "junk.nii.gz").write_bytes(b"not an image")
+    with pytest.raises(InputError, match="cannot read"):
+        evaluate_files(tmp_path / "junk.nii.gz", ref)
+    with pytest.raises(InputError, match="not found"):
+        evaluate_files(tmp_path / "missing.nii.gz", ref)
+
+
+@pytest.mark.parametrize(("name", "case"), [
+    ("Brats18_2013_2_1_seg.nii.gz", "Brats18_2013_2_1"),
+    ("Brats18_2013_2_1.nii.gz", "Brats18_2013_2_1"),
+    ("BraTS-GLI-00000-000-seg.nii.gz", "BraTS-GLI-00000-000"),
+    ("case7_pred.nii", "case7"),
+    ("case7.SEG.mha", "case7"),
+    ("BRATS_001.nii.gz", "BRATS_001"),
+    ("seg.nii.gz", "seg"),
+])
+def test_case_ids(name, case):
+    assert case_id_from_name(name) == case
+
+
+def make_folders(tmp_path: Path) -> tuple[Path, Path]:
+    """References as BraTS case folders; predictions as flat files with mixed suffixes."""
+    refs, preds = tmp_path / "refs", tmp_path / "preds"
+    for case in ("A", "B", "C"):
+        write_labels(refs / case / f"{case}_seg.nii.gz", tumour())
+        write_labels(refs / case / f"{case}_flair.nii.gz", np.ones((12, 16, 20), np.uint8))
+    write_labels(preds / "A.nii.gz", tumour())
+    write_labels(preds / "B-seg.nii.gz", tumour(shift=2, enhancing=3))
+    write_labels(preds / "D_pred.nii.gz", tumour())
+    return preds, refs
+
+
+def test_folders_matched_by_id_and_unmatched_cases_listed(tmp_path):
+    preds, refs = make_folders(tmp_path)
+    assert sorted(collect_label_files(refs, "references")) == ["A", "B", "C"]
+    results = {r.case_id: r for r in evaluate_folders(preds, refs)}
+    assert {k: r.status for k, r in results.items()} == {
+        "A": "ok", "B": "ok", "C": "missing prediction", "D": "missing reference"}
+    assert results["A"].regions["core"].dice == 1.0
+    assert results["B"].pred_scheme == "brats2023"
+    expected_b = dice(tumour(shift=2) > 0, tumour() > 0)
+    assert results["B"].regions["whole"].dice == pytest.approx(expected_b)
+    summary = summarize(list(results.values()))
+    assert summary["mean"]["whole"]["dice"] == pytest.approx((1.0 + expected_b) / 2)
+    assert summary["median"]["whole"]["dice"] == pytest.approx((1.0 + expected_b) / 2)
+    assert summary["std"]["whole"]["dice"] == pytest.approx(np.std([1.0, expected_b], ddof=1))
+
+
+def test_a_bad_case_is_reported_not_fatal(tmp_path):
+    preds, refs = make_folders(tmp_path)
+    write_labels(preds / "C.nii.gz", tumour(), spacing=(1, 1, 1))
+    results = {r.case_id: r for r in evaluate_folders(preds, refs)}
+    assert results["C"].status == "error"
+    assert "different voxel grids" in results["C"].message
+    assert results["A"].status == "ok"
+
+
+def test_duplicate_case_ids_are_an_error(tmp_path):
+    write_labels(tmp_path / "p" / "A.nii.gz", tumour())
+    write_labels(tmp_path / "p" / "A_seg.nii.gz", tumour())
+    with pytest.raises(InputError, match="several files for case A"):
+        collect_label_files(tmp_path / "p", "predictions")
+
+
+def test_csv_rows_and_statistics(tmp_path):
+    preds, refs = make_folders(tmp_path)
+    results = evaluate_folders(preds, refs)
+    write_csv(tmp_path / "out.csv", results)
+    rows = list(csv.DictReader((tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()))
+    assert [r["case"] for r in rows] == ["A", "B", "C", "D", "mean", "median", "std"]
+    assert rows[2]["status"] == "missing prediction" and rows[2]["whole_dice"] == ""
+    dices = [float(rows[0]["whole_dice"]), float(rows[1]["whole_dice"])]
+    assert float(rows[4]["whole_dice"]) == pytest.approx(np.mean(dices), rel=1e-5)
+    assert float(rows[1]["whole_hd95"]) == pytest.approx(2 * SPACING_XYZ[0], rel=1e-5)
+
+
+def test_cli_single_case_table_and_json(tmp_path, capsys):
+    ref = write_labels(tmp_path / "r.nii.gz", tumour())
+    pred = write_labels(tmp_path / "p.nii.gz", tumour(shift=2))
+    assert main(["evaluate", str(pred), str(ref)]) == 0
+    table = capsys.readouterr().out
+    assert "whole" in table and "enhancing" in table and "HD95" in table
+    assert main(["evaluate", str(pred), str(ref), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["metrics"]["whole"]["hd95"] == pytest.approx(1.6)
+    assert set(report["metrics"]) == {"whole", "core", "enhancing"}
+
+
+def test_cli_folders_csv_and_exit_status(tmp_path, capsys):
+    preds, refs = make_folders(tmp_path)
+    out = tmp_path / "metrics.csv"
+    status = main(["evaluate", "--pred-dir", str(preds), "--ref-dir", str(refs), "--csv",
+                   str(out), "--json"])
+    assert status == 1  # C and D have no partner
+    report = json.loads(capsys.readouterr().out)
+    assert (report["n_evaluated"], report["n_missing"], report["n_error"]) == (2, 2, 0)
+    assert out.is_file()
+
+
+@pytest.mark.parametrize("problem", ["missing", "geometry", "labels", "arguments"])
+def test_cli_errors_are_one_line_with_status_2(tmp_path, capsys, problem):
+    ref = write_labels(tmp_path / "r.nii.gz", tumour())
+    odd = tumour()
+    odd[0, 0, 0] = 7
+    argv = {"missing": [str(tmp_path / "nope.nii.gz"), str(ref)],
+            "geometry": [str(write_labels(tmp_path / "g.nii.gz", tumour(), spacing=(1, 1, 1))),
+                         str(ref)],
+            "labels": [str(write_labels(tmp_path / "o.nii.gz", odd)), str(ref)],
+            "arguments": [str(ref)]}[problem]
+    assert main(["evaluate", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("omnet: error: ")

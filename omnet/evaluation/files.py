@@ -1,0 +1,180 @@
+"""Evaluate one predicted label map file against its reference file.
+
+Reads both with SimpleITK, checks that they share one voxel grid (never resamples), works
+out each side's label scheme (given, or detected from the values present) and computes the
+region metrics of :mod:`omnet.evaluation.metrics`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from omnet.errors import GeometryError, InputError
+from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy, RegionMetrics, evaluate_label_maps
+from omnet.labels import SCHEMES, LabelScheme, detect_scheme
+
+__all__ = ["CaseEvaluation", "Geometry", "LabelMap", "check_same_geometry", "evaluate_files",
+           "read_label_map", "resolve_scheme"]
+
+#: Origin and spacing may differ by this fraction of the voxel size, direction cosines by
+#: this much, before two grids count as different (float32 rounding in NIfTI headers).
+GEOMETRY_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """The voxel grid of an image: size and spacing (x, y, z), origin, direction (row-major)."""
+
+    size: tuple[int, ...]
+    spacing: tuple[float, ...]
+    origin: tuple[float, ...]
+    direction: tuple[float, ...]
+
+    @classmethod
+    def of(cls, image) -> Geometry:
+        return cls(tuple(image.GetSize()), tuple(image.GetSpacing()), tuple(image.GetOrigin()),
+                   tuple(image.GetDirection()))
+
+
+@dataclass
+class LabelMap:
+    """A label map read from disk: values (z, y, x), grid, and the scheme of its values."""
+
+    path: Path
+    labels: np.ndarray
+    geometry: Geometry
+    scheme: LabelScheme
+
+    @property
+    def spacing_zyx(self) -> tuple[float, ...]:
+        return self.geometry.spacing[::-1]
+
+
+@dataclass
+class CaseEvaluation:
+    """The outcome for one case: metrics per region, or why there are none.
+
+    ``status`` is ``ok``, ``missing prediction``, ``missing reference`` or ``error``.
+    """
+
+    case_id: str
+    status: str = "ok"
+    pred_path: Path | None = None
+    ref_path: Path | None = None
+    pred_scheme: str | None = None
+    ref_scheme: str | None = None
+    regions: dict[str, RegionMetrics] = field(default_factory=dict)
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        return {"case": self.case_id, "status": self.status,
+                "prediction": str(self.pred_path) if self.pred_path else None,
+                "reference": str(self.ref_path) if self.ref_path else None,
+                "pred_labels": self.pred_scheme, "ref_labels": self.ref_scheme,
+                "metrics": {k: v.to_dict() for k, v in self.regions.items()},
+                "message": self.message or None}
+
+
+def _distinct_values(labels: np.ndarray) -> list[int]:
+    if labels.dtype.kind in "iub" and labels.size and labels.min() >= 0 and labels.max() < 256:
+        return [int(v) for v in np.flatnonzero(np.bincount(labels.ravel()))]
+    return [int(v) for v in np.unique(labels)]
+
+
+def resolve_scheme(values: list[int], requested: str | None, what: str) -> LabelScheme:
+    """The scheme named by ``requested`` (checked against the values) or detected from them."""
+    if requested in (None, "auto"):
+        try:
+            return detect_scheme(values)
+        except ValueError as exc:
+            raise InputError(f"{what}: {exc}") from None
+    try:
+        scheme = SCHEMES[requested]
+    except KeyError:
+        raise InputError(f"unknown label scheme {requested!r}; choose auto, "
+                         f"{', '.join(SCHEMES)}") from None
+    unknown = sorted(set(values) - {0, *scheme.values})
+    if unknown:
+        allowed = "/".join(str(v) for v in (0, *scheme.values))
+        raise InputError(f"{what}: label values {unknown} are not in scheme {scheme.name} "
+                         f"({allowed})")
+    return scheme
+
+
+def read_label_map(path: str | os.PathLike, scheme: str | None = None,
+                   what: str = "label map") -> LabelMap:
+    """Read a 3D integer label map; one-line InputError for anything unusable."""
+    import SimpleITK as sitk
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} not found: {path}")
+    try:
+        image = sitk.ReadImage(str(path))
+    except RuntimeError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unreadable"
+        raise InputError(f"cannot read {what} {path}: {reason}") from None
+    if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(f"{what} {path.name} is not a 3D single-component image "
+                         f"(size {image.GetSize()}, "
+                         f"{image.GetNumberOfComponentsPerPixel()} components)")
+    labels = sitk.GetArrayFromImage(image)
+    if labels.dtype.kind == "f":
+        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+            raise InputError(f"{what} {path.name} holds non-integer values; "
+                             "expected BraTS labels 0/1/2/4 or 0/1/2/3")
+        labels = labels.astype(np.int32)
+    label_scheme = resolve_scheme(_distinct_values(labels), scheme, f"{what} {path.name}")
+    return LabelMap(path, labels, Geometry.of(image), label_scheme)
+
+
+def check_same_geometry(pred: Geometry, ref: Geometry, tolerance: float = GEOMETRY_TOLERANCE,
+                        names: tuple[str, str] = ("prediction", "reference")) -> None:
+    """Raise GeometryError (one line) when two grids differ; never resample."""
+    def fmt(values: tuple[float, ...]) -> str:
+        return "(" + ", ".join(f"{v:g}" for v in values) + ")"
+
+    problem = None
+    voxel = min(min(pred.spacing), min(ref.spacing))
+    if pred.size != ref.size:
+        problem = f"size {fmt(pred.size)} vs {fmt(ref.size)}"
+    elif np.max(np.abs(np.subtract(pred.spacing, ref.spacing))) > tolerance * voxel:
+        problem = f"spacing {fmt(pred.spacing)} vs {fmt(ref.spacing)} mm"
+    elif np.max(np.abs(np.subtract(pred.origin, ref.origin))) > tolerance * voxel:
+        problem = f"origin {fmt(pred.origin)} vs {fmt(ref.origin)} mm"
+    elif np.max(np.abs(np.subtract(pred.direction, ref.direction))) > tolerance:
+        problem = f"direction {fmt(pred.direction)} vs {fmt(ref.direction)}"
+    if problem:
+        raise GeometryError(f"{names[0]} and {names[1]} are on different voxel grids: "
+                            f"{problem}; resample the {names[0]} onto the {names[1]} grid "
+                            "first (omnet evaluate never resamples)")
+
+
+def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
+                   pred_labels: str | None = None, ref_labels: str | None = None,
+                   policy: EmptyPolicy = BRATS_POLICY, case_id: str | None = None,
+                   ) -> CaseEvaluation:
+    """Metrics of the three BraTS regions for one prediction file against its reference.
+
+    Args:
+        pred_path, ref_path: label map files (any format SimpleITK reads).
+        pred_labels, ref_labels: scheme names (``brats2018``, ``brats2023``, ``msd``) or
+            None / ``auto`` to detect from the values present.
+        policy: the empty-region policy.
+        case_id: name of the case in reports (default: the prediction's file name).
+    Raises:
+        InputError: missing, unreadable or non-label files; values outside the scheme.
+        GeometryError: the two files are on different grids.
+    """
+    pred = read_label_map(pred_path, pred_labels, "prediction")
+    ref = read_label_map(ref_path, ref_labels, "reference")
+    check_same_geometry(pred.geometry, ref.geometry)
+    regions = evaluate_label_maps(pred.labels, ref.labels, ref.spacing_zyx,
+                                  pred.scheme, ref.scheme, policy)
+    return CaseEvaluation(case_id=case_id or pred.path.name, pred_path=pred.path,
+                          ref_path=ref.path, pred_scheme=pred.scheme.name,
+                          ref_scheme=ref.scheme.name, regions=regions)

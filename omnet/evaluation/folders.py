@@ -1,0 +1,119 @@
+"""Evaluate a folder of predictions against a folder of references, matched by case id.
+
+How files are found in each folder: the label map files directly inside it, if there are
+any; otherwise, in every sub-folder, the one file whose name says it is a label map
+(``*_seg``, ``*-seg``, ``*label*``, ... as in BraTS case folders), with the sub-folder's
+name as the case id. Sequence images (``*_flair``, ``*_t1`` ...) are never taken.
+
+How a case id is made from a file name: drop the image suffix (``.nii.gz``, ``.nii``,
+``.nrrd``, ``.mha`` ...), then one trailing ``_seg``, ``-seg``, ``.seg``, ``_pred``,
+``_prediction``, ``_label``, ``_labels``, ``_segmentation`` or ``_mask`` (any of ``_ - .``
+before it, any letter case). ``Brats18_2013_2_1_seg.nii.gz`` and ``Brats18_2013_2_1.nii.gz``
+are both case ``Brats18_2013_2_1``. Ids are then compared exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from omnet.data.discovery import is_image_path
+from omnet.data.naming import SEQUENCE_ROLES, classify_name, strip_image_suffix
+from omnet.errors import InputError, OMNetError
+from omnet.evaluation.files import CaseEvaluation, evaluate_files
+from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy
+
+__all__ = ["case_id_from_name", "collect_label_files", "evaluate_folders", "match_cases"]
+
+log = logging.getLogger(__name__)
+
+_LABEL_SUFFIX = re.compile(
+    r"[_.-](seg|segmentation|pred|prediction|label|labels|mask)$", re.IGNORECASE)
+
+
+def case_id_from_name(name: str) -> str:
+    """``Brats18_x_seg.nii.gz`` -> ``Brats18_x``; see the module docstring for the rule."""
+    stem = strip_image_suffix(name)
+    stripped = _LABEL_SUFFIX.sub("", stem)
+    return stripped or stem
+
+
+def _is_label_file(path: Path) -> bool:
+    return is_image_path(path) and path.is_file() and \
+        classify_name(path.name) not in SEQUENCE_ROLES
+
+
+def collect_label_files(folder: str | os.PathLike, what: str) -> dict[str, Path]:
+    """Case id -> label map file of a predictions or references folder.
+
+    Raises:
+        InputError: missing folder, no label maps, or two files with the same case id.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{what} folder not found: {folder}")
+    found: dict[str, list[Path]] = {}
+    top = sorted(p for p in folder.iterdir() if _is_label_file(p))
+    if top:
+        for path in top:
+            found.setdefault(case_id_from_name(path.name), []).append(path)
+    else:
+        for sub in sorted(p for p in folder.iterdir()
+                          if p.is_dir() and not p.name.startswith(".")):
+            segs = [p for p in sorted(sub.iterdir())
+                    if _is_label_file(p) and classify_name(p.name) == "seg"]
+            if segs:
+                found.setdefault(sub.name, []).extend(segs)
+    if not found:
+        raise InputError(f"no label maps found in {what} folder {folder} "
+                         "(neither files there nor *_seg files in case sub-folders)")
+    doubles = {k: v for k, v in found.items() if len(v) > 1}
+    if doubles:
+        case, paths = next(iter(sorted(doubles.items())))
+        raise InputError(f"{what} folder {folder}: several files for case {case}: "
+                         f"{', '.join(p.name for p in paths)}")
+    return {k: v[0] for k, v in sorted(found.items())}
+
+
+def match_cases(preds: dict[str, Path], refs: dict[str, Path],
+                ) -> list[tuple[str, Path | None, Path | None]]:
+    """Every case id of either side with its prediction and reference (None if missing)."""
+    return [(case, preds.get(case), refs.get(case)) for case in sorted(set(preds) | set(refs))]
+
+
+def evaluate_folders(pred_dir: str | os.PathLike, ref_dir: str | os.PathLike, *,
+                     pred_labels: str | None = None, ref_labels: str | None = None,
+                     policy: EmptyPolicy = BRATS_POLICY,
+                     progress: Callable[[float, str], None] | None = None,
+                     ) -> list[CaseEvaluation]:
+    """One :class:`CaseEvaluation` per case id found in either folder, sorted by id.
+
+    Cases without a partner come back with status ``missing prediction`` or
+    ``missing reference``; a case whose files cannot be evaluated (unreadable, different
+    grids, unknown labels) comes back with status ``error`` and the one-line reason, so
+    one bad case never hides the others.
+    """
+    matched = match_cases(collect_label_files(pred_dir, "predictions"),
+                          collect_label_files(ref_dir, "references"))
+    results = []
+    for index, (case, pred, ref) in enumerate(matched):
+        if progress is not None:
+            progress(index / len(matched), f"evaluating {case}")
+        if pred is None or ref is None:
+            status = "missing prediction" if pred is None else "missing reference"
+            results.append(CaseEvaluation(case, status, pred, ref))
+            log.debug("%s: %s", case, status)
+            continue
+        try:
+            results.append(evaluate_files(pred, ref, pred_labels=pred_labels,
+                                          ref_labels=ref_labels, policy=policy, case_id=case))
+        except OMNetError as exc:
+            message = " ".join(str(exc).split())
+            log.debug("%s: %s", case, message)
+            results.append(CaseEvaluation(case, "error", pred, ref, message=message))
+    if progress is not None:
+        progress(1.0, "evaluated")
+    return results
