@@ -1,14 +1,189 @@
-"""``omnet segment``: placeholder until its issue lands."""
+"""``omnet segment``: segment one case, four explicit files, or every case of a folder.
+
+Heavy imports (torch, SimpleITK) happen inside :func:`run`. SIGINT/SIGTERM set a cancel flag
+that the pipeline checks before every layer, so a run stops within seconds and, since every
+file is written under a temporary name first, leaves no partial output (exit status 130).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from omnet.errors import InputError
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = """examples:
+  omnet segment Brats18_2013_2_1/ -o tumour.nii.gz
+  omnet segment --flair f.nii.gz --t1 t1.nii.gz --t1ce t1c.nii.gz --t2 t2.nii.gz -o out.nii.gz
+  omnet segment --input-dir cases/ --output-dir results/ --report results/batch.json
+"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("segment", help="(not implemented yet)")
+    p = sub.add_parser(
+        "segment", help="segment a brain tumour from FLAIR, T1, T1c and T2",
+        description="Segment a brain tumour (BraTS labels) from the four MRI sequences of a "
+                    "case. The output has the geometry of the T1c input.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("case", nargs="?", help="case folder, or one 4D file (FLAIR, T1w, T1gd, T2w)")
+    p.add_argument("-o", "--output", help="label map to write (default: ./<case>_omnet.nii.gz)")
+    for role, title in (("flair", "FLAIR"), ("t1", "T1"), ("t1ce", "contrast-enhanced T1"),
+                        ("t2", "T2")):
+        p.add_argument(f"--{role}", metavar="FILE", help=f"{title} image (instead of CASE)")
+    p.add_argument("--input-dir", metavar="DIR", help="segment every case folder in DIR")
+    p.add_argument("--output-dir", metavar="DIR", help="batch mode: where <case>.nii.gz go")
+    p.add_argument("--model", metavar="FILE", help="OMNet .safetensors model (default: bundled)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--mode", default="fast", choices=("fast", "exact"),
+                   help="fast: large tiles (default); exact: the paper's 32x32x16 overlap-tile")
+    p.add_argument("--precision", default="auto", choices=("auto", "float32"),
+                   help="auto: mixed precision where the device supports it")
+    p.add_argument("--no-postprocess", action="store_true",
+                   help="skip small-component removal and K-means edema relabelling")
+    p.add_argument("--labels", default="brats2018", choices=("brats2018", "brats2023"),
+                   help="label values: 1/2/4 (2018) or 1/2/3 (2023) for NCR/ED/ET")
+    p.add_argument("--probabilities", metavar="DIR", help="write per-task probability maps")
+    p.add_argument("--attention", metavar="DIR", help="write CGA attention maps")
+    p.add_argument("--report", metavar="FILE", help="write a JSON report")
+    p.add_argument("--register", action="store_true",
+                   help="rigidly register every sequence to the T1c first (unregistered data)")
+    p.add_argument("--progress-format", default="bar", choices=("bar", "lines", "none"))
     p.set_defaults(func=run)
 
 
+@contextlib.contextmanager
+def stop_on_signals(cancel: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``cancel``; a second SIGINT interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame) -> None:
+        if cancel.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        log.warning("stopping (signal %d); no output will be written", signum)
+        cancel.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _check_arguments(args: argparse.Namespace) -> str:
+    """Which form was used: ``case``, ``files`` or ``batch``; one-line errors otherwise."""
+    files = [args.flair, args.t1, args.t1ce, args.t2]
+    forms = [name for name, used in (("CASE", args.case), ("--flair/--t1/--t1ce/--t2",
+                                                           any(files)),
+                                     ("--input-dir", args.input_dir)) if used]
+    if len(forms) != 1:
+        raise InputError("give one of: CASE, --flair/--t1/--t1ce/--t2, or --input-dir"
+                         + (f" (got {' and '.join(forms)})" if forms else ""))
+    if args.input_dir:
+        if not args.output_dir:
+            raise InputError("--input-dir needs --output-dir")
+        if args.output:
+            raise InputError("-o/--output is for one case; batch mode writes to --output-dir")
+        return "batch"
+    if args.output_dir:
+        raise InputError("--output-dir is for batch mode (--input-dir); use -o for one case")
+    return "case" if args.case else "files"
+
+
+def _options(args: argparse.Namespace) -> dict:
+    return {"device": args.device, "mode": args.mode, "precision": args.precision,
+            "postprocess": not args.no_postprocess, "labels": args.labels,
+            "register": args.register}
+
+
+def _result_line(result, report: str | None, seconds: float) -> dict:
+    model = result.report["model"]
+    return {"output": str(result.output) if result.output else None,
+            "volumes_ml": result.volumes_ml, "attention": result.files["attention"],
+            "probabilities": result.files["probabilities"], "report": report,
+            "model": {"name": model["name"], "sha256": model["sha256"]},
+            "device": result.report["device"], "seconds": round(seconds, 2)}
+
+
+def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
+    from omnet.inference.pipeline import segment
+    from omnet.inference.sources import case_input, explicit_case
+    from omnet.protocol import format_result
+
+    started = time.perf_counter()
+    inputs = (explicit_case(args.flair, args.t1, args.t1ce, args.t2) if form == "files"
+              else case_input(args.case))
+    case_id = getattr(inputs, "case_id", None) or Path(args.t1ce or args.case).name.split(".")[0]
+    output = args.output or f"{case_id}_omnet.nii.gz"
+    result = segment(inputs, output, model=args.model, probabilities_dir=args.probabilities,
+                     attention_dir=args.attention, report=args.report, progress=progress,
+                     cancel=cancel, **_options(args))
+    seconds = time.perf_counter() - started
+    if args.progress_format == "lines":
+        print(format_result(_result_line(result, args.report, seconds)), flush=True)
+    else:
+        v = result.volumes_ml
+        print(f"wrote {output}: whole tumour {v['whole']:.1f} mL, core {v['core']:.1f} mL, "
+              f"enhancing {v['enhancing']:.1f} mL ({result.report['device']}, {seconds:.1f} s)")
+    return 0
+
+
+def _run_batch(args: argparse.Namespace, progress, cancel) -> int:
+    from omnet.inference.batch import segment_folder
+    from omnet.inference.device import select_device
+    from omnet.inference.pipeline import segment
+    from omnet.model.weights import load_model
+    from omnet.protocol import format_result
+    from omnet.utils.atomic import atomic_write_json
+
+    device = select_device(args.device)
+    if args.model is None:
+        from omnet.bundled import default_model_path
+
+        model = load_model(default_model_path(device.type))
+    else:
+        model = load_model(args.model)
+    summary = segment_folder(args.input_dir, args.output_dir, segment=segment, model=model,
+                             progress=progress, cancel=cancel,
+                             probabilities_dir=args.probabilities,
+                             attention_dir=args.attention, **_options(args))
+    data = {"cases": [c.to_dict() for c in summary.cases], "segmented": summary.count(
+        "segmented"), "skipped": summary.count("skipped"), "failed": len(summary.failed)}
+    if args.report:
+        atomic_write_json(args.report, {**data, "reports": {
+            c.case_id: c.report for c in summary.cases if c.report is not None}})
+    if args.progress_format == "lines":
+        print(format_result({**data, "report": args.report}), flush=True)
+    print(f"batch: {summary.line()}")
+    for case in summary.failed:
+        print(f"omnet: {case.case_id} failed: {case.error}", file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("omnet segment is not implemented yet")
+    from omnet.utils.progress import make_progress
+
+    form = _check_arguments(args)
+    cancel = threading.Event()
+    progress = make_progress(args.progress_format, "omnet segment")
+    try:
+        with stop_on_signals(cancel):
+            if form == "batch":
+                return _run_batch(args, progress, cancel)
+            return _run_one(args, form, progress, cancel)
+    finally:
+        progress.close()
+
+
+__all__ = ["register", "run", "stop_on_signals"]

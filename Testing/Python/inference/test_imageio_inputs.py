@@ -1,0 +1,137 @@
+"""Reading images: every kind of bad input is a one-line InputError; good 4D and DICOM work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from omnet.data.discovery import find_case_files
+from omnet.data.imageio import load_case, read_four_d, read_image
+from omnet.errors import InputError
+
+
+def _write(array: np.ndarray, path, vector: bool = False) -> str:
+    image = sitk.GetImageFromArray(array, isVector=vector)
+    sitk.WriteImage(image, str(path))
+    return str(path)
+
+
+def _volume(shape=(6, 7, 8), value=3.0) -> np.ndarray:
+    out = np.zeros(shape, dtype=np.float32)
+    out[1:-1, 1:-1, 1:-1] = value
+    return out
+
+
+def _one_line(exc: pytest.ExceptionInfo) -> str:
+    message = str(exc.value)
+    assert "\n" not in message and message
+    return message
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not found") as exc:
+        read_image(tmp_path / "nope_t1.nii.gz")
+    _one_line(exc)
+
+
+def test_corrupt_file(tmp_path):
+    bad = tmp_path / "broken_flair.nii.gz"
+    bad.write_bytes(b"\x1f\x8b this is not a nifti file at all" * 10)
+    with pytest.raises(InputError, match=r"cannot read broken_flair\.nii\.gz") as exc:
+        read_image(bad)
+    _one_line(exc)
+
+
+def test_two_dimensional_image(tmp_path):
+    path = _write(np.ones((10, 12), dtype=np.float32), tmp_path / "slice_t2.nii.gz")
+    with pytest.raises(InputError, match="2D image"):
+        read_image(path)
+
+
+def test_single_slice_volume(tmp_path):
+    path = _write(np.ones((1, 10, 12), dtype=np.float32), tmp_path / "thin_t2.nrrd")
+    with pytest.raises(InputError, match="single slice"):
+        read_image(path)
+
+
+def test_vector_image_where_a_volume_is_expected(tmp_path):
+    path = _write(np.ones((5, 6, 7, 3), dtype=np.float32), tmp_path / "rgb_t1.mha", vector=True)
+    with pytest.raises(InputError, match="3 components"):
+        read_image(path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_values(tmp_path, bad):
+    array = _volume()
+    array[2, 2, 2] = bad
+    path = _write(array, tmp_path / "nan_t1.mha")  # (ITK's NIfTI reader turns NaN into 0)
+    with pytest.raises(InputError, match="NaN or infinite"):
+        read_image(path)
+    good = sitk.GetImageFromArray(_volume())
+    with pytest.raises(InputError, match=r"^T2: contains NaN"):
+        load_case({"flair": good, "t1": good, "t1ce": good, "t2": sitk.GetImageFromArray(array)})
+
+
+def test_all_zero_volume(tmp_path):
+    path = _write(np.zeros((6, 7, 8), dtype=np.int16), tmp_path / "empty_t1.nii.gz")
+    with pytest.raises(InputError, match="empty"):
+        read_image(path)
+
+
+def test_four_d_file_in_msd_order(tmp_path):
+    volumes = np.stack([_volume(value=v) for v in (1, 2, 3, 4)])
+    path = _write(volumes, tmp_path / "BRATS_001.nii.gz")  # NIfTI 4D: (t, z, y, x) array
+    split = read_four_d(path)
+    assert list(split) == ["flair", "t1", "t1ce", "t2"]
+    for value, image in zip((1, 2, 3, 4), split.values()):
+        assert image.GetDimension() == 3
+        assert sitk.GetArrayViewFromImage(image).max() == value
+    case = load_case(find_case_files(tmp_path))
+    np.testing.assert_array_equal(case.images[:, 3, 3, 3], [1, 2, 3, 4])
+
+
+def test_four_d_file_with_the_wrong_number_of_volumes(tmp_path):
+    path = _write(np.stack([_volume()] * 3), tmp_path / "BRATS_002.nii.gz")
+    with pytest.raises(InputError, match="3 volumes"):
+        read_four_d(path)
+    three_d = _write(_volume(), tmp_path / "BRATS_003.nii.gz")
+    with pytest.raises(InputError, match="expected 4 sequences"):
+        read_four_d(three_d)
+
+
+def test_dicom_series_folder(tmp_path):
+    array = (_volume((5, 8, 9), 100.0)).astype(np.int16)
+    image = sitk.GetImageFromArray(array)
+    image.SetSpacing((0.9, 0.9, 2.0))
+    folder = tmp_path / "t1_dicom"
+    folder.mkdir()
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    series_uid = "1.2.826.0.1.3680043.2.1125.1"
+    for k in range(array.shape[0]):
+        piece = image[:, :, k]
+        piece.SetMetaData("0020|000e", series_uid)
+        piece.SetMetaData("0020|0032", "\\".join(map(str, image.TransformIndexToPhysicalPoint(
+            (0, 0, k)))))
+        piece.SetMetaData("0020|0013", str(k))
+        piece.SetMetaData("0020|0037", "1\\0\\0\\0\\1\\0")
+        piece.SetMetaData("0008|0060", "MR")
+        writer.SetFileName(str(folder / f"slice{k:03d}.dcm"))
+        writer.Execute(piece)
+    out = read_image(folder)
+    assert out.GetSize() == (9, 8, 5)
+    np.testing.assert_allclose(out.GetSpacing(), (0.9, 0.9, 2.0), atol=1e-3)
+    np.testing.assert_array_equal(sitk.GetArrayViewFromImage(out), array)
+
+
+def test_folder_without_dicom(tmp_path):
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(InputError, match="no DICOM series"):
+        read_image(tmp_path / "notes")
+
+
+def test_dict_input_missing_a_sequence(tmp_path):
+    path = _write(_volume(), tmp_path / "a_t1.nii.gz")
+    with pytest.raises(InputError, match="no T2"):
+        load_case({"flair": path, "t1": path, "t1ce": path})

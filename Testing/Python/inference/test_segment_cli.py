@@ -1,0 +1,137 @@
+"""``omnet segment`` on the command line: error paths, machine-readable lines, batch mode."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import SimpleITK as sitk
+
+from omnet.cli import main
+from omnet.protocol import parse_line
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(["segment", *map(str, argv)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _one_error_line(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.startswith("omnet:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("argv, words", [
+    ((), "give one of: CASE"),
+    (("nowhere/case",), "input not found"),
+    (("--input-dir", "x"), "--input-dir needs --output-dir"),
+    (("--flair", "a.nii.gz", "--t1", "b.nii.gz"), "missing --t1ce, --t2"),
+    (("case", "--t1", "b.nii.gz"), "got CASE and --flair/--t1/--t1ce/--t2"),
+])
+def test_usage_errors_exit_2_with_one_line(capsys, tmp_path, argv, words):
+    code, _out, err = _run(capsys, *argv, "--progress-format", "none")
+    assert code == 2
+    assert words in _one_error_line(err)
+
+
+def test_missing_bundled_model_says_so(capsys, phantom_case, tmp_path, monkeypatch):
+    monkeypatch.setenv("OMNET_MODELS_DIR", str(tmp_path / "none"))
+    code, out, err = _run(capsys, phantom_case(shape=(16, 24, 24)), "-o", tmp_path / "o.nii.gz",
+                          "--device", "cpu", "--progress-format", "lines")
+    assert code == 2
+    assert "no bundled model" in _one_error_line(err)
+    events = [parse_line(ln) for ln in out.splitlines()]
+    assert [e.kind for e in events] == ["error"] and "no bundled model" in events[0].text
+    assert not (tmp_path / "o.nii.gz").exists()
+
+
+def test_a_file_that_is_not_a_model(capsys, phantom_case, tmp_path):
+    fake = tmp_path / "model.safetensors"
+    fake.write_bytes(b"PK\x03\x04 a zip pickle")
+    code, _out, err = _run(capsys, phantom_case(shape=(16, 24, 24)), "--model", fake,
+                          "--device", "cpu", "--progress-format", "none")
+    assert code == 2 and "pickle" in _one_error_line(err)
+
+
+def test_progress_lines_and_result(capsys, phantom_case, tiny_model_file, tmp_path):
+    out_path = tmp_path / "seg.nii.gz"
+    code, out, err = _run(capsys, phantom_case(shape=(16, 24, 24)), "-o", out_path, "--model",
+                          tiny_model_file, "--device", "cpu", "--progress-format", "lines",
+                          "--report", tmp_path / "r.json", "--labels", "brats2023")
+    assert code == 0, err
+    events = [parse_line(ln) for ln in out.splitlines()]
+    progress = [e for e in events if e.kind == "progress"]
+    assert progress and all(a.fraction <= b.fraction for a, b in itertools.pairwise(progress))
+    assert {"reading", "network", "fusion", "writing"} <= {e.stage for e in progress}
+    assert events[-1].kind == "result"
+    result = events[-1].data
+    assert result["output"] == str(out_path) and out_path.is_file()
+    assert set(result["volumes_ml"]) == {"necrotic", "edema", "enhancing", "whole", "core",
+                                         "enhancing_tumour"}
+    assert result["model"]["name"] == "tiny-test" and len(result["model"]["sha256"]) == 64
+    assert result["device"] == "cpu" and result["report"] == str(tmp_path / "r.json")
+    assert (tmp_path / "r.json").is_file()
+
+
+def test_explicit_files_and_default_output_name(capsys, phantom_case, tiny_model_file,
+                                                tmp_path, monkeypatch):
+    folder = phantom_case(shape=(16, 24, 24), name="p7")
+    monkeypatch.chdir(tmp_path)
+    files = []
+    for role in ("flair", "t1", "t1ce", "t2"):
+        files += [f"--{role}", folder / f"p7_{role}.nii.gz"]
+    code, out, err = _run(capsys, *files, "--model", tiny_model_file, "--device", "cpu",
+                          "--progress-format", "none")
+    assert code == 0, err
+    assert (tmp_path / "p7_t1ce_omnet.nii.gz").is_file()
+    assert "wrote p7_t1ce_omnet.nii.gz" in out
+
+
+def test_batch_skips_done_cases_and_reports_failures(capsys, phantom_case, tiny_model_file,
+                                                     tmp_path):
+    cases = tmp_path / "cases"
+    for name in ("a", "b", "c"):
+        phantom_case(shape=(16, 24, 24), name=name, root=cases)
+    next((cases / "b").glob("*_t2.nii.gz")).unlink()  # b fails
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "c.nii.gz").write_bytes(b"done before")  # c is skipped
+    code, out, err = _run(capsys, "--input-dir", cases, "--output-dir", results, "--model",
+                          tiny_model_file, "--device", "cpu", "--progress-format", "lines",
+                          "--report", tmp_path / "batch.json")
+    assert code == 1
+    assert sitk.ReadImage(str(results / "a.nii.gz")).GetSize() == (24, 24, 16)
+    assert not (results / "b.nii.gz").exists()
+    assert (results / "c.nii.gz").read_bytes() == b"done before"
+    assert "1 segmented, 1 skipped (output exists), 1 failed" in out
+    assert "b failed: b: no T2 found among" in err
+    result = next(parse_line(ln) for ln in out.splitlines() if ln.startswith("RESULT")).data
+    assert [c["status"] for c in result["cases"]] == ["segmented", "failed", "skipped"]
+    assert (tmp_path / "batch.json").is_file()
+
+
+def test_sigterm_stops_the_run_and_leaves_no_partial_file(phantom_case, tiny_model_file,
+                                                          tmp_path):
+    folder = phantom_case(shape=(48, 96, 96))
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "omnet", "segment", str(folder), "-o",
+               str(out / "seg.nii.gz"), "--model", str(tiny_model_file), "--mode", "exact",
+               "--device", "cpu", "--progress-format", "lines", "--report", str(out / "r.json")]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    for line in process.stdout:
+        if line.startswith("PROGRESS") and "network" in line:
+            process.send_signal(signal.SIGTERM)
+            break
+    remaining, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "RESULT" not in remaining
+    assert not out.exists() or not [p for p in Path(out).rglob("*") if p.is_file()]

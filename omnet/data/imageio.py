@@ -1,0 +1,236 @@
+"""Read MRI volumes and whole cases into arrays on one reference grid.
+
+``read_image`` reads one 3D volume (any format SimpleITK reads, or a DICOM series folder)
+and refuses unusable input with a one-line :class:`InputError`. ``load_case`` reads the four
+sequences of a case, resamples them in physical space onto the reference sequence (the T1c,
+see :data:`REFERENCE_ROLE`) and returns a (4, z, y, x) float32 array in the channel order
+FLAIR, T1, T1c, T2, plus the reference image that defines the output geometry.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from omnet.data.discovery import CaseFiles
+from omnet.data.geometry import register_rigid, resample_onto
+from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES
+from omnet.errors import InputError
+
+__all__ = ["REFERENCE_ROLE", "LoadedCase", "RawCase", "align_case", "check_volume", "load_case",
+           "read_case", "read_four_d", "read_image", "read_raw"]
+
+log = logging.getLogger(__name__)
+
+#: The sequence whose grid every other sequence is resampled onto, and the output's grid.
+#: The contrast-enhanced T1 is usually the finest 3D acquisition of a clinical protocol.
+REFERENCE_ROLE = "t1ce"
+#: Order of the volumes inside a Medical Segmentation Decathlon 4D file.
+MSD_ORDER = ("flair", "t1", "t1ce", "t2")
+
+CaseInput = CaseFiles | Mapping[str, "str | os.PathLike | sitk.Image | np.ndarray"]
+
+
+@dataclass
+class LoadedCase:
+    """One case on the reference grid.
+
+    Attributes:
+        images: (4, z, y, x) float32, channels FLAIR, T1, T1c, T2.
+        reference: the reference image (its geometry is the output's; pixels unused).
+        seg: the label map on the same grid (nearest neighbour), or None.
+        case_id: a name for messages and output files.
+        label_scheme: the label scheme of ``seg`` if the layout fixes it (MSD), else None.
+    """
+
+    images: np.ndarray
+    reference: sitk.Image
+    seg: np.ndarray | None = None
+    case_id: str = "case"
+    label_scheme: str | None = None
+
+
+def read_raw(path: str | os.PathLike) -> sitk.Image:
+    """Read an image file or DICOM series folder as it is (no checks on its content)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"image not found: {path}")
+    try:
+        if path.is_dir():
+            reader = sitk.ImageSeriesReader()
+            series = reader.GetGDCMSeriesIDs(str(path))
+            if not series:
+                raise InputError(f"{path.name}/: no DICOM series in this folder")
+            if len(series) > 1:
+                raise InputError(f"{path.name}/: {len(series)} DICOM series in one folder; "
+                                 "put each sequence in its own folder")
+            reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(path), series[0]))
+            return reader.Execute()
+        return sitk.ReadImage(str(path))
+    except RuntimeError as exc:
+        first = next((ln.strip() for ln in str(exc).splitlines()
+                      if "ERROR" in ln or "error" in ln), "")
+        detail = first.split(":", 1)[-1].strip()[:120] if first else "unreadable"
+        raise InputError(f"cannot read {path.name}: not a readable image ({detail})") from None
+
+
+def check_volume(image: sitk.Image, name: str) -> sitk.Image:
+    """Refuse a volume that is not 3D scalar, holds NaN/inf, or is all zero; return it."""
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise InputError(f"{name}: has {image.GetNumberOfComponentsPerPixel()} components per "
+                         "voxel; expected one 3D scalar volume")
+    if image.GetDimension() != 3:
+        raise InputError(f"{name}: is a {image.GetDimension()}D image; expected a 3D volume")
+    if min(image.GetSize()) < 2:
+        raise InputError(f"{name}: size {image.GetSize()} is a single slice, not a 3D volume")
+    array = sitk.GetArrayViewFromImage(image)
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        raise InputError(f"{name}: contains NaN or infinite values")
+    if not np.any(array):
+        raise InputError(f"{name}: the volume is empty (every voxel is zero)")
+    return image
+
+
+def read_image(path: str | os.PathLike) -> sitk.Image:
+    """Read one 3D volume (file or DICOM series folder) and check that it is usable.
+
+    Raises:
+        InputError: missing or corrupt file, not 3D scalar, NaN/inf values, all zero.
+    """
+    path = Path(path)
+    return check_volume(read_raw(path), path.name)
+
+
+def read_four_d(path: str | os.PathLike) -> dict[str, sitk.Image]:
+    """Split a 4D file (or a 4-component image) in MSD order into four 3D volumes."""
+    path = Path(path)
+    image = read_raw(path)
+    components = image.GetNumberOfComponentsPerPixel()
+    if components > 1:
+        if components != len(MSD_ORDER) or image.GetDimension() != 3:
+            raise InputError(f"{path.name}: {components} components per voxel; a 4D case needs "
+                             "4 volumes (FLAIR, T1w, T1gd, T2w)")
+        volumes = [sitk.VectorIndexSelectionCast(image, k) for k in range(components)]
+    elif image.GetDimension() == 4:
+        size = list(image.GetSize())
+        if size[3] != len(MSD_ORDER):
+            raise InputError(f"{path.name}: a 4D image with {size[3]} volumes; a 4D case needs "
+                             "4 volumes in the order FLAIR, T1w, T1gd, T2w")
+        volumes = [sitk.Extract(image, [*size[:3], 0], [0, 0, 0, k]) for k in range(size[3])]
+    else:
+        raise InputError(f"{path.name}: a {image.GetDimension()}D image with one volume; "
+                         "expected 4 sequences (FLAIR, T1w, T1gd, T2w) in one 4D file")
+    return {role: check_volume(v, f"{path.name} [{ROLE_TITLES[role]}]")
+            for role, v in zip(MSD_ORDER, volumes)}
+
+
+@dataclass
+class RawCase:
+    """A case as read: each sequence in its own geometry, before resampling."""
+
+    case_id: str
+    images: dict[str, sitk.Image]
+    seg: sitk.Image | None = None
+    label_scheme: str | None = None
+
+
+def _case_id(source: object) -> str:
+    if isinstance(source, str | os.PathLike):
+        return Path(source).name.split(".")[0]
+    return "case"
+
+
+def _as_image(source: object, name: str) -> sitk.Image:
+    if isinstance(source, sitk.Image):
+        return check_volume(source, name)
+    if isinstance(source, np.ndarray):
+        return check_volume(sitk.GetImageFromArray(source), name)
+    if isinstance(source, str | os.PathLike):
+        return read_image(source)
+    raise InputError(f"{name}: cannot read an image from {type(source).__name__}")
+
+
+def read_case(case: CaseInput) -> RawCase:
+    """Read the four sequences (and the label map, if any) of a case without resampling.
+
+    ``case`` is a :class:`CaseFiles` or a mapping role -> path, ``SimpleITK.Image`` or
+    array (z, y, x) with the roles flair, t1, t1ce, t2 (and optionally seg).
+    """
+    if isinstance(case, CaseFiles):
+        seg = read_raw(case.seg) if case.seg is not None else None
+        if case.four_d is not None:
+            return RawCase(case.case_id, read_four_d(case.four_d), seg, case.label_scheme)
+        images = {r: read_image(p) for r, p in case.sequences().items()}
+        return RawCase(case.case_id, images, seg, case.label_scheme)
+    if not isinstance(case, Mapping):
+        raise InputError(f"cannot load a case from {type(case).__name__}")
+    unknown = set(case) - {*SEQUENCE_ROLES, "seg"}
+    if unknown:
+        raise InputError(f"unknown sequence names {sorted(unknown)}; use "
+                         f"{', '.join(SEQUENCE_ROLES)} (and seg)")
+    missing = [ROLE_TITLES[r] for r in SEQUENCE_ROLES if case.get(r) is None]
+    if missing:
+        raise InputError(f"no {', no '.join(missing)} given")
+    images = {r: _as_image(case[r], ROLE_TITLES[r]) for r in SEQUENCE_ROLES}
+    seg = case.get("seg")
+    if seg is not None and not isinstance(seg, sitk.Image):
+        seg = sitk.GetImageFromArray(seg) if isinstance(seg, np.ndarray) else read_raw(seg)
+    return RawCase(_case_id(case[SEQUENCE_ROLES[0]]), images, seg)
+
+
+def align_case(raw: RawCase, register: bool = False,
+               reference_role: str = REFERENCE_ROLE) -> LoadedCase:
+    """Resample every sequence (and the label map) onto the reference sequence's grid.
+
+    With ``register`` each other sequence is first aligned to the reference by a rigid
+    mutual-information registration. The label map is only resampled (nearest neighbour).
+
+    Raises:
+        GeometryError: a sequence does not overlap the reference in physical space.
+    """
+    reference = raw.images[reference_role]
+    arrays = []
+    for role in SEQUENCE_ROLES:
+        image = raw.images[role]
+        transform = None
+        if register and role != reference_role:
+            transform = register_rigid(reference, image, name=ROLE_TITLES[role])
+        resampled = resample_onto(image, reference, transform=transform,
+                                  name=ROLE_TITLES[role])
+        arrays.append(sitk.GetArrayFromImage(resampled).astype(np.float32, copy=False))
+    seg = None
+    if raw.seg is not None:
+        seg = sitk.GetArrayFromImage(resample_onto(raw.seg, reference, nearest=True,
+                                                   name="label map"))
+        if not np.issubdtype(seg.dtype, np.integer):
+            seg = np.rint(seg).astype(np.int16)
+    return LoadedCase(images=np.stack(arrays), reference=reference, seg=seg,
+                      case_id=raw.case_id, label_scheme=raw.label_scheme)
+
+
+def load_case(case: CaseInput, register: bool = False,
+              reference_role: str = REFERENCE_ROLE) -> LoadedCase:
+    """Read a case and resample every sequence onto the reference sequence's grid.
+
+    Args:
+        case: a :class:`CaseFiles`, or a mapping role -> path, ``SimpleITK.Image`` or array
+            with the roles flair, t1, t1ce, t2 (and optionally seg).
+        register: first align each other sequence to the reference with a rigid
+            mutual-information registration (for unregistered clinical data).
+        reference_role: the sequence that defines the grid (default: T1c).
+
+    Returns:
+        images (4, z, y, x) float32 in the order FLAIR, T1, T1c, T2 on the reference grid,
+        the reference image, and the label map on that grid (or None).
+
+    Raises:
+        InputError / GeometryError: unreadable input or a sequence that does not overlap the
+            reference in physical space.
+    """
+    return align_case(read_case(case), register, reference_role)

@@ -1,0 +1,121 @@
+"""Segment every case of a folder: skip cases already done, report failures and go on."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omnet.data.discovery import is_image_path
+from omnet.data.naming import strip_image_suffix
+from omnet.errors import Cancelled, InputError, OMNetError
+
+__all__ = ["BatchCase", "BatchSummary", "find_batch_cases", "segment_folder"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchCase:
+    """One case of a batch and what became of it (segmented, skipped or failed)."""
+
+    case_id: str
+    source: Path
+    output: Path
+    status: str = "pending"
+    error: str | None = None
+    report: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {"case": self.case_id, "status": self.status, "output": str(self.output),
+                "error": self.error}
+
+
+@dataclass
+class BatchSummary:
+    cases: list[BatchCase] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(c.status == status for c in self.cases)
+
+    @property
+    def failed(self) -> list[BatchCase]:
+        return [c for c in self.cases if c.status == "failed"]
+
+    def line(self) -> str:
+        return (f"{self.count('segmented')} segmented, {self.count('skipped')} skipped "
+                f"(output exists), {self.count('failed')} failed")
+
+
+def find_batch_cases(input_dir: str | os.PathLike,
+                     output_dir: str | os.PathLike) -> list[BatchCase]:
+    """Case folders of ``input_dir`` (and 4D image files lying directly in it), by name."""
+    root = Path(input_dir)
+    if not root.is_dir():
+        raise InputError(f"input folder not found: {root}")
+    out = Path(output_dir)
+    cases = []
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            case_id = entry.name
+        elif is_image_path(entry):
+            case_id = strip_image_suffix(entry.name)
+        else:
+            continue
+        cases.append(BatchCase(case_id, entry, out / f"{case_id}.nii.gz"))
+    if not cases:
+        raise InputError(f"no case folders or 4D images in {root}")
+    return cases
+
+
+def _case_option(folder: str | os.PathLike | None, case_id: str) -> Path | None:
+    return Path(folder) / case_id if folder is not None else None
+
+
+def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, *,
+                   segment: Callable, progress: Callable[[float, str], None] | None = None,
+                   cancel: threading.Event | None = None,
+                   probabilities_dir: str | os.PathLike | None = None,
+                   attention_dir: str | os.PathLike | None = None,
+                   **options) -> BatchSummary:
+    """Run ``segment`` (usually :func:`omnet.segment`) on every case of ``input_dir``.
+
+    Writes ``output_dir/<case>.nii.gz``; a case whose output exists is skipped. A case that
+    fails with a user-facing error (or any other exception) is logged and recorded, and the
+    batch goes on; a cancel request stops the batch.
+    """
+    summary = BatchSummary(find_batch_cases(input_dir, output_dir))
+    total = len(summary.cases)
+    for index, case in enumerate(summary.cases):
+        if case.output.exists():
+            case.status = "skipped"
+            log.info("%s: %s exists, skipped", case.case_id, case.output)
+            continue
+
+        def case_progress(fraction: float, stage: str, i: int = index,
+                          name: str = case.case_id) -> None:
+            if progress is not None:
+                progress((i + fraction) / total, f"{name}: {stage}")
+
+        try:
+            result = segment(case.source, case.output, progress=case_progress, cancel=cancel,
+                             probabilities_dir=_case_option(probabilities_dir, case.case_id),
+                             attention_dir=_case_option(attention_dir, case.case_id),
+                             **options)
+        except (Cancelled, KeyboardInterrupt):
+            raise
+        except OMNetError as exc:
+            case.status, case.error = "failed", " ".join(str(exc).split())
+        except Exception as exc:  # a bug or an unexpected library error: report, go on
+            case.status, case.error = "failed", f"{type(exc).__name__}: {exc}"
+            log.debug("%s failed", case.case_id, exc_info=True)
+        else:
+            case.status, case.report = "segmented", result.report
+        if case.status == "failed":
+            log.error("%s failed: %s", case.case_id, case.error)
+    return summary

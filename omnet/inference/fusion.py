@@ -1,0 +1,65 @@
+"""Fuse the three tasks' probabilities into one class map (the paper's cascade rules).
+
+Rules, applied voxel by voxel on the probability maps p1 (5 classes), p2 (5 classes) and
+p3 (2 classes: not enhancing, enhancing):
+
+1. Coarse complete tumour: p1[NCR] + p1[ED] + p1[ET] > 0.5.
+2. Region of interest: the coarse tumour dilated by a ball of ``dilation`` voxels
+   (Euclidean distance in voxel units, <= 5 by default).
+3. Inside the region, argmax(p2) decides: a tumour class (NCR, ED, ET) is complete tumour,
+   and NCR or ET is tumour core. Outside the region everything is non-tumour.
+4. Inside the core, task 3 decides: p3[enhancing] > p3[not] gives enhancing tumour (ET),
+   otherwise necrosis / non-enhancing tumour (NCR/NET). Tumour that is not core is edema.
+
+The result holds the network classes 0 (non-tumour), 1 NCR/NET, 2 ED, 3 ET; normal brain
+is not kept apart (it becomes 0 like the background).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from omnet.labels import CORE_CLASSES, EDEMA, ENHANCING, NECROTIC, TUMOUR_CLASSES
+
+__all__ = ["COARSE_DILATION", "coarse_tumour", "dilate_ball", "fuse_tasks"]
+
+#: Dilation of task 1's coarse tumour (voxels), from the paper.
+COARSE_DILATION = 5
+
+
+def coarse_tumour(p1: np.ndarray) -> np.ndarray:
+    """Task 1's summed tumour probability above one half."""
+    return p1[list(TUMOUR_CLASSES)].sum(axis=0) > 0.5
+
+
+def dilate_ball(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Voxels within Euclidean distance ``radius`` (voxel units) of ``mask``."""
+    if radius <= 0 or not mask.any():
+        return mask.copy()
+    reach = int(np.ceil(radius))
+    box = []
+    for axis in range(3):
+        hits = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))
+        box.append(slice(max(0, hits[0] - reach), min(mask.shape[axis], hits[-1] + reach + 1)))
+    box_t = tuple(box)
+    out = np.zeros_like(mask, dtype=bool)
+    out[box_t] = ndimage.distance_transform_edt(~mask[box_t]) <= radius
+    return out
+
+
+def fuse_tasks(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray,
+               dilation: float = COARSE_DILATION) -> np.ndarray:
+    """Class map (uint8, 0..3) from the three tasks' probabilities, each (C, z, y, x)."""
+    if not p1.shape[1:] == p2.shape[1:] == p3.shape[1:]:
+        raise ValueError("the three probability maps must share their spatial shape")
+    region = dilate_ball(coarse_tumour(p1), dilation)
+    refined = np.argmax(p2, axis=0)
+    tumour = region & np.isin(refined, TUMOUR_CLASSES)
+    core = tumour & np.isin(refined, CORE_CLASSES)
+    enhancing = core & (p3[1] > p3[0])
+    classes = np.zeros(p1.shape[1:], dtype=np.uint8)
+    classes[tumour] = EDEMA
+    classes[core] = NECROTIC
+    classes[enhancing] = ENHANCING
+    return classes

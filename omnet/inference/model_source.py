@@ -1,0 +1,74 @@
+"""Which network to run: a model file, a loaded model, a module, or the bundled default."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from omnet.errors import ModelFileError
+
+__all__ = ["ModelSource", "resolve_model"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelSource:
+    """The network and what the report says about it (file models have a path and sha256)."""
+
+    module: nn.Module
+    name: str
+    variant: str | None
+    width: int
+    path: Path | None = None
+    sha256: str | None = None
+
+    def describe(self) -> dict:
+        return {"name": self.name, "variant": self.variant, "width": self.width,
+                "path": str(self.path) if self.path else None, "sha256": self.sha256}
+
+
+def _from_module(module: nn.Module) -> ModelSource:
+    config = getattr(module, "config", None)
+    variant = getattr(config, "variant", None)
+    width = int(getattr(config, "width", 32))
+    name = f"in-memory {variant or type(module).__name__}"
+    return ModelSource(module, name, variant, width)
+
+
+def resolve_model(model: object, device: torch.device) -> ModelSource:
+    """Load or wrap ``model`` and place it on ``device``.
+
+    Args:
+        model: None (the bundled model for this kind of device), a path to an OMNet
+            ``.safetensors`` file, a :class:`omnet.model.weights.LoadedModel`, or an
+            ``nn.Module`` whose forward returns the three tasks' logits.
+
+    Raises:
+        ModelFileError: no bundled model, or a file that is not an OMNet model.
+    """
+    from omnet.model.weights import LoadedModel, load_model
+
+    if isinstance(model, nn.Module):
+        source = _from_module(model)
+    elif isinstance(model, LoadedModel):
+        source = _from_module(model.model)
+        source.name, source.path, source.sha256 = model.card.name, model.path, model.file_sha256
+    else:
+        if model is None:
+            from omnet.bundled import default_model_path
+
+            model = default_model_path(device.type)
+            log.info("using the bundled model %s", Path(model).name)
+        if not isinstance(model, str | os.PathLike):
+            raise ModelFileError(f"cannot use a {type(model).__name__} as a model")
+        loaded = load_model(model, "cpu")
+        source = _from_module(loaded.model)
+        source.name, source.path, source.sha256 = loaded.card.name, loaded.path, loaded.file_sha256
+    source.module.to(device)
+    return source

@@ -1,0 +1,83 @@
+"""Turn crop-sized results into images in the reference geometry and write them atomically."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from omnet.labels import LabelScheme
+from omnet.preprocessing.crop import BBox, paste_back
+from omnet.utils.atomic import atomic_path
+
+__all__ = ["PROBABILITY_NAMES", "attention_images", "label_volumes_ml", "probability_images",
+           "to_image", "write_image", "write_images"]
+
+#: Output file stem of each task's probability channels: ``<task>_<class>.nii.gz``.
+PROBABILITY_NAMES = {
+    "task1": ("background", "necrotic", "edema", "enhancing", "normal"),
+    "task2": ("background", "necrotic", "edema", "enhancing", "normal"),
+    "task3": ("not_enhancing", "enhancing"),
+}
+
+
+def label_volumes_ml(labels: np.ndarray, scheme: LabelScheme,
+                     spacing: tuple[float, ...]) -> dict[str, float]:
+    """Volumes in millilitres of each label and of the BraTS regions.
+
+    Keys: necrotic, edema, enhancing (the labels) and whole, core, enhancing_tumour (the
+    regions; enhancing_tumour equals enhancing, named as a region for reports).
+    """
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    counts = {name: int(np.count_nonzero(labels == value))
+              for name, value in (("necrotic", scheme.necrotic), ("edema", scheme.edema),
+                                  ("enhancing", scheme.enhancing))}
+    volumes = {name: count * voxel_ml for name, count in counts.items()}
+    volumes["whole"] = volumes["necrotic"] + volumes["edema"] + volumes["enhancing"]
+    volumes["core"] = volumes["necrotic"] + volumes["enhancing"]
+    volumes["enhancing_tumour"] = volumes["enhancing"]
+    return {k: round(v, 4) for k, v in volumes.items()}
+
+
+def to_image(crop_values: np.ndarray, box: BBox, reference: sitk.Image,
+             fill: float | int = 0, dtype=np.float32) -> sitk.Image:
+    """A crop-sized (z, y, x) array pasted into the reference grid as an image."""
+    shape = tuple(reversed(reference.GetSize()))
+    full = paste_back(crop_values.astype(dtype, copy=False), box, shape, fill)
+    image = sitk.GetImageFromArray(full)
+    image.CopyInformation(reference)
+    return image
+
+
+def write_image(image: sitk.Image, path: str | os.PathLike) -> Path:
+    """Write under a temporary name and rename when complete (compressed if .gz)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        sitk.WriteImage(image, str(tmp), useCompression=True)
+    return path
+
+
+def probability_images(stitched: dict[str, np.ndarray], box: BBox,
+                       reference: sitk.Image) -> dict[str, sitk.Image]:
+    """``<task>_<class>`` -> probability image; outside the crop it is certain background."""
+    images = {}
+    for task, names in PROBABILITY_NAMES.items():
+        for channel, name in enumerate(names):
+            fill = 1.0 if channel == 0 else 0.0
+            images[f"{task}_{name}"] = to_image(stitched[task][channel], box, reference, fill)
+    return images
+
+
+def attention_images(volumes: dict[str, np.ndarray], box: BBox,
+                     reference: sitk.Image) -> dict[str, sitk.Image]:
+    """Attention volumes as images; outside the crop Pt is 0, Pn 1 and features 0."""
+    return {name: to_image(v, box, reference, 1.0 if name.endswith("_pn") else 0.0)
+            for name, v in volumes.items()}
+
+
+def write_images(images: dict[str, sitk.Image], folder: str | os.PathLike) -> list[str]:
+    """Write each image as ``folder/<name>.nii.gz``; returns the paths written."""
+    return [str(write_image(image, Path(folder) / f"{name}.nii.gz"))
+            for name, image in images.items()]

@@ -1,0 +1,198 @@
+"""``omnet.segment``: four MRI sequences in, a BraTS label map in the reference geometry out.
+
+Stages (each timed in the report): read -> resample (onto the T1c grid, optional rigid
+registration) -> normalise (z-score per sequence over the brain, crop to the brain's
+bounding box + margin) -> network (one forward pass per tile gives all three tasks) ->
+fusion (paper's cascade rules) -> post-processing (optional) -> write (atomic files).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from omnet.errors import Cancelled, InputError
+from omnet.inference.attention import attention_volumes
+from omnet.inference.device import select_device
+from omnet.inference.fusion import fuse_tasks
+from omnet.inference.model_source import resolve_model
+from omnet.inference.network import has_attention
+from omnet.inference.outputs import (
+    attention_images,
+    label_volumes_ml,
+    probability_images,
+    to_image,
+    write_image,
+    write_images,
+)
+from omnet.inference.predict import TilingSettings, predict_crop
+from omnet.inference.report import build_report
+from omnet.inference.sources import case_input
+from omnet.labels import classes_to_labels, get_scheme
+from omnet.preprocessing.prepare import prepare_network_input
+from omnet.utils.atomic import atomic_write_json
+
+__all__ = ["SegmentationResult", "segment"]
+
+log = logging.getLogger(__name__)
+
+#: Where each stage ends on the overall progress scale.
+_STAGE_END = {"reading": 0.04, "resampling": 0.08, "normalising": 0.1, "network": 0.9,
+              "fusion": 0.93, "post-processing": 0.96, "writing": 1.0}
+
+
+@dataclass
+class SegmentationResult:
+    """What :func:`segment` produced; images are in the reference input's geometry."""
+
+    labels: sitk.Image
+    volumes_ml: dict[str, float]
+    report: dict
+    attention: dict[str, sitk.Image] = field(default_factory=dict)
+    probabilities: dict[str, sitk.Image] = field(default_factory=dict)
+    output: Path | None = None
+    files: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _Stages:
+    """Times each stage, reports progress, and stops between stages when asked to."""
+
+    def __init__(self, progress: Callable[[float, str], None] | None,
+                 cancel: threading.Event | None) -> None:
+        self.progress, self.cancel = progress, cancel
+        self.timings: dict[str, float] = {}
+        self.start = time.perf_counter()
+        self._begin = 0.0
+        self._last_end = 0.0
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("stopped by request")
+
+    def begin(self, stage: str) -> None:
+        self._begin = time.perf_counter()
+        self.report(0.0, stage)
+        self.check()
+
+    def report(self, fraction: float, stage: str) -> None:
+        if self.progress is not None:
+            lo, hi = self._last_end, _STAGE_END[stage]
+            self.progress(lo + (hi - lo) * fraction, stage)
+
+    def end(self, stage: str, key: str) -> None:
+        self.timings[key] = round(time.perf_counter() - self._begin, 3)
+        self._last_end = _STAGE_END[stage]
+
+
+def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
+            device: str = "auto", mode: str = "fast", precision: str = "auto",
+            postprocess: bool = True, labels: str = "brats2018",
+            probabilities_dir: str | os.PathLike | None = None,
+            attention_dir: str | os.PathLike | None = None,
+            report: str | os.PathLike | None = None, register: bool = False,
+            progress: Callable[[float, str], None] | None = None,
+            cancel: threading.Event | None = None,
+            tiling: TilingSettings | None = None) -> SegmentationResult:
+    """Segment one case.
+
+    Args:
+        inputs: a case folder, a 4D file (MSD order), a :class:`CaseFiles`, or a mapping
+            role -> path / ``SimpleITK.Image`` / array with roles flair, t1, t1ce, t2.
+        output: where to write the label map (uint8, reference geometry); None writes none.
+        model: a ``.safetensors`` path, a ``LoadedModel``, an ``nn.Module`` (moved to the
+            device), or None for the bundled model.
+        device: auto, cpu, cuda or mps. mode: fast or exact. precision: auto or float32.
+        postprocess: small-component removal and K-means edema relabelling.
+        labels: brats2018 (0/1/2/4) or brats2023 (0/1/2/3).
+        probabilities_dir / attention_dir: write per-task probabilities / CGA maps there.
+        report: write the JSON report there.
+        register: rigid mutual-information registration of each sequence to the T1c.
+        progress: called with (fraction 0..1, stage name).
+        cancel: when set, the run stops with :class:`Cancelled` and writes nothing.
+        tiling: tile settings (default: ``TilingSettings(mode=mode)``).
+    """
+    from omnet.data.imageio import align_case, read_case
+
+    scheme = get_scheme(labels) if labels in ("brats2018", "brats2023") else None
+    if scheme is None:
+        raise InputError(f"unknown label set {labels!r}; choose brats2018 or brats2023")
+    tiling = tiling or TilingSettings(mode=mode)
+    stages = _Stages(progress, cancel)
+    torch_device = select_device(device)
+    started = time.perf_counter()
+    source = resolve_model(model, torch_device)
+    stages.timings["load_model"] = round(time.perf_counter() - started, 3)
+
+    stages.begin("reading")
+    raw = read_case(case_input(inputs))
+    stages.end("reading", "read")
+    stages.begin("resampling")
+    case = align_case(raw, register=register)
+    stages.end("resampling", "resample")
+
+    stages.begin("normalising")
+    prepared = prepare_network_input(case.images)
+    box = prepared.box
+    stages.end("normalising", "normalise")
+
+    stages.begin("network")
+    want_attention = attention_dir is not None and has_attention(source.module)
+    if attention_dir is not None and not want_attention:
+        log.warning("%s has no cross-task guided attention; no attention maps written",
+                    source.name)
+    run = predict_crop(prepared.volume, prepared.brain, source, torch_device, precision, tiling,
+                       want_attention, cancel, lambda f: stages.report(f, "network"))
+    stages.end("network", "network")
+
+    stages.begin("fusion")
+    stitched = run.outputs
+    classes = fuse_tasks(stitched["task1"], stitched["task2"], stitched["task3"])
+    label_crop = classes_to_labels(classes, scheme)
+    stages.end("fusion", "fusion")
+
+    stages.begin("post-processing")
+    post_info: dict = {"enabled": postprocess}
+    if postprocess:
+        from omnet.postprocessing.pipeline import postprocess as run_postprocess
+
+        label_crop, summary = run_postprocess(label_crop, prepared.volume, scheme)
+        post_info.update(removed_voxels=summary.removed_voxels,
+                         relabelled_voxels=summary.relabelled_voxels)
+    stages.end("post-processing", "postprocessing")
+
+    stages.begin("writing")
+    label_image = to_image(label_crop, box, case.reference, 0, np.uint8)
+    attention: dict[str, sitk.Image] = {}
+    attention_info: dict = {}
+    if want_attention:
+        volumes, attention_info = attention_volumes(stitched)
+        attention = attention_images(volumes, box, case.reference)
+    probabilities = (probability_images(stitched, box, case.reference)
+                     if probabilities_dir is not None else {})
+    files = {"probabilities": write_images(probabilities, probabilities_dir) if probabilities
+             else [], "attention": write_images(attention, attention_dir) if attention else []}
+    if output is not None:
+        write_image(label_image, output)
+    stages.end("writing", "write")
+
+    volumes_ml = label_volumes_ml(sitk.GetArrayViewFromImage(label_image), scheme,
+                                  case.reference.GetSpacing())
+    stages.timings["total"] = round(time.perf_counter() - stages.start, 3)
+    summary = build_report(
+        case_id=case.case_id, output=output, scheme=scheme, volumes_ml=volumes_ml, run=run,
+        mode=tiling.mode, postprocessing=post_info, registration=register,
+        model=source.describe(), reference=case.reference, box=box,
+        timings=stages.timings, attention=attention_info, files=files)
+    if report is not None:
+        atomic_write_json(report, summary)
+    return SegmentationResult(labels=label_image, volumes_ml=volumes_ml, report=summary,
+                              attention=attention, probabilities=probabilities,
+                              output=Path(output) if output is not None else None, files=files)

@@ -1,0 +1,42 @@
+"""The JSON report of one segmentation: what was done, with which model, how long it took."""
+
+from __future__ import annotations
+
+import os
+
+import SimpleITK as sitk
+
+from omnet import __version__
+from omnet.labels import LabelScheme
+from omnet.preprocessing.crop import BBox
+
+__all__ = ["build_report", "geometry_of"]
+
+
+def geometry_of(image: sitk.Image) -> dict:
+    return {"size": list(image.GetSize()), "spacing": list(image.GetSpacing()),
+            "origin": list(image.GetOrigin()), "direction": list(image.GetDirection())}
+
+
+def build_report(*, case_id: str, output: str | os.PathLike | None, scheme: LabelScheme,
+                 volumes_ml: dict, run, mode: str, postprocessing: dict, registration: bool,
+                 model: dict, reference: sitk.Image, box: BBox, timings: dict,
+                 attention: dict, files: dict) -> dict:
+    """A JSON-ready dict; ``run`` is the network stage's :class:`NetworkRun`.
+
+    ``timings`` (seconds) has one entry per stage: load_model, read, resample, normalise,
+    network, fusion, postprocessing, write, and total.
+    """
+    return {
+        "case": case_id, "output": str(output) if output is not None else None,
+        "omnet_version": __version__,
+        "labels": {"scheme": scheme.name, "necrotic": scheme.necrotic, "edema": scheme.edema,
+                   "enhancing": scheme.enhancing},
+        "volumes_ml": volumes_ml, "device": run.device.type, "precision": run.precision,
+        "mode": mode, "tiles": {"shape": list(run.tile_shape), "count": run.tiles,
+                                "batch": run.batch_size},
+        "events": list(run.events), "postprocessing": postprocessing,
+        "registration": registration, "model": model, "geometry": geometry_of(reference),
+        "crop": [[s.start, s.stop] for s in box], "timings_s": timings,
+        "attention": attention, "files": files,
+    }

@@ -1,0 +1,1 @@
+"""Array pre-processing shared by inference and training: intensity normalisation, cropping."""
