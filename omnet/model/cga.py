@@ -58,25 +58,32 @@ class CrossTaskGuidedAttention(nn.Module):
     def guidance(self, probabilities: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Pt and Pn (N, 1, D, H, W) from the guiding task's softmax; never back-propagated."""
         p = probabilities.detach()
-        mask = torch.zeros(p.shape[1], dtype=torch.bool, device=p.device)
-        mask[list(self.positive_classes)] = True
-        pt = p[:, mask].sum(dim=1, keepdim=True)
-        pn = p[:, ~mask].sum(dim=1, keepdim=True)
-        return pt, pn
+        pt = p[:, list(self.positive_classes)].sum(dim=1, keepdim=True)
+        return pt, 1.0 - pt  # the softmax sums to one: Pn is the rest
 
     def forward(self, features: torch.Tensor, probabilities: torch.Tensor,
-                window: Window | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Return this task's logits and the internals (pt, pn, m_t, m_n) for display."""
+                window: Window | None = None, feature_sum: torch.Tensor | None = None,
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Return this task's logits and the internals (pt, pn, m_t, m_n) for display.
+
+        ``feature_sum`` (the context sum of F, shared by both CGA modules) lets the
+        non-tumour sum be ``sum(F) - sum(Pt F)`` instead of a third pass over F.
+        """
         pt, pn = self.guidance(probabilities)
         internals = {"pt": pt, "pn": pn}
         merged = None
+        sum_t = None
+        if self.tumour_path is not None or feature_sum is not None:
+            sum_t = context_sum(pt * features, window)
         if self.tumour_path is not None:
-            m_t = l1_normalise(context_sum(pt * features, window))
+            m_t = l1_normalise(sum_t)
             s_t = self.tumour_path(features * m_t)
             merged = pt * s_t if self.mode == "full" else s_t
             internals["m_t"] = m_t
         if self.nontumour_path is not None:
-            m_n = l1_normalise(context_sum(pn * features, window))
+            sum_n = (feature_sum - sum_t if feature_sum is not None
+                     else context_sum(pn * features, window))
+            m_n = l1_normalise(sum_n)
             s_n = self.nontumour_path(features * m_n)
             term = pn * s_n if self.mode == "full" else s_n
             merged = term if merged is None else merged + term

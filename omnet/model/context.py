@@ -16,17 +16,24 @@ Window = tuple[int, int, int]
 
 
 def _box_sum_axis(x: torch.Tensor, size: int, dim: int) -> torch.Tensor:
-    """Sum over a window of ``size`` along ``dim``: ``size // 2`` before, the rest after."""
+    """Sum over a window of ``size`` along ``dim``: ``size // 2`` before, the rest after.
+
+    Differences of a cumulative sum padded with zeros before and its last value after,
+    so every window is two contiguous slices (no gathers).
+    """
     n = x.shape[dim]
     before = size // 2
     after = size - before - 1
     csum = torch.cumsum(x, dim=dim)
-    zero = torch.zeros_like(csum.narrow(dim, 0, 1))
-    csum = torch.cat([zero, csum], dim=dim)  # csum[i] = sum of x[:i]
-    idx = torch.arange(n, device=x.device)
-    hi = (idx + after + 1).clamp(max=n)
-    lo = (idx - before).clamp(min=0)
-    return csum.index_select(dim, hi) - csum.index_select(dim, lo)
+
+    def shape(k: int) -> list[int]:
+        return [k if d == dim else s for d, s in enumerate(csum.shape)]
+
+    parts = [csum.new_zeros(shape(before + 1)), csum]
+    if after:
+        parts.append(csum.narrow(dim, n - 1, 1).expand(*shape(after)))
+    padded = torch.cat(parts, dim=dim)  # padded[k + before] = sum of x[:k], clamped at n
+    return padded.narrow(dim, before + after + 1, n) - padded.narrow(dim, 0, n)
 
 
 def context_sum(x: torch.Tensor, window: Window | None) -> torch.Tensor:

@@ -14,7 +14,7 @@ from torch import nn
 from omnet.labels import CORE_CLASSES, ENHANCING, TASK_CLASSES, TUMOUR_CLASSES
 from omnet.model.backbone import FusionBackbone
 from omnet.model.cga import CrossTaskGuidedAttention
-from omnet.model.context import Window
+from omnet.model.context import Window, context_sum
 from omnet.model.heads import TaskHead
 from omnet.registry import ModelConfig
 
@@ -91,19 +91,23 @@ class OMNet(_TaskModel):
                     out[k] = head(features, window)
             return out
         need1, need2 = bool(tasks & {1, 2, 3}), bool(tasks & {2, 3})
+        # One context sum of F serves the non-tumour pathways of both CGA modules.
+        feature_sum = context_sum(features, window) if window is not None and need2 else None
         with torch.set_grad_enabled(torch.is_grad_enabled() and 1 in tasks):
             logits1 = self.head1(features, window) if need1 else None
         if 1 in tasks:
             out[1] = logits1
         if need2:
             with torch.set_grad_enabled(torch.is_grad_enabled() and 2 in tasks):
-                logits2, inner2 = self.head2(features, torch.softmax(logits1.float(), 1), window)
+                logits2, inner2 = self.head2(features, torch.softmax(logits1.float(), 1), window,
+                                             feature_sum)
             if 2 in tasks:
                 out[2] = logits2
             if attention is not None:
                 attention["cga_tumour"] = inner2
         if 3 in tasks:
-            logits3, inner3 = self.head3(features, torch.softmax(logits2.float(), 1), window)
+            logits3, inner3 = self.head3(features, torch.softmax(logits2.float(), 1), window,
+                                         feature_sum)
             out[3] = logits3
             if attention is not None:
                 attention["cga_core"] = inner3

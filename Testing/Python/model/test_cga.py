@@ -138,3 +138,13 @@ def test_window_larger_than_input_equals_patch_mode() -> None:
     patch, _ = module(features, probs)
     windowed, _ = module(features, probs, window=(8, 8, 8))
     torch.testing.assert_close(patch, windowed, rtol=1e-6, atol=1e-6)
+
+
+def test_shared_feature_sum_gives_the_same_non_tumour_pathway() -> None:
+    module = _module()
+    features, probs = _inputs(shape=(6, 7, 5))
+    window = (3, 4, 3)
+    direct, _ = module(features, probs, window=window)
+    shared, _ = module(features, probs, window=window,
+                       feature_sum=context_sum(features, window))
+    torch.testing.assert_close(direct, shared, rtol=1e-9, atol=1e-12)
