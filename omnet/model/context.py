@@ -43,7 +43,7 @@ def context_sum(x: torch.Tensor, window: Window | None) -> torch.Tensor:
     """
     if window is None:
         return x.sum(dim=(2, 3, 4), keepdim=True)
-    out = x.float()
+    out = x if x.dtype == torch.float64 else x.float()
     for dim, size in zip((2, 3, 4), window):
         out = _box_sum_axis(out, size, dim)
     return out.to(x.dtype)
