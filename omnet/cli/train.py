@@ -1,14 +1,106 @@
-"""``omnet train``: placeholder until its issue lands."""
+"""``omnet train``: train OM-Net on a local dataset, or check the dataset (``--check``).
+
+Every training setting is an option generated from the dataclasses of
+:mod:`omnet.training.config`; presets give the starting values.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from omnet.training.options import add_config_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="(not implemented yet)")
+    p = sub.add_parser(
+        "train", help="train OM-Net on a folder of labelled cases",
+        description="Train OM-Net on case folders with reference label maps (BraTS naming, "
+                    "*_seg / *-seg, or the MSD imagesTr/labelsTr layout). The run folder gets "
+                    "config.json, split.json, metrics.csv, curves.png, checkpoints/ and the "
+                    "exported model.safetensors. Settings default to the paper's "
+                    "(--preset paper); --preset quick is a short CPU run.")
+    p.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="training cases")
+    p.add_argument("--out", type=Path, help="run folder (required unless --check)")
+    p.add_argument("--preset", choices=("paper", "quick"), default=None,
+                   help="starting settings (default: paper; on --resume: the run's)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last good checkpoint")
+    p.add_argument("--check", action="store_true",
+                   help="only scan and validate the dataset; train nothing")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="pre-processing cache folder (default: $OMNET_CACHE_DIR or "
+                        "~/.cache/omnet/training)")
+    p.add_argument("--progress-format", choices=("bar", "lines", "none"), default="bar",
+                   help="bar for people; lines prints PROGRESS/METRIC/RESULT lines")
+    add_config_options(p)
     p.set_defaults(func=run)
 
 
+def _check(args: argparse.Namespace) -> int:
+    from omnet.protocol import format_result
+    from omnet.training.dataset import check_dataset, format_check_table
+    from omnet.utils.progress import make_progress
+
+    lines = args.progress_format == "lines"
+    rows = check_dataset(args.data_dir, make_progress("lines") if lines else None)
+    if lines:
+        print(format_result({"cases": [r.to_dict() for r in rows]}), flush=True)
+    else:
+        print(format_check_table(rows))
+    return 0 if any(r.ok for r in rows) else 1
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """SIGINT/SIGTERM ask the trainer to checkpoint and stop at the next iteration (a second
+    signal aborts at once); the previous handlers come back afterwards."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        print("omnet: stopping after this iteration (again to abort)", file=sys.stderr)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("omnet train is not implemented yet")
+    if args.check:
+        return _check(args)
+    from omnet.errors import InputError
+
+    if args.out is None:
+        raise InputError("omnet train needs --out RUN_DIR (or --check)")
+    from omnet.protocol import format_result
+    from omnet.training.options import overrides_from_args
+    from omnet.training.run import resolve_config, train
+
+    config = resolve_config(args.out, args.preset, overrides_from_args(args), args.resume)
+    with _stop_on_signals() as stop:
+        result = train(args.data_dir, args.out, config, resume=args.resume,
+                       cache_dir=args.cache, progress_format=args.progress_format, stop=stop)
+    if result.model is None:  # not rank 0 of a distributed run
+        return 0
+    summary = {"model": str(result.model), "run_dir": str(result.run_dir),
+               "iterations": result.iterations, "dice": result.best_dice}
+    if args.progress_format == "lines":
+        print(format_result(summary), flush=True)
+    else:
+        dice = ", ".join(f"{k} {v:.3f}" for k, v in result.best_dice.items()) or "not measured"
+        print(f"model: {result.model}\nvalidation Dice: {dice}")
+    return 0

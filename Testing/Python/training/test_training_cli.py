@@ -1,0 +1,148 @@
+"""``omnet train`` on a tiny synthetic dataset: machine-readable lines, run folder, export,
+``--check`` and ``--strict``; every model variant trains."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from conftest import memory_case, write_case
+
+import omnet
+from omnet.cli import main
+from omnet.model import build_model
+from omnet.model.weights import load_model
+from omnet.protocol import parse_line
+from omnet.registry import VARIANTS
+from omnet.training.runtime import Precision
+from omnet.training.schedule import make_plan
+from omnet.training.trainer import Trainer
+
+TINY_ARGS = ["--preset", "quick", "--width", "4", "--patch-size", "8", "16", "16",
+             "--patches-per-task", "2", "--stage-lengths", "1", "1", "4", "--validate-every", "3",
+             "--checkpoint-every", "3", "--no-tensorboard", "--val-cases", "case03",
+             "--threads", "1"]
+
+
+def _events(text: str):
+    return [parse_line(line) for line in text.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def trained_run(synthetic_dataset, tmp_path_factory):
+    """One tiny run through the command line, shared by the tests that read its outputs."""
+    root = tmp_path_factory.mktemp("cli_run")
+    import contextlib
+    import io
+
+    stdout = io.StringIO()
+    threads = torch.get_num_threads()
+    with contextlib.redirect_stdout(stdout):
+        code = main(["train", str(synthetic_dataset), "--out", str(root / "run"), "--cache",
+                     str(root / "cache"), "--progress-format", "lines", *TINY_ARGS])
+    torch.set_num_threads(threads)
+    return code, root / "run", stdout.getvalue()
+
+
+def test_lines_follow_the_contract(trained_run):
+    code, run, text = trained_run
+    assert code == 0
+    events = _events(text)
+    train = [e.data for e in events if e.kind == "metric" and e.data["kind"] == "train"]
+    valid = [e.data for e in events if e.kind == "metric" and e.data["kind"] == "validation"]
+    assert train and set(train[0]) == {"kind", "iteration", "total", "stage", "loss", "lr",
+                                       "patches_per_s", "eta_s"}
+    assert set(train[-1]["loss"]) == {"task1", "task2", "task3"} and train[-1]["total"] == 6
+    assert [v["iteration"] for v in valid] == [3, 6]
+    assert set(valid[0]["dice"]) == {"whole", "core", "enhancing"} and valid[0]["best"] is True
+    assert all(0.0 <= d <= 1.0 for v in valid for d in v["dice"].values())
+    fractions = [e.fraction for e in events if e.kind == "progress"]
+    assert fractions and fractions[-1] == 1.0
+    result = [e.data for e in events if e.kind == "result"]
+    assert len(result) == 1 and result[0]["run_dir"] == str(run)
+    assert result[0]["model"] == str(run / "model.safetensors")
+
+
+def test_run_folder_holds_config_split_metrics_curves(trained_run):
+    _, run, _ = trained_run
+    config = json.loads((run / "config.json").read_text())
+    assert config["config"]["model"]["width"] == 4 and config["plan"]["total"] == 6
+    split = json.loads((run / "split.json").read_text())
+    assert split["validation"] == ["case03"] and split["train"] == ["case01", "case02"]
+    with open(run / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["iteration"]) for r in rows] == list(range(1, 7))
+    assert rows[0]["loss_task2"] == "" and rows[-1]["loss_task3"] != ""
+    assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_export_is_the_best_network_with_its_card(trained_run):
+    _, run, _ = trained_run
+    loaded = load_model(run / "model.safetensors")
+    card = loaded.card
+    assert card.model.width == 4 and card.patch_size == [8, 16, 16]
+    assert card.training["data"]["train_cases"] == ["case01", "case02"]
+    with open(run / "validation.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    best = max(rows, key=lambda r: float(r["dice_mean"]))
+    assert card.training["checkpoint_iteration"] == int(best["iteration"])
+    assert card.metrics["validation_dice"]["whole"] == pytest.approx(float(best["dice_whole"]),
+                                                                      rel=1e-5)
+
+
+def test_exported_model_segments_a_case(trained_run, synthetic_dataset):
+    _, run, _ = trained_run
+    result = omnet.segment(synthetic_dataset / "case01", model=run / "model.safetensors",
+                           device="cpu", postprocess=False)
+    import SimpleITK as sitk
+
+    labels = sitk.GetArrayFromImage(result.labels)
+    assert labels.shape == (24, 40, 40) and set(np.unique(labels)) <= {0, 1, 2, 4}
+
+
+def test_check_reports_every_case(synthetic_dataset, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_dataset, data)
+    write_case(data, "no_t2", skip=("t2",))
+    assert main(["train", str(data), "--check", "--progress-format", "lines"]) == 0
+    result = next(e.data for e in _events(capsys.readouterr().out) if e.kind == "result")
+    rows = {r["case"]: r for r in result["cases"]}
+    assert rows["case01"] == {"case": "case01", "ok": True, "problem": None,
+                              "labels": [0, 1, 2, 4]}
+    assert rows["case03"]["labels"] == [0, 1, 2, 3]
+    assert not rows["no_t2"]["ok"] and "T2" in rows["no_t2"]["problem"]
+    assert main(["train", str(data), "--check"]) == 0
+    assert "3 of 4 cases usable" in capsys.readouterr().out
+
+
+def test_strict_stops_before_training(synthetic_dataset, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_dataset, data)
+    write_case(data, "no_t2", skip=("t2",))
+    code = main(["train", str(data), "--out", str(tmp_path / "run"), "--cache",
+                 str(tmp_path / "cache"), "--strict", "--progress-format", "lines", *TINY_ARGS])
+    assert code == 2
+    out = capsys.readouterr().out
+    assert any(e.kind == "error" and "no_t2" in e.text for e in _events(out))
+    assert not (tmp_path / "run" / "config.json").exists()
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_variant_trains(variant, tiny_config, tmp_path):
+    config = tiny_config(model={"variant": variant},
+                         schedule={"stage_lengths": [0, 0, 1]}).effective()
+    torch.manual_seed(0)
+    trainer = Trainer(config, make_plan(config, 1), build_model(config.model),
+                      [memory_case()], device=torch.device("cpu"),
+                      precision=Precision(None, False), checkpoint_dir=tmp_path)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    record = trainer.train_step(0)
+    trained = {k for k, v in record.loss.items() if v is not None}
+    expected = {f"task{t}" for t in config.tasks()}
+    assert trained == expected
+    changed = [k for k, v in trainer.model.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed

@@ -1,0 +1,136 @@
+"""Settings, presets, generated CLI options, the plan, curriculum stages and the lr steps."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+
+from omnet.errors import ModelConfigError
+from omnet.training.config import TrainConfig, apply_overrides, config_from_dict, preset_config
+from omnet.training.options import add_config_options, overrides_from_args
+from omnet.training.run import resolve_config
+from omnet.training.schedule import active_tasks, learning_rate, make_plan, stage_at
+
+
+def _parse(*argv: str) -> dict:
+    parser = argparse.ArgumentParser()
+    add_config_options(parser)
+    return overrides_from_args(parser.parse_args(list(argv)))
+
+
+def test_paper_preset_is_the_papers_settings():
+    c = preset_config("paper")
+    assert (c.model.variant, c.model.width) == ("omnet-cga", 32)
+    assert c.sampling.patch_size == [16, 32, 32] and c.sampling.patches_per_task == 20
+    assert (c.sampling.transfer_tumour_fraction, c.sampling.transfer_core_fraction) == (0.4, 0.5)
+    assert c.schedule.stage_lengths == [1.0, 1.0, 18.0] and c.schedule.stage_unit == "epochs"
+    assert (c.optim.lr, c.optim.momentum, c.optim.weight_decay) == (1e-3, 0.99, 5e-4)
+
+
+def test_quick_preset_is_small_and_short():
+    c = preset_config("quick")
+    plan = make_plan(c, train_cases=12)
+    assert c.model.width < 32 and c.sampling.patches_per_task < 20
+    assert plan.total <= 1000
+
+
+def test_options_only_return_what_was_typed():
+    assert _parse() == {}
+    got = _parse("--width", "8", "--no-transfer", "--patch-size", "8", "16", "16",
+                 "--val-cases", "a", "b", "--variant", "mc2", "--lr", "0.01")
+    assert got == {"model": {"width": 8, "variant": "mc2"},
+                   "sampling": {"transfer": False, "patch_size": [8, 16, 16]},
+                   "data": {"val_cases": ["a", "b"]}, "optim": {"lr": 0.01}}
+
+
+def test_every_setting_has_an_option():
+    parser = argparse.ArgumentParser()
+    add_config_options(parser)
+    dests = {a.dest for a in parser._actions}
+    config = TrainConfig().to_dict()
+    for section, values in config.items():
+        if isinstance(values, dict):
+            for name in values:
+                if name != "in_channels":
+                    assert f"{section}__{name}" in dests
+
+
+def test_config_round_trips_through_json():
+    c = apply_overrides(preset_config("quick"), {"model": {"variant": "omnet-se"},
+                                                 "data": {"val_cases": ["x"]}})
+    again = config_from_dict(json.loads(json.dumps(c.to_dict())))
+    assert again == c
+
+
+@pytest.mark.parametrize("section, values", [
+    ("sampling", {"patch_size": [16, 30, 32]}), ("schedule", {"stage_lengths": [1, 1]}),
+    ("data", {"folds": 3, "fold": 3}), ("model", {"width": 3}), ("data", {"val_fraction": 1.0}),
+])
+def test_bad_settings_are_refused(section, values):
+    with pytest.raises(ModelConfigError):
+        apply_overrides(preset_config("paper"), {section: values}).validate()
+
+
+def test_unknown_setting_is_refused():
+    with pytest.raises(ModelConfigError, match="nonsense"):
+        apply_overrides(preset_config("paper"), {"optim": {"nonsense": 1}})
+
+
+def test_epoch_plan_matches_the_paper_arithmetic():
+    # the paper: 400k patches per epoch at 20 per iteration = 20k iterations per epoch
+    c = apply_overrides(preset_config("paper"),
+                        {"schedule": {"epoch_patches_per_case": 1000}})
+    plan = make_plan(c, train_cases=400)
+    assert plan.iterations_per_epoch == 20_000
+    assert plan.stage_ends == (20_000, 40_000, 400_000)
+    assert plan.lr_halve_iterations == 80_000  # the release: every 80k of 400k
+
+
+def test_curriculum_stages_switch_at_their_ends():
+    c = apply_overrides(preset_config("quick"), {"schedule": {"stage_lengths": [3, 2, 5]}})
+    plan = make_plan(c, train_cases=5)
+    stages = [stage_at(plan, i) for i in range(plan.total)]
+    assert stages == [1, 1, 1, 2, 2, 3, 3, 3, 3, 3]
+    assert active_tasks(plan, 0) == (1,)
+    assert active_tasks(plan, 3) == (1, 2)
+    assert active_tasks(plan, 9) == (1, 2, 3)
+
+
+def test_iterations_scale_the_stages_proportionally():
+    c = apply_overrides(preset_config("paper"), {"schedule": {"iterations": 200}})
+    plan = make_plan(c, train_cases=16)
+    assert plan.stage_ends == (10, 20, 200)
+
+
+def test_no_curriculum_trains_every_task_from_the_start():
+    c = apply_overrides(preset_config("quick"), {"schedule": {"curriculum": False}})
+    plan = make_plan(c, train_cases=5)
+    assert active_tasks(plan, 0) == (1, 2, 3)
+
+
+@pytest.mark.parametrize("variant, tasks", [("mc1", (1,)), ("mc2", (1, 2)), ("mc3", (1, 2, 3))])
+def test_cascades_train_their_own_tasks_without_curriculum_or_transfer(variant, tasks):
+    c = apply_overrides(preset_config("quick"), {"model": {"variant": variant}}).effective()
+    plan = make_plan(c, train_cases=5)
+    assert active_tasks(plan, 0) == tasks
+    assert not c.sampling.transfer and not c.schedule.curriculum
+
+
+def test_learning_rate_halves_at_fractions_of_the_run():
+    c = apply_overrides(preset_config("quick"),
+                        {"schedule": {"iterations": 100}, "optim": {"lr_halve_every": 0.25}})
+    plan = make_plan(c, train_cases=5)
+    lrs = [learning_rate(plan, 1.0, i) for i in (0, 24, 25, 49, 50, 99)]
+    assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25, 0.125]
+
+
+def test_resume_keeps_the_saved_settings(tmp_path):
+    saved = apply_overrides(preset_config("quick"), {"model": {"width": 4}})
+    (tmp_path / "config.json").write_text(json.dumps({"config": saved.to_dict()}))
+    same = resolve_config(tmp_path, None, {"model": {"width": 4}, "run": {"device": "cpu"}},
+                          resume=True)
+    assert same.model.width == 4 and same.run.device == "cpu"
+    with pytest.raises(ModelConfigError, match="width"):
+        resolve_config(tmp_path, None, {"model": {"width": 8}}, resume=True)

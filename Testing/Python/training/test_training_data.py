@@ -1,0 +1,147 @@
+"""Dataset scan and problems, the pre-processing cache, the split, and --check."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from conftest import phantom_classes, write_case
+
+from omnet.data.discovery import find_case_files
+from omnet.errors import InputError
+from omnet.training.cache import open_cached_case, prepare_case
+from omnet.training.config import DataSettings
+from omnet.training.dataset import check_dataset, format_check_table, prepare_dataset
+from omnet.training.split import make_split
+
+
+def test_cached_case_holds_cropped_normalised_arrays(synthetic_dataset, tmp_path):
+    case = find_case_files(synthetic_dataset / "case03", need_seg=True)  # 2023 labels 1/2/3
+    cached = prepare_case(case, tmp_path)
+    arrays = open_cached_case(cached)
+    expected = phantom_classes(centre=(13, 22, 18))
+    box = tuple(slice(a, b) for a, b in cached.meta["bbox"])
+    assert np.array_equal(np.asarray(arrays.classes), expected[box])  # enhancing 3 -> class 3
+    assert cached.meta["label_scheme"] == "brats2023" and cached.meta["labels"] == [0, 1, 2, 3]
+    assert arrays.images.dtype == np.float16 and isinstance(arrays.images, np.memmap)
+    brain = np.asarray(arrays.classes) > 0
+    for channel in np.asarray(arrays.images, dtype=np.float32):
+        assert abs(channel[brain].mean()) < 1e-2 and abs(channel[brain].std() - 1) < 1e-2
+        assert not channel[~brain].any()
+    assert arrays.classes.shape == tuple(b - a for a, b in cached.meta["bbox"])
+
+
+def _copy_case(synthetic_dataset, tmp_path, name="case01"):
+    target = tmp_path / "data" / name
+    shutil.copytree(synthetic_dataset / name, target)
+    return find_case_files(target, need_seg=True)
+
+
+def test_cache_is_reused_and_refreshed_without_rebuild(synthetic_dataset, tmp_path):
+    case = _copy_case(synthetic_dataset, tmp_path)
+    first = prepare_case(case, tmp_path / "cache")
+    stamp = (first.folder / "images.npy").stat().st_mtime_ns
+    again = prepare_case(case, tmp_path / "cache")
+    assert (again.folder / "images.npy").stat().st_mtime_ns == stamp
+    os.utime(case.t2, ns=(1, 1))  # same bytes, new mtime: record refreshed only
+    touched = prepare_case(case, tmp_path / "cache")
+    assert (touched.folder / "images.npy").stat().st_mtime_ns == stamp
+    assert touched.meta["sources"][3]["mtime_ns"] == 1
+
+
+def test_cache_is_rebuilt_when_a_source_changes(synthetic_dataset, tmp_path):
+    case = _copy_case(synthetic_dataset, tmp_path)
+    first = open_cached_case(prepare_case(case, tmp_path / "cache"))
+    before = np.array(first.classes)
+    shutil.copy(synthetic_dataset / "case02" / "case02_seg.nii.gz", case.seg)
+    rebuilt = open_cached_case(prepare_case(case, tmp_path / "cache"))
+    assert not np.array_equal(before, np.asarray(rebuilt.classes))
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def test_cache_is_rebuilt_when_the_preprocessing_version_changes(synthetic_dataset, tmp_path):
+    case = _copy_case(synthetic_dataset, tmp_path)
+    cached = prepare_case(case, tmp_path / "cache")
+    meta = json.loads((cached.folder / "meta.json").read_text())
+    meta["version"] = -1
+    (cached.folder / "meta.json").write_text(json.dumps(meta))
+    (cached.folder / "images.npy").write_bytes(b"stale")
+    again = open_cached_case(prepare_case(case, tmp_path / "cache"))
+    assert again.images.shape[0] == 4
+
+
+@pytest.fixture
+def messy_dataset(synthetic_dataset, tmp_path):
+    """Two good cases, one without its T2, one with labels that fit no scheme, one unreadable."""
+    root = tmp_path / "messy"
+    for name in ("case01", "case02"):
+        shutil.copytree(synthetic_dataset / name, root / name)
+    write_case(root, "no_t2", skip=("t2",))
+    bad = write_case(root, "weird")
+    shutil.copy(synthetic_dataset / "case01" / "case01_seg.nii.gz", bad / "weird_seg.nii.gz")
+    import SimpleITK as sitk
+
+    seg = sitk.ReadImage(str(bad / "weird_seg.nii.gz"))
+    array = sitk.GetArrayFromImage(seg)
+    array[array == 2] = 7
+    sitk.WriteImage(sitk.GetImageFromArray(array), str(bad / "weird_seg.nii.gz"))
+    broken = write_case(root, "broken")
+    (broken / "broken_flair.nii.gz").write_bytes(b"not an image at all")
+    return root
+
+
+def test_problem_cases_are_reported_by_name_and_skipped(messy_dataset, tmp_path):
+    prepared = prepare_dataset(messy_dataset, tmp_path / "cache")
+    assert sorted(prepared.cases) == ["case01", "case02"]
+    problems = dict(prepared.problems)
+    assert set(problems) == {"no_t2", "weird", "broken"}
+    assert "T2" in problems["no_t2"] and "7" in problems["weird"]
+    assert "broken_flair" in problems["broken"]
+
+
+def test_strict_stops_before_training(messy_dataset, tmp_path):
+    with pytest.raises(InputError, match="no_t2"):
+        prepare_dataset(messy_dataset, tmp_path / "cache", strict=True)
+
+
+def test_check_lists_every_case(messy_dataset):
+    rows = {r.case: r for r in check_dataset(messy_dataset)}
+    assert rows["case01"].ok and rows["case01"].labels == [0, 1, 2, 4]
+    assert not rows["broken"].ok and rows["broken"].labels is None
+    table = format_check_table(list(rows.values()))
+    assert "2 of 5 cases usable" in table
+
+
+def test_split_is_seeded_and_complete():
+    ids = [f"c{i:02d}" for i in range(20)]
+    a = make_split(ids, DataSettings(val_fraction=0.2), seed=1)
+    b = make_split(list(reversed(ids)), DataSettings(val_fraction=0.2), seed=1)
+    c = make_split(ids, DataSettings(val_fraction=0.2), seed=2)
+    assert a == b and a.validation != c.validation
+    assert len(a.validation) == 4 and sorted(a.train + a.validation) == ids
+
+
+def test_folds_partition_the_cases():
+    ids = [f"c{i}" for i in range(10)]
+    folds = [make_split(ids, DataSettings(folds=3, fold=k), seed=0).validation for k in range(3)]
+    assert sorted(c for fold in folds for c in fold) == sorted(ids)
+    assert [len(f) for f in folds] == [4, 3, 3]
+
+
+def test_named_validation_cases():
+    split = make_split(["a", "b", "c"], DataSettings(val_cases=["b"]), seed=0)
+    assert split.validation == ["b"] and split.train == ["a", "c"]
+    with pytest.raises(InputError, match="zz"):
+        make_split(["a", "b"], DataSettings(val_cases=["zz"]), seed=0)
+
+
+def test_damaged_cache_entry_is_rebuilt(synthetic_dataset, tmp_path):
+    case = _copy_case(synthetic_dataset, tmp_path)
+    cached = prepare_case(case, tmp_path / "cache")
+    good = np.load(cached.folder / "classes.npy")
+    (cached.folder / "classes.npy").write_bytes(b"\x93NUMPY truncated")
+    again = open_cached_case(prepare_case(case, tmp_path / "cache"))
+    assert np.array_equal(np.asarray(again.classes), good)

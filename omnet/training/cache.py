@@ -1,0 +1,208 @@
+"""Pre-process each training case once into a compact, memory-mapped cache.
+
+A cached case is a folder ``<cache>/<case id>-<hash of its source paths>/`` holding
+``images.npy`` (4, z, y, x) float16 z-scored intensities cropped to the brain,
+``classes.npy`` (z, y, x) uint8 network classes (normal brain = 4), ``centres_<task>.npy``
+the flat indices each task's sampler may centre a patch on, and ``meta.json``. The folder
+is rebuilt when :data:`PREPROCESSING_VERSION` changes or when a source file's content
+changes (size or mtime differ and then the sha256 differs too; a copy with a new mtime
+but the same bytes only refreshes the record).
+
+Reading and normalisation use the inference pre-processing (:func:`load_case`,
+:func:`zscore_nonzero`, :func:`brain_mask`, :func:`brain_bbox`), so training sees exactly
+what ``omnet segment`` feeds the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from omnet.data.discovery import CaseFiles
+from omnet.errors import InputError
+from omnet.labels import detect_scheme, get_scheme, labels_to_classes
+from omnet.training.sampling import TrainingCase, centre_candidates
+from omnet.utils.atomic import atomic_write_json, file_sha256
+
+__all__ = ["PREPROCESSING_VERSION", "CachedCase", "default_cache_dir", "open_cached_case",
+           "prepare_case", "preprocess_case"]
+
+log = logging.getLogger(__name__)
+
+#: Bump when the cached arrays would come out different (invalidates every cache entry).
+PREPROCESSING_VERSION = 2
+#: Environment variable naming the cache folder (else the user cache dir).
+CACHE_ENV = "OMNET_CACHE_DIR"
+
+
+def default_cache_dir() -> Path:
+    """``$OMNET_CACHE_DIR``, else ``$XDG_CACHE_HOME/omnet/training`` (``~/.cache/...``)."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "omnet" / "training"
+
+
+@dataclass
+class CachedCase:
+    """Where a case's cached arrays are and what its ``meta.json`` says."""
+
+    case_id: str
+    folder: Path
+    meta: dict[str, Any]
+
+
+def _fingerprint(path: Path, with_sha: bool = True) -> dict[str, Any]:
+    st = path.stat()
+    out: dict[str, Any] = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if with_sha:
+        out["sha256"] = file_sha256(path) if path.is_file() else _folder_sha(path)
+    return out
+
+
+def _folder_sha(folder: Path) -> str:
+    """Checksum of a DICOM folder: the names and checksums of its files."""
+    h = hashlib.sha256()
+    for p in sorted(folder.iterdir()):
+        if p.is_file():
+            h.update(p.name.encode() + b"|" + file_sha256(p).encode())
+    return h.hexdigest()
+
+
+def _cache_key(case: CaseFiles) -> str:
+    paths = "|".join(str(p.resolve()) for p in case.all_paths())
+    digest = hashlib.sha256(paths.encode()).hexdigest()[:12]
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in case.case_id)
+    return f"{safe}-{digest}"
+
+
+def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Read, crop to the brain and z-score one case exactly as ``omnet segment`` does; map
+    its labels to network classes (normal brain = the brain mask without tumour).
+
+    Returns (images float16 (4, z, y, x), classes uint8 (z, y, x), facts for ``meta.json``).
+    Raises InputError for unreadable files or labels that fit no BraTS scheme.
+    """
+    from omnet.data.imageio import load_case
+    from omnet.preprocessing.prepare import prepare_network_input
+
+    loaded = load_case(case)
+    if loaded.seg is None:
+        raise InputError(f"{case.case_id}: no label map")
+    prepared = prepare_network_input(loaded.images)
+    box, mask, images = prepared.box, prepared.brain, prepared.volume
+    seg = loaded.seg[box]
+    outside = int(np.count_nonzero(loaded.seg)) - int(np.count_nonzero(seg))
+    if outside:
+        log.warning("%s: %d labelled voxels lie outside the brain's box and are ignored",
+                    case.case_id, outside)
+    values = sorted(int(v) for v in np.unique(loaded.seg))
+    try:
+        scheme = get_scheme(case.label_scheme) if case.label_scheme else detect_scheme(values)
+        if not set(values) <= {0, *scheme.values}:
+            raise ValueError(f"label values {values} do not fit the {scheme.name} scheme")
+    except ValueError as exc:
+        raise InputError(f"{case.case_id}: {exc}") from None
+    classes = labels_to_classes(seg, mask, scheme)
+    if float(np.abs(images).max(initial=0.0)) > 6e4:
+        raise InputError(f"{case.case_id}: intensities out of the float16 range after "
+                         "normalisation")
+    facts = {"label_scheme": scheme.name, "labels": values,
+             "bbox": [[s.start, s.stop] for s in box],
+             "source_shape": list(loaded.images.shape[1:]),
+             "spacing_zyx": list(loaded.reference.GetSpacing()[::-1])}
+    return images.astype(np.float16), classes.astype(np.uint8), facts
+
+
+def _is_current(meta: dict[str, Any], case: CaseFiles, dilation: int) -> tuple[bool, bool]:
+    """(valid, needs meta refresh) of a cache entry for ``case``'s current files."""
+    if meta.get("version") != PREPROCESSING_VERSION or meta.get("dilation") != dilation:
+        return False, False
+    recorded = meta.get("sources", [])
+    paths = case.all_paths()
+    if [r.get("path") for r in recorded] != [str(p) for p in paths]:
+        return False, False
+    refresh = False
+    for record, path in zip(recorded, paths):
+        now = _fingerprint(path, with_sha=False)
+        if (now["size"], now["mtime_ns"]) == (record["size"], record["mtime_ns"]):
+            continue
+        if now["size"] != record["size"] or _fingerprint(path)["sha256"] != record["sha256"]:
+            return False, False
+        refresh = True
+    return True, refresh
+
+
+def _arrays_ok(folder: Path, meta: dict[str, Any]) -> bool:
+    """The cached arrays exist and have the recorded shapes (headers only)."""
+    try:
+        images = np.load(folder / "images.npy", mmap_mode="r")
+        classes = np.load(folder / "classes.npy", mmap_mode="r")
+        centres = [np.load(folder / f"centres_{t}.npy", mmap_mode="r") for t in (1, 2, 3)]
+    except (OSError, ValueError):
+        return False
+    return (images.shape == (4, *meta["shape"]) and classes.shape == tuple(meta["shape"])
+            and [len(c) for c in centres] == [meta["centres"][str(t)] for t in (1, 2, 3)])
+
+
+def _read_meta(folder: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def prepare_case(case: CaseFiles, cache_dir: Path, dilation: int = 5) -> CachedCase:
+    """The cache entry of ``case``: reused when current, else (re)built atomically."""
+    cache_dir = Path(cache_dir)
+    folder = cache_dir / _cache_key(case)
+    meta = _read_meta(folder) if folder.is_dir() else None
+    if meta is not None:
+        valid, refresh = _is_current(meta, case, dilation)
+        if valid and _arrays_ok(folder, meta):
+            if refresh:
+                meta["sources"] = [_fingerprint(p) for p in case.all_paths()]
+                atomic_write_json(folder / "meta.json", meta)
+            return CachedCase(case.case_id, folder, meta)
+        log.info("%s: source files or pre-processing changed; rebuilding its cache",
+                 case.case_id)
+    sources = [_fingerprint(p) for p in case.all_paths()]
+    images, classes, facts = preprocess_case(case)
+    centres = centre_candidates(classes, dilation)
+    meta = {"version": PREPROCESSING_VERSION, "case_id": case.case_id, "dilation": dilation,
+            "shape": list(classes.shape), "sources": sources, **facts,
+            "centres": {str(k): len(v) for k, v in centres.items()}}
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=cache_dir))
+    try:
+        np.save(tmp / "images.npy", images)
+        np.save(tmp / "classes.npy", classes)
+        for task, index in centres.items():
+            np.save(tmp / f"centres_{task}.npy", index.astype(np.int32))
+        atomic_write_json(tmp / "meta.json", meta)
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return CachedCase(case.case_id, folder, meta)
+
+
+def open_cached_case(cached: CachedCase) -> TrainingCase:
+    """Memory-map a cached case's arrays (nothing is read until a patch needs it)."""
+    folder = cached.folder
+    centres = {t: np.load(folder / f"centres_{t}.npy", mmap_mode="r") for t in (1, 2, 3)}
+    return TrainingCase(case_id=cached.case_id,
+                        images=np.load(folder / "images.npy", mmap_mode="r"),
+                        classes=np.load(folder / "classes.npy", mmap_mode="r"),
+                        centres=centres)

@@ -1,0 +1,236 @@
+"""Training settings as typed dataclasses, the two presets, and (de)serialisation (torch-free).
+
+The dataclass defaults are the paper's settings (``--preset paper``); ``--preset quick`` is
+a short CPU run. The command line is generated from these fields in
+:mod:`omnet.training.options`, and the full configuration is saved with every run.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from omnet.errors import ModelConfigError
+from omnet.registry import ModelConfig
+
+__all__ = ["PRESETS", "AugmentSettings", "DataSettings", "OptimSettings", "RunSettings",
+           "SamplingSettings", "ScheduleSettings", "TrainConfig", "apply_overrides",
+           "config_from_dict", "preset_config"]
+
+
+def _opt(default: Any, help: str, **extra: Any) -> Any:
+    """A dataclass field with CLI help (and optional ``choices`` / ``resume_ok``)."""
+    factory = (lambda: copy.copy(default)) if isinstance(default, (list, dict)) else None
+    meta = {"help": help, **extra}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class DataSettings:
+    """Which cases train and which validate."""
+
+    val_fraction: float = _opt(0.1, "fraction of the cases held out for validation")
+    folds: int = _opt(0, "number of cross-validation folds (0: a random split by val-fraction)")
+    fold: int = _opt(0, "which fold validates, 0 .. folds-1")
+    val_cases: list[str] = _opt(  # noqa: RUF009 - _opt returns a dataclasses.field
+        [], "validate on exactly these case ids (overrides the split)")
+    strict: bool = _opt(False, "stop before training if any case has a problem")
+
+
+@dataclass
+class SamplingSettings:
+    """Patch sampling of the three tasks and the online data transfer."""
+
+    patch_size: list[int] = _opt(  # noqa: RUF009
+        [16, 32, 32], "training patch (z y x), multiples of 8")
+    patches_per_task: int = _opt(20, "patches per task per iteration (all GPUs together)")
+    tumour_dilation: int = _opt(5, "task 2 centres: complete tumour dilated by this many voxels")
+    task1_tumour_share: float = _opt(
+        0.0, "fraction of task-1 patches centred in task 2's region (paper: 0; short runs)")
+    transfer: bool = _opt(True, "online data transfer between tasks")
+    transfer_tumour_fraction: float = _opt(
+        0.4, "a task-1 patch with at least this tumour fraction also trains task 2")
+    transfer_core_fraction: float = _opt(
+        0.5, "a task-1/2 patch with at least this core fraction also trains task 3")
+
+
+@dataclass
+class AugmentSettings:
+    """Light augmentation applied to every patch."""
+
+    augment: bool = _opt(True, "random flips and intensity scale/shift")
+    flip_axes: list[int] = _opt(  # noqa: RUF009
+        [0, 1, 2], "patch axes (0=z 1=y 2=x) flipped with p=0.5")
+    intensity_scale: float = _opt(0.1, "per-channel intensity scale drawn in 1 +- this")
+    intensity_shift: float = _opt(0.1, "per-channel intensity shift drawn in +- this (z-units)")
+
+
+@dataclass
+class ScheduleSettings:
+    """Curriculum stages and run length."""
+
+    curriculum: bool = _opt(True, "stage 1 task 1; stage 2 adds task 2; stage 3 adds task 3")
+    stage_unit: str = _opt("epochs", "unit of stage-lengths", choices=("epochs", "iterations"))
+    stage_lengths: list[float] = _opt(  # noqa: RUF009
+        [1.0, 1.0, 18.0], "lengths of the three stages")
+    epoch_patches_per_case: int = _opt(
+        1540, "patches per task and training case in one epoch (paper: 400k for 260 cases)")
+    iterations: int = _opt(0, "total iterations (0: from the stage lengths); stages scale")
+
+
+@dataclass
+class OptimSettings:
+    """SGD and its learning-rate schedule."""
+
+    lr: float = _opt(1e-3, "initial learning rate")
+    momentum: float = _opt(0.99, "SGD momentum")
+    weight_decay: float = _opt(5e-4, "L2 weight decay")
+    lr_halve_every: float = _opt(
+        0.2, "halve the lr after each such fraction of the run (paper: 4 of 20 epochs)")
+
+
+@dataclass
+class RunSettings:
+    """Devices, logging, validation and checkpoints (most may change on --resume)."""
+
+    seed: int = _opt(0, "seed of the split, the sampling and the initial weights")
+    device: str = _opt("auto", "training device", choices=("auto", "cpu", "cuda", "mps"),
+                       resume_ok=True)
+    precision: str = _opt("auto", "auto: float16 autocast on CUDA, float32 elsewhere",
+                          choices=("auto", "float32", "float16", "bfloat16"), resume_ok=True)
+    threads: int = _opt(0, "CPU threads for torch (0: torch's default)", resume_ok=True)
+    validate_every: int = _opt(0, "validate every N iterations (0: ten times per run)",
+                               resume_ok=True)
+    val_mode: str = _opt("fast", "inference mode of validation", choices=("fast", "exact"),
+                         resume_ok=True)
+    val_max_cases: int = _opt(0, "validate on at most this many cases (0: all)", resume_ok=True)
+    checkpoint_every: int = _opt(0, "checkpoint every N iterations (0: 20 times per run)",
+                                 resume_ok=True)
+    checkpoint_minutes: float = _opt(15.0, "also checkpoint after this many minutes (0: off)",
+                                     resume_ok=True)
+    log_every: int = _opt(10, "METRIC/PROGRESS lines every N iterations", resume_ok=True)
+    plot_every: int = _opt(100, "redraw curves.png every N iterations", resume_ok=True)
+    tensorboard: bool = _opt(True, "TensorBoard logs when tensorboard is installed",
+                             resume_ok=True)
+
+
+SECTIONS = {"data": DataSettings, "sampling": SamplingSettings, "augment": AugmentSettings,
+            "schedule": ScheduleSettings, "optim": OptimSettings, "run": RunSettings}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved as ``config.json`` in the run folder."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataSettings = field(default_factory=DataSettings)
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    optim: OptimSettings = field(default_factory=OptimSettings)
+    run: RunSettings = field(default_factory=RunSettings)
+    preset: str = "paper"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def validate(self) -> TrainConfig:
+        """Raise :class:`ModelConfigError` for settings that cannot train; return self."""
+        s, sc = self.sampling, self.schedule
+        if len(s.patch_size) != 3 or any(p <= 0 or p % 8 for p in s.patch_size):
+            raise ModelConfigError(f"patch-size must be three multiples of 8, got {s.patch_size}")
+        if not 0.0 <= s.task1_tumour_share <= 1.0:
+            raise ModelConfigError("task1-tumour-share must be in [0, 1]")
+        if s.patches_per_task < 1:
+            raise ModelConfigError("patches-per-task must be >= 1")
+        if len(sc.stage_lengths) != 3 or any(x < 0 for x in sc.stage_lengths) \
+                or sum(sc.stage_lengths) <= 0:
+            raise ModelConfigError("stage-lengths must be three non-negative numbers, not all 0")
+        if sc.iterations < 0:
+            raise ModelConfigError("iterations must be >= 0")
+        if not 0.0 <= self.data.val_fraction < 1.0:
+            raise ModelConfigError("val-fraction must be in [0, 1)")
+        if self.data.folds and not 0 <= self.data.fold < self.data.folds:
+            raise ModelConfigError(f"fold must be in 0..{self.data.folds - 1}")
+        if self.data.folds == 1:
+            raise ModelConfigError("folds must be 0 (no folds) or >= 2")
+        if any(a not in (0, 1, 2) for a in self.augment.flip_axes):
+            raise ModelConfigError("flip-axes must be among 0 1 2")
+        if self.optim.lr_halve_every <= 0.0:
+            raise ModelConfigError("lr-halve-every must be > 0 (a fraction of the run)")
+        return self
+
+    def effective(self) -> TrainConfig:
+        """The settings as trained: cascades train each network on its own task's patches
+        from the start (no curriculum, no transfer)."""
+        if not self.model.spec.cascade_networks:
+            return self
+        return replace(self, schedule=replace(self.schedule, curriculum=False),
+                       sampling=replace(self.sampling, transfer=False))
+
+    def tasks(self) -> tuple[int, ...]:
+        """Tasks this variant trains: cascades only those with a network of their own."""
+        n = self.model.spec.cascade_networks
+        return tuple(range(1, n + 1)) if n else (1, 2, 3)
+
+
+#: Overrides per preset, by section; ``paper`` is the dataclass defaults.
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "paper": {},
+    # Minutes on a 2-core CPU. A larger step with a shorter momentum memory (lr 0.05,
+    # momentum 0.9: lr / (1 - momentum) = 0.5 against the paper's 0.1, whose 100-iteration
+    # momentum barely moves in 300 iterations), and half of task 1's patches centred near
+    # the tumour, without which task 1 (so the fused segmentation) finds no tumour at all
+    # after so few patches.
+    "quick": {
+        "model": {"width": 8},
+        "data": {"val_fraction": 0.2},
+        "sampling": {"patches_per_task": 4, "task1_tumour_share": 0.5},
+        "schedule": {"stage_unit": "iterations", "stage_lengths": [30.0, 30.0, 240.0]},
+        "optim": {"lr": 0.05, "momentum": 0.9},
+        "run": {"validate_every": 150, "val_max_cases": 2, "checkpoint_every": 50,
+                "plot_every": 25, "log_every": 5},
+    },
+}
+
+
+def apply_overrides(config: TrainConfig, overrides: dict[str, dict[str, Any]]) -> TrainConfig:
+    """A new config with ``{section: {field: value}}`` applied (unknown names refused)."""
+    changes: dict[str, Any] = {}
+    for section, values in overrides.items():
+        if section == "preset":
+            changes["preset"] = values
+            continue
+        current = getattr(config, section, None)
+        if current is None:
+            raise ModelConfigError(f"unknown settings section {section!r}")
+        known = {f.name for f in fields(current)}
+        unknown = set(values) - known
+        if unknown:
+            raise ModelConfigError(f"unknown {section} settings: {', '.join(sorted(unknown))}")
+        if section == "model":
+            changes[section] = ModelConfig(**{**current.to_dict(), **values})
+        else:
+            changes[section] = replace(current, **copy.deepcopy(values))
+    return replace(config, **changes)
+
+
+def preset_config(name: str = "paper") -> TrainConfig:
+    """The configuration of a named preset."""
+    if name not in PRESETS:
+        raise ModelConfigError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return apply_overrides(TrainConfig(preset=name), PRESETS[name])
+
+
+def config_from_dict(data: dict[str, Any]) -> TrainConfig:
+    """Rebuild a saved configuration (``config.json``), refusing unknown sections."""
+    data = dict(data)
+    preset = data.pop("preset", "paper")
+    config = TrainConfig(preset=preset)
+    unknown = set(data) - {"model", *SECTIONS}
+    if unknown:
+        raise ModelConfigError(f"unknown settings sections: {', '.join(sorted(unknown))}")
+    return apply_overrides(config, data).validate()

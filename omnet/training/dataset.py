@@ -1,0 +1,107 @@
+"""A training folder as usable cases: scan, pre-process into the cache, report problems.
+
+A case with a missing, mismatched or unreadable file, or labels that fit no BraTS scheme,
+is reported by name and left out; with ``strict`` the run stops before any training.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omnet.data.discovery import CaseFiles, scan_dataset
+from omnet.errors import InputError
+from omnet.training.cache import CachedCase, prepare_case, preprocess_case
+
+__all__ = ["CaseCheck", "PreparedDataset", "check_dataset", "format_check_table",
+           "prepare_dataset"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class PreparedDataset:
+    """Cached cases by id, and the (case, reason) of every case left out."""
+
+    cases: dict[str, CachedCase] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class CaseCheck:
+    """One row of ``omnet train --check``."""
+
+    case: str
+    ok: bool
+    problem: str | None
+    labels: list[int] | None
+
+    def to_dict(self) -> dict:
+        return {"case": self.case, "ok": self.ok, "problem": self.problem,
+                "labels": self.labels}
+
+
+def _problem_text(case_id: str, exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text[len(case_id) + 2:] if text.startswith(f"{case_id}: ") else text
+
+
+def _each_case(data_dir: Path, progress: Progress | None, verb: str,
+               work: Callable[[CaseFiles], object]) -> tuple[list, list[tuple[str, str]]]:
+    scan = scan_dataset(data_dir)
+    done = []
+    problems = [(c, _problem_text(c, Exception(r))) for c, r in scan.problems]
+    for i, case in enumerate(scan.cases):
+        if progress:
+            progress(i / max(1, len(scan.cases)), f"{verb} {case.case_id}")
+        try:
+            done.append((case, work(case)))
+        except (InputError, ValueError, OSError) as exc:
+            problems.append((case.case_id, _problem_text(case.case_id, exc)))
+    if progress:
+        progress(1.0, f"{verb} done")
+    return done, problems
+
+
+def prepare_dataset(data_dir: Path, cache_dir: Path, dilation: int = 5,
+                    progress: Progress | None = None, strict: bool = False) -> PreparedDataset:
+    """Pre-process (or reuse) every case of ``data_dir``.
+
+    Raises:
+        InputError: ``strict`` and some case has a problem, or no case is usable.
+    """
+    done, problems = _each_case(Path(data_dir), progress, "preparing",
+                                lambda c: prepare_case(c, cache_dir, dilation))
+    for case_id, reason in problems:
+        log.warning("skipping case %s: %s", case_id, reason)
+    if strict and problems:
+        listed = "; ".join(f"{c}: {r}" for c, r in problems)
+        raise InputError(f"{len(problems)} case(s) have problems (--strict): {listed}")
+    prepared = PreparedDataset({c.case_id: cached for c, cached in done}, problems)
+    if not prepared.cases:
+        raise InputError(f"no usable training case in {data_dir}")
+    return prepared
+
+
+def check_dataset(data_dir: Path, progress: Progress | None = None) -> list[CaseCheck]:
+    """Read and validate every case without writing anything (``omnet train --check``)."""
+    done, problems = _each_case(Path(data_dir), progress, "checking",
+                                lambda c: preprocess_case(c)[2]["labels"])
+    rows = [CaseCheck(c.case_id, True, None, labels) for c, labels in done]
+    rows += [CaseCheck(case_id, False, reason, None) for case_id, reason in problems]
+    return sorted(rows, key=lambda r: r.case)
+
+
+def format_check_table(rows: list[CaseCheck]) -> str:
+    """A plain-text table of the check for people."""
+    width = max([len(r.case) for r in rows] + [4])
+    lines = [f"{'case':<{width}}  ok   labels / problem"]
+    for r in rows:
+        detail = " ".join(map(str, r.labels)) if r.ok else r.problem
+        lines.append(f"{r.case:<{width}}  {'yes' if r.ok else 'NO ':<3}  {detail}")
+    usable = sum(r.ok for r in rows)
+    lines.append(f"{usable} of {len(rows)} cases usable for training")
+    return "\n".join(lines)

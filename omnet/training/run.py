@@ -1,0 +1,209 @@
+"""A whole training run: configuration, data, split, trainer, export (the folder function).
+
+Run folder layout::
+
+    RUN_DIR/config.json       full configuration + resolved plan + data facts
+    RUN_DIR/split.json        training and validation case ids
+    RUN_DIR/metrics.csv       one row per iteration; validation.csv one per validation
+    RUN_DIR/curves.png        loss, learning rate and Dice curves
+    RUN_DIR/checkpoints/      iter-<n>.safetensors (last two) and best.safetensors
+    RUN_DIR/model.safetensors the exported best network + model.json card
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from omnet.errors import InputError, ModelConfigError
+from omnet.training import checkpoint as ckpt
+from omnet.training.cache import default_cache_dir, open_cached_case
+from omnet.training.config import TrainConfig, apply_overrides, config_from_dict, preset_config
+from omnet.training.dataset import prepare_dataset
+from omnet.training.distributed import DistInfo, barrier, init_distributed, shutdown
+from omnet.training.export import export_checkpoint
+from omnet.training.monitor import BarSink, CsvSink, LinesSink, Monitor, TensorBoardSink
+from omnet.training.options import RESUME_OK
+from omnet.training.plots import PlotSink
+from omnet.training.runtime import resolve_device, resolve_precision
+from omnet.training.schedule import make_plan
+from omnet.training.split import Split, make_split
+from omnet.training.trainer import Trainer, TrainState
+from omnet.training.validation import Predictor, make_validator, segment_predictor
+from omnet.utils.atomic import atomic_write_json
+from omnet.utils.progress import make_progress
+
+__all__ = ["TrainingResult", "resolve_config", "train"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingResult:
+    """Where the run and its exported model are, and how far it got."""
+
+    run_dir: Path
+    model: Path | None
+    iterations: int
+    best_dice: dict[str, float]
+
+
+def resolve_config(run_dir: Path, preset: str | None, overrides: dict[str, dict[str, Any]],
+                   resume: bool) -> TrainConfig:
+    """The run's configuration: preset + overrides, or on ``resume`` the saved one plus the
+    overrides that may change (device, logging, ...); others must equal the saved value."""
+    saved_file = Path(run_dir) / "config.json"
+    if not resume:
+        return apply_overrides(preset_config(preset or "paper"), overrides).validate()
+    if not saved_file.is_file():
+        raise InputError(f"--resume: {run_dir} holds no training run (no config.json)")
+    saved = config_from_dict(json.loads(saved_file.read_text(encoding="utf-8"))["config"])
+    if preset and preset != saved.preset:
+        raise ModelConfigError(f"--resume: the run used preset {saved.preset!r}, not {preset!r}")
+    current = saved.to_dict()
+    allowed: dict[str, dict[str, Any]] = {}
+    for section, values in overrides.items():
+        for name, value in values.items():
+            if f"{section}__{name}" in RESUME_OK:
+                allowed.setdefault(section, {})[name] = value
+            elif current[section][name] != value:
+                raise ModelConfigError(f"--resume: {name.replace('_', '-')} cannot change "
+                                       f"(the run used {current[section][name]!r})")
+    return apply_overrides(saved, allowed).validate()
+
+
+def _monitors(run_dir: Path, config: TrainConfig, progress_format: str) -> list[Monitor]:
+    sinks: list[Monitor] = [CsvSink(run_dir), PlotSink(run_dir, config.run.plot_every)]
+    if config.run.tensorboard:
+        sinks.append(TensorBoardSink(run_dir))
+    if progress_format == "lines":
+        sinks.append(LinesSink(config.run.log_every))
+    elif progress_format == "bar":
+        sinks.append(BarSink())
+    return sinks
+
+
+def _split(run_dir: Path, config: TrainConfig, case_ids: list[str], resume: bool) -> Split:
+    path = run_dir / "split.json"
+    if resume and path.is_file():
+        split = Split.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        missing = sorted(set(split.train + split.validation) - set(case_ids))
+        if missing:
+            raise InputError(f"--resume: cases of the saved split are gone: {', '.join(missing)}")
+        return split
+    return make_split(case_ids, config.data, config.run.seed)
+
+
+def train(data_dir: Path, run_dir: Path, config: TrainConfig, *, resume: bool = False,
+          cache_dir: Path | None = None, progress_format: str = "bar",
+          stop: threading.Event | None = None, predictor: Predictor | None = None,
+          dist: DistInfo | None = None) -> TrainingResult:
+    """Train on the cases of ``data_dir`` into ``run_dir`` and export the best network.
+
+    Args:
+        config: full configuration (see :func:`resolve_config`).
+        resume: continue from the newest readable checkpoint in ``run_dir``.
+        cache_dir: pre-processing cache (default :func:`default_cache_dir`).
+        progress_format: ``bar``, ``lines`` (METRIC/PROGRESS lines) or ``none``.
+        stop: set it to end the run at the next iteration with a checkpoint.
+        predictor: validation inference (default: ``omnet segment``'s prediction + fusion).
+    """
+    data_dir, run_dir = Path(data_dir), Path(run_dir)
+    config = config.effective().validate()
+    if config.run.threads > 0:
+        torch.set_num_threads(config.run.threads)
+    dist = dist or init_distributed("cuda" if config.run.device in ("auto", "cuda")
+                                    and torch.cuda.is_available() else "cpu")
+    try:
+        return _train(data_dir, run_dir, config, resume, cache_dir, progress_format, stop,
+                      predictor, dist)
+    finally:
+        shutdown(dist)
+
+
+def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
+           cache_dir: Path | None, progress_format: str, stop: threading.Event | None,
+           predictor: Predictor | None, dist: DistInfo) -> TrainingResult:
+    checkpoints = run_dir / "checkpoints"
+    if not resume and (ckpt.list_checkpoints(checkpoints) or (run_dir / "config.json").exists()):
+        raise InputError(f"{run_dir} already holds a training run; pass --resume to continue "
+                         "it or choose another --out")
+    device = resolve_device(config.run.device, dist.local_rank)
+    precision = resolve_precision(config.run.precision, device)
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    progress = make_progress(progress_format if progress_format == "lines" else "none")
+    dataset = None
+    for turn in ("main", "others"):  # rank 0 builds the cache, then the others reuse it
+        if dist.is_main == (turn == "main"):
+            dataset = prepare_dataset(data_dir, cache_dir, config.sampling.tumour_dilation,
+                                      progress if dist.is_main else None, config.data.strict)
+        barrier(dist)
+    assert dataset is not None
+    split = _split(run_dir, config, sorted(dataset.cases), resume)
+    plan = make_plan(config, len(split.train))
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / "split.json", split.to_dict())
+        atomic_write_json(run_dir / "config.json", {
+            "config": config.to_dict(), "plan": plan.to_dict(), "data_dir": str(data_dir),
+            "cache_dir": str(cache_dir), "device": str(device), "precision": precision.name,
+            "world_size": dist.world, "skipped_cases": dataset.problems})
+    log.info("training on %d cases, validating on %d; %d iterations on %s (%s)",
+             len(split.train), len(split.validation), plan.total, device, precision.name)
+    torch.manual_seed(config.run.seed)
+    from omnet.model import build_model
+
+    model = build_model(config.model)
+    cases = [open_cached_case(dataset.cases[c]) for c in split.train]
+    validator = None  # built on every rank so all agree when to validate; rank 0 runs it
+    if split.validation:
+        val_cases = [open_cached_case(dataset.cases[c]) for c in split.validation]
+        validator = make_validator(val_cases, predictor or segment_predictor(config.run.val_mode),
+                                   config.run.val_max_cases)
+    trainer = Trainer(config, plan, model, cases, device=device, precision=precision,
+                      checkpoint_dir=checkpoints, validator=validator,
+                      monitors=_monitors(run_dir, config, progress_format) if dist.is_main
+                      else (), dist=dist, stop=stop)
+    if resume:
+        latest = ckpt.load_latest(checkpoints)
+        if latest is not None:
+            trainer.resume(latest)
+    state = trainer.fit()
+    model_path = None
+    if dist.is_main:
+        model_path = _export(run_dir, data_dir, config, split, plan.total, state,
+                             dataset.problems)
+    barrier(dist)
+    return TrainingResult(run_dir=run_dir, model=model_path, iterations=state.iteration,
+                          best_dice=state.best_dice)
+
+
+def _export(run_dir: Path, data_dir: Path, config: TrainConfig, split: Split, total: int,
+            state: TrainState, skipped: list[tuple[str, str]]) -> Path:
+    """The best validated network (else the last) as ``model.safetensors`` + card."""
+    best = run_dir / "checkpoints" / "best.safetensors"
+    source = best if best.is_file() else ckpt.checkpoint_path(run_dir / "checkpoints", total)
+    data = {"folder": str(data_dir), "train_cases": split.train,
+            "validation_cases": split.validation, "split": split.method, "seed": split.seed,
+            "skipped_cases": [c for c, _ in skipped]}
+    training = {"data": data, "settings": config.to_dict(), "iterations": total,
+                "seconds": round(state.seconds, 1), "preset": config.preset}
+    metrics = {}
+    if state.best_dice:
+        measured = len(split.validation)
+        if config.run.val_max_cases:
+            measured = min(measured, config.run.val_max_cases)
+        metrics = {"validation_dice": state.best_dice, "validation_iteration":
+                   state.best_iteration, "validation_cases": measured,
+                   "validation_mode": config.run.val_mode, "postprocessing": False}
+    destination = run_dir / "model.safetensors"
+    card = export_checkpoint(source, config, destination, training, metrics,
+                             name=f"{config.model.variant}-w{config.model.width}-{run_dir.name}")
+    log.info("exported %s (%s)", destination, card.description)
+    return destination
