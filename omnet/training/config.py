@@ -107,6 +107,9 @@ class RunSettings:
     val_mode: str = _opt("fast", "inference mode of validation", choices=("fast", "exact"),
                          resume_ok=True)
     val_max_cases: int = _opt(0, "validate on at most this many cases (0: all)", resume_ok=True)
+    export: str = _opt("best", "network to export: the best validated one, or the last "
+                       "(use last when validation cases must not steer the result)",
+                       choices=("best", "last"), resume_ok=True)
     checkpoint_every: int = _opt(0, "checkpoint every N iterations (0: 20 times per run)",
                                  resume_ok=True)
     checkpoint_minutes: float = _opt(15.0, "also checkpoint after this many minutes (0: off)",

@@ -186,9 +186,14 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
 
 def _export(run_dir: Path, data_dir: Path, config: TrainConfig, split: Split, total: int,
             state: TrainState, skipped: list[tuple[str, str]]) -> Path:
-    """The best validated network (else the last) as ``model.safetensors`` + card."""
+    """The best validated network (else the last) as ``model.safetensors`` + card.
+
+    With ``--export last`` the final network is exported whatever validation said, so the
+    validation cases stay an unbiased test set.
+    """
     best = run_dir / "checkpoints" / "best.safetensors"
-    source = best if best.is_file() else ckpt.checkpoint_path(run_dir / "checkpoints", total)
+    last = ckpt.checkpoint_path(run_dir / "checkpoints", total)
+    source = best if config.run.export == "best" and best.is_file() else last
     data = {"folder": str(data_dir), "train_cases": split.train,
             "validation_cases": split.validation, "split": split.method, "seed": split.seed,
             "skipped_cases": [c for c, _ in skipped]}
@@ -201,6 +206,7 @@ def _export(run_dir: Path, data_dir: Path, config: TrainConfig, split: Split, to
             measured = min(measured, config.run.val_max_cases)
         metrics = {"validation_dice": state.best_dice, "validation_iteration":
                    state.best_iteration, "validation_cases": measured,
+                   "exported": "best" if source == best else "last",
                    "validation_mode": config.run.val_mode, "postprocessing": False}
     destination = run_dir / "model.safetensors"
     card = export_checkpoint(source, config, destination, training, metrics,

@@ -146,3 +146,20 @@ def test_every_variant_trains(variant, tiny_config, tmp_path):
     assert trained == expected
     changed = [k for k, v in trainer.model.state_dict().items() if not torch.equal(v, before[k])]
     assert changed
+
+
+def test_export_last_ignores_validation(synthetic_dataset, tmp_path):
+    """With --export last the final network ships, so validation cases never choose it."""
+    import contextlib
+    import io
+
+    threads = torch.get_num_threads()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["train", str(synthetic_dataset), "--out", str(tmp_path / "run"), "--cache",
+                     str(tmp_path / "cache"), "--progress-format", "none", "--export", "last",
+                     *TINY_ARGS])
+    torch.set_num_threads(threads)
+    assert code == 0
+    card = load_model(tmp_path / "run" / "model.safetensors").card
+    assert card.training["checkpoint_iteration"] == 6
+    assert card.metrics["exported"] == "last"
