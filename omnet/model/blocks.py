@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["CaffeBatchNorm3d", "ConvBNReLU", "DecoderLevel", "EncoderLevel", "ResidualBlock",
-           "UpConv", "init_conv"]
+__all__ = ["CaffeBatchNorm3d", "Conv3x3x3", "ConvBNReLU", "DecoderLevel", "EncoderLevel",
+           "ResidualBlock", "UpConv", "init_conv"]
 
 
 class CaffeBatchNorm3d(nn.BatchNorm3d):
@@ -45,12 +45,31 @@ def init_conv(conv: nn.Module, bias: float) -> None:
         nn.init.constant_(conv.bias, bias)
 
 
+class Conv3x3x3(nn.Conv3d):
+    """3x3x3 convolution (padding 1) that trains correctly under CPU bfloat16 autocast.
+
+    oneDNN's bfloat16 weight gradient of a 3x3x3 convolution is wrong (up to inf/NaN) when
+    a spatial size is below 4, which is the bottleneck of a 16-slice patch (torch 2.13 on
+    x86). Such inputs are computed in float32 during CPU training; inference is unaffected.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size=3, padding=1, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (self.training and x.device.type == "cpu" and min(x.shape[2:]) < 4
+                and torch.is_autocast_enabled("cpu")):
+            with torch.autocast("cpu", enabled=False):
+                return super().forward(x.float())
+        return super().forward(x)
+
+
 class ConvBNReLU(nn.Sequential):
     """3x3x3 convolution (padding 1, with bias), BatchNorm with affine scale/shift, ReLU."""
 
     def __init__(self, in_channels: int, out_channels: int, bn_fraction: float,
                  bias_init: float = 0.1, relu: bool = True) -> None:
-        conv = nn.Conv3d(in_channels, out_channels, kernel_size=3, padding=1, bias=True)
+        conv = Conv3x3x3(in_channels, out_channels)
         init_conv(conv, bias_init)
         layers: list[nn.Module] = [conv, CaffeBatchNorm3d(out_channels, bn_fraction)]
         if relu:

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
 
-from omnet.errors import Cancelled
+from omnet.errors import Cancelled, OMNetError
 from omnet.training import checkpoint as ckpt
 from omnet.training.config import TrainConfig
 from omnet.training.distributed import DistInfo, agree, barrier, wrap_model
@@ -32,6 +32,11 @@ from omnet.training.schedule import Plan, active_tasks, learning_rate, stage_at
 from omnet.training.transfer import task_groups, task_target
 
 __all__ = ["TrainState", "Trainer", "Validator"]
+
+
+
+class TrainingDivergedError(OMNetError):
+    """The loss stopped being a finite number."""
 
 log = logging.getLogger(__name__)
 #: Validation callable: network -> mean Dice per region over the validation cases.
@@ -139,7 +144,9 @@ class Trainer:
         losses = self.compute_losses(logits, targets)
         total = torch.stack(list(losses.values())).sum()
         if not torch.isfinite(total):
-            raise FloatingPointError(f"loss became {total.item()} at iteration {iteration}")
+            raise TrainingDivergedError(
+                f"training diverged: the loss became {total.item()} at iteration {iteration + 1}; "
+                "lower --lr (checkpoints before this point are kept)")
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
         self.scaler.step(self.optimizer)

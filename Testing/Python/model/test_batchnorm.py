@@ -29,3 +29,21 @@ def test_step_counter_survives_a_state_dict_round_trip() -> None:
     bn(x)
     copy(x)
     assert bn.running_mean.item() == copy.running_mean.item()
+
+
+def test_bottleneck_conv_trains_correctly_under_cpu_bfloat16() -> None:
+    """A depth-2 input (the bottleneck of a 16-slice patch) must get a sane weight gradient."""
+    from omnet.model.blocks import Conv3x3x3
+
+    torch.manual_seed(0)
+    conv = Conv3x3x3(64, 64).train()
+    x = torch.randn(8, 64, 2, 4, 4)
+    grad = torch.randn(8, 64, 2, 4, 4)
+    conv(x).backward(grad)
+    reference = conv.weight.grad.clone()
+    conv.zero_grad()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = conv(x)
+    out.backward(grad.to(out.dtype))
+    error = (conv.weight.grad - reference).abs().max() / reference.abs().max()
+    assert error < 0.02
