@@ -72,12 +72,51 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
                                  "put each sequence in its own folder")
             reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(path), series[0]))
             return reader.Execute()
-        return sitk.ReadImage(str(path))
+        image = sitk.ReadImage(str(path))
     except RuntimeError as exc:
         first = next((ln.strip() for ln in str(exc).splitlines()
                       if "ERROR" in ln or "error" in ln), "")
         detail = first.split(":", 1)[-1].strip()[:120] if first else "unreadable"
         raise InputError(f"cannot read {path.name}: not a readable image ({detail})") from None
+    if path.name.lower().endswith(".nii.gz") and not _gzip_nifti_complete(path):
+        raise InputError(f"cannot read {path.name}: the file is truncated or corrupt (its "
+                         "compressed data ends before the image does)")
+    return image
+
+
+def _gzip_nifti_complete(path: Path) -> bool:
+    """Whether a .nii.gz holds all its voxels: ITK fills a truncated stream with zeros.
+
+    The gzip trailer stores the uncompressed size (mod 2**32); it must equal the header's
+    voxel offset plus dims x bits per voxel. Costs two small reads, not a decompression.
+    """
+    import gzip
+    import struct
+
+    try:
+        with gzip.open(path, "rb") as f:
+            header = f.read(544)
+        with open(path, "rb") as f:
+            f.seek(-4, os.SEEK_END)
+            (stored_size,) = struct.unpack("<I", f.read(4))
+    except (OSError, EOFError):
+        return False
+    for order in "<>":
+        if len(header) >= 348 and struct.unpack(order + "i", header[:4])[0] == 348:
+            dims = struct.unpack(order + "8h", header[40:56])
+            bitpix = struct.unpack(order + "h", header[72:74])[0]
+            offset = int(struct.unpack(order + "f", header[108:112])[0])
+            break
+        if len(header) >= 540 and struct.unpack(order + "i", header[:4])[0] == 540:
+            dims = struct.unpack(order + "8q", header[16:80])
+            bitpix = struct.unpack(order + "h", header[14:16])[0]
+            offset = struct.unpack(order + "q", header[168:176])[0]
+            break
+    else:
+        return True  # not a NIfTI header we know: nothing to compare
+    voxels = int(np.prod([max(1, d) for d in dims[1:1 + max(0, min(7, dims[0]))]]))
+    expected = offset + voxels * bitpix // 8
+    return stored_size == expected % (1 << 32)
 
 
 def check_volume(image: sitk.Image, name: str) -> sitk.Image:
