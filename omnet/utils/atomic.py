@@ -38,11 +38,11 @@ def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
                                     dir=destination.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
         os.replace(tmp, destination)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -1,0 +1,120 @@
+"""Measure a trained run on its held-out cases and package it as a bundled model.
+
+    python tools/bundle_model.py runs/bundled-w16 --data ../shared/data/brats2018 \
+        --name omnet-cga-w16 --out omnet/models --work .bench/bundle-w16
+
+Steps, all through the public commands so the figures are what users get:
+1. the run's exported network is stored in half precision (what ships);
+2. ``omnet segment --input-dir`` on the run's validation cases (never seen by a training
+   step), with and without post-processing;
+3. ``omnet evaluate --pred-dir --ref-dir --json`` on both;
+4. the model file is written again with the measured figures in its card, and a Markdown
+   table of the figures is written next to the work files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from omnet.model.weights import load_model, save_model
+
+log = logging.getLogger("bundle_model")
+REGIONS = ("whole", "core", "enhancing")
+
+
+def run(command: list[str]) -> str:
+    log.info("$ %s", " ".join(command))
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return done.stdout
+
+
+def segment_and_evaluate(model: Path, cases: Path, work: Path, postprocess: bool) -> dict:
+    """Segment every held-out case and evaluate against its reference label map."""
+    tag = "post" if postprocess else "raw"
+    predictions = work / f"pred-{tag}"
+    command = [sys.executable, "-m", "omnet", "segment", "--input-dir", str(cases),
+               "--output-dir", str(predictions), "--model", str(model), "--device", "cpu",
+               "--progress-format", "none", "--report", str(work / f"segment-{tag}.json")]
+    run(command if postprocess else [*command, "--no-postprocess"])
+    text = run([sys.executable, "-m", "omnet", "evaluate", "--pred-dir", str(predictions),
+                "--ref-dir", str(cases), "--json", "--csv", str(work / f"metrics-{tag}.csv")])
+    return json.loads(text)
+
+
+def figures(evaluation: dict) -> dict:
+    """Per-case and mean Dice / HD95 per region from ``omnet evaluate --json``."""
+    cases = {}
+    for case in evaluation["cases"]:
+        if case["status"] != "ok":
+            raise SystemExit(f"{case['case']}: {case['status']}")
+        cases[case["case"]] = {r: {"dice": round(case["metrics"][r]["dice"], 4),
+                                   "hd95": round(case["metrics"][r]["hd95"], 2)}
+                               for r in REGIONS}
+    mean = evaluation["summary"]["mean"]
+    return {"cases": cases, "mean": {r: {"dice": round(mean[r]["dice"], 4),
+                                         "hd95": round(mean[r]["hd95"], 2)} for r in REGIONS}}
+
+
+def markdown(results: dict) -> str:
+    lines = ["| case | post-processing | Dice WT | Dice TC | Dice ET | HD95 WT | HD95 TC | "
+             "HD95 ET |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for tag, title in (("raw", "off"), ("postprocessed", "on")):
+        rows = {**results[tag]["cases"], "**mean**": results[tag]["mean"]}
+        for case, value in rows.items():
+            dice = " | ".join(f"{100 * value[r]['dice']:.1f}" for r in REGIONS)
+            hd = " | ".join(f"{value[r]['hd95']:.1f}" for r in REGIONS)
+            lines.append(f"| {case} | {title} | {dice} | {hd} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--data", type=Path, required=True, help="the training data folder")
+    parser.add_argument("--name", required=True, help="bundled model name (file stem)")
+    parser.add_argument("--out", type=Path, default=Path("omnet/models"))
+    parser.add_argument("--work", type=Path, default=Path(".bench/bundle"))
+    parser.add_argument("--default", nargs="*", default=["cpu", "gpu"],
+                        help="devices for which this model is the default (cpu, gpu)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    source = load_model(args.run_dir / "model.safetensors")
+    half = args.work / f"{args.name}.safetensors"
+    save_model(source.model, source.card, half, storage_dtype="float16")
+
+    split = json.loads((args.run_dir / "split.json").read_text())
+    heldout = args.work / "heldout"
+    heldout.mkdir(exist_ok=True)
+    for case in split["validation"]:
+        link = heldout / case
+        if not link.exists():
+            link.symlink_to((args.data / case).resolve(), target_is_directory=True)
+
+    results = {"cases": split["validation"],
+               "raw": figures(segment_and_evaluate(half, heldout, args.work, False)),
+               "postprocessed": figures(segment_and_evaluate(half, heldout, args.work, True))}
+    table = markdown(results)
+    (args.work / "heldout.md").write_text(table)
+    print(table)
+
+    card = load_model(half).card
+    training = {**card.training, **{f"default_{d}": True for d in args.default}}
+    metrics = {"heldout": {**results, "mode": "fast", "device": "cpu",
+                           "measured_with": "omnet segment --input-dir + omnet evaluate"},
+               "training_validation": card.metrics}
+    final = replace(card, name=args.name, training=training, metrics=metrics)
+    save_model(load_model(half).model, final, args.out / f"{args.name}.safetensors",
+               storage_dtype="float16")
+    log.info("bundled %s", args.out / f"{args.name}.safetensors")
+
+
+if __name__ == "__main__":
+    main()
