@@ -19,7 +19,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from omnet.data.discovery import CaseFiles
-from omnet.data.geometry import register_rigid, resample_onto
+from omnet.data.geometry import register_rigid, resample_onto, same_grid
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES
 from omnet.errors import InputError
 
@@ -234,22 +234,26 @@ def align_case(raw: RawCase, register: bool = False,
         GeometryError: a sequence does not overlap the reference in physical space.
     """
     reference = raw.images[reference_role]
-    arrays = []
-    for role in SEQUENCE_ROLES:
+    # one (4, z, y, x) array filled in place: no per-sequence float copies, no stacking
+    arrays = np.empty((len(SEQUENCE_ROLES), *reversed(reference.GetSize())), dtype=np.float32)
+    for index, role in enumerate(SEQUENCE_ROLES):
         image = raw.images[role]
         transform = None
         if register and role != reference_role:
             transform = register_rigid(reference, image, name=ROLE_TITLES[role])
+        if transform is None and same_grid(image, reference):
+            arrays[index] = sitk.GetArrayViewFromImage(image)  # cast while copying
+            continue
         resampled = resample_onto(image, reference, transform=transform,
                                   name=ROLE_TITLES[role])
-        arrays.append(sitk.GetArrayFromImage(resampled).astype(np.float32, copy=False))
+        arrays[index] = sitk.GetArrayViewFromImage(resampled)
     seg = None
     if raw.seg is not None:
         seg = sitk.GetArrayFromImage(resample_onto(raw.seg, reference, nearest=True,
                                                    name="label map"))
         if not np.issubdtype(seg.dtype, np.integer):
             seg = np.rint(seg).astype(np.int16)
-    return LoadedCase(images=np.stack(arrays), reference=reference, seg=seg,
+    return LoadedCase(images=arrays, reference=reference, seg=seg,
                       case_id=raw.case_id, label_scheme=raw.label_scheme)
 
 

@@ -12,8 +12,8 @@ import torch
 
 from omnet.errors import OMNetError
 
-__all__ = ["Precision", "cpu_supports_bf16", "is_out_of_memory", "resolve_precision",
-           "select_device", "tile_voxel_budget"]
+__all__ = ["Precision", "bytes_per_voxel", "cpu_supports_bf16", "is_out_of_memory",
+           "resolve_precision", "select_device", "tile_voxel_budget"]
 
 log = logging.getLogger(__name__)
 
@@ -106,18 +106,31 @@ def _available_bytes(device: torch.device) -> int:
         return 8 << 30
 
 
-#: Measured peak working memory of one forward pass per input voxel: about 400 + 40 * width
-#: bytes in float32 (OM-Net + CGA with context windows); we plan with some headroom.
-def _bytes_per_voxel(width: int) -> float:
-    return 1.3 * (400 + 40 * width)
+#: Peak working memory of one forward pass per input voxel and unit of width, in bytes,
+#: measured for the inference copy (BatchNorm folded, coarse context sums, decisions only)
+#: plus headroom: float32 activations take twice the 16-bit ones.
+_BYTES_PER_VOXEL_WIDTH = {"float32": 48.0, "half": 26.0}
+_FIXED_BYTES_PER_VOXEL = 120.0
 
 
-#: Upper bounds per device: larger tiles waste less at seams but hold the memory longer.
-_MAX_VOXELS = {"cpu": 2_500_000, "cuda": 8_000_000, "mps": 2_000_000}
+def bytes_per_voxel(width: int, precision: str = "float32") -> float:
+    """Planned peak memory of a forward pass per input voxel (see the table above)."""
+    key = "float32" if precision == "float32" else "half"
+    return _FIXED_BYTES_PER_VOXEL + _BYTES_PER_VOXEL_WIDTH[key] * width
 
 
-def tile_voxel_budget(device: torch.device, width: int, fraction: float = 0.4) -> int:
-    """Voxels one forward pass may take: a ``fraction`` of the free memory, capped."""
-    budget = int(fraction * _available_bytes(device) / _bytes_per_voxel(width))
+#: Upper bounds per device: one tile over a whole cropped brain (about 4.5 M voxels) is the
+#: fastest; the GPU default keeps the pass under 7 GB (cards of 8 GB).
+_MAX_VOXELS = {"cpu": 6_000_000, "cuda": 8_000_000, "mps": 2_000_000}
+_MAX_BYTES = {"cuda": 7 << 30}
+
+
+def tile_voxel_budget(device: torch.device, width: int, precision: str = "float32",
+                      fraction: float = 0.5) -> int:
+    """Voxels one forward pass may take: a ``fraction`` of the free memory (on CUDA also at
+    most 7 GB), capped per device."""
+    available = fraction * _available_bytes(device)
+    available = min(available, _MAX_BYTES.get(device.type, available))
+    budget = int(available / bytes_per_voxel(width, precision))
     cap = _MAX_VOXELS.get(device.type, 1_000_000)
     return max(16 * 32 * 32, min(cap, budget))

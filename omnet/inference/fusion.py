@@ -11,6 +11,11 @@ p3 (2 classes: not enhancing, enhancing):
 4. Inside the core, task 3 decides: p3[enhancing] > p3[not] gives enhancing tumour (ET),
    otherwise necrosis / non-enhancing tumour (NCR/NET). Tumour that is not core is edema.
 
+The rules only need three per-voxel decisions (rule 1's coarse tumour, task 2's argmax,
+task 3's enhancing test): :func:`task_decisions` computes them from the probabilities and
+:func:`fuse_decisions` applies rules 2-4, so the network stage can keep one byte per
+voxel and decision instead of twelve float maps.
+
 The result holds the network classes 0 (non-tumour), 1 NCR/NET, 2 ED, 3 ET; normal brain
 is not kept apart (it becomes 0 like the background).
 """
@@ -22,15 +27,26 @@ from scipy import ndimage
 
 from omnet.labels import CORE_CLASSES, EDEMA, ENHANCING, NECROTIC, TUMOUR_CLASSES
 
-__all__ = ["COARSE_DILATION", "coarse_tumour", "dilate_ball", "fuse_tasks"]
+__all__ = ["COARSE_DILATION", "DECISIONS", "coarse_tumour", "dilate_ball", "fuse_decisions",
+           "fuse_tasks", "task_decisions"]
 
 #: Dilation of task 1's coarse tumour (voxels), from the paper.
 COARSE_DILATION = 5
+#: Names of the per-voxel decisions the fusion needs (uint8 maps).
+DECISIONS = ("tumour", "refined", "enhancing")
 
 
 def coarse_tumour(p1: np.ndarray) -> np.ndarray:
     """Task 1's summed tumour probability above one half."""
     return p1[list(TUMOUR_CLASSES)].sum(axis=0) > 0.5
+
+
+def task_decisions(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> dict[str, np.ndarray]:
+    """The decisions of :data:`DECISIONS` (uint8, z, y, x) from the three probability maps:
+    coarse tumour (0/1), task 2's most likely class (0..4), enhancing (0/1)."""
+    return {"tumour": coarse_tumour(p1).astype(np.uint8),
+            "refined": np.argmax(p2, axis=0).astype(np.uint8),
+            "enhancing": (p3[1] > p3[0]).astype(np.uint8)}
 
 
 def dilate_ball(mask: np.ndarray, radius: float) -> np.ndarray:
@@ -48,18 +64,29 @@ def dilate_ball(mask: np.ndarray, radius: float) -> np.ndarray:
     return out
 
 
+def fuse_decisions(tumour: np.ndarray, refined: np.ndarray, enhancing: np.ndarray,
+                   dilation: float = COARSE_DILATION) -> np.ndarray:
+    """Class map (uint8, 0..3) from the decisions of :func:`task_decisions`."""
+    if not tumour.shape == refined.shape == enhancing.shape:
+        raise ValueError("the three decision maps must share their shape")
+    region = dilate_ball(tumour.astype(bool, copy=False), dilation)
+    lookup_tumour = np.isin(np.arange(256), TUMOUR_CLASSES)
+    lookup_core = np.isin(np.arange(256), CORE_CLASSES)
+    refined = refined.astype(np.uint8, copy=False)
+    tumour_mask = region & lookup_tumour[refined]
+    core = tumour_mask & lookup_core[refined]
+    classes = np.zeros(tumour.shape, dtype=np.uint8)
+    classes[tumour_mask] = EDEMA
+    classes[core] = NECROTIC
+    classes[core & enhancing.astype(bool, copy=False)] = ENHANCING
+    return classes
+
+
 def fuse_tasks(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray,
                dilation: float = COARSE_DILATION) -> np.ndarray:
     """Class map (uint8, 0..3) from the three tasks' probabilities, each (C, z, y, x)."""
     if not p1.shape[1:] == p2.shape[1:] == p3.shape[1:]:
         raise ValueError("the three probability maps must share their spatial shape")
-    region = dilate_ball(coarse_tumour(p1), dilation)
-    refined = np.argmax(p2, axis=0)
-    tumour = region & np.isin(refined, TUMOUR_CLASSES)
-    core = tumour & np.isin(refined, CORE_CLASSES)
-    enhancing = core & (p3[1] > p3[0])
-    classes = np.zeros(p1.shape[1:], dtype=np.uint8)
-    classes[tumour] = EDEMA
-    classes[core] = NECROTIC
-    classes[enhancing] = ENHANCING
-    return classes
+    decisions = task_decisions(p1, p2, p3)
+    return fuse_decisions(decisions["tumour"], decisions["refined"], decisions["enhancing"],
+                          dilation)

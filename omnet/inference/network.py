@@ -19,7 +19,7 @@ from torch import nn
 from omnet.errors import Cancelled
 from omnet.inference.device import Precision, is_out_of_memory
 from omnet.inference.stitching import Predictor
-from omnet.labels import BACKGROUND, NUM_CLASSES
+from omnet.labels import BACKGROUND, NUM_CLASSES, TUMOUR_CLASSES
 
 __all__ = ["ATTENTION_OUTPUTS", "TASK_OUTPUTS", "cancel_checks", "has_attention",
            "make_predictor", "output_fill", "run_with_fallback"]
@@ -43,31 +43,67 @@ def output_fill() -> dict[str, np.ndarray | float]:
     background[BACKGROUND] = 1.0
     return {"task1": background, "task2": background,
             "task3": np.array([1.0, 0.0], dtype=np.float32),
+            "tumour": 0, "refined": BACKGROUND, "enhancing": 0,
             "cga_tumour_pt": 0.0, "cga_tumour_pn": 1.0, "cga_core_pt": 0.0, "cga_core_pn": 1.0,
             "features": 0.0}
 
 
-def _softmax(logits: torch.Tensor) -> torch.Tensor:
-    return torch.softmax(logits.float(), dim=1).cpu()
+def _argmax_channels(x: torch.Tensor) -> torch.Tensor:
+    """``x.argmax(1)`` as uint8 (first maximum on ties) by comparing channel by channel:
+    fast whatever the memory layout, where argmax over a channels_last tensor is not."""
+    best, index = x[:, 0], torch.zeros(x[:, 0].shape, dtype=torch.uint8, device=x.device)
+    for channel in range(1, x.shape[1]):
+        value = x[:, channel]
+        index.masked_fill_(value > best, channel)
+        best = torch.maximum(best, value)
+    return index
+
+
+def _decisions(logits) -> dict[str, torch.Tensor]:
+    """:func:`omnet.inference.fusion.task_decisions` from the three tasks' logits.
+
+    The coarse tumour needs task 1's float32 softmax; task 2's most likely class and task
+    3's enhancing test are the same on logits as on their softmax (a monotonic map).
+    """
+    task1, task2, task3 = logits
+    p1 = torch.softmax(task1.float(), dim=1)
+    return {"tumour": (p1[:, list(TUMOUR_CLASSES)].sum(1) > 0.5).to(torch.uint8),
+            "refined": _argmax_channels(task2),
+            "enhancing": (task3[:, 1] > task3[:, 0]).to(torch.uint8)}
 
 
 def make_predictor(model: nn.Module, device: torch.device, precision: Precision,
-                   with_attention: bool = False) -> Predictor:
-    """A tile predictor returning the softmax of each task (and, if asked, CGA maps)."""
+                   with_attention: bool = False, with_probabilities: bool = True,
+                   channels_last: bool = False) -> Predictor:
+    """A tile predictor returning the fusion's decisions (uint8 ``tumour``, ``refined``,
+    ``enhancing``, each (N, 1, ...)), and if asked the softmax of each task (float32
+    ``task1..3``) and the CGA maps.
+
+    Decisions are taken on the device and fusing them equals fusing the probabilities
+    (:func:`omnet.inference.fusion.task_decisions`); only they leave the device by default.
+    """
+    pinned = device.type == "cuda"
+    layout = torch.channels_last_3d if channels_last else torch.contiguous_format
 
     def predict(x: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = x.to(device)
+        if pinned and x.device.type == "cpu":
+            x = x.pin_memory().to(device, non_blocking=True)
+        x = x.to(device).contiguous(memory_format=layout)
         with torch.inference_mode(), precision.autocast(device):
             if with_attention:
                 logits, attention = model(x, return_attention=True)
             else:
                 logits, attention = model(x), None
-        out = {name: _softmax(value) for name, value in zip(TASK_OUTPUTS, logits)}
-        if attention:
-            for module in ("cga_tumour", "cga_core"):
-                for part in ("pt", "pn"):
-                    out[f"{module}_{part}"] = attention[module][part].float().cpu()
-            out["features"] = attention["features"].float().cpu()
+            out = {name: value[:, None].cpu() for name, value in _decisions(logits).items()}
+            if with_probabilities:
+                out.update({name: torch.softmax(value.float(), dim=1).cpu()
+                            for name, value in zip(TASK_OUTPUTS, logits)})
+            del logits
+            if attention:
+                for module in ("cga_tumour", "cga_core"):
+                    for part in ("pt", "pn"):
+                        out[f"{module}_{part}"] = attention[module][part].float().cpu()
+                out["features"] = attention["features"].float().cpu()
         return out
 
     return predict

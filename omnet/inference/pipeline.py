@@ -22,7 +22,7 @@ import SimpleITK as sitk
 from omnet.errors import Cancelled, InputError
 from omnet.inference.attention import attention_volumes
 from omnet.inference.device import select_device
-from omnet.inference.fusion import fuse_tasks
+from omnet.inference.fusion import fuse_decisions
 from omnet.inference.model_source import resolve_model
 from omnet.inference.network import has_attention
 from omnet.inference.outputs import (
@@ -149,12 +149,14 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         log.warning("%s has no cross-task guided attention; no attention maps written",
                     source.name)
     run = predict_crop(prepared.volume, prepared.brain, source, torch_device, precision, tiling,
-                       want_attention, cancel, lambda f: stages.report(f, "network"))
+                       want_attention, cancel, lambda f: stages.report(f, "network"),
+                       with_probabilities=probabilities_dir is not None)
     stages.end("network", "network")
 
     stages.begin("fusion")
     stitched = run.outputs
-    classes = fuse_tasks(stitched["task1"], stitched["task2"], stitched["task3"])
+    classes = fuse_decisions(stitched["tumour"][0], stitched["refined"][0],
+                             stitched["enhancing"][0])
     label_crop = classes_to_labels(classes, scheme)
     stages.end("fusion", "fusion")
 

@@ -18,7 +18,7 @@ import torch
 from omnet.errors import Cancelled
 from omnet.inference.tiling import Tile, TilePlan
 
-__all__ = ["Predictor", "TileProgress", "pad_volume", "stitch_tiles"]
+__all__ = ["Predictor", "TileProgress", "embed_outputs", "pad_volume", "stitch_tiles"]
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,15 @@ def _tiles_with_brain(tiles: list[Tile], mask: np.ndarray | None) -> list[Tile]:
 
 
 def _as_numpy(value) -> np.ndarray:
+    """A tile output as an array: integer (decision) outputs keep their dtype, floating
+    ones become float32."""
     if isinstance(value, torch.Tensor):
-        return value.detach().float().cpu().numpy()
-    return np.asarray(value)
+        value = value.detach().cpu()
+        if value.is_floating_point() and value.dtype != torch.float32:
+            value = value.float()
+        return value.numpy()
+    value = np.asarray(value)
+    return value if not np.issubdtype(value.dtype, np.floating) else value.astype(np.float32)
 
 
 def stitch_tiles(volume: np.ndarray, plan: TilePlan, predict: Predictor,
@@ -65,7 +71,8 @@ def stitch_tiles(volume: np.ndarray, plan: TilePlan, predict: Predictor,
         progress: called with (tiles done, tiles to do) after every batch.
 
     Returns:
-        name -> float32 array (C_name, z, y, x) over the unpadded volume.
+        name -> array (C_name, z, y, x) over the unpadded volume: float32 for floating
+        outputs, the predictor's dtype for integer ones (e.g. uint8 decisions).
     """
     if tuple(volume.shape[-3:]) != plan.shape:
         raise ValueError(f"volume {volume.shape[-3:]} does not match the plan {plan.shape}")
@@ -86,7 +93,7 @@ def stitch_tiles(volume: np.ndarray, plan: TilePlan, predict: Predictor,
             value = _as_numpy(value)
             target = outputs.get(name)
             if target is None:
-                target = np.empty((value.shape[1], *plan.shape), dtype=np.float32)
+                target = np.empty((value.shape[1], *plan.shape), dtype=value.dtype)
                 target[...] = np.reshape(fill.get(name, 0.0), (-1, 1, 1, 1))
                 outputs[name] = target
             for k, tile in enumerate(batch):
@@ -94,3 +101,20 @@ def stitch_tiles(volume: np.ndarray, plan: TilePlan, predict: Predictor,
         if progress is not None:
             progress(first + len(batch), len(todo))
     return outputs
+
+
+def embed_outputs(outputs: Mapping[str, np.ndarray], region: tuple[slice, slice, slice],
+                  shape: tuple[int, ...],
+                  fill: Mapping[str, np.ndarray | float] | None = None) -> dict[str, np.ndarray]:
+    """Outputs over ``region`` of a volume, put into arrays over the whole ``shape``; the
+    rest holds each output's fill value (as in :func:`stitch_tiles`)."""
+    if all(s.start == 0 and s.stop == n for s, n in zip(region, shape)):
+        return dict(outputs)
+    fill = dict(fill or {})
+    out = {}
+    for name, value in outputs.items():
+        full = np.empty((value.shape[0], *shape), dtype=value.dtype)
+        full[...] = np.reshape(fill.get(name, 0.0), (-1, 1, 1, 1))
+        full[(slice(None), *region)] = value
+        out[name] = full
+    return out

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["PAPER_KEEP", "PAPER_PATCH", "AxisPlan", "Tile", "TilePlan", "choose_tile_shape",
-           "plan_large_tiles", "plan_overlap_tile"]
+           "network_region", "plan_large_tiles", "plan_overlap_tile"]
 
 #: The paper's patch (z, y, x) and the central part of it that is kept (= the stride).
 PAPER_PATCH = (16, 32, 32)
@@ -195,3 +195,27 @@ def choose_tile_shape(shape: Sequence[int], max_voxels: int, margin: Sequence[in
     if best is None:
         return tuple(_round_up(2 * m + multiple, multiple) for m in margin)  # type: ignore[return-value]
     return best[2]
+
+
+def network_region(mask, multiple: int = 8, margin: int = 0) -> tuple[slice, slice, slice]:
+    """The part of a volume the network needs to see: the bounding box of ``mask`` (z, y, x)
+    grown by ``margin``, then to a multiple of ``multiple`` voxels, centred on the box and
+    kept inside the volume where it fits (the whole axis otherwise; the tile plan pads it).
+
+    Every voxel outside the region is far from the mask's box, so computing it is wasted.
+    """
+    region = []
+    for axis, length in enumerate(mask.shape):
+        hits = mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)).nonzero()[0]
+        if len(hits) == 0:
+            region.append(slice(0, length))
+            continue
+        start = max(0, int(hits[0]) - margin)
+        stop = min(length, int(hits[-1]) + 1 + margin)
+        size = _round_up(stop - start, multiple)
+        if size >= length:
+            region.append(slice(0, length))
+            continue
+        start = min(max(0, start - (size - (stop - start)) // 2), length - size)
+        region.append(slice(start, start + size))
+    return tuple(region)  # type: ignore[return-value]

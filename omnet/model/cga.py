@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from omnet.model.blocks import init_conv
-from omnet.model.context import Window, context_sum
+from omnet.model.context import CoarseWindow, Window, scale_by_context, weighted_context_sum
 from omnet.registry import ATTENTION_MODES
 
 __all__ = ["CrossTaskGuidedAttention", "l1_normalise"]
@@ -62,7 +62,8 @@ class CrossTaskGuidedAttention(nn.Module):
         return pt, 1.0 - pt  # the softmax sums to one: Pn is the rest
 
     def forward(self, features: torch.Tensor, probabilities: torch.Tensor,
-                window: Window | None = None, feature_sum: torch.Tensor | None = None,
+                window: Window | CoarseWindow | None = None,
+                feature_sum: torch.Tensor | None = None,
                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Return this task's logits and the internals (pt, pn, m_t, m_n) for display.
 
@@ -74,17 +75,17 @@ class CrossTaskGuidedAttention(nn.Module):
         merged = None
         sum_t = None
         if self.tumour_path is not None or feature_sum is not None:
-            sum_t = context_sum(pt * features, window)
+            sum_t = weighted_context_sum(pt, features, window)
         if self.tumour_path is not None:
             m_t = l1_normalise(sum_t)
-            s_t = self.tumour_path(features * m_t)
+            s_t = self.tumour_path(scale_by_context(features, m_t))
             merged = pt * s_t if self.mode == "full" else s_t
             internals["m_t"] = m_t
         if self.nontumour_path is not None:
             sum_n = (feature_sum - sum_t if feature_sum is not None
-                     else context_sum(pn * features, window))
+                     else weighted_context_sum(pn, features, window))
             m_n = l1_normalise(sum_n)
-            s_n = self.nontumour_path(features * m_n)
+            s_n = self.nontumour_path(scale_by_context(features, m_n))
             term = pn * s_n if self.mode == "full" else s_n
             merged = term if merged is None else merged + term
             internals["m_n"] = m_n

@@ -18,7 +18,6 @@ import os
 from collections.abc import Mapping
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from omnet.labels import BRATS2018, LabelScheme
 from omnet.postprocessing.components import CONNECTIVITY, component_sizes, label_components
@@ -37,6 +36,8 @@ MAX_FIT_VOXELS = 20000
 
 def _relabel_component(features: np.ndarray, t1c: np.ndarray, seed: int) -> np.ndarray:
     """Boolean per voxel: True for the K-means cluster with the lower mean T1c."""
+    from sklearn.cluster import KMeans  # imported only when needed: it takes a second
+
     sample = features
     if len(features) > MAX_FIT_VOXELS:
         rng = np.random.default_rng(seed)

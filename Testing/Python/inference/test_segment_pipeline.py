@@ -15,6 +15,7 @@ from omnet.errors import ModelFileError, OMNetError
 from omnet.inference.attention import ATTENTION_FILES
 from omnet.inference.device import select_device
 from omnet.model import build_model
+from omnet.model.context import CoarseWindow
 
 OBLIQUE = rotation(15, -10)
 
@@ -124,7 +125,8 @@ class _WindowSpy(torch.nn.Module):
         return normal, normal, torch.zeros((shape[0], 2, *shape[2:]))
 
 
-@pytest.mark.parametrize("mode, window", [("fast", (16, 32, 32)), ("exact", None)])
+@pytest.mark.parametrize("mode, window", [("fast", CoarseWindow((16, 32, 32), (2, 4, 4))),
+                                          ("exact", None)])
 def test_context_window_per_mode_and_restored(phantom_case, mode, window):
     spy = _WindowSpy().train()
     result = segment(phantom_case(shape=(24, 40, 36)), None, model=spy, mode=mode,
