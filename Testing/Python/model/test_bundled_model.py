@@ -1,0 +1,60 @@
+"""The model the project ships: present, ours, honest about its data, used without a flag."""
+
+from __future__ import annotations
+
+import pytest
+
+from omnet import segment
+from omnet.bundled import BUNDLED_DIR, default_model_path, list_bundled_models
+from omnet.evaluation.files import evaluate_files
+from omnet.model.weights import load_model
+
+LOW_GRADE_PREFIXES = ("Brats18_TCIA10", "Brats18_TCIA13")
+LIMIT_BYTES = 30 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    models = list_bundled_models()
+    assert models, f"no bundled model in {BUNDLED_DIR}"
+    return models
+
+
+def test_bundled_models_load_and_stay_small(bundled):
+    for path, card in bundled:
+        assert path.stat().st_size < LIMIT_BYTES
+        loaded = load_model(path)  # checks the sha256 and the card against the tensors
+        assert loaded.card.name == card.name == path.stem
+        assert loaded.card.model.variant == "omnet-cga"
+
+
+def test_default_is_a_bundled_model_for_cpu_and_gpu(bundled):
+    paths = {path for path, _ in bundled}
+    assert default_model_path("cpu") in paths
+    assert default_model_path("cuda") in paths
+
+
+def test_card_records_a_held_out_split_with_a_low_grade_case(bundled):
+    for _, card in bundled:
+        data = card.training["data"]
+        train, held_out = set(data["train_cases"]), set(data["validation_cases"])
+        assert len(held_out) >= 4 and not train & held_out
+        assert any(case.startswith(LOW_GRADE_PREFIXES) for case in held_out)
+        figures = card.metrics["heldout"]
+        for kind in ("raw", "postprocessed"):
+            assert set(figures[kind]["cases"]) == held_out
+            for region in ("whole", "core", "enhancing"):
+                assert 0.0 <= figures[kind]["mean"][region]["dice"] <= 1.0
+
+
+def test_segment_uses_the_bundled_model_on_a_held_out_case(bundled, brats_dir, tmp_path):
+    path, card = bundled[0] if len(bundled) == 1 else (default_model_path("cpu"), None)
+    card = card or load_model(path).card
+    case = sorted(c for c in card.training["data"]["validation_cases"]
+                  if c.startswith(LOW_GRADE_PREFIXES))[0]
+    folder = brats_dir / case
+    result = segment(folder, tmp_path / "tumour.nii.gz", device="cpu")
+    assert result.report["model"]["name"] == card.name
+    metrics = evaluate_files(tmp_path / "tumour.nii.gz", folder / f"{case}_seg.nii.gz")
+    # the tumour is found: a floor far below the paper's figures, well above chance
+    assert metrics.status == "ok" and metrics.regions["whole"].dice > 0.5
