@@ -116,7 +116,8 @@ def main() -> None:
     (args.work / "heldout.md").write_text(table)
     print(table)
 
-    card = load_model(half).card
+    stored = load_model(half)  # the half-precision network, as it ships
+    card = stored.card
     training = {**card.training, **{f"default_{d}": True for d in args.default}}
     if args.note:
         training["note"] = args.note
@@ -124,7 +125,7 @@ def main() -> None:
                            "measured_with": "omnet segment --input-dir + omnet evaluate"},
                "training_validation": card.metrics}
     final = replace(card, name=args.name, training=training, metrics=metrics)
-    save_model(load_model(half).model, final, args.out / f"{args.name}.safetensors",
+    save_model(stored.model, final, args.out / f"{args.name}.safetensors",
                storage_dtype="float16")
     log.info("bundled %s", args.out / f"{args.name}.safetensors")
 

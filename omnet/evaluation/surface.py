@@ -41,20 +41,25 @@ def _union_box(a: np.ndarray, b: np.ndarray) -> tuple[slice, ...]:
                  for r, n in zip(rows, a.shape))
 
 
+def _boxed_surfaces(a: np.ndarray, b: np.ndarray,
+                    spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """Surface masks of ``a`` and ``b`` inside their union box (see :func:`_union_box`)."""
+    a = np.asarray(a, dtype=bool)
+    b = np.asarray(b, dtype=bool)
+    _check(a, b, spacing)
+    box = _union_box(a, b)
+    return surface_mask(a[box]), surface_mask(b[box])
+
+
 def directed_surface_distances(source: np.ndarray, target: np.ndarray,
                                spacing: Sequence[float]) -> np.ndarray:
     """Distance in mm from each surface voxel of ``source`` to the surface of ``target``.
 
     Both masks must be non-empty (ValueError otherwise).
     """
-    source = np.asarray(source, dtype=bool)
-    target = np.asarray(target, dtype=bool)
-    _check(source, target, spacing)
-    box = _union_box(source, target)
-    source_surface = surface_mask(source[box])
-    target_surface = surface_mask(target[box])
-    to_target = ndimage.distance_transform_edt(~target_surface, sampling=tuple(spacing))
-    return to_target[source_surface]
+    source_surface, target_surface = _boxed_surfaces(source, target, spacing)
+    sampling = tuple(float(s) for s in spacing)
+    return ndimage.distance_transform_edt(~target_surface, sampling=sampling)[source_surface]
 
 
 def hausdorff_distance(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float],
@@ -66,12 +71,7 @@ def hausdorff_distance(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[floa
     """
     if not 0.0 <= percentile <= 100.0:
         raise ValueError(f"percentile must be within 0..100, not {percentile}")
-    pred = np.asarray(pred, dtype=bool)
-    ref = np.asarray(ref, dtype=bool)
-    _check(pred, ref, spacing)
-    box = _union_box(pred, ref)
-    pred_surface = surface_mask(pred[box])
-    ref_surface = surface_mask(ref[box])
+    pred_surface, ref_surface = _boxed_surfaces(pred, ref, spacing)
     sampling = tuple(float(s) for s in spacing)
     to_ref = ndimage.distance_transform_edt(~ref_surface, sampling=sampling)[pred_surface]
     to_pred = ndimage.distance_transform_edt(~pred_surface, sampling=sampling)[ref_surface]

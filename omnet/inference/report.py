@@ -35,7 +35,7 @@ def build_report(*, case_id: str, output: str | os.PathLike | None, scheme: Labe
         "volumes_ml": volumes_ml, "device": run.device.type, "precision": run.precision,
         "mode": mode, "tiles": {"shape": list(run.tile_shape), "count": run.tiles,
                                 "batch": run.batch_size},
-        "events": list(run.events), "gpu_peak_mb": getattr(run, "gpu_peak_mb", None),
+        "events": list(run.events), "gpu_peak_mb": run.gpu_peak_mb,
         "postprocessing": postprocessing,
         "registration": registration, "model": model, "geometry": geometry_of(reference),
         "crop": [[s.start, s.stop] for s in box], "timings_s": timings,

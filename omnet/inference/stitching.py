@@ -52,6 +52,14 @@ def _as_numpy(value) -> np.ndarray:
     return value if not np.issubdtype(value.dtype, np.floating) else value.astype(np.float32)
 
 
+def _filled(channels: int, shape: tuple[int, ...], dtype: np.dtype,
+            value: np.ndarray | float) -> np.ndarray:
+    """A (channels, *shape) array holding ``value`` (a scalar or one value per channel)."""
+    array = np.empty((channels, *shape), dtype=dtype)
+    array[...] = np.reshape(value, (-1, 1, 1, 1))
+    return array
+
+
 def stitch_tiles(volume: np.ndarray, plan: TilePlan, predict: Predictor,
                  fill: Mapping[str, np.ndarray | float] | None = None,
                  brain: np.ndarray | None = None, batch_size: int = 1,
@@ -93,9 +101,8 @@ def stitch_tiles(volume: np.ndarray, plan: TilePlan, predict: Predictor,
             value = _as_numpy(value)
             target = outputs.get(name)
             if target is None:
-                target = np.empty((value.shape[1], *plan.shape), dtype=value.dtype)
-                target[...] = np.reshape(fill.get(name, 0.0), (-1, 1, 1, 1))
-                outputs[name] = target
+                target = outputs[name] = _filled(value.shape[1], plan.shape, value.dtype,
+                                                 fill.get(name, 0.0))
             for k, tile in enumerate(batch):
                 target[(..., *tile.target)] = value[(k, ..., *tile.keep)]
         if progress is not None:
@@ -113,8 +120,7 @@ def embed_outputs(outputs: Mapping[str, np.ndarray], region: tuple[slice, slice,
     fill = dict(fill or {})
     out = {}
     for name, value in outputs.items():
-        full = np.empty((value.shape[0], *shape), dtype=value.dtype)
-        full[...] = np.reshape(fill.get(name, 0.0), (-1, 1, 1, 1))
+        full = _filled(value.shape[0], shape, value.dtype, fill.get(name, 0.0))
         full[(slice(None), *region)] = value
         out[name] = full
     return out

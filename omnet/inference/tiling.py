@@ -18,6 +18,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from omnet.preprocessing.crop import brain_bbox
+
 __all__ = ["PAPER_KEEP", "PAPER_PATCH", "AxisPlan", "Tile", "TilePlan", "choose_tile_shape",
            "network_region", "plan_large_tiles", "plan_overlap_tile"]
 
@@ -204,14 +206,11 @@ def network_region(mask, multiple: int = 8, margin: int = 0) -> tuple[slice, sli
 
     Every voxel outside the region is far from the mask's box, so computing it is wasted.
     """
+    if not mask.any():
+        return tuple(slice(0, n) for n in mask.shape)  # type: ignore[return-value]
     region = []
-    for axis, length in enumerate(mask.shape):
-        hits = mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)).nonzero()[0]
-        if len(hits) == 0:
-            region.append(slice(0, length))
-            continue
-        start = max(0, int(hits[0]) - margin)
-        stop = min(length, int(hits[-1]) + 1 + margin)
+    for box, length in zip(brain_bbox(mask, margin), mask.shape):
+        start, stop = box.start, box.stop
         size = _round_up(stop - start, multiple)
         if size >= length:
             region.append(slice(0, length))
