@@ -9,11 +9,14 @@ FLAIR, T1, T1c, T2, plus the reference image that defines the output geometry.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import SimpleITK as sitk
@@ -78,10 +81,50 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
                       if "ERROR" in ln or "error" in ln), "")
         detail = first.split(":", 1)[-1].strip()[:120] if first else "unreadable"
         raise InputError(f"cannot read {path.name}: not a readable image ({detail})") from None
-    if path.name.lower().endswith(".nii.gz") and not _gzip_nifti_complete(path):
+    name = path.name.lower()
+    if name.endswith(".nii.gz") and not _gzip_nifti_complete(path):
         raise InputError(f"cannot read {path.name}: the file is truncated or corrupt (its "
                          "compressed data ends before the image does)")
+    if name.endswith((".nii", ".nii.gz")):
+        try:
+            nonfinite = _nifti_has_nonfinite(path)
+        except (OSError, EOFError):
+            raise InputError(f"cannot read {path.name}: the file is corrupt") from None
+        if nonfinite:
+            raise InputError(f"{path.name}: contains NaN or infinite values")
     return image
+
+
+class _NiftiLayout(NamedTuple):
+    voxels: int
+    bitpix: int
+    datatype: int
+    offset: int
+    order: str
+
+
+def _nifti_layout(header: bytes) -> _NiftiLayout | None:
+    """Voxel count, bits per voxel, data type code, data offset and byte order of a NIfTI-1
+    or NIfTI-2 header; None for anything else."""
+    for order in "<>":
+        if len(header) >= 348 and struct.unpack(order + "i", header[:4])[0] == 348:
+            dims = struct.unpack(order + "8h", header[40:56])
+            datatype, bitpix = struct.unpack(order + "2h", header[70:74])
+            offset = int(struct.unpack(order + "f", header[108:112])[0])
+            break
+        if len(header) >= 540 and struct.unpack(order + "i", header[:4])[0] == 540:
+            dims = struct.unpack(order + "8q", header[16:80])
+            datatype, bitpix = struct.unpack(order + "2h", header[12:16])
+            offset = struct.unpack(order + "q", header[168:176])[0]
+            break
+    else:
+        return None
+    voxels = int(np.prod([max(1, d) for d in dims[1:1 + max(0, min(7, dims[0]))]]))
+    return _NiftiLayout(voxels, bitpix, datatype, offset, order)
+
+
+def _open_nifti(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
 
 
 def _gzip_nifti_complete(path: Path) -> bool:
@@ -90,9 +133,6 @@ def _gzip_nifti_complete(path: Path) -> bool:
     The gzip trailer stores the uncompressed size (mod 2**32); it must equal the header's
     voxel offset plus dims x bits per voxel. Costs two small reads, not a decompression.
     """
-    import gzip
-    import struct
-
     try:
         with gzip.open(path, "rb") as f:
             header = f.read(544)
@@ -101,22 +141,38 @@ def _gzip_nifti_complete(path: Path) -> bool:
             (stored_size,) = struct.unpack("<I", f.read(4))
     except (OSError, EOFError):
         return False
-    for order in "<>":
-        if len(header) >= 348 and struct.unpack(order + "i", header[:4])[0] == 348:
-            dims = struct.unpack(order + "8h", header[40:56])
-            bitpix = struct.unpack(order + "h", header[72:74])[0]
-            offset = int(struct.unpack(order + "f", header[108:112])[0])
-            break
-        if len(header) >= 540 and struct.unpack(order + "i", header[:4])[0] == 540:
-            dims = struct.unpack(order + "8q", header[16:80])
-            bitpix = struct.unpack(order + "h", header[14:16])[0]
-            offset = struct.unpack(order + "q", header[168:176])[0]
-            break
-    else:
+    layout = _nifti_layout(header)
+    if layout is None:
         return True  # not a NIfTI header we know: nothing to compare
-    voxels = int(np.prod([max(1, d) for d in dims[1:1 + max(0, min(7, dims[0]))]]))
-    expected = offset + voxels * bitpix // 8
+    expected = layout.offset + layout.voxels * layout.bitpix // 8
     return stored_size == expected % (1 << 32)
+
+
+#: NIfTI data type codes of float32 and float64 voxels.
+_NIFTI_FLOATS = {16: "f4", 64: "f8"}
+
+
+def _nifti_has_nonfinite(path: Path, chunk_bytes: int = 1 << 24) -> bool:
+    """Whether a floating-point NIfTI file stores NaN or infinite voxels. ITK's reader turns
+    them into zeros, so :func:`check_volume` cannot see them; integer files cannot hold
+    them and are not read again."""
+    with _open_nifti(path) as f:
+        layout = _nifti_layout(f.read(544))
+        if layout is None or layout.datatype not in _NIFTI_FLOATS:
+            return False
+        dtype = np.dtype(layout.order + _NIFTI_FLOATS[layout.datatype])
+        f.seek(layout.offset)
+        remaining = layout.voxels * dtype.itemsize
+        step = chunk_bytes - chunk_bytes % dtype.itemsize
+        while remaining > 0:
+            data = f.read(min(step, remaining))
+            if not data:
+                return False  # short file: the completeness check reports it
+            if not np.isfinite(np.frombuffer(data[: len(data) - len(data) % dtype.itemsize],
+                                             dtype=dtype)).all():
+                return True
+            remaining -= len(data)
+    return False
 
 
 def check_volume(image: sitk.Image, name: str) -> sitk.Image:

@@ -73,6 +73,21 @@ def test_non_finite_values(tmp_path, bad):
         load_case({"flair": good, "t1": good, "t1ce": good, "t2": sitk.GetImageFromArray(array)})
 
 
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, -np.inf])
+def test_non_finite_values_in_nifti_files(tmp_path, suffix, dtype, bad):
+    """ITK's NIfTI reader hands NaN back as 0; the file itself is checked instead."""
+    array = _volume().astype(dtype)
+    array[2, 3, 4] = bad
+    path = _write(array, tmp_path / f"t1{suffix}")
+    with pytest.raises(InputError, match=r"^t1\.nii(\.gz)?: contains NaN or infinite") as exc:
+        read_image(path)
+    _one_line(exc)
+    clean = _write(_volume().astype(dtype), tmp_path / f"clean{suffix}")
+    assert sitk.GetArrayFromImage(read_image(clean)).max() == 3.0
+
+
 def test_all_zero_volume(tmp_path):
     path = _write(np.zeros((6, 7, 8), dtype=np.int16), tmp_path / "empty_t1.nii.gz")
     with pytest.raises(InputError, match="empty"):
