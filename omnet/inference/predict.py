@@ -7,8 +7,10 @@ one) with ``context_window`` set to the training patch (16, 32, 32), evaluated p
 ``context_step`` voxels (:class:`omnet.model.context.CoarseWindow`), keeping each tile's
 interior at least (8, 16, 16) voxels from a seam; tiles holding no brain are skipped in
 both modes. Both modes run an inference copy of the network (BatchNorm folded,
-``channels_last_3d``; :mod:`omnet.inference.optimize`) and keep only the fusion's
-decisions unless probabilities or attention maps are asked for.
+``channels_last_3d``, skips freed once used; :mod:`omnet.inference.optimize`), keep freed
+feature maps in the process heap on a CPU while they are not too large to fragment it
+(:mod:`omnet.inference.heap`), and keep only the fusion's decisions unless probabilities or
+attention maps are asked for.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from torch import nn
 
 from omnet.errors import OMNetError
 from omnet.inference.device import resolve_precision, tile_voxel_budget
+from omnet.inference.heap import retained_heap, worth_retaining
 from omnet.inference.model_source import ModelSource
 from omnet.inference.network import cancel_checks, make_predictor, output_fill, run_with_fallback
 from omnet.inference.optimize import inference_copy
@@ -177,7 +180,10 @@ def predict_crop(volume: np.ndarray, brain: np.ndarray, model: ModelSource,
 
         if dev.type == "cuda":
             torch.cuda.reset_peak_memory_stats(dev)
-        with _inference_state(network, window), cancel_checks(network, cancel):
+        value_bytes = 4 if chosen.dtype is None else torch.finfo(chosen.dtype).bits // 8
+        map_bytes = math.prod(plan.tile_shape) * batch * model.width * value_bytes
+        with _inference_state(network, window), cancel_checks(network, cancel), \
+                retained_heap(worth_retaining(dev.type, map_bytes)):
             outputs = stitch_tiles(volume, plan, predictor, output_fill(),
                                    brain if settings.skip_empty else None, batch, cancel,
                                    on_tiles)
