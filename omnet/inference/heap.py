@@ -3,17 +3,17 @@
 glibc serves every allocation above its mmap threshold (at most 32 MB) with a fresh
 ``mmap`` and unmaps it again on free, so each full-resolution feature map (hundreds of MB
 for a whole brain) is faulted in page by page and zero-filled by the kernel, layer after
-layer. Measured on a 2-core CPU: a bf16 3x3x3 32->32 convolution of a 1 M-voxel map takes
-0.168 s with fresh mappings and 0.141 s when the freed map is reused
-(``benchmarks/benchmark_forward.py`` vs ``--no-heap``). :func:`retained_heap` turns
+layer. Measured on a 2-core CPU, a bare bf16 forward pass over a whole brain at paper
+width (``benchmarks/benchmark_forward.py --shape 136 184 144 [--no-heap]``): 11.1 s with
+fresh mappings, 9.0 s when freed maps are reused. :func:`retained_heap` turns
 ``mmap`` off and heap trimming off for the duration of a run, then restores glibc's
 defaults and hands the freed memory back to the system (``malloc_trim``), so a long-running
 host such as Slicer does not keep the peak. Elsewhere (macOS, Windows, musl) it does
 nothing. The price is fragmentation: the heap can grow past the live feature maps, the more
 so the larger they are, so inference retains it only while one feature map is at most
-:data:`RETAIN_MAX_MAP_BYTES` (:func:`worth_retaining`). Measured on a whole brain at paper
-width: bf16 maps (230 MB) 15.1 -> 10.3 s per forward pass; float32 maps (460 MB) gained
-under 10 % and the peak grew from 2.4 to 2.9-4.4 GB, over the 4 GB target.
+:data:`RETAIN_MAX_MAP_BYTES` (:func:`worth_retaining`): in the case above bf16 maps are
+230 MB; float32 ones (460 MB) gained under 10 % end to end and the process peak grew from
+2.4 to 2.9-4.4 GB, over the 4 GB target.
 """
 
 from __future__ import annotations
@@ -84,7 +84,6 @@ def retained_heap(enabled: bool = True) -> Iterator[bool]:
                 _LIBC.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
                 _LIBC.malloc_trim(0)
                 log.debug("heap retention off, free memory returned")
-
 
 
 def worth_retaining(device_type: str, map_bytes: int) -> bool:
