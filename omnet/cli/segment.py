@@ -56,6 +56,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", metavar="FILE", help="write a JSON report")
     p.add_argument("--register", action="store_true",
                    help="rigidly register every sequence to the T1c first (unregistered data)")
+    p.add_argument("--tta", nargs="?", const="all", default=None, choices=("all", "x"),
+                   help="test-time augmentation: average the network over mirrored copies "
+                        "(all: the 8 mirrorings, about 8x the network time; x: left-right, 2x)")
+    p.add_argument("--uncertainty", metavar="FILE",
+                   help="write the voxel-wise disagreement between the mirrored predictions "
+                        "(0: all agree .. 1: none gives the final class), one case only; "
+                        "implies --tta")
     p.add_argument("--progress-format", default="bar", choices=("bar", "lines", "none"))
     p.set_defaults(func=run)
 
@@ -95,6 +102,8 @@ def _check_arguments(args: argparse.Namespace) -> str:
             raise InputError("--input-dir needs --output-dir")
         if args.output:
             raise InputError("-o/--output is for one case; batch mode writes to --output-dir")
+        if args.uncertainty:
+            raise InputError("--uncertainty is for one case; use --tta in batch mode")
         return "batch"
     if args.output_dir:
         raise InputError("--output-dir is for batch mode (--input-dir); use -o for one case")
@@ -104,7 +113,7 @@ def _check_arguments(args: argparse.Namespace) -> str:
 def _options(args: argparse.Namespace) -> dict:
     return {"device": args.device, "mode": args.mode, "precision": args.precision,
             "postprocess": not args.no_postprocess, "labels": args.labels,
-            "register": args.register}
+            "register": args.register, "tta": args.tta}
 
 
 def _result_line(result, report: str | None, seconds: float) -> dict:
@@ -128,7 +137,7 @@ def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
     output = args.output or f"{case_id}_omnet.nii.gz"
     result = segment(inputs, output, model=args.model, probabilities_dir=args.probabilities,
                      attention_dir=args.attention, report=args.report, progress=progress,
-                     cancel=cancel, **_options(args))
+                     cancel=cancel, uncertainty=args.uncertainty, **_options(args))
     seconds = time.perf_counter() - started
     if args.progress_format == "lines":
         print(format_result(_result_line(result, args.report, seconds)), flush=True)

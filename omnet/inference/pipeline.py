@@ -100,7 +100,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             report: str | os.PathLike | None = None, register: bool = False,
             progress: Callable[[float, str], None] | None = None,
             cancel: threading.Event | None = None,
-            tiling: TilingSettings | None = None) -> SegmentationResult:
+            tiling: TilingSettings | None = None, tta: str | None = None,
+            uncertainty: str | os.PathLike | None = None) -> SegmentationResult:
     """Segment one case.
 
     Args:
@@ -118,6 +119,9 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         progress: called with (fraction 0..1, stage name).
         cancel: when set, the run stops with :class:`Cancelled` and writes nothing.
         tiling: tile settings (default: ``TilingSettings(mode=mode)``).
+        tta: test-time augmentation by mirroring: ``all`` (8 runs), ``x`` (2) or None.
+        uncertainty: write the voxel-wise disagreement of the mirrored runs there (implies
+            ``tta="all"`` when ``tta`` is None).
     """
     from omnet.data.imageio import align_case, read_case
 
@@ -148,9 +152,21 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     if attention_dir is not None and not want_attention:
         log.warning("%s has no cross-task guided attention; no attention maps written",
                     source.name)
-    run = predict_crop(prepared.volume, prepared.brain, source, torch_device, precision, tiling,
-                       want_attention, cancel, lambda f: stages.report(f, "network"),
-                       with_probabilities=probabilities_dir is not None)
+    if uncertainty is not None and tta is None:
+        tta = "all"
+    if tta is not None:
+        from omnet.inference.tta import predict_with_tta
+
+        if want_attention:
+            log.warning("attention maps are not written with test-time augmentation")
+            want_attention = False
+        run = predict_with_tta(prepared.volume, prepared.brain, source, torch_device,
+                               precision, tiling, tta, probabilities_dir is not None, cancel,
+                               lambda f: stages.report(f, "network"))
+    else:
+        run = predict_crop(prepared.volume, prepared.brain, source, torch_device, precision,
+                           tiling, want_attention, cancel, lambda f: stages.report(f, "network"),
+                           with_probabilities=probabilities_dir is not None)
     stages.end("network", "network")
 
     stages.begin("fusion")
@@ -181,6 +197,10 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
                      if probabilities_dir is not None else {})
     files = {"probabilities": write_images(probabilities, probabilities_dir) if probabilities
              else [], "attention": write_images(attention, attention_dir) if attention else []}
+    if uncertainty is not None:
+        files["uncertainty"] = [str(write_image(
+            to_image(stitched["uncertainty"][0], box, case.reference, 0.0, np.float32),
+            uncertainty))]
     if output is not None:
         write_image(label_image, output)
     stages.end("writing", "write")
@@ -190,7 +210,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     stages.timings["total"] = round(time.perf_counter() - stages.start, 3)
     summary = build_report(
         case_id=case.case_id, output=output, scheme=scheme, volumes_ml=volumes_ml, run=run,
-        mode=tiling.mode, postprocessing=post_info, registration=register,
+        mode=tiling.mode if tta is None else f"{tiling.mode}, test-time mirroring ({tta})",
+        postprocessing=post_info, registration=register,
         model=source.describe(), reference=case.reference, box=box,
         timings=stages.timings, attention=attention_info, files=files)
     if report is not None:

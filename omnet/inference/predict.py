@@ -44,7 +44,7 @@ from omnet.inference.tiling import (
 )
 from omnet.model.context import CoarseWindow, Window
 
-__all__ = ["MODES", "NetworkRun", "TilingSettings", "plan_tiles", "predict_crop"]
+__all__ = ["MODES", "NetworkRun", "TilingSettings", "fast_window", "plan_tiles", "predict_crop"]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def plan_tiles(shape: tuple[int, int, int], budget: int,
     return plan_large_tiles(shape, tile, settings.seam_margin), 1
 
 
-def _fast_window(settings: TilingSettings) -> Window | CoarseWindow:
+def fast_window(settings: TilingSettings) -> Window | CoarseWindow:
     """Fast mode's context: the patch-sized window, per cell of ``context_step`` voxels."""
     if settings.context_step is None or all(s == 1 for s in settings.context_step):
         return settings.patch
@@ -158,7 +158,7 @@ def predict_crop(volume: np.ndarray, brain: np.ndarray, model: ModelSource,
         region = network_region(brain)
         volume, brain = volume[(slice(None), *region)], brain[region]
     shape = tuple(volume.shape[1:])
-    window = None if settings.mode == "exact" else _fast_window(settings)
+    window = None if settings.mode == "exact" else fast_window(settings)
     events: list[str] = []
 
     def attempt(budget: int, dev: torch.device) -> NetworkRun:

@@ -14,7 +14,7 @@ from torch import nn
 from omnet.labels import CORE_CLASSES, ENHANCING, TASK_CLASSES, TUMOUR_CLASSES
 from omnet.model.backbone import FusionBackbone
 from omnet.model.cga import CrossTaskGuidedAttention
-from omnet.model.context import Window, context_sum
+from omnet.model.context import CoarseWindow, Window, context_sum
 from omnet.model.heads import TaskHead
 from omnet.registry import ModelConfig
 
@@ -43,7 +43,7 @@ class _TaskModel(nn.Module):
 
     config: ModelConfig
     #: Per-voxel context window for CGA/SE on large tiles; None = the whole input (paper).
-    context_window: Window | None = None
+    context_window: Window | CoarseWindow | None = None
 
     def forward_groups(self, x: torch.Tensor, groups: Groups) -> dict[int, torch.Tensor]:
         raise NotImplementedError
@@ -126,12 +126,13 @@ class OMNet(_TaskModel):
 
     def forward_groups(self, x: torch.Tensor, groups: Groups) -> dict[int, torch.Tensor]:
         """Training pass: one backbone pass over the concatenated batch, then each task's
-        head on its own samples (``groups[k]`` = indices into the batch)."""
+        head on its own samples (``groups[k]`` = indices into the batch). CGA/SE summarise
+        the whole patch (paper) unless ``context_window`` is set."""
         features = self.backbone(x)
         out = {}
         for task, index in groups.items():
             if len(index):
-                out[task] = self._heads(features[index], {task}, None)[task]
+                out[task] = self._heads(features[index], {task}, self.context_window)[task]
         return out
 
 

@@ -14,8 +14,8 @@ from typing import Any
 from omnet.errors import ModelConfigError
 from omnet.registry import ModelConfig
 
-__all__ = ["PRESETS", "AugmentSettings", "DataSettings", "OptimSettings", "RunSettings",
-           "SamplingSettings", "ScheduleSettings", "TrainConfig", "apply_overrides",
+__all__ = ["PRESETS", "VALIDATION_CASES", "AugmentSettings", "DataSettings", "OptimSettings",
+           "RunSettings", "SamplingSettings", "ScheduleSettings", "TrainConfig", "apply_overrides",
            "config_from_dict", "preset_config"]
 
 
@@ -55,17 +55,37 @@ class SamplingSettings:
         0.4, "a task-1 patch with at least this tumour fraction also trains task 2")
     transfer_core_fraction: float = _opt(
         0.5, "a task-1/2 patch with at least this core fraction also trains task 3")
+    loss_margin: list[int] = _opt(  # noqa: RUF009
+        [0, 0, 0], "voxels (z y x) at each side of a patch that give context but no loss "
+        "(paper: 0); the transfer fractions count the loss region only")
+    context: str = _opt(
+        "patch", "what CGA/SE summarise in training: the whole patch (paper) or the window "
+        "centred on each voxel that fast inference uses (then training and inference compute "
+        "the same function)", choices=("patch", "window"))
 
 
 @dataclass
 class AugmentSettings:
-    """Light augmentation applied to every patch."""
+    """Augmentation: flips and intensity scale/shift on every patch (paper), and TorchIO's
+    spatial, intensity and acquisition transforms, each with its own probability (0: off)."""
 
     augment: bool = _opt(True, "random flips and intensity scale/shift")
     flip_axes: list[int] = _opt(  # noqa: RUF009
         [0, 1, 2], "patch axes (0=z 1=y 2=x) flipped with p=0.5")
     intensity_scale: float = _opt(0.1, "per-channel intensity scale drawn in 1 +- this")
     intensity_shift: float = _opt(0.1, "per-channel intensity shift drawn in +- this (z-units)")
+    affine_p: float = _opt(0.0, "TorchIO: probability of a random rotation and scaling")
+    rotation_degrees: float = _opt(15.0, "TorchIO: rotation about each axis in +- degrees")
+    scaling: float = _opt(0.15, "TorchIO: isotropic scale factor in 1 +- this")
+    elastic_p: float = _opt(0.0, "TorchIO: probability of an elastic deformation")
+    gamma_p: float = _opt(0.0, "TorchIO: probability of a gamma (contrast) change")
+    noise_p: float = _opt(0.0, "TorchIO: probability of Gaussian noise")
+    blur_p: float = _opt(0.0, "TorchIO: probability of a Gaussian blur")
+    bias_field_p: float = _opt(0.0, "TorchIO: probability of a smooth multiplicative bias field")
+    thick_slice_p: float = _opt(
+        0.0, "TorchIO: probability that one sequence is re-acquired with 3-6 mm slices")
+    margin: list[int] = _opt(  # noqa: RUF009
+        [0, 8, 8], "voxels (z y x) cut around the patch for the spatial transforms")
 
 
 @dataclass
@@ -78,7 +98,9 @@ class ScheduleSettings:
         [1.0, 1.0, 18.0], "lengths of the three stages")
     epoch_patches_per_case: int = _opt(
         1540, "patches per task and training case in one epoch (paper: 400k for 260 cases)")
-    iterations: int = _opt(0, "total iterations (0: from the stage lengths); stages scale")
+    iterations: int = _opt(0, "total iterations (0: from the stage lengths); stages scale; "
+                           "may change on --resume to extend a run (the schedule is re-planned)",
+                           resume_ok=True)
 
 
 @dataclass
@@ -90,6 +112,13 @@ class OptimSettings:
     weight_decay: float = _opt(5e-4, "L2 weight decay")
     lr_halve_every: float = _opt(
         0.2, "halve the lr after each such fraction of the run (paper: 4 of 20 epochs)")
+    lr_schedule: str = _opt("step", "step: halve every lr-halve-every (paper); poly: "
+                            "lr (1 - t/T)^0.9; cosine: lr (1 + cos(pi t/T)) / 2",
+                            choices=("step", "poly", "cosine"))
+    loss: str = _opt("ce", "per-task loss: cross-entropy (paper) or cross-entropy plus soft "
+                     "Dice of the non-background classes", choices=("ce", "ce+dice"))
+    init_from: str = _opt("", "start from the weights of this model file (fine-tuning; "
+                          "'bundled' for the bundled model)")
 
 
 @dataclass
@@ -162,6 +191,12 @@ class TrainConfig:
             raise ModelConfigError("folds must be 0 (no folds) or >= 2")
         if any(a not in (0, 1, 2) for a in self.augment.flip_axes):
             raise ModelConfigError("flip-axes must be among 0 1 2")
+        margin = s.loss_margin
+        if len(margin) != 3 or any(m < 0 or 2 * m >= p for m, p in zip(margin, s.patch_size)):
+            raise ModelConfigError(f"loss-margin must be three non-negative numbers smaller "
+                                   f"than half the patch, got {margin}")
+        if len(self.augment.margin) != 3 or any(m < 0 for m in self.augment.margin):
+            raise ModelConfigError("augment margin must be three non-negative numbers")
         if self.optim.lr_halve_every <= 0.0:
             raise ModelConfigError("lr-halve-every must be > 0 (a fraction of the run)")
         return self
@@ -180,6 +215,12 @@ class TrainConfig:
         return tuple(range(1, n + 1)) if n else (1, 2, 3)
 
 
+#: The fixed validation split of every recipe decision (7 of the 34 development cases:
+#: the previous bundled model's 4 held-out cases, one of them low-grade, and 3 extra cases).
+VALIDATION_CASES = ("Brats18_2013_2_1", "Brats18_CBICA_AQN_1", "Brats18_TCIA02_135_1",
+                    "Brats18_TCIA13_623_1", "BraTS20_Training_001", "Brats18_CBICA_AQO_1",
+                    "Brats18_CBICA_ASY_1")
+
 #: Overrides per preset, by section; ``paper`` is the dataclass defaults.
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {},
@@ -196,6 +237,27 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "optim": {"lr": 0.05, "momentum": 0.9},
         "run": {"validate_every": 150, "val_max_cases": 2, "checkpoint_every": 50,
                 "plot_every": 25, "log_every": 5},
+    },
+    # The shipped model's recipe (see the README and the model card), for a 2-core CPU:
+    # width 16; 32x64x64 inputs of which the central 24x48x48 are scored, CGA/SE summed over
+    # the window fast inference uses, so the default inference computes the function that
+    # was trained; TorchIO augmentation; cross-entropy + soft Dice; poly learning rate; all
+    # three tasks from the start (it fine-tunes a model trained with the curriculum, given
+    # with --init-from); the last network is exported, so the fixed validation split (four
+    # cases the previous model never saw, one low-grade, and three of the extra cases)
+    # stays unbiased.
+    "bundled": {
+        "model": {"width": 16},
+        "data": {"val_cases": list(VALIDATION_CASES)},
+        "sampling": {"patch_size": [32, 64, 64], "patches_per_task": 2,
+                     "loss_margin": [4, 8, 8], "context": "window",
+                     "task1_tumour_share": 0.3},
+        "augment": {"affine_p": 0.2, "elastic_p": 0.1, "gamma_p": 0.3, "noise_p": 0.15,
+                    "blur_p": 0.1, "bias_field_p": 0.2, "thick_slice_p": 0.2},
+        "schedule": {"stage_unit": "iterations", "stage_lengths": [0.0, 0.0, 1500.0]},
+        "optim": {"lr": 0.01, "momentum": 0.9, "lr_schedule": "poly", "loss": "ce+dice"},
+        "run": {"precision": "bfloat16", "export": "last", "validate_every": 250,
+                "checkpoint_every": 50, "checkpoint_minutes": 10.0, "plot_every": 25},
     },
 }
 

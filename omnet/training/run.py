@@ -160,12 +160,17 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     from omnet.model import build_model
 
     model = build_model(config.model)
+    initial = None
+    if config.optim.init_from and not (resume and ckpt.list_checkpoints(checkpoints)):
+        initial = _initialise(model, config)
     cases = [open_cached_case(dataset.cases[c]) for c in split.train]
     validator = None  # built on every rank so all agree when to validate; rank 0 runs it
     if split.validation:
         val_cases = [open_cached_case(dataset.cases[c]) for c in split.validation]
         validator = make_validator(val_cases, predictor or segment_predictor(config.run.val_mode),
                                    config.run.val_max_cases)
+    if initial and dist.is_main:
+        atomic_write_json(run_dir / "initialised_from.json", initial)
     trainer = Trainer(config, plan, model, cases, device=device, precision=precision,
                       checkpoint_dir=checkpoints, validator=validator,
                       monitors=_monitors(run_dir, config, progress_format) if dist.is_main
@@ -178,14 +183,45 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     model_path = None
     if dist.is_main:
         model_path = _export(run_dir, data_dir, config, split, plan.total, state,
-                             dataset.problems)
+                             dataset.problems, initial or _saved_initial(run_dir))
     barrier(dist)
     return TrainingResult(run_dir=run_dir, model=model_path, iterations=state.iteration,
                           best_dice=state.best_dice)
 
 
+def _initialise(model: torch.nn.Module, config: TrainConfig) -> dict[str, Any]:
+    """Load the ``init_from`` model's weights into ``model``; return what the card records.
+
+    Raises:
+        ModelConfigError: the file's network is not this run's variant and width.
+    """
+    from omnet.bundled import default_model_path
+    from omnet.model.weights import load_model
+
+    source = config.optim.init_from
+    path = default_model_path("cpu") if source == "bundled" else Path(source)
+    loaded = load_model(path)
+    if loaded.card.model != config.model:
+        raise ModelConfigError(f"--init-from {path.name}: its network is "
+                               f"{loaded.card.model.variant} width {loaded.card.model.width}, "
+                               f"not this run's {config.model.variant} width "
+                               f"{config.model.width}")
+    model.load_state_dict(loaded.model.state_dict())
+    log.info("initialised from %s (%s)", path, loaded.card.name)
+    return {"name": loaded.card.name, "file": path.name, "file_sha256": loaded.file_sha256,
+            "tensors_sha256": loaded.card.tensors_sha256,
+            "train_cases": loaded.card.training.get("data", {}).get("train_cases", [])}
+
+
+def _saved_initial(run_dir: Path) -> dict[str, Any] | None:
+    """The initialisation recorded by the run's first sitting (resumed runs)."""
+    path = run_dir / "initialised_from.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def _export(run_dir: Path, data_dir: Path, config: TrainConfig, split: Split, total: int,
-            state: TrainState, skipped: list[tuple[str, str]]) -> Path:
+            state: TrainState, skipped: list[tuple[str, str]],
+            initial: dict[str, Any] | None = None) -> Path:
     """The best validated network (else the last) as ``model.safetensors`` + card.
 
     With ``--export last`` the final network is exported whatever validation said, so the
@@ -199,6 +235,8 @@ def _export(run_dir: Path, data_dir: Path, config: TrainConfig, split: Split, to
             "skipped_cases": [c for c, _ in skipped]}
     training = {"data": data, "settings": config.to_dict(), "iterations": total,
                 "seconds": round(state.seconds, 1), "preset": config.preset}
+    if initial:
+        training["initialised_from"] = initial
     metrics = {}
     if state.best_dice:
         measured = len(split.validation)

@@ -10,7 +10,7 @@ so a batch depends on nothing but those numbers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,11 +108,14 @@ def _draw_centre(cases: Sequence[TrainingCase], task: int,
 
 def sample_batch(cases: Sequence[TrainingCase], tasks: Sequence[int], per_task: int,
                  patch_size: Sequence[int], rng: np.random.Generator,
-                 augment: AugmentSettings, task1_tumour_share: float = 0.0) -> Batch:
+                 augment: AugmentSettings, task1_tumour_share: float = 0.0,
+                 augmenter: Callable | None = None) -> Batch:
     """Draw ``per_task`` patches for each task in ``tasks``, concatenated in task order.
 
     ``task1_tumour_share`` (0 in the paper) centres that fraction of task 1's patches, on
     average, in task 2's region instead (tumour oversampling for very short runs).
+    ``augmenter`` (:class:`omnet.training.augmentation.TorchioAugmenter`) transforms a
+    crop ``augmenter.margin`` larger than the patch before the flips and intensity shifts.
     """
     images, classes, source, origins = [], [], [], []
     for task in tasks:
@@ -121,8 +124,14 @@ def sample_batch(cases: Sequence[TrainingCase], tasks: Sequence[int], per_task: 
             if task == 1 and task1_tumour_share > 0 and rng.random() < task1_tumour_share:
                 region = 2
             case, centre = _draw_centre(cases, region, rng)
-            image = extract_patch(case.images, centre, patch_size, np.float32)
-            label = extract_patch(case.classes, centre, patch_size)
+            if augmenter is not None:
+                crop = [p + 2 * m for p, m in zip(patch_size, augmenter.margin)]
+                image, label = augmenter(extract_patch(case.images, centre, crop, np.float32),
+                                         extract_patch(case.classes, centre, crop), rng,
+                                         patch_size)
+            else:
+                image = extract_patch(case.images, centre, patch_size, np.float32)
+                label = extract_patch(case.classes, centre, patch_size)
             image, label = augment_patch(image, label, rng, augment)
             images.append(image)
             classes.append(label)

@@ -5,7 +5,8 @@ schedule of an uninterrupted one and no scheduler object needs saving.
 
 Learning rate: the paper halves it every 4 of 20 epochs (the release: every 80k of 400k
 iterations). We express that as a fraction of the run (``lr_halve_every`` = 0.2), so a short
-run halves at the same relative points.
+run halves at the same relative points. ``poly`` (nnU-Net's (1 - t/T)^0.9) and ``cosine``
+decay to zero at the end of the run; a run extended on resume re-plans from the new length.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Plan:
         lr_halve_iterations: the learning rate halves after each this many iterations.
         tasks: tasks the variant trains.
         curriculum: whether stages restrict the tasks.
+        lr_schedule: ``step`` (halving), ``poly`` or ``cosine``.
     """
 
     total: int
@@ -39,6 +41,7 @@ class Plan:
     lr_halve_iterations: int
     tasks: tuple[int, ...]
     curriculum: bool
+    lr_schedule: str = "step"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,7 +73,7 @@ def make_plan(config: TrainConfig, train_cases: int) -> Plan:
     halve = max(1, round(config.optim.lr_halve_every * total))
     return Plan(total=total, stage_ends=ends, iterations_per_epoch=per_epoch,
                 lr_halve_iterations=halve, tasks=config.tasks(),
-                curriculum=sc.curriculum)
+                curriculum=sc.curriculum, lr_schedule=config.optim.lr_schedule)
 
 
 def stage_at(plan: Plan, iteration: int) -> int:
@@ -90,5 +93,11 @@ def active_tasks(plan: Plan, iteration: int) -> tuple[int, ...]:
 
 
 def learning_rate(plan: Plan, base_lr: float, iteration: int) -> float:
-    """Step schedule: ``base_lr`` halved after every ``lr_halve_iterations`` iterations."""
+    """The rate of 0-based ``iteration``: step (``base_lr`` halved after every
+    ``lr_halve_iterations``), poly ``(1 - t/T)^0.9`` or cosine ``(1 + cos(pi t/T)) / 2``."""
+    progress = min(1.0, iteration / plan.total)
+    if plan.lr_schedule == "poly":
+        return base_lr * (1.0 - progress) ** 0.9
+    if plan.lr_schedule == "cosine":
+        return base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
     return base_lr * 0.5 ** (iteration // plan.lr_halve_iterations)

@@ -18,12 +18,13 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.functional import cross_entropy
 
 from omnet.errors import Cancelled, OMNetError
 from omnet.training import checkpoint as ckpt
+from omnet.training.augmentation import uses_torchio
 from omnet.training.config import TrainConfig
 from omnet.training.distributed import DistInfo, agree, barrier, wrap_model
+from omnet.training.losses import crop_margin, task_loss
 from omnet.training.monitor import Monitor, TrainRecord, ValidationRecord
 from omnet.training.randomness import get_rng_state, iteration_generator, set_rng_state
 from omnet.training.runtime import Precision
@@ -78,6 +79,10 @@ class Trainer:
                  dist: DistInfo | None = None, stop: threading.Event | None = None) -> None:
         self.config, self.plan, self.cases = config, plan, list(cases)
         self.model = model.to(device).train()
+        if config.sampling.context == "window":
+            from omnet.inference.predict import TilingSettings, fast_window
+
+            self.model.context_window = fast_window(TilingSettings())  # as fast inference
         self.device, self.precision = device, precision
         self.checkpoint_dir = Path(checkpoint_dir)
         self.validator = validator
@@ -89,6 +94,11 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(device.type, enabled=precision.scale_loss)
         self.state = TrainState()
         self.per_rank = -(-config.sampling.patches_per_task // self.dist.world)
+        self.augmenter = None
+        if uses_torchio(config.augment):
+            from omnet.training.augmentation import TorchioAugmenter
+
+            self.augmenter = TorchioAugmenter(config.augment)
         self._last_checkpoint = time.monotonic()
 
     # ----- hooks -------------------------------------------------------------------------
@@ -99,8 +109,11 @@ class Trainer:
 
     def compute_losses(self, logits: dict[int, torch.Tensor],
                        targets: dict[int, torch.Tensor]) -> dict[int, torch.Tensor]:
-        """Plain softmax cross-entropy per task (weight 1, no class weights)."""
-        return {t: cross_entropy(logits[t].float(), targets[t]) for t in logits}
+        """Each task's loss (``optim.loss``; weight 1, no class weights) on the loss region
+        of its patches (``targets`` are cut to it already)."""
+        margin = self.config.sampling.loss_margin
+        return {t: task_loss(self.config.optim.loss, crop_margin(logits[t], margin), targets[t])
+                for t in logits}
 
     def after_step(self, record: TrainRecord) -> None:
         for m in self.monitors:
@@ -128,13 +141,14 @@ class Trainer:
         rng = iteration_generator(cfg.run.seed, iteration, self.dist.rank)
         tasks = active_tasks(self.plan, iteration)
         batch = sample_batch(self.cases, tasks, self.per_rank, cfg.sampling.patch_size, rng,
-                             cfg.augment, cfg.sampling.task1_tumour_share)
-        groups = task_groups(batch.classes, batch.source, tasks, cfg.sampling.transfer,
+                             cfg.augment, cfg.sampling.task1_tumour_share, self.augmenter)
+        scored = crop_margin(batch.classes, cfg.sampling.loss_margin)
+        groups = task_groups(scored, batch.source, tasks, cfg.sampling.transfer,
                              cfg.sampling.transfer_tumour_fraction,
                              cfg.sampling.transfer_core_fraction)
         x = torch.from_numpy(batch.images).to(self.device, non_blocking=True)
         index = {t: torch.from_numpy(g).to(self.device) for t, g in groups.items() if len(g)}
-        targets = {t: torch.from_numpy(task_target(batch.classes[g], t)).to(self.device)
+        targets = {t: torch.from_numpy(task_target(scored[g], t)).to(self.device)
                    for t, g in groups.items() if len(g)}
         lr = learning_rate(self.plan, cfg.optim.lr, iteration)
         for group in self.optimizer.param_groups:

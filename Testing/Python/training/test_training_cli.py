@@ -163,3 +163,27 @@ def test_export_last_ignores_validation(synthetic_dataset, tmp_path):
     card = load_model(tmp_path / "run" / "model.safetensors").card
     assert card.training["checkpoint_iteration"] == 6
     assert card.metrics["exported"] == "last"
+
+
+def test_resume_with_more_iterations_extends_the_run(synthetic_dataset, tmp_path):
+    """--resume --iterations N re-plans a finished run to N iterations and continues it."""
+    import contextlib
+    import io
+
+    run = tmp_path / "run"
+    common = ["--cache", str(tmp_path / "cache"), "--progress-format", "none"]
+    threads = torch.get_num_threads()
+    with contextlib.redirect_stdout(io.StringIO()):
+        first = main(["train", str(synthetic_dataset), "--out", str(run), *common,
+                      "--export", "last", "--iterations", "4", *TINY_ARGS])
+        second = main(["train", str(synthetic_dataset), "--out", str(run), *common,
+                       "--resume", "--iterations", "7"])
+    torch.set_num_threads(threads)
+    assert (first, second) == (0, 0)
+    card = load_model(run / "model.safetensors").card
+    assert card.training["iterations"] == 7
+    assert card.training["checkpoint_iteration"] == 7
+    with open(run / "metrics.csv", newline="") as f:
+        assert [int(r["iteration"]) for r in csv.DictReader(f)] == list(range(1, 8))
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["plan"]["total"] == 7
