@@ -35,14 +35,16 @@ def run(command: list[str]) -> str:
 
 
 def segment_and_evaluate(model: Path, cases: Path, work: Path, postprocess: bool,
-                         mode: str = "fast") -> dict:
-    """Segment every held-out case in ``mode`` and evaluate against its reference labels."""
-    tag = ("post" if postprocess else "raw") + ("" if mode == "fast" else f"-{mode}")
+                         mode: str = "fast", tta: bool = False) -> dict:
+    """Segment every held-out case in ``mode`` (with test-time mirroring if ``tta``) and
+    evaluate against its reference labels."""
+    tag = (("post" if postprocess else "raw") + ("" if mode == "fast" else f"-{mode}")
+           + ("-tta" if tta else ""))
     predictions = work / f"pred-{tag}"
     command = [sys.executable, "-m", "omnet", "segment", "--input-dir", str(cases),
                "--output-dir", str(predictions), "--model", str(model), "--device", "cpu",
                "--mode", mode, "--progress-format", "none",
-               "--report", str(work / f"segment-{tag}.json")]
+               "--report", str(work / f"segment-{tag}.json"), *(["--tta"] if tta else [])]
     run(command if postprocess else [*command, "--no-postprocess"])
     text = run([sys.executable, "-m", "omnet", "evaluate", "--pred-dir", str(predictions),
                 "--ref-dir", str(cases), "--json", "--csv", str(work / f"metrics-{tag}.csv")])
@@ -67,6 +69,7 @@ def markdown(results: dict) -> str:
     lines = ["| case | post-processing | Dice WT | Dice TC | Dice ET | HD95 WT | HD95 TC | "
              "HD95 ET |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for tag, title in (("raw", "off"), ("postprocessed", "on"),
+                       ("tta_postprocessed", "on, --tta"),
                        ("exact_postprocessed", "on, exact mode")):
         if tag not in results:
             continue
@@ -89,6 +92,8 @@ def main() -> None:
                         help="devices for which this model is the default (cpu, gpu)")
     parser.add_argument("--exact", action="store_true",
                         help="also measure exact mode (the paper's overlap-tile), post-processed")
+    parser.add_argument("--tta", action="store_true",
+                        help="also measure --tta (8 mirrorings), post-processed")
     parser.add_argument("--note", help="a remark on the run's history, kept in the card")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -109,6 +114,9 @@ def main() -> None:
     results = {"cases": split["validation"],
                "raw": figures(segment_and_evaluate(half, heldout, args.work, False)),
                "postprocessed": figures(segment_and_evaluate(half, heldout, args.work, True))}
+    if args.tta:
+        results["tta_postprocessed"] = figures(
+            segment_and_evaluate(half, heldout, args.work, True, tta=True))
     if args.exact:
         results["exact_postprocessed"] = figures(
             segment_and_evaluate(half, heldout, args.work, True, mode="exact"))
@@ -121,7 +129,8 @@ def main() -> None:
     training = {**card.training, **{f"default_{d}": True for d in args.default}}
     if args.note:
         training["note"] = args.note
-    metrics = {"heldout": {**results, "mode": "fast (exact_postprocessed: exact)", "device": "cpu",
+    mode = "fast (exact_postprocessed: exact; tta_postprocessed: --tta)"
+    metrics = {"heldout": {**results, "mode": mode, "device": "cpu",
                            "measured_with": "omnet segment --input-dir + omnet evaluate"},
                "training_validation": card.metrics}
     final = replace(card, name=args.name, training=training, metrics=metrics)
