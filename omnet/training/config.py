@@ -139,6 +139,9 @@ class RunSettings:
     export: str = _opt("best", "network to export: the best validated one, or the last "
                        "(use last when validation cases must not steer the result)",
                        choices=("best", "last"), resume_ok=True)
+    bn_recalibration: int = _opt(
+        0, "re-estimate BatchNorm statistics over this many training batches before each "
+        "validation and the last checkpoint (0: off, the paper)", resume_ok=True)
     checkpoint_every: int = _opt(0, "checkpoint every N iterations (0: 20 times per run)",
                                  resume_ok=True)
     checkpoint_minutes: float = _opt(15.0, "also checkpoint after this many minutes (0: off)",
@@ -257,6 +260,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "schedule": {"stage_unit": "iterations", "stage_lengths": [0.0, 0.0, 1500.0]},
         "optim": {"lr": 0.01, "momentum": 0.9, "lr_schedule": "poly", "loss": "ce+dice"},
         "run": {"precision": "bfloat16", "export": "last", "validate_every": 250,
+                "bn_recalibration": 30,
                 "checkpoint_every": 50, "checkpoint_minutes": 10.0, "plot_every": 25},
     },
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from torch import nn
 from omnet.errors import Cancelled, OMNetError
 from omnet.training import checkpoint as ckpt
 from omnet.training.augmentation import uses_torchio
+from omnet.training.batchnorm import recalibrate_batchnorm
 from omnet.training.config import TrainConfig
 from omnet.training.distributed import DistInfo, agree, barrier, wrap_model
 from omnet.training.losses import crop_margin, task_loss
@@ -124,6 +125,32 @@ class Trainer:
         return self.validator is not None and (iteration % every == 0
                                                or iteration == self.plan.total)
 
+    def calibration_batches(self) -> Iterator[tuple[torch.Tensor, dict[int, torch.Tensor]]]:
+        """``run.bn_recalibration`` batches drawn as in training at the current stage but
+        without TorchIO augmentation (inputs as inference sees them), from a generator of
+        their own so the training batches are unchanged."""
+        cfg = self.config
+        tasks = active_tasks(self.plan, max(0, self.state.iteration - 1))
+        for k in range(cfg.run.bn_recalibration):
+            rng = iteration_generator(cfg.run.seed + 7919, self.state.iteration * 1000 + k,
+                                      self.dist.rank)
+            batch = sample_batch(self.cases, tasks, self.per_rank, cfg.sampling.patch_size,
+                                 rng, cfg.augment, cfg.sampling.task1_tumour_share)
+            scored = crop_margin(batch.classes, cfg.sampling.loss_margin)
+            groups = task_groups(scored, batch.source, tasks, cfg.sampling.transfer,
+                                 cfg.sampling.transfer_tumour_fraction,
+                                 cfg.sampling.transfer_core_fraction)
+            yield (torch.from_numpy(batch.images).to(self.device),
+                   {t: torch.from_numpy(g).to(self.device) for t, g in groups.items()
+                    if len(g)})
+
+    def recalibrate(self) -> None:
+        """Re-estimate BatchNorm statistics (``run.bn_recalibration``; 0: nothing)."""
+        if self.config.run.bn_recalibration > 0:
+            used = recalibrate_batchnorm(self.model, self.calibration_batches(),
+                                         lambda model, b: model.forward_groups(*b))
+            log.debug("BatchNorm statistics re-estimated over %d batches", used)
+
     def should_checkpoint(self, iteration: int, late: bool) -> bool:
         """Every ``checkpoint_every`` iterations, at the end, and when ``late`` (the clock)."""
         every = self.config.run.checkpoint_every or max(1, self.plan.total // 20)
@@ -193,6 +220,8 @@ class Trainer:
                 record.eta_s = mean_step * (self.plan.total - self.state.iteration)
                 self.after_step(record)
                 done = self.state.iteration
+                if done == self.plan.total:
+                    self.recalibrate()  # the exported network's statistics fit its weights
                 if self.should_validate(done):
                     self.validate()
                 late, stopping = agree(self.dist, (self._late(), self.stop.is_set()),
@@ -213,6 +242,8 @@ class Trainer:
             for m in self.monitors:
                 m.on_validation_start(self.state.iteration, self.plan.total)
             started = time.perf_counter()
+            if self.state.iteration != self.plan.total:  # done already at the end
+                self.recalibrate()
             self.model.eval()
             try:
                 with torch.no_grad():

@@ -162,3 +162,21 @@ def test_init_from_loads_the_weights_and_refuses_another_width(tmp_path):
     config.model = type(config.model)(variant="omnet-cga", width=6)
     with pytest.raises(ModelConfigError, match="width 4"):
         _initialise(build_model(config.model), config)
+
+
+def test_recalibration_changes_statistics_but_not_the_training_batches(tiny_config, tmp_path):
+    config = tiny_config(run={"bn_recalibration": 2}, schedule={"stage_lengths": [0, 0, 4]})
+
+    def trainer() -> Trainer:
+        torch.manual_seed(0)
+        model = build_model(config.model)
+        return Trainer(config, make_plan(config, 1), model, [memory_case("a", 1)], device=CPU,
+                       precision=Precision(None, False), checkpoint_dir=tmp_path)
+
+    plain, calibrated = trainer(), trainer()
+    before = calibrated.model.backbone.state_dict()
+    means = {k: v.clone() for k, v in before.items() if k.endswith("running_mean")}
+    calibrated.recalibrate()
+    after = calibrated.model.backbone.state_dict()
+    assert any(not torch.equal(after[k], v) for k, v in means.items())
+    assert plain.train_step(0).loss == calibrated.train_step(0).loss
