@@ -91,6 +91,7 @@ class OMNetSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
         self.ui.detectButton.connect("clicked()", lambda: panel.detectRoles())
         self.ui.loadModelButton.connect("clicked()", lambda: panel.onLoadModel())
         self.ui.installButton.connect("clicked()", lambda: panel.onInstall())
+        self.ui.measureButton.connect("clicked()", lambda: panel.onMeasureLesions())
         self.ui.modelComboBox.connect("currentIndexChanged(int)", panel.onModelChanged)
         self.ui.show3DCheckBox.connect("toggled(bool)", panel.onShow3D)
         self.ui.attentionSelector.connect("currentNodeChanged(vtkMRMLNode*)",

@@ -27,6 +27,7 @@ from .command import (
     segment_arguments,
 )
 from .job import FAILED, JobMonitor, JobOutcome
+from .lesions import read_lesions
 from .names import segmentation_name
 from .process import SubprocessRunner
 
@@ -88,10 +89,12 @@ class TimedJob:
 class RunResult:
     """What a finished run produced: the outcome and, on success, the new nodes."""
 
-    def __init__(self, outcome: JobOutcome, segmentation=None, attention=()) -> None:
+    def __init__(self, outcome: JobOutcome, segmentation=None, attention=(),
+                 lesions: dict | None = None) -> None:
         self.outcome = outcome
         self.segmentation = segmentation
         self.attention = list(attention)
+        self.lesions = lesions  # the report's per-lesion section (omnet.measurement)
 
 
 class SegmentationRun:
@@ -184,4 +187,5 @@ class SegmentationRun:
                     f"{segmentation.GetName()} attention maps")
             except Exception:
                 log.exception("OMNet: loading the attention maps failed")
-        return RunResult(outcome, segmentation, attention)
+        return RunResult(outcome, segmentation, attention, lesions=read_lesions(
+            self.workdir / "report.json"))

@@ -14,9 +14,10 @@ from slicer.i18n import tr as _
 from omnet.bundled import list_bundled_models
 from omnet.card import read_card
 
-from . import install, models, scene
+from . import install, lesionscene, models, scene
 from .command import SegmentOptions
 from .job import format_duration
+from .lesions import summary_text
 from .logic import RunResult, SegmentationRun
 from .roles import Volume, assign_roles, transform_problem
 from .segments import volume_rows
@@ -169,6 +170,27 @@ class SegmentationPanel:
         for row, (region, value) in enumerate(rows):
             self.ui.volumeTable.setItem(row, 0, qt.QTableWidgetItem(region))
             self.ui.volumeTable.setItem(row, 1, qt.QTableWidgetItem(value))
+        self.showLesions(result.lesions, result.segmentation)
+
+    def showLesions(self, report, segmentationNode) -> None:
+        """The lesion table and RANO lines of ``segmentationNode`` (see lesionscene)."""
+        if not report or segmentationNode is None:
+            return
+        tableNode, _lines = lesionscene.show_lesions(report, segmentationNode)
+        self.ui.lesionTableView.setMRMLTableNode(tableNode)
+        self.ui.lesionSummaryLabel.text = summary_text(report)
+
+    def onMeasureLesions(self) -> None:
+        """Re-measure the output segmentation as it is now (after edits), without the network."""
+        p = self.parameterNode
+        segmentationNode = p.outputSegmentation if p else None
+        if segmentationNode is None or p.t1ceVolume is None:
+            slicer.util.errorDisplay(_("Select the T1c volume and an output segmentation."))
+            return
+        with slicer.util.tryWithErrorDisplay(_("Could not measure the lesions."),
+                                             waitCursor=True):
+            report = lesionscene.measure_segmentation(segmentationNode, p.t1ceVolume)
+            self.showLesions(report, segmentationNode)
 
     def onShow3D(self, show: bool) -> None:
         node = self.parameterNode.outputSegmentation if self.parameterNode else None

@@ -20,7 +20,7 @@ from omnet.utils.log import configure_logging
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS = ("segment", "evaluate", "demo", "train", "models")
+COMMANDS = ("segment", "evaluate", "measure", "demo", "train", "models")
 log = logging.getLogger("omnet")
 
 

@@ -23,7 +23,10 @@ examples:
 Regions: whole tumour (NCR + edema + enhancing), tumour core (NCR + enhancing), enhancing
 tumour. HD95 (mm) = max of the two directed 95th percentiles of surface-to-surface
 distances. Empty regions: both empty -> Dice 1, HD95 0; one empty -> Dice 0, HD95 = the
-penalty (--empty-hd95, default 373.13 mm). Files on different grids are an error."""
+penalty (--empty-hd95, default 373.13 mm). Files on different grids are an error.
+--lesion-wise adds the BraTS 2025 lesion-wise Dice, HD95 and NSD (panoptica, as the official
+brats-evaluation tool computes them: mean over matched lesions, with detection F1, TP, FP,
+FN); it needs the optional extra: pip install 'omnet[lesionwise]'."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="label scheme of the references (default: detect)")
     p.add_argument("--empty-hd95", type=float, default=None, metavar="MM",
                    help="HD95 when exactly one side of a region is empty (default 373.13)")
+    p.add_argument("--lesion-wise", action="store_true",
+                   help="also report BraTS 2025 lesion-wise Dice, HD95, NSD and detection "
+                        "counts (needs panoptica: pip install 'omnet[lesionwise]')")
     p.add_argument("--progress-format", choices=("bar", "lines", "none"), default="none",
                    help="progress output for folder runs (default none)")
     p.set_defaults(func=run)
@@ -63,6 +69,10 @@ def run(args: argparse.Namespace) -> int:
         policy = EmptyPolicy() if args.empty_hd95 is None else EmptyPolicy(args.empty_hd95)
     except ValueError as exc:
         raise InputError(f"--empty-hd95: {exc}") from None
+    if args.lesion_wise:
+        from omnet.evaluation.lesionwise import require_panoptica
+
+        require_panoptica()
     if single:
         return _run_single(args, policy)
     return _run_folders(args, policy)
@@ -86,7 +96,8 @@ def _run_single(args: argparse.Namespace, policy) -> int:
 
     result = evaluate_files(args.pred, args.ref, pred_labels=args.pred_labels,
                             ref_labels=args.ref_labels, policy=policy,
-                            case_id=case_id_from_name(Path(args.pred).name))
+                            case_id=case_id_from_name(Path(args.pred).name),
+                            lesion_wise=args.lesion_wise)
     if args.csv:
         _write_csv(write_csv, args.csv, [result])
     print(json.dumps(result.to_dict(), indent=2) if args.json else case_table(result))
@@ -102,7 +113,7 @@ def _run_folders(args: argparse.Namespace, policy) -> int:
     try:
         results = evaluate_folders(args.pred_dir, args.ref_dir, pred_labels=args.pred_labels,
                                    ref_labels=args.ref_labels, policy=policy,
-                                   progress=progress)
+                                   progress=progress, lesion_wise=args.lesion_wise)
     finally:
         progress.close()
     if args.csv:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from omnet.errors import GeometryError, InputError
+from omnet.evaluation.lesionwise import LesionwiseMetrics, lesionwise_label_maps
 from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy, RegionMetrics, evaluate_label_maps
 from omnet.labels import SCHEMES, LabelScheme, detect_scheme
 
@@ -69,6 +70,8 @@ class CaseEvaluation:
     ref_scheme: str | None = None
     regions: dict[str, RegionMetrics] = field(default_factory=dict)
     message: str = ""
+    #: Lesion-wise metrics per region (empty unless asked for, see ``lesionwise.py``).
+    lesionwise: dict[str, LesionwiseMetrics] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"case": self.case_id, "status": self.status,
@@ -76,6 +79,8 @@ class CaseEvaluation:
                 "reference": str(self.ref_path) if self.ref_path else None,
                 "pred_labels": self.pred_scheme, "ref_labels": self.ref_scheme,
                 "metrics": {k: v.to_dict() for k, v in self.regions.items()},
+                **({"lesion_wise": {k: v.to_dict() for k, v in self.lesionwise.items()}}
+                   if self.lesionwise else {}),
                 "message": self.message or None}
 
 
@@ -157,7 +162,7 @@ def check_same_geometry(pred: Geometry, ref: Geometry, tolerance: float = GEOMET
 def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
                    pred_labels: str | None = None, ref_labels: str | None = None,
                    policy: EmptyPolicy = BRATS_POLICY, case_id: str | None = None,
-                   ) -> CaseEvaluation:
+                   lesion_wise: bool = False) -> CaseEvaluation:
     """Metrics of the three BraTS regions for one prediction file against its reference.
 
     Args:
@@ -166,6 +171,7 @@ def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
             None / ``auto`` to detect from the values present.
         policy: the empty-region policy.
         case_id: name of the case in reports (default: the prediction's file name).
+        lesion_wise: also compute the BraTS lesion-wise metrics (needs panoptica).
     Raises:
         InputError: missing, unreadable or non-label files; values outside the scheme.
         GeometryError: the two files are on different grids.
@@ -175,6 +181,8 @@ def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
     check_same_geometry(pred.geometry, ref.geometry)
     regions = evaluate_label_maps(pred.labels, ref.labels, ref.spacing_zyx,
                                   pred.scheme, ref.scheme, policy)
+    lesions = (lesionwise_label_maps(pred.labels, ref.labels, ref.spacing_zyx, pred.scheme,
+                                     ref.scheme) if lesion_wise else {})
     return CaseEvaluation(case_id=case_id or pred.path.name, pred_path=pred.path,
                           ref_path=ref.path, pred_scheme=pred.scheme.name,
-                          ref_scheme=ref.scheme.name, regions=regions)
+                          ref_scheme=ref.scheme.name, regions=regions, lesionwise=lesions)

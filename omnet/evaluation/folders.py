@@ -88,7 +88,7 @@ def evaluate_folders(pred_dir: str | os.PathLike, ref_dir: str | os.PathLike, *,
                      pred_labels: str | None = None, ref_labels: str | None = None,
                      policy: EmptyPolicy = BRATS_POLICY,
                      progress: Callable[[float, str], None] | None = None,
-                     ) -> list[CaseEvaluation]:
+                     lesion_wise: bool = False) -> list[CaseEvaluation]:
     """One :class:`CaseEvaluation` per case id found in either folder, sorted by id.
 
     Cases without a partner come back with status ``missing prediction`` or
@@ -109,7 +109,8 @@ def evaluate_folders(pred_dir: str | os.PathLike, ref_dir: str | os.PathLike, *,
             continue
         try:
             results.append(evaluate_files(pred, ref, pred_labels=pred_labels,
-                                          ref_labels=ref_labels, policy=policy, case_id=case))
+                                          ref_labels=ref_labels, policy=policy, case_id=case,
+                                          lesion_wise=lesion_wise))
         except OMNetError as exc:
             message = " ".join(str(exc).split())
             log.debug("%s: %s", case, message)

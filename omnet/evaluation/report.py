@@ -2,7 +2,9 @@
 
 Statistics (mean, median, sample standard deviation with n - 1) are taken over the cases
 with status ``ok`` only; cases without a partner or with an error are listed with their
-status and count in ``n_missing`` / ``n_error`` instead of being dropped silently.
+status and count in ``n_missing`` / ``n_error`` instead of being dropped silently. Lesion-wise
+statistics skip undefined (NaN) values, as the BraTS tool's pandas summary does; an infinite
+HD95 makes its mean infinite.
 """
 
 from __future__ import annotations
@@ -16,22 +18,27 @@ from collections.abc import Sequence
 import numpy as np
 
 from omnet.evaluation.files import CaseEvaluation
+from omnet.evaluation.lesionwise import LESIONWISE_METRICS, PANOPTICA_VERSION
 from omnet.evaluation.metrics import METRIC_NAMES
 from omnet.labels import REGION_NAMES
 from omnet.utils.atomic import atomic_write_text
 
 __all__ = ["CSV_METRICS", "STATISTICS", "case_table", "folder_table", "summarize",
-           "to_json", "write_csv"]
+           "summarize_lesionwise", "to_json", "write_csv"]
 
 STATISTICS = ("mean", "median", "std")
 #: Per-region columns of the CSV, in order.
 CSV_METRICS = (*METRIC_NAMES, "pred_ml", "ref_ml")
 _SHORT = {"whole": "WT", "core": "TC", "enhancing": "ET"}
+_LW_TITLES = {"dice": "Dice", "hd95": "HD95 mm", "nsd": "NSD", "f1": "F1", "tp": "TP",
+              "fp": "FP", "fn": "FN"}
 _TITLES = {"dice": "Dice", "sensitivity": "Sens", "specificity": "Spec", "ppv": "PPV",
            "hd95": "HD95 mm"}
 
 
-def _statistic(values: np.ndarray, name: str) -> float | None:
+def _statistic(values: np.ndarray, name: str, skip_nan: bool = False) -> float | None:
+    if skip_nan:
+        values = values[~np.isnan(values)]
     if values.size == 0 or (name == "std" and values.size < 2):
         return None
     if name == "mean":
@@ -55,13 +62,44 @@ def summarize(results: Sequence[CaseEvaluation]) -> dict[str, dict[str, dict[str
     return summary
 
 
+def _has_lesionwise(results: Sequence[CaseEvaluation]) -> bool:
+    return any(r.lesionwise for r in results)
+
+
+def summarize_lesionwise(results: Sequence[CaseEvaluation],
+                         ) -> dict[str, dict[str, dict[str, float | None]]]:
+    """statistic -> region -> lesion-wise metric over the ``ok`` cases, NaN skipped."""
+    done = [r for r in results if r.status == "ok" and r.lesionwise]
+    return {stat: {region: {
+        metric: _statistic(np.array([getattr(r.lesionwise[region], metric) for r in done],
+                                    dtype=float), stat, skip_nan=True)
+        for metric in LESIONWISE_METRICS} for region in REGION_NAMES} for stat in STATISTICS}
+
+
+def _finite_or_none(tree):
+    if isinstance(tree, dict):
+        return {k: _finite_or_none(v) for k, v in tree.items()}
+    return None if isinstance(tree, float) and not math.isfinite(tree) else tree
+
+
 def to_json(results: Sequence[CaseEvaluation]) -> dict:
-    """Cases, counts and summary statistics as one JSON-ready dict."""
-    return {"cases": [r.to_dict() for r in results],
-            "n_evaluated": sum(r.status == "ok" for r in results),
-            "n_missing": sum(r.status.startswith("missing") for r in results),
-            "n_error": sum(r.status == "error" for r in results),
-            "summary": summarize(results)}
+    """Cases, counts and summary statistics as one JSON-ready dict (no NaN / inf)."""
+    out = {"cases": [r.to_dict() for r in results],
+           "n_evaluated": sum(r.status == "ok" for r in results),
+           "n_missing": sum(r.status.startswith("missing") for r in results),
+           "n_error": sum(r.status == "error" for r in results),
+           "summary": summarize(results)}
+    if _has_lesionwise(results):
+        out["lesion_wise_definition"] = LESIONWISE_DEFINITION
+        out["summary_lesion_wise"] = _finite_or_none(summarize_lesionwise(results))
+    return out
+
+
+#: What the lesion-wise figures are, written into JSON output beside them.
+LESIONWISE_DEFINITION = (f"BraTS 2025 lesion-wise metrics: panoptica {PANOPTICA_VERSION} with "
+                         "the configuration of brats-evaluation 0.0.10 (glioma); null = "
+                         "undefined (no lesion on either side) or infinite (HD95, no lesion "
+                         "matched)")
 
 
 def _cell(value: float | int | None) -> str:
@@ -78,6 +116,10 @@ def write_csv(path: str | os.PathLike, results: Sequence[CaseEvaluation]) -> Non
     Written atomically: an interrupted run leaves no half-written file.
     """
     columns = [f"{region}_{metric}" for region in REGION_NAMES for metric in CSV_METRICS]
+    lesionwise = _has_lesionwise(results)
+    if lesionwise:
+        columns += [f"{region}_lesionwise_{metric}" for region in REGION_NAMES
+                    for metric in LESIONWISE_METRICS]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["case", "status", "prediction", "reference", "pred_labels", "ref_labels",
@@ -85,11 +127,18 @@ def write_csv(path: str | os.PathLike, results: Sequence[CaseEvaluation]) -> Non
     for r in results:
         values = [_cell(getattr(r.regions[g], m)) if r.regions else ""
                   for g in REGION_NAMES for m in CSV_METRICS]
+        if lesionwise:
+            values += [_cell(getattr(r.lesionwise[g], m)) if r.lesionwise else ""
+                       for g in REGION_NAMES for m in LESIONWISE_METRICS]
         writer.writerow([r.case_id, r.status, r.pred_path or "", r.ref_path or "",
                          r.pred_scheme or "", r.ref_scheme or "", *values, r.message])
     n_ok = sum(r.status == "ok" for r in results)
+    lesion_summary = summarize_lesionwise(results)
     for stat, regions in summarize(results).items():
         values = [_cell(regions[g][m]) for g in REGION_NAMES for m in CSV_METRICS]
+        if lesionwise:
+            values += [_cell(lesion_summary[stat][g][m]) for g in REGION_NAMES
+                       for m in LESIONWISE_METRICS]
         writer.writerow([stat, f"summary of {n_ok} cases", "", "", "", "", *values, ""])
     atomic_write_text(path, buffer.getvalue())
 
@@ -103,29 +152,50 @@ def case_table(result: CaseEvaluation) -> str:
         m = result.regions[region]
         lines.append(f"{region:<10}" + "".join(f"{getattr(m, k):>10.4f}" if k != "hd95"
                                                else f"{m.hd95:>10.2f}" for k in METRIC_NAMES))
+    if result.lesionwise:
+        lines.append(f"lesion-wise (BraTS 2025: panoptica {PANOPTICA_VERSION})")
+        lines.append(f"{'region':<10}" + "".join(f"{_LW_TITLES[m]:>10}"
+                                                  for m in LESIONWISE_METRICS))
+        for region in REGION_NAMES:
+            m = result.lesionwise[region]
+            lines.append(f"{region:<10}" + "".join(
+                f"{getattr(m, k):>10}" if isinstance(getattr(m, k), int)
+                else f"{getattr(m, k):>10.{2 if k == 'hd95' else 4}f}"
+                for k in LESIONWISE_METRICS))
     return "\n".join(lines)
 
 
 def folder_table(results: Sequence[CaseEvaluation]) -> str:
     """Dice and HD95 per case and region, then mean, median and standard deviation."""
     width = max([len(r.case_id) for r in results] + [10]) + 2
+    lesionwise = _has_lesionwise(results)
     header = f"{'case':<{width}}" + "".join(
         f"{_SHORT[region] + ' ' + title:>11}" for region in REGION_NAMES
         for title in ("Dice", "HD95"))
+    if lesionwise:
+        header += "".join(f"{_SHORT[region] + ' ' + title:>11}" for region in REGION_NAMES
+                          for title in ("lwDice", "lwHD95"))
     lines = [header]
     for r in results:
         if r.status != "ok":
             lines.append(f"{r.case_id:<{width}}  {r.status}"
                          + (f": {r.message}" if r.message else ""))
             continue
-        lines.append(f"{r.case_id:<{width}}" + "".join(
-            f"{r.regions[g].dice:>11.4f}{r.regions[g].hd95:>11.2f}" for g in REGION_NAMES))
+        row = f"{r.case_id:<{width}}" + "".join(
+            f"{r.regions[g].dice:>11.4f}{r.regions[g].hd95:>11.2f}" for g in REGION_NAMES)
+        if r.lesionwise:
+            row += "".join(f"{r.lesionwise[g].dice:>11.4f}{r.lesionwise[g].hd95:>11.2f}"
+                           for g in REGION_NAMES)
+        lines.append(row)
+    lesion_summary = summarize_lesionwise(results)
     for stat, regions in summarize(results).items():
+        tables = [regions, lesion_summary[stat]] if lesionwise else [regions]
         cells = []
-        for g in REGION_NAMES:
-            for metric, fmt in (("dice", ".4f"), ("hd95", ".2f")):
-                value = regions[g][metric]
-                cells.append(f"{'-' if value is None else format(value, fmt):>11}")
+        for table in tables:
+            for g in REGION_NAMES:
+                for metric, fmt in (("dice", ".4f"), ("hd95", ".2f")):
+                    value = table[g][metric]
+                    cells.append(f"{'-' if value is None else format(value, fmt):>11}")
         lines.append(f"{stat:<{width}}" + "".join(cells))
     n_ok = sum(r.status == "ok" for r in results)
     lines.append(f"{n_ok} of {len(results)} cases evaluated")

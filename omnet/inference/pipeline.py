@@ -215,6 +215,9 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         model=source.describe(), reference=case.reference, box=box,
         timings=stages.timings, attention=attention_info, files=files)
     if report is not None:
+        from omnet.measurement.report import measure_image
+
+        summary["lesions"] = measure_image(label_image, scheme).to_dict()   # per-lesion, RANO
         atomic_write_json(report, summary)
     return SegmentationResult(labels=label_image, volumes_ml=volumes_ml, report=summary,
                               attention=attention, probabilities=probabilities,

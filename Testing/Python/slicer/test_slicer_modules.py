@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[3]
 MODULES = ("OMNetSegmentation", "OMNetTraining")
 SLICER_ONLY = {"slicer", "qt", "vtk", "ctk", "PyTorchUtils"}
 # Lib files that run only inside Slicer; every other Lib file must import without Slicer.
-SLICER_SIDE = {"scene.py", "install.py", "logic.py", "selftest.py", "panel.py", "plots.py"}
+SLICER_SIDE = {"scene.py", "install.py", "logic.py", "selftest.py", "panel.py", "plots.py",
+               "lesionscene.py"}
 PYTHON_FILES = sorted(p for m in MODULES for p in (REPO / m).rglob("*.py")
                       if "__pycache__" not in p.parts)
 
@@ -90,7 +91,7 @@ def test_code_uses_only_widgets_that_exist(module):
 def test_node_selectors_receive_the_scene(module):
     root = ET.parse(REPO / module / "Resources/UI" / f"{module}.ui").getroot()
     selectors = {name for name, w in ui_widgets(module).items()
-                 if w.get("class") == "qMRMLNodeComboBox"}
+                 if w.get("class") in ("qMRMLNodeComboBox", "qMRMLTableView")}
     connected = {c.findtext("receiver") for c in root.iter("connection")
                  if c.findtext("signal") == "mrmlSceneChanged(vtkMRMLScene*)"
                  and c.findtext("sender") == module}

@@ -1,0 +1,126 @@
+"""Lesion table and RANO diameter lines in the scene (Slicer only).
+
+The rows and lines come from :mod:`.lesions` (pure); this file only creates and fills
+nodes. Every call is listed, with where it was checked, in ``SLICER_API.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import slicer
+import vtk
+
+from .lesions import COLUMNS, diameter_lines, measure_labelmap_file, table_rows
+from .segments import SEGMENT_TAG, SEGMENTS
+
+__all__ = ["LINES_ATTRIBUTE", "TABLE_ATTRIBUTE", "export_labelmap", "measure_segmentation",
+           "show_lesions"]
+
+LINES_ATTRIBUTE = "OMNet.LesionLinesOf"
+TABLE_ATTRIBUTE = "OMNet.LesionTable"
+_ARRAYS = {"string": vtk.vtkStringArray, "int": vtk.vtkIntArray, "double": vtk.vtkDoubleArray}
+_COLOURS = {"long": (1.0, 0.85, 0.0), "perpendicular": (0.0, 0.8, 1.0)}
+
+
+def _fill_table(tableNode, rows) -> None:
+    table = vtk.vtkTable()
+    for title, kind in COLUMNS:
+        column = _ARRAYS[kind]()
+        column.SetName(title)
+        table.AddColumn(column)
+    table.SetNumberOfRows(len(rows))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            kind = COLUMNS[c][1]
+            if kind == "string":
+                table.GetColumn(c).SetValue(r, "" if value is None else str(value))
+            else:
+                table.GetColumn(c).SetValue(r, float("nan") if value is None and
+                                            kind == "double" else (value or 0))
+    tableNode.SetAndObserveTable(table)
+
+
+def _remove_old_lines(segmentationNode) -> None:
+    for node in slicer.util.getNodesByClass("vtkMRMLMarkupsLineNode"):
+        if node.GetAttribute(LINES_ATTRIBUTE) == segmentationNode.GetID():
+            slicer.mrmlScene.RemoveNode(node)
+
+
+def show_lesions(report: dict, segmentationNode):
+    """Fill (or create) the lesion table and redraw the diameter lines of ``segmentationNode``.
+
+    Returns ``(tableNode, lineNodes)``. Lines are ordinary markups, so the clinician can move
+    their ends; re-measuring replaces them. One table per segmentation, found again by the
+    node ID kept in the segmentation's attribute.
+    """
+    tableId = segmentationNode.GetAttribute(TABLE_ATTRIBUTE)
+    tableNode = slicer.mrmlScene.GetNodeByID(tableId) if tableId else None
+    if tableNode is None:
+        tableNode = slicer.mrmlScene.AddNewNodeByClass(
+            "vtkMRMLTableNode", f"{segmentationNode.GetName()} lesions")
+        segmentationNode.SetAttribute(TABLE_ATTRIBUTE, tableNode.GetID())
+    _fill_table(tableNode, table_rows(report))
+    _remove_old_lines(segmentationNode)
+    lineNodes = []
+    for line in diameter_lines(report):
+        node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", line.name)
+        node.SetAttribute(LINES_ATTRIBUTE, segmentationNode.GetID())
+        node.AddControlPoint(*line.start)
+        node.AddControlPoint(*line.end)
+        node.SetAndObserveTransformNodeID(segmentationNode.GetTransformNodeID())
+        display = node.GetDisplayNode()
+        if display is not None:
+            display.SetSelectedColor(*_COLOURS[line.kind])
+        lineNodes.append(node)
+    return tableNode, lineNodes
+
+
+def _omnet_segments(segmentationNode) -> list[str]:
+    """IDs of OMNet's three segments (found by their tag, else by name), in label order."""
+    segmentation = segmentationNode.GetSegmentation()
+    byKey, byName = {}, {}
+    for index in range(segmentation.GetNumberOfSegments()):
+        segmentId = segmentation.GetNthSegmentID(index)
+        segment = segmentation.GetSegment(segmentId)
+        tag = vtk.mutable("")
+        if segment.GetTag(SEGMENT_TAG, tag) and tag.get():
+            byKey.setdefault(tag.get(), segmentId)
+        byName.setdefault(segment.GetName(), segmentId)
+    ids = [byKey.get(spec.key) or byName.get(spec.name) for spec in SEGMENTS]
+    missing = [spec.name for spec, segmentId in zip(SEGMENTS, ids) if not segmentId]
+    if missing:
+        raise RuntimeError(f"the segmentation has no segment {', '.join(missing)}; "
+                           "lesions are measured on OMNet's three segments")
+    return ids
+
+
+def export_labelmap(segmentationNode, referenceVolume, path: str | os.PathLike) -> str:
+    """Write OMNet's three segments as a 1/2/3 label map on the reference volume's grid."""
+    segmentIds = vtk.vtkStringArray()
+    for segmentId in _omnet_segments(segmentationNode):   # necrotic, edema, enhancing: 1, 2, 3
+        segmentIds.InsertNextValue(segmentId)
+    labelNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode")
+    try:
+        logic = slicer.modules.segmentations.logic()
+        if not logic.ExportSegmentsToLabelmapNode(segmentationNode, segmentIds, labelNode,
+                                                  referenceVolume):
+            raise RuntimeError("Slicer could not export the segmentation to a label map")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if not slicer.util.saveNode(labelNode, str(path)):
+            raise RuntimeError(f"could not write the label map to {path}")
+    finally:
+        slicer.mrmlScene.RemoveNode(labelNode)
+    return str(path)
+
+
+def measure_segmentation(segmentationNode, referenceVolume) -> dict:
+    """Export the segmentation as it is now and measure it with omnet (no network)."""
+    folder = Path(slicer.util.tempDirectory("OMNetMeasure"))
+    try:
+        return measure_labelmap_file(export_labelmap(segmentationNode, referenceVolume,
+                                                     folder / "labels.nrrd"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
