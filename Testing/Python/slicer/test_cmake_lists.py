@@ -14,7 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import tomllib
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # Python 3.9 and 3.10 (the oldest supported Slicer)
+    import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[3]
 MODULES = ("OMNetSegmentation", "OMNetTraining")

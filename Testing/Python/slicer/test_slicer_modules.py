@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[3]
 MODULES = ("OMNetSegmentation", "OMNetTraining")
 SLICER_ONLY = {"slicer", "qt", "vtk", "ctk", "PyTorchUtils"}
 # Lib files that run only inside Slicer; every other Lib file must import without Slicer.
-SLICER_SIDE = {"scene.py", "install.py", "logic.py", "selftest.py", "panel.py", "plots.py"}
+SLICER_SIDE = {"scene.py", "install.py", "logic.py", "selftest.py", "panel.py", "plots.py",
+               "demo.py"}
 PYTHON_FILES = sorted(p for m in MODULES for p in (REPO / m).rglob("*.py")
                       if "__pycache__" not in p.parts)
 
