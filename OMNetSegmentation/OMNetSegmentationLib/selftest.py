@@ -113,6 +113,8 @@ def run_scene_test(test) -> None:
     scene.show_segmentation(segmentationNode, reference, show3D=False)
     test.assertFalse(segmentationNode.GetDisplayNode().GetVisibility3D())
     bare = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "OMNet bare")
+    for index in reversed(range(bare.GetNumberOfDisplayNodes())):
+        slicer.mrmlScene.RemoveNode(bare.GetNthDisplayNode(index))
     test.assertIsNone(bare.GetDisplayNode())
     scene.set_visibility_3d(bare, True)
     test.assertTrue(bare.GetDisplayNode().GetVisibility3D())
