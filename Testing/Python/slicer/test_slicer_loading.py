@@ -73,6 +73,12 @@ def test_checkout_added_as_additional_module_paths():
     assert not set(result["imported"]) & set(NOT_SHIPPED)
 
 
+def test_training_module_loaded_first():
+    result = loaded(REPO / "OMNetTraining", REPO / "OMNetSegmentation")
+    assert result["loaded"][0] == "OMNetTraining"
+    assert Path(result["omnet"]) == REPO / "omnet"
+
+
 def test_extension_built_by_cmake(tmp_path):
     modules = extension_install_tree(tmp_path)
     assert not (modules / "omnet" / "models").exists() or any(
