@@ -33,3 +33,9 @@ def test_ci_turns_missing_real_cases_into_a_failure(tmp_path):
     assert process.returncode != 0
     assert "OMNET_REQUIRE_DATA=1 but the real BraTS cases are not at" in (
         process.stdout + process.stderr)
+
+
+def test_ci_requires_the_real_cases_and_python39():
+    ci = (REPO / ".ci" / "run").read_text()
+    exported = [line.split()[1:] for line in ci.splitlines() if line.startswith("export ")]
+    assert ["OMNET_REQUIRE_DATA=1", "OMNET_REQUIRE_OLDEST_PYTHON=1"] in exported
