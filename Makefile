@@ -1,22 +1,25 @@
 # OMNet: the two commands for a fresh machine are `make demo` and `make test`.
 # Each creates .venv (if needed), installs PyTorch without CUDA wheels on machines without an
 # NVIDIA GPU (tools/install_torch.py), installs omnet with its test tools, and runs.
+# `make test` then runs the PyTorch-free tests again under Python 3.9, the Python of the oldest
+# supported Slicer (tools/test_oldest_python.py; skipped with a message where there is none).
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.omnet-installed
 
-.PHONY: help setup demo test
+.PHONY: help setup demo test test-oldest-python
 
 help:
 	@echo "make demo   set up .venv, then segment the synthetic demo case into demo-output/"
 	@echo "make test   set up .venv, then run the test suite (ruff lint included)"
+	@echo "            and the PyTorch-free tests under Python 3.9 (Slicer 5.8)"
 	@echo "make setup  only set up .venv"
 
 $(STAMP): pyproject.toml tools/install_torch.py
-	@$(PYTHON) -c "import sys; sys.exit(sys.version_info < (3, 10))" || \
-		{ echo "OMNet needs Python 3.10 or newer: make $(MAKECMDGOALS) PYTHON=python3.11"; exit 1; }
+	@$(PYTHON) -c "import sys; sys.exit(sys.version_info < (3, 9))" || \
+		{ echo "OMNet needs Python 3.9 or newer: make $(MAKECMDGOALS) PYTHON=python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python tools/install_torch.py
 	$(BIN)/python -m pip install -e ".[dev]"
@@ -29,3 +32,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(BIN)/python tools/test_oldest_python.py
+
+test-oldest-python: $(STAMP)
+	$(BIN)/python tools/test_oldest_python.py

@@ -7,8 +7,10 @@ scan, curves and commands live in OMNetTrainingLib (tested outside Slicer).
 from pathlib import Path
 from typing import Annotated
 
+import qt
 import slicer
 import vtk
+from OMNetSegmentationLib import support
 from OMNetSegmentationLib.command import DEVICE_CHOICES
 from OMNetTrainingLib.command import PRESETS, VARIANT_CHOICES
 from OMNetTrainingLib.panel import TrainingPanel
@@ -42,8 +44,9 @@ class OMNetTraining(ScriptedLoadableModule):
 
 @parameterNodeWrapper
 class OMNetTrainingParameterNode:
-    dataDir: Path
-    outDir: Path
+    # Plain text, not Path: an unset Path reads "." and would show as a chosen folder.
+    dataDir: str = ""
+    outDir: str = ""
     preset: Annotated[str, Choice(list(PRESETS))] = "quick"
     variant: Annotated[str, Choice(list(VARIANT_CHOICES))] = VARIANT_CHOICES[0]
     width: Annotated[int, WithinRange(0, 256)] = 0
@@ -62,6 +65,14 @@ class OMNetTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
+        problem = support.unsupported_message((slicer.app.majorVersion, slicer.app.minorVersion))
+        if problem:  # an older Slicer: say so instead of failing somewhere inside
+            label = qt.QLabel(problem)
+            label.wordWrap = True
+            self.layout.addWidget(label)
+            self.layout.addStretch(1)
+            self.panel = None
+            return
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/OMNetTraining.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
@@ -76,18 +87,22 @@ class OMNetTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.stopButton.connect("clicked()", lambda: panel.onStop())
         self.ui.useModelButton.connect("clicked()", lambda: panel.onUseModel())
         self.ui.chartComboBox.connect("currentTextChanged(QString)", panel.onChartChanged)
+        for lineEdit in (self.ui.dataDirLineEdit, self.ui.outDirLineEdit):
+            lineEdit.connect("currentPathChanged(QString)", panel.onFoldersEdited)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
-        if self.panel.running:
+        if self.panel and self.panel.running:
             self.panel.job.cancel()
         self.removeObservers()
 
     def enter(self) -> None:
-        self.initializeParameterNode()
+        if self.panel:
+            self.initializeParameterNode()
 
     def exit(self) -> None:
-        self.setParameterNode(None)
+        if self.panel:
+            self.setParameterNode(None)
 
     def onSceneStartClose(self, caller, event) -> None:
         self.setParameterNode(None)
@@ -109,6 +124,7 @@ class OMNetTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._parameterNodeGuiTag = parameterNode.connectGui(self.ui)
             self.addObserver(parameterNode.parameterNode, vtk.vtkCommand.ModifiedEvent,
                              self.panel.updateButtons)
+            self.panel.showFolders()
             self.panel.updateButtons()
 
 
@@ -129,8 +145,9 @@ class OMNetTrainingTest(ScriptedLoadableModuleTest):
         from OMNetTrainingLib.command import TrainingOptions, folder_text, train_arguments
 
         parameterNode = OMNetTrainingLogic().getParameterNode()
-        parameterNode.dataDir = Path(slicer.app.temporaryPath)
-        parameterNode.outDir = Path(slicer.app.temporaryPath) / "omnet-run"
+        self.assertEqual((parameterNode.dataDir, parameterNode.outDir), ("", ""))
+        parameterNode.dataDir = str(Path(slicer.app.temporaryPath))
+        parameterNode.outDir = str(Path(slicer.app.temporaryPath) / "omnet-run")
         options = TrainingOptions(folder_text(parameterNode.dataDir),
                                   folder_text(parameterNode.outDir), parameterNode.preset,
                                   parameterNode.variant, parameterNode.width,

@@ -27,7 +27,8 @@ import sys
 
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 REQUIREMENT = "torch>=2.2"
-FALLBACK = "torch==2.13.0"
+#: torch 2.8 is the last release with Python 3.9 wheels (the Python of Slicer 5.8).
+FALLBACK = "torch==2.13.0" if sys.version_info >= (3, 10) else "torch==2.8.0"
 
 
 def installed_torch() -> str | None:

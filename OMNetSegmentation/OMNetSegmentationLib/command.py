@@ -17,8 +17,8 @@ from pathlib import Path
 from omnet.data.naming import SEQUENCE_ROLES
 
 __all__ = ["DEVICE_CHOICES", "MODE_CHOICES", "SegmentOptions", "child_environment",
-           "cli_device", "omnet_search_path", "python_command", "segment_arguments",
-           "segment_command"]
+           "cli_device", "demo_arguments", "omnet_search_path", "python_command",
+           "segment_arguments", "segment_command"]
 
 #: Device choices shown to people; mapped to ``--device`` by :func:`cli_device`.
 DEVICE_CHOICES = ("auto", "GPU", "CPU")
@@ -121,3 +121,12 @@ def segment_command(python: list[str], inputs: Mapping[str, str | os.PathLike],
     """The whole command line: ``python -m omnet segment ...``."""
     return [*python, "-m", "omnet",
             *segment_arguments(inputs, output, options, attention_dir, report)]
+
+
+def demo_arguments(folder: str | os.PathLike) -> list[str]:
+    """``demo -o FOLDER --no-segment ...``: write the synthetic demo case only.
+
+    Needs numpy, scipy and SimpleITK, which Slicer ships, so it works before anything is
+    installed; the case lands in ``FOLDER/demo`` with BraTS 2018 names.
+    """
+    return ["demo", "-o", str(folder), "--no-segment", "--progress-format", "lines"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 __all__ = ["OMNET_REQUIREMENTS", "SLICER_SHIPPED", "InstallPlan", "Requirement",
            "describe_plan", "installed_versions", "parse_requirement", "parse_version",
-           "pip_install_call", "plan_install", "satisfies"]
+           "pip_install_arguments", "plan_install", "satisfies"]
 
 #: Mirrors ``[project].dependencies`` of pyproject.toml (a test keeps them equal).
 OMNET_REQUIREMENTS = ("torch>=2.2", "numpy>=1.23", "scipy>=1.10", "SimpleITK>=2.2",
@@ -121,6 +121,11 @@ class InstallPlan:
     def needed(self) -> bool:
         return bool(self.torch or self.pip)
 
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """What is to be installed, as requirement texts (``torch>=2.2``, ``tqdm>=4.60``)."""
+        return ((f"torch{self.torch}",) if self.torch is not None else ()) + self.pip
+
     def constraints_text(self) -> str:
         return "".join(line + "\n" for line in self.constraints)
 
@@ -165,17 +170,13 @@ def describe_plan(plan: InstallPlan) -> str:
     return "\n".join(lines)
 
 
-def pip_install_call(plan: InstallPlan, constraints_path: str, keyword_constraints: bool
-                     ) -> tuple[tuple[object, ...], dict[str, object]]:
-    """Arguments for ``slicer.util.pip_install`` with the pins applied.
+def pip_install_arguments(plan: InstallPlan, constraints_path: str) -> list[str]:
+    """The argument list for ``slicer.util.pip_install`` with the pins applied (empty: nothing).
 
-    Slicer 5.11+ takes ``constraints=`` (and a requirement string); older versions pass a
-    list of arguments straight to pip, so the pins go in as ``-c FILE``.
+    Every supported Slicer passes a list straight to ``pip install``, so the pins go in as
+    ``-c FILE`` (Slicer 5.12 also takes ``constraints=``, which 5.8 and 5.10 do not).
     """
     if not plan.pip:
-        return (), {}
-    if not plan.constraints:
-        return (list(plan.pip),), {}
-    if keyword_constraints:
-        return (" ".join(plan.pip),), {"constraints": constraints_path}
-    return (["-c", constraints_path, *plan.pip],), {}
+        return []
+    pins = ["-c", constraints_path] if plan.constraints else []
+    return [*pins, *plan.pip]

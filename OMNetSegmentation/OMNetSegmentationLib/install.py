@@ -7,7 +7,6 @@ user and calls the PyTorch extension and ``slicer.util.pip_install``.
 from __future__ import annotations
 
 import importlib
-import inspect
 import logging
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from .dependencies import (
     describe_plan,
     installed_versions,
     parse_requirement,
-    pip_install_call,
+    pip_install_arguments,
     plan_install,
 )
 
@@ -52,10 +51,9 @@ def _install_torch(requirement: str) -> None:
 def _install_pip(plan: InstallPlan) -> None:
     constraints = Path(slicer.util.tempDirectory("OMNet")) / "slicer-constraints.txt"
     constraints.write_text(plan.constraints_text(), encoding="utf-8")
-    keyword = "constraints" in inspect.signature(slicer.util.pip_install).parameters
-    args, kwargs = pip_install_call(plan, str(constraints), keyword_constraints=keyword)
-    if args:
-        slicer.util.pip_install(*args, **kwargs)
+    arguments = pip_install_arguments(plan, str(constraints))
+    if arguments:
+        slicer.util.pip_install(arguments)
 
 
 def ensure_dependencies(ask: bool = True) -> bool:
@@ -75,7 +73,6 @@ def ensure_dependencies(ask: bool = True) -> bool:
         _install_pip(plan)
         still = current_plan()
         if still.needed:
-            missing = ([f"torch{still.torch}"] if still.torch is not None else []) + list(still.pip)
-            raise RuntimeError("still missing after installation: " + ", ".join(missing)
+            raise RuntimeError("still missing after installation: " + ", ".join(still.missing)
                                + ". Restart Slicer and try again.")
     return not current_plan().needed

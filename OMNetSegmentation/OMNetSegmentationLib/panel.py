@@ -16,6 +16,8 @@ from omnet.card import read_card
 
 from . import install, lesionscene, models, scene
 from .command import SegmentOptions
+from .demo import DemoCase
+from .guide import DEMO_LOADED, INPUT_REQUIREMENTS
 from .job import format_duration
 from .lesions import summary_text
 from .logic import RunResult, SegmentationRun
@@ -34,6 +36,8 @@ class SegmentationPanel:
         self.ui, self.parent = ui, parent
         self.parameterNode = None
         self.run: SegmentationRun | None = None
+        self.demo: DemoCase | None = None
+        self.ui.inputsHelpLabel.text = INPUT_REQUIREMENTS
         self.choices: list[models.ModelChoice] = []
         self.modelFiles: list[str] = []
 
@@ -63,6 +67,27 @@ class SegmentationPanel:
             _("Several volumes look like {role}: using {name}.").format(
                 role=c.role.upper(), name=slicer.mrmlScene.GetNodeByID(c.chosen).GetName())
             for c in assignment.conflicts)
+
+    def onLoadDemo(self) -> None:
+        """Make the synthetic demo case and load it; its volumes then fill the selectors."""
+        if self.running or (self.demo and self.demo.running):
+            return
+        self.ui.statusLabel.text = _("Making the demo case (about half a minute)...")
+        self.demo = DemoCase(self._demoLoaded)
+        try:
+            self.demo.start()
+        except OSError as error:
+            slicer.util.errorDisplay(_("Could not start omnet: {error}").format(error=error))
+        self.updateButtons()
+
+    def _demoLoaded(self, nodes, message: str) -> None:
+        self.updateButtons()
+        if nodes is None:
+            self.ui.statusLabel.text = message
+            slicer.util.errorDisplay(message)
+            return
+        self.detectRoles({node.GetID() for role, node in nodes.items() if role != "seg"})
+        self.ui.statusLabel.text = DEMO_LOADED
 
     def refreshModels(self) -> None:
         """Bundled, trained (from OMNetTraining) and loaded models in the selector."""
@@ -113,6 +138,8 @@ class SegmentationPanel:
         self.ui.applyButton.toolTip = "" if self.running or ready else _(
             "Select the FLAIR, T1, T1c and T2 volumes.")
         self.ui.inputsCollapsibleButton.enabled = not self.running
+        self.ui.loadDemoButton.enabled = not self.running and not (
+            self.demo and self.demo.running)
         self.ui.optionsCollapsibleButton.enabled = not self.running
 
     def onApply(self) -> None:
@@ -195,9 +222,7 @@ class SegmentationPanel:
     def onShow3D(self, show: bool) -> None:
         node = self.parameterNode.outputSegmentation if self.parameterNode else None
         if node:
-            if show:
-                node.CreateClosedSurfaceRepresentation()
-            node.GetDisplayNode().SetVisibility3D(show)
+            scene.set_visibility_3d(node, show)
 
     def updateAttention(self, *args) -> None:
         scene.show_attention(self.ui.attentionSelector.currentNode(),

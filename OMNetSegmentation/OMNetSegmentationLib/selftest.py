@@ -1,49 +1,61 @@
 """Body of the OMNetSegmentation self-test (Slicer only; run from Slicer's test runner).
 
-Builds omnet's synthetic demo case in a child process (``omnet demo --no-segment``), loads
-it as people would (names decide the roles), segments it with the bundled model through the
-same path as the GUI, and checks segment names and codes, geometry and volumes.
+Two parts. :func:`run_scene_test` needs only what Slicer ships: it makes the synthetic demo
+case with the "Load demo case" code, lets the names decide the roles, imports the case's
+true labels as OMNet's segments and checks names, codes, geometry and display rules.
+:func:`run_self_test` segments the demo case with the bundled model through the same path
+as the GUI; it needs PyTorch and the other packages the module installs on first use.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
+import SimpleITK as sitk
 import slicer
 import vtk
 
 from omnet.data.discovery import find_case_files
+from omnet.data.naming import SEQUENCE_ROLES
 
-from .command import SegmentOptions, child_environment, omnet_search_path, python_command
-from .job import JobMonitor
+from . import install, scene
+from .command import SegmentOptions
+from .demo import DemoCase
 from .logic import SegmentationRun
-from .process import SubprocessRunner
 from .roles import Volume, assign_roles
 from .segments import SEGMENT_TAG, SEGMENTS, region_volumes_ml, terminology_entry
 
-__all__ = ["make_demo_case", "run_self_test"]
+__all__ = ["make_demo_case", "missing_packages", "run_scene_test", "run_self_test"]
 
 DEMO_TIMEOUT_S = 600
 SEGMENT_TIMEOUT_S = 1800
 
 
-def make_demo_case(folder: Path):
-    """Write the synthetic case with ``omnet demo`` and return its CaseFiles."""
-    runner = SubprocessRunner()
-    monitor = JobMonitor(runner)
-    monitor.start([*python_command(in_slicer=True), "-m", "omnet", "demo", "-o", str(folder),
-                   "--no-segment", "--progress-format", "lines"],
-                  env=child_environment(os.environ, omnet_search_path()))
-    if not runner.wait(DEMO_TIMEOUT_S):
-        monitor.cancel()
-        raise AssertionError("omnet demo did not finish in time")
-    while monitor.poll():
-        pass
-    if monitor.outcome.returncode != 0:
-        raise AssertionError(f"omnet demo failed: {monitor.outcome.details}")
-    return find_case_files(folder / "demo", need_seg=True)
+def missing_packages(install_first: bool) -> str:
+    """What the full segmentation still lacks ("" when nothing), installing it first if asked."""
+    if install_first and install.current_plan().needed:
+        install.ensure_dependencies(ask=False)
+    return ", ".join(install.current_plan().missing)
+
+
+def make_demo_case(test) -> tuple[dict, Path]:
+    """The demo case loaded by the "Load demo case" code: (role -> node plus "seg", folder)."""
+    results: list = []
+    demo = DemoCase(lambda nodes, message: results.append((nodes, message)))
+    demo.start()
+    test.assertTrue(demo.wait(DEMO_TIMEOUT_S), "omnet demo did not finish in time")
+    test.assertEqual(len(results), 1)
+    nodes, message = results[0]
+    test.assertIsNotNone(nodes, message)
+    return nodes, demo.folder
+
+
+def _check_roles(test, volumes: dict) -> None:
+    nodes = {node.GetID(): node for node in volumes.values()}
+    assignment = assign_roles([Volume(key, node.GetName()) for key, node in nodes.items()],
+                              new_keys=set(nodes))
+    test.assertEqual({role: nodes[key] for role, key in assignment.roles.items()}, volumes)
 
 
 def _segment_voxels(segmentationNode, segmentId: str, reference) -> int:
@@ -51,45 +63,87 @@ def _segment_voxels(segmentationNode, segmentId: str, reference) -> int:
     return int(np.count_nonzero(array))
 
 
-def run_self_test(test, folder: Path) -> None:
-    """Everything the self-test checks; ``test`` is the unittest.TestCase."""
-    case = make_demo_case(folder)
-    loaded = {}
-    for role in ("flair", "t1", "t1ce", "t2"):
-        loaded[role] = slicer.util.loadVolume(str(getattr(case, role)), {"show": False})
-    truth = slicer.util.loadLabelVolume(str(case.seg), {"show": False})
-
-    nodes = {node.GetID(): node for node in loaded.values()}
-    assignment = assign_roles([Volume(key, node.GetName()) for key, node in nodes.items()],
-                              new_keys=set(nodes))
-    test.assertEqual({role: nodes[key] for role, key in assignment.roles.items()}, loaded)
-
-    run = SegmentationRun(loaded, SegmentOptions(device="auto", mode="fast"), show3D=False)
-    run.start()
-    result = run.wait(SEGMENT_TIMEOUT_S)
-    test.assertIsNotNone(result, "the segmentation did not finish in time")
-    test.assertTrue(result.outcome.succeeded, result.outcome.message)
-    segmentationNode = result.segmentation
-
-    # names, colours and codes
+def _check_segments(test, segmentationNode, reference) -> dict:
+    """Names, tags, codes, fixed names and colours, geometry; returns label -> voxel count."""
     segmentation = segmentationNode.GetSegmentation()
     test.assertEqual(segmentation.GetNumberOfSegments(), len(SEGMENTS))
     for index, spec in enumerate(SEGMENTS):
         segment = segmentation.GetSegment(segmentation.GetNthSegmentID(index))
         test.assertEqual(segment.GetName(), spec.name)
-        tag, terminology = vtk.mutable(""), vtk.mutable("")
+        tag, terminology = vtk.reference(""), vtk.reference("")
         test.assertTrue(segment.GetTag(SEGMENT_TAG, tag))
         test.assertEqual(tag.get(), spec.key)
         segment.GetTag(segment.GetTerminologyEntryTagName(), terminology)
         test.assertEqual(terminology.get(), terminology_entry(spec))
-
-    # geometry: the result lives on the T1c grid
-    reference = loaded["t1ce"]
+        test.assertFalse(segment.GetNameAutoGenerated())
+        test.assertFalse(segment.GetColorAutoGenerated())
     geometry = segmentationNode.GetNodeReference(
         segmentationNode.GetReferenceImageGeometryReferenceRole())
     test.assertEqual(geometry.GetID(), reference.GetID())
-    voxels = {spec.label: _segment_voxels(segmentationNode, segmentation.GetNthSegmentID(i),
-                                          reference) for i, spec in enumerate(SEGMENTS)}
+    return {spec.label: _segment_voxels(segmentationNode, segmentation.GetNthSegmentID(i),
+                                        reference) for i, spec in enumerate(SEGMENTS)}
+
+
+def _foregrounds() -> set:
+    return {node.GetForegroundVolumeID()
+            for node in slicer.util.getNodesByClass("vtkMRMLSliceCompositeNode")}
+
+
+def run_scene_test(test) -> None:
+    """Everything but the network: needs no package beyond what Slicer ships."""
+    loaded, folder = make_demo_case(test)
+    volumes = {role: loaded[role] for role in SEQUENCE_ROLES}
+    _check_roles(test, volumes)
+
+    # the true labels (BraTS 2018: 1, 2, 4) written as the child writes its result (1, 2, 3)
+    truth = find_case_files(folder / "demo", need_seg=True).seg
+    labelPath = folder / "truth-as-child-labels.nii.gz"
+    sitk.WriteImage(sitk.ChangeLabel(sitk.ReadImage(str(truth)), changeMap={4: 3}),
+                    str(labelPath))
+    reference = volumes["t1ce"]
+    segmentationNode = scene.import_segmentation(labelPath, reference, "OMNet demo truth")
+    voxels = _check_segments(test, segmentationNode, reference)
+    expected = slicer.util.arrayFromVolume(loaded["seg"])
+    for spec in SEGMENTS:
+        want = int(np.count_nonzero(expected == {1: 1, 2: 2, 3: 4}[spec.label]))
+        test.assertGreater(want, 0)
+        test.assertAlmostEqual(voxels[spec.label], want, delta=0.01 * want)
+
+    # display: 2D on, 3D as asked; "Show in 3D" on a node without a display node
+    scene.show_segmentation(segmentationNode, reference, show3D=False)
+    test.assertFalse(segmentationNode.GetDisplayNode().GetVisibility3D())
+    bare = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", "OMNet bare")
+    for index in reversed(range(bare.GetNumberOfDisplayNodes())):
+        slicer.mrmlScene.RemoveNode(bare.GetNthDisplayNode(index))
+    test.assertIsNone(bare.GetDisplayNode())
+    scene.set_visibility_3d(bare, True)
+    test.assertTrue(bare.GetDisplayNode().GetVisibility3D())
+
+    # attention overlay: choosing none keeps the user's own foreground, removes OMNet's map
+    slicer.util.setSliceViewerLayers(foreground=volumes["flair"])
+    scene.show_attention(None, 0.5)
+    test.assertEqual(_foregrounds(), {volumes["flair"].GetID()})
+    volumes["t2"].SetAttribute(scene.ATTENTION_ATTRIBUTE, "1")
+    scene.show_attention(volumes["t2"], 0.5)
+    test.assertEqual(_foregrounds(), {volumes["t2"].GetID()})
+    scene.show_attention(None, 0.5)
+    test.assertEqual(_foregrounds(), {None})
+
+
+def run_self_test(test) -> None:
+    """The whole path of "Segment tumor" on the demo case; ``test`` is the unittest.TestCase."""
+    loaded, _ = make_demo_case(test)
+    volumes = {role: loaded[role] for role in SEQUENCE_ROLES}
+    _check_roles(test, volumes)
+
+    run = SegmentationRun(volumes, SegmentOptions(device="auto", mode="fast"), show3D=False)
+    run.start()
+    result = run.wait(SEGMENT_TIMEOUT_S)
+    test.assertIsNotNone(result, "the segmentation did not finish in time")
+    test.assertTrue(result.outcome.succeeded, result.outcome.message)
+    segmentationNode = result.segmentation
+    reference = volumes["t1ce"]
+    voxels = _check_segments(test, segmentationNode, reference)
     spacing = reference.GetSpacing()
     measured = region_volumes_ml(voxels, spacing[0] * spacing[1] * spacing[2])
 
@@ -98,7 +152,8 @@ def run_self_test(test, folder: Path) -> None:
     for key in ("whole", "core", "enhancing_tumour"):
         test.assertAlmostEqual(measured[key], float(reported[key]),
                                delta=0.01 * max(1.0, float(reported[key])))
-    truth_array = slicer.util.arrayFromVolume(truth)
+    segmentation = segmentationNode.GetSegmentation()
+    truth_array = slicer.util.arrayFromVolume(loaded["seg"])
     predicted = slicer.util.arrayFromSegmentBinaryLabelmap(
         segmentationNode, segmentation.GetNthSegmentID(1), reference)
     for i in (0, 2):

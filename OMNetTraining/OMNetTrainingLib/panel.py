@@ -56,6 +56,23 @@ class TrainingPanel:
         self.ui.useModelButton.enabled = bool(p and p.exportedModel) and not self.running
         self.ui.settingsCollapsibleButton.enabled = not self.running
 
+    def showFolders(self) -> None:
+        """Show the parameter node's folders in the two path fields (empty when unset)."""
+        p = self.parameterNode
+        for lineEdit, value in ((self.ui.dataDirLineEdit, p.dataDir if p else ""),
+                                (self.ui.outDirLineEdit, p.outDir if p else "")):
+            if lineEdit.currentPath != folder_text(value):
+                lineEdit.blockSignals(True)  # the other field is not shown yet
+                lineEdit.currentPath = folder_text(value)
+                lineEdit.blockSignals(False)
+
+    def onFoldersEdited(self, *args) -> None:
+        """Keep the parameter node's folders in step with the two path fields."""
+        p = self.parameterNode
+        if p:
+            p.dataDir = folder_text(self.ui.dataDirLineEdit.currentPath)
+            p.outDir = folder_text(self.ui.outDirLineEdit.currentPath)
+
     def _ready(self) -> bool:
         try:
             return install.ensure_dependencies(ask=True)

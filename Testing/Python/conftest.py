@@ -1,4 +1,9 @@
-"""Shared test fixtures: where the real BraTS cases are, and a small thread budget."""
+"""Shared test fixtures: where the real BraTS cases are, and a small thread budget.
+
+Tests that use ``brats_dir`` or ``brats_case`` are marked ``real_data`` at collection. Without
+the cases (a fresh clone anywhere) they are skipped with the reason; with
+``OMNET_REQUIRE_DATA=1`` (set by ``.ci/run``) a missing data folder stops the run instead.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 #: Real BraTS 2018 cases, present on developer machines and in CI, never committed.
 SHARED_BRATS = Path(os.environ.get("OMNET_BRATS_DIR", REPO.parent / "shared/data/brats2018"))
+#: Fixtures that hand out the real cases; a test using one (even indirectly) needs them.
+REAL_DATA_FIXTURES = {"brats_dir", "brats_case"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -21,9 +28,26 @@ def pytest_configure(config: pytest.Config) -> None:
         pass
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.real_data)
+    real = [item for item in items if item.get_closest_marker("real_data")]
+    if not real or SHARED_BRATS.is_dir():
+        return
+    if os.environ.get("OMNET_REQUIRE_DATA") == "1":
+        raise pytest.UsageError(
+            f"OMNET_REQUIRE_DATA=1 but the real BraTS cases are not at {SHARED_BRATS} "
+            f"({len(real)} tests need them); set OMNET_BRATS_DIR")
+    skip = pytest.mark.skip(reason=f"needs the real BraTS cases at {SHARED_BRATS} "
+                                   "(set OMNET_BRATS_DIR to their folder)")
+    for item in real:
+        item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def brats_dir() -> Path:
-    """Folder of the shared real cases; the tests that need it fail loudly if it is absent."""
+    """Folder of the shared real cases (tests using it are skipped when it is absent)."""
     if not SHARED_BRATS.is_dir():
         raise FileNotFoundError(f"real BraTS cases not found at {SHARED_BRATS} "
                                 "(set OMNET_BRATS_DIR)")

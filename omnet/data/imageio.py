@@ -16,7 +16,7 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 import numpy as np
 import SimpleITK as sitk
@@ -37,7 +37,8 @@ REFERENCE_ROLE = "t1ce"
 #: Order of the volumes inside a Medical Segmentation Decathlon 4D file.
 MSD_ORDER = ("flair", "t1", "t1ce", "t2")
 
-CaseInput = CaseFiles | Mapping[str, "str | os.PathLike | sitk.Image | np.ndarray"]
+#: A case for :func:`align_case`: its files, or role -> path, image or array.
+CaseInput = Union[CaseFiles, Mapping[str, Union[str, os.PathLike, sitk.Image, np.ndarray]]]
 
 
 @dataclass
@@ -236,7 +237,7 @@ class RawCase:
 
 
 def _case_id(source: object) -> str:
-    if isinstance(source, str | os.PathLike):
+    if isinstance(source, (str, os.PathLike)):
         return Path(source).name.split(".")[0]
     return "case"
 
@@ -246,7 +247,7 @@ def _as_image(source: object, name: str) -> sitk.Image:
         return check_volume(source, name)
     if isinstance(source, np.ndarray):
         return check_volume(sitk.GetImageFromArray(source), name)
-    if isinstance(source, str | os.PathLike):
+    if isinstance(source, (str, os.PathLike)):
         return read_image(source)
     raise InputError(f"{name}: cannot read an image from {type(source).__name__}")
 

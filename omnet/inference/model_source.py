@@ -65,7 +65,7 @@ def resolve_model(model: object, device: torch.device) -> ModelSource:
 
             model = default_model_path(device.type)
             log.info("using the bundled model %s", Path(model).name)
-        if not isinstance(model, str | os.PathLike):
+        if not isinstance(model, (str, os.PathLike)):
             raise ModelFileError(f"cannot use a {type(model).__name__} as a model")
         loaded = load_model(model, "cpu")
         source = _from_module(loaded.model)

@@ -14,7 +14,6 @@ the layout oneDNN's (and cuDNN's) 3D convolutions run fastest in.
 from __future__ import annotations
 
 import copy
-import itertools
 import logging
 
 import torch
@@ -67,7 +66,7 @@ def fold_batchnorm(module: nn.Module) -> int:
     folded = 0
     for sequential in [m for m in module.modules() if isinstance(m, nn.Sequential)]:
         names = list(sequential._modules)
-        for first, second in itertools.pairwise(names):
+        for first, second in zip(names, names[1:]):
             conv, bn = sequential._modules[first], sequential._modules[second]
             if conv is not None and bn is not None and _foldable(conv, bn):
                 _fold_into(conv, bn)

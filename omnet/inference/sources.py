@@ -14,9 +14,9 @@ __all__ = ["case_input", "explicit_case"]
 
 def case_input(inputs: object) -> CaseFiles | Mapping:
     """A case folder, one 4D file, a :class:`CaseFiles`, or a mapping role -> source."""
-    if isinstance(inputs, CaseFiles | Mapping):
+    if isinstance(inputs, (CaseFiles, Mapping)):
         return inputs
-    if isinstance(inputs, str | os.PathLike):
+    if isinstance(inputs, (str, os.PathLike)):
         path = Path(inputs)
         if path.is_dir():
             return find_case_files(path)

@@ -110,7 +110,7 @@ def relabel_edema_kmeans_file(labels_path: str | os.PathLike,
     from omnet.preprocessing.normalize import zscore_nonzero
 
     labels, image = read_label_map(labels_path)
-    case_input = (find_case_files(sequences) if isinstance(sequences, str | os.PathLike)
+    case_input = (find_case_files(sequences) if isinstance(sequences, (str, os.PathLike))
                   else sequences)
     case = load_case(case_input)
     if not same_grid(image, case.reference):

@@ -25,7 +25,7 @@ def brain_mask(images: np.ndarray) -> np.ndarray:
 
 
 def _per_axis(value: int | Sequence[int]) -> tuple[int, int, int]:
-    if isinstance(value, int | np.integer):
+    if isinstance(value, (int, np.integer)):
         return (int(value),) * 3
     value = tuple(int(v) for v in value)
     if len(value) != 3:

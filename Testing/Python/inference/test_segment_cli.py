@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
@@ -68,7 +67,7 @@ def test_progress_lines_and_result(capsys, phantom_case, tiny_model_file, tmp_pa
     assert code == 0, err
     events = [parse_line(ln) for ln in out.splitlines()]
     progress = [e for e in events if e.kind == "progress"]
-    assert progress and all(a.fraction <= b.fraction for a, b in itertools.pairwise(progress))
+    assert progress and all(a.fraction <= b.fraction for a, b in zip(progress, progress[1:]))
     assert {"reading", "network", "fusion", "writing"} <= {e.stage for e in progress}
     assert events[-1].kind == "result"
     result = events[-1].data

@@ -14,7 +14,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import tomllib
+from OMNetSegmentationLib.support import SUPPORTED_RELEASES
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # Python 3.9 and 3.10 (the oldest supported Slicer)
+    import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[3]
 MODULES = ("OMNetSegmentation", "OMNetTraining")
@@ -79,12 +84,10 @@ def test_every_module_is_built_and_every_subdirectory_is_a_module():
 
 def test_extension_metadata():
     assert re.search(r"project\(OMNetExtension\)", ROOT_CMAKE)
-    assert cmake_value(ROOT_CMAKE, "EXTENSION_CATEGORY") == "Segmentation"
-    assert cmake_value(ROOT_CMAKE, "EXTENSION_DEPENDS") == "PyTorch"
     assert cmake_value(ROOT_CMAKE, "EXTENSION_CONTRIBUTORS")
-    assert len(cmake_value(ROOT_CMAKE, "EXTENSION_DESCRIPTION")) > 40
-    for variable in ("EXTENSION_HOMEPAGE", "EXTENSION_ICONURL", "EXTENSION_SCREENSHOTURLS"):
-        assert cmake_value(ROOT_CMAKE, variable).startswith("https://")
+    description = cmake_value(ROOT_CMAKE, "EXTENSION_DESCRIPTION")
+    assert len(description) > 40
+    assert all(release in description for release in SUPPORTED_RELEASES)
     for include in ("find_package(Slicer REQUIRED)", "include(${Slicer_USE_FILE})",
                     "include(${Slicer_EXTENSION_GENERATE_CONFIG})",
                     "include(${Slicer_EXTENSION_CPACK})"):
@@ -92,8 +95,26 @@ def test_extension_metadata():
     license_text = (REPO / "LICENSE").read_text()
     assert "Apache License" in license_text and "Version 2.0" in license_text
     assert "OMNet for 3D Slicer contributors" in license_text
-    assert cmake_value(ROOT_CMAKE, "EXTENSION_ICONURL").endswith(
-        "/Resources/Icons/OMNetExtension.png")
+
+
+def test_the_repository_address_is_written_once():
+    """Publishing under another address changes one line: scm_url in OMNetExtension.json."""
+    url = json.loads((REPO / "OMNetExtension.json").read_text())["scm_url"]
+    assert url.startswith("https://")
+    holders = [p.relative_to(REPO).as_posix() for p in REPO.rglob("*")
+               if p.is_file() and p.suffix in (".txt", ".json", ".md", ".py", ".cmake", ".ui")
+               and not {".git", ".venv", ".venv-py39", "build"} & set(p.parts)
+               and url in p.read_text(errors="ignore")]
+    assert holders == ["OMNetExtension.json"]
+    assert "https://" not in re.sub(r"#[^\n]*", "", ROOT_CMAKE)
+
+
+def test_the_catalogue_pictures_are_in_resources():
+    screenshots = cmake_list(ROOT_CMAKE, "OMNET_SCREENSHOTS")
+    on_disk = sorted(p.name for p in (REPO / "Resources/Screenshots").iterdir() if p.is_file())
+    assert screenshots and sorted(screenshots) == on_disk
+    assert "/Resources/Icons/OMNetExtension.png" in ROOT_CMAKE
+    assert (REPO / "Resources/Icons/OMNetExtension.png").is_file()
 
 
 def test_omnet_package_patterns_match_the_python_package():
@@ -107,7 +128,7 @@ def test_omnet_package_patterns_match_the_python_package():
     assert patterns == {"omnet/*.py", *(f"omnet/{p}" for p in package_data)}
 
 
-def test_catalog_entry_and_legacy_description_agree_with_cmake():
+def test_catalog_entry():
     entry = json.loads((REPO / "OMNetExtension.json").read_text())
     # slicer-extension-catalog-entry-schema-v1.0.2: required keys, no others, types
     assert entry["$schema"].endswith("slicer-extension-catalog-entry-schema-v1.0.2.json#")
@@ -118,21 +139,9 @@ def test_catalog_entry_and_legacy_description_agree_with_cmake():
     for key, value in entry.items():
         assert isinstance(value, allowed[key]), key
     assert entry["scm_type"] in ("git", "local") and 1 <= entry["tier"] <= 5
-    assert entry["category"] == cmake_value(ROOT_CMAKE, "EXTENSION_CATEGORY")
-    assert entry["build_dependencies"] == cmake_value(ROOT_CMAKE, "EXTENSION_DEPENDS").split()
-    homepage = cmake_value(ROOT_CMAKE, "EXTENSION_HOMEPAGE")
-    assert entry["scm_url"] == homepage
-
-    legacy = {}
-    for line in (REPO / "OMNetExtension.s4ext").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            key, _, value = line.partition(" ")
-            legacy[key] = value.strip()
-    assert legacy["category"] == entry["category"]
-    assert legacy["depends"].split() == entry["build_dependencies"]
-    assert legacy["homepage"] == homepage
-    assert legacy["scmurl"].removesuffix(".git") == entry["scm_url"]
-    assert legacy["iconurl"] == cmake_value(ROOT_CMAKE, "EXTENSION_ICONURL")
+    assert entry["category"] == "Segmentation"
+    assert entry["build_dependencies"] == ["PyTorch"]
+    assert not (REPO / "OMNetExtension.s4ext").exists(), "the legacy description repeats it"
 
 
 @pytest.mark.parametrize("icon", ["Resources/Icons/OMNetExtension.png",
@@ -182,6 +191,14 @@ def test_extension_configures_and_installs_with_a_stand_in_slicer(tmp_path):
                                 f"-DSlicer_DIR={stub}"], capture_output=True, text=True,
                                timeout=120, check=False)
     assert configure.returncode == 0, configure.stdout + configure.stderr
+    # the metadata Slicer's extension config receives, derived from OMNetExtension.json
+    url = json.loads((REPO / "OMNetExtension.json").read_text())["scm_url"]
+    for line in (f"OMNetExtension homepage: {url}",
+                 f"OMNetExtension icon: {url}/raw/main/Resources/Icons/OMNetExtension.png",
+                 f"OMNetExtension screenshots: {url}/raw/main/Resources/Screenshots/"
+                 "demo_overlay.png",
+                 "OMNetExtension category: Segmentation; depends: PyTorch"):
+        assert line in configure.stdout
     install = subprocess.run(["cmake", "--install", str(build), "--prefix", str(prefix)],
                              capture_output=True, text=True, timeout=120, check=False)
     assert install.returncode == 0, install.stdout + install.stderr

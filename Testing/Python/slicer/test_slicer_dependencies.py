@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import tomllib
+
+try:  # Python 3.11+
+    import tomllib
+except ModuleNotFoundError:  # Python 3.9 and 3.10 (the oldest supported Slicer)
+    import tomli as tomllib
 from OMNetSegmentationLib.dependencies import (
     OMNET_REQUIREMENTS,
     InstallPlan,
@@ -13,7 +17,7 @@ from OMNetSegmentationLib.dependencies import (
     installed_versions,
     parse_requirement,
     parse_version,
-    pip_install_call,
+    pip_install_arguments,
     plan_install,
     satisfies,
 )
@@ -89,13 +93,12 @@ def test_installed_versions_uses_normal_names():
         "simpleitk": "2.3.1", "scikit-learn": None}
 
 
-def test_pip_call_for_old_and_new_slicer():
+def test_pip_arguments_pin_slicer_packages_on_every_release():
     plan = InstallPlan(pip=("scikit-learn>=1.2", "tqdm>=4.60"), constraints=("numpy==1.26.4",))
-    assert pip_install_call(plan, "/t/c.txt", keyword_constraints=False) == (
-        (["-c", "/t/c.txt", "scikit-learn>=1.2", "tqdm>=4.60"],), {})
-    assert pip_install_call(plan, "/t/c.txt", keyword_constraints=True) == (
-        ("scikit-learn>=1.2 tqdm>=4.60",), {"constraints": "/t/c.txt"})
-    assert pip_install_call(InstallPlan(torch=">=2.2"), "/t/c.txt", True) == ((), {})
+    assert pip_install_arguments(plan, "/t/c.txt") == [
+        "-c", "/t/c.txt", "scikit-learn>=1.2", "tqdm>=4.60"]
+    assert pip_install_arguments(InstallPlan(pip=("tqdm>=4.60",)), "/t/c.txt") == ["tqdm>=4.60"]
+    assert pip_install_arguments(InstallPlan(torch=">=2.2"), "/t/c.txt") == []
     assert plan.constraints_text() == "numpy==1.26.4\n"
 
 

@@ -19,7 +19,7 @@ MODULES = ("OMNetSegmentation", "OMNetTraining")
 SLICER_ONLY = {"slicer", "qt", "vtk", "ctk", "PyTorchUtils"}
 # Lib files that run only inside Slicer; every other Lib file must import without Slicer.
 SLICER_SIDE = {"scene.py", "install.py", "logic.py", "selftest.py", "panel.py", "plots.py",
-               "lesionscene.py"}
+               "lesionscene.py", "demo.py"}
 PYTHON_FILES = sorted(p for m in MODULES for p in (REPO / m).rglob("*.py")
                       if "__pycache__" not in p.parts)
 
