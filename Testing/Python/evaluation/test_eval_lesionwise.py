@@ -76,7 +76,7 @@ def test_mean_over_several_matched_lesions():
            box(SHAPE, slice(15, 25), slice(25, 35), slice(25, 35))]
     pred = [box(SHAPE, slice(2, 12), slice(2, 12), slice(4, 14)),         # Dice 0.8
             box(SHAPE, slice(15, 25), slice(25, 35), slice(25, 35))]      # Dice 1
-    m = lesionwise_region(pred[0] | pred[1], ref[0] | ref[1], (1.0, 1.0, 1.0))
+    m = lesionwise_region(np.logical_or(*pred), np.logical_or(*ref), (1.0, 1.0, 1.0))
     assert (m.tp, m.fp, m.fn) == (2, 0, 0)
     assert m.dice == pytest.approx((0.8 + 1.0) / 2)
     assert m.hd95 == pytest.approx((pooled_hd95(pred[0], ref[0], (1, 1, 1)) + 0.0) / 2)
