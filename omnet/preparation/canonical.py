@@ -18,7 +18,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from omnet.data.naming import SEQUENCE_ROLES
-from omnet.preparation.grids import Grid, Resampled, resample_array
+from omnet.preparation.grids import Grid, Resampled, resample_array, same_lattice
 
 __all__ = ["CANONICAL_DIRECTION", "canonical_grid", "to_canonical"]
 
@@ -58,11 +58,15 @@ def canonical_grid(reference: sitk.Image, foreground: np.ndarray,
 def to_canonical(images: Mapping[str, sitk.Image],
                  transforms: Mapping[str, sitk.Transform | None], reference: sitk.Image,
                  grid: Grid, brain: sitk.Image | None,
-                 log_fields: Mapping[str, sitk.Image]) -> tuple[np.ndarray, np.ndarray,
-                                                                 Resampled, dict]:
+                 log_fields: Mapping[str, sitk.Image],
+                 interpolation: str = "linear") -> tuple[np.ndarray, np.ndarray, Resampled,
+                                                          dict]:
     """(4, z, y, x) float32 sequences on ``grid`` (zero outside the brain), the brain mask
-    (bool; the extracted brain, else where any sequence is non-zero), and the record."""
+    (bool; the extracted brain, else where any sequence is non-zero), and the record.
+    ``interpolation``: ``linear`` or ``bspline`` (cubic: sharper, but about 50 times
+    slower in SimpleITK); masks and fields are always linear."""
     ref_grid = Grid.of(reference)
+    interpolator = sitk.sitkBSpline if interpolation == "bspline" else sitk.sitkLinear
     volume = np.zeros((len(SEQUENCE_ROLES), *grid.shape), dtype=np.float32)
     inside = np.zeros(grid.shape, dtype=bool)
     for index, role in enumerate(SEQUENCE_ROLES):
@@ -71,7 +75,7 @@ def to_canonical(images: Mapping[str, sitk.Image],
         array = sitk.GetArrayViewFromImage(image)
         transform = transforms.get(role)
         volume[index] = resample_array(np.asarray(array, dtype=np.float32), source, grid,
-                                       transform=transform)
+                                       transform=transform, interpolator=interpolator)
         if brain is None:
             present = resample_array((array != 0).astype(np.float32), source, grid,
                                      transform=transform)
@@ -84,14 +88,8 @@ def to_canonical(images: Mapping[str, sitk.Image],
         inside = resample_array(mask, ref_grid, grid) >= 0.5
     volume[:, ~inside] = 0.0
     record = {"step": "canonical grid", "grid": grid.describe(),
-              "orientation": "LPS axis-aligned",
+              "orientation": "LPS axis-aligned", "interpolation": interpolation,
               "interpolated": [role for role in SEQUENCE_ROLES
                                if transforms.get(role) is not None
-                               or not _same_lattice(Grid.of(images[role]), grid)]}
+                               or not same_lattice(Grid.of(images[role]), grid)]}
     return volume, inside, Resampled(source=ref_grid, target=grid), record
-
-
-def _same_lattice(source: Grid, target: Grid) -> bool:
-    from omnet.preparation.grids import lattice_offset
-
-    return lattice_offset(target, source) is not None

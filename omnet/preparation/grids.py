@@ -16,7 +16,7 @@ import SimpleITK as sitk
 
 from omnet.preprocessing.crop import BBox, bbox_shape, paste_back
 
-__all__ = ["Cropped", "Grid", "Resampled", "lattice_offset", "resample_array"]
+__all__ = ["Cropped", "Grid", "Resampled", "lattice_offset", "resample_array", "same_lattice"]
 
 #: Tolerance (in voxels, and for direction cosines) for "on the same lattice".
 _TOLERANCE = 1e-3
@@ -60,18 +60,31 @@ class Grid:
 
 def lattice_offset(target: Grid, source: Grid) -> tuple[int, int, int] | None:
     """Index (z, y, x) of ``target``'s first voxel in ``source`` when both grids share one
-    lattice (same spacing and direction, voxel centres on each other), else None. The index
-    may lie outside ``source``."""
-    if not np.allclose(target.direction, source.direction, atol=_TOLERANCE):
+    lattice with the same axes (spacing, direction), else None. It may lie outside."""
+    mapping = _lattice_mapping(target, source)
+    if mapping is None or mapping[0] != (0, 1, 2) or min(mapping[1]) < 0:
         return None
-    if not np.allclose(target.spacing, source.spacing, rtol=_TOLERANCE):
+    return tuple(int(v) for v in mapping[2][::-1])  # type: ignore[return-value]
+
+
+def _lattice_mapping(target: Grid, source: Grid):
+    """When every voxel centre of ``target`` is one of ``source``'s (axes possibly permuted
+    or reversed): per target axis (x, y, z) the source axis, its sign, and the source index
+    of the target's first voxel; else None."""
+    src = np.reshape(source.direction, (3, 3)) * np.asarray(source.spacing)
+    tgt = np.reshape(target.direction, (3, 3)) * np.asarray(target.spacing)
+    matrix = np.linalg.solve(src, tgt)
+    offset = np.linalg.solve(src, np.subtract(target.origin, source.origin))
+    rounded = np.rint(matrix)
+    if not (np.allclose(matrix, rounded, atol=_TOLERANCE)
+            and np.allclose(offset, np.rint(offset), atol=_TOLERANCE)):
         return None
-    matrix = np.reshape(source.direction, (3, 3)) * np.asarray(source.spacing)
-    index = np.linalg.solve(matrix, np.subtract(target.origin, source.origin))
-    rounded = np.rint(index)
-    if not np.allclose(index, rounded, atol=_TOLERANCE):
+    if not (np.abs(rounded).sum(axis=0) == 1).all() or not (np.abs(rounded).sum(axis=1) == 1
+                                                             ).all():
         return None
-    return tuple(int(v) for v in rounded[::-1])  # type: ignore[return-value]
+    axes = tuple(int(np.argmax(np.abs(rounded[:, j]))) for j in range(3))
+    signs = tuple(int(rounded[axes[j], j]) for j in range(3))
+    return axes, signs, np.rint(offset).astype(int)
 
 
 def _lattice_copy(values: np.ndarray, offset: tuple[int, int, int],
@@ -89,22 +102,42 @@ def _lattice_copy(values: np.ndarray, offset: tuple[int, int, int],
     return out
 
 
+def _lattice_resample(values: np.ndarray, source: Grid, target: Grid,
+                      fill: float) -> np.ndarray | None:
+    """``values`` on ``target`` by copying voxels, when the grids share a lattice."""
+    mapping = _lattice_mapping(target, source)
+    if mapping is None:
+        return None
+    axes, signs, first = mapping
+    view = np.transpose(values.transpose(2, 1, 0), axes)  # source in target's axis order
+    offset = []
+    for j, (axis, sign) in enumerate(zip(axes, signs)):
+        if sign < 0:
+            view = np.flip(view, j)
+            offset.append(source.size[axis] - 1 - int(first[axis]))
+        else:
+            offset.append(int(first[axis]))
+    return _lattice_copy(view.transpose(2, 1, 0), tuple(offset[::-1]), target.shape, fill)
+
+
 def resample_array(values: np.ndarray, source: Grid, target: Grid, fill: float = 0.0,
-                   nearest: bool = False,
-                   transform: sitk.Transform | None = None) -> np.ndarray:
+                   nearest: bool = False, transform: sitk.Transform | None = None,
+                   interpolator: int = sitk.sitkLinear) -> np.ndarray:
     """``values`` (z, y, x) on ``source`` seen on ``target`` (linear, or nearest neighbour
     for labels); voxels of ``target`` outside ``source`` get ``fill``. Grids on one lattice
-    are copied without interpolation. ``transform`` maps target points to source points."""
+    (axes possibly permuted or reversed) are copied without interpolation. ``transform``
+    maps target points to source points; ``interpolator`` is SimpleITK's (linear default).
+    """
     if transform is None:
-        offset = lattice_offset(target, source)
-        if offset is not None:
-            return _lattice_copy(values, offset, target.shape, fill)
+        copied = _lattice_resample(values, source, target, fill)
+        if copied is not None:
+            return copied
     if values.dtype == bool:
         values = values.astype(np.uint8)
     image = source.image(values)
     pixel = image.GetPixelID() if nearest else sitk.sitkFloat32
     out = sitk.Resample(image, target.image(), transform or sitk.Transform(),
-                        sitk.sitkNearestNeighbor if nearest else sitk.sitkLinear, float(fill),
+                        sitk.sitkNearestNeighbor if nearest else interpolator, float(fill),
                         pixel)
     return sitk.GetArrayFromImage(out)
 
@@ -138,3 +171,8 @@ class Cropped:
             raise ValueError(f"values {values.shape[-3:]} do not fit the crop "
                              f"{bbox_shape(self.box)}")
         return paste_back(values, self.box, self.full_shape, fill)
+
+
+def same_lattice(source: Grid, target: Grid) -> bool:
+    """Whether every voxel centre of ``target`` is one of ``source``'s (no interpolation)."""
+    return _lattice_mapping(target, source) is not None

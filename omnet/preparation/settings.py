@@ -24,6 +24,8 @@ class PrepareSettings:
             scalp), ``on`` or ``off``.
         bias_correction: N4 bias-field correction of every sequence.
         spacing: the network's voxel spacing in mm (x, y, z), from the model card.
+        interpolation: resampling of intensities onto the canonical grid: ``linear`` or
+            ``bspline`` (cubic, far slower).
         grid_margin_mm: background kept around the head on the canonical grid.
         crop_margin: voxels of background kept around the brain's box in the network input.
     """
@@ -33,6 +35,7 @@ class PrepareSettings:
     skull_strip: str = "auto"
     bias_correction: bool = False
     spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    interpolation: str = "linear"
     grid_margin_mm: float = 8.0
     crop_margin: int = 4
 
@@ -41,5 +44,8 @@ class PrepareSettings:
             if getattr(self, name) not in CHOICES:
                 raise InputError(f"{name.replace('_', '-')} must be auto, on or off, "
                                  f"not {getattr(self, name)!r}")
+        if self.interpolation not in ("bspline", "linear"):
+            raise InputError(f"interpolation must be bspline or linear, not "
+                             f"{self.interpolation!r}")
         if len(self.spacing) != 3 or min(self.spacing) <= 0:
             raise InputError(f"voxel spacing must be three positive mm values, not {self.spacing}")

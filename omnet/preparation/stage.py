@@ -131,7 +131,7 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
     grid = canonical_grid(reference, foreground, settings.spacing, settings.grid_margin_mm)
     del working
     volume, brain, resampled, entry = to_canonical(images, transforms, reference, grid,
-                                                   brain_ref, fields)
+                                                   brain_ref, fields, settings.interpolation)
     entry.update(check_brain(brain, grid.spacing))
     steps.append(entry)
     timed("canonical_grid", started)
