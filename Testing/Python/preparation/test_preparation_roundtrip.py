@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from conftest import grid_points, rotation
+from head_phantom import grid_points, rotation
 
 from omnet.data.discovery import find_case_files
 from omnet.data.imageio import align_case, read_case

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from conftest import AXES, CENTRE, grid_points, head_case
+from head_phantom import AXES, CENTRE, grid_points, head_case
 
 from omnet.errors import InputError
 from omnet.preparation import PrepareSettings, prepare
