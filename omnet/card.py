@@ -36,6 +36,8 @@ class ModelCard:
         modalities: input channel order.
         normalization: how inputs are normalised before the network.
         patch_size: training patch (z, y, x).
+        voxel_spacing: the voxel size (mm, x y z) of the training data; inputs are
+            resampled to it (BraTS: 1 mm isotropic; cards without it mean that).
         classes: class names of each task's outputs.
         output_labels: BraTS values written for NCR/NET, edema and enhancing tumour.
         training: data seen, split, settings and iterations (free-form).
@@ -51,6 +53,7 @@ class ModelCard:
     normalization: dict[str, Any] = field(
         default_factory=lambda: {"method": "zscore", "region": "nonzero", "per": "sequence"})
     patch_size: list[int] = field(default_factory=lambda: [16, 32, 32])
+    voxel_spacing: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     classes: dict[str, list[str]] = field(default_factory=lambda: {
         "task1": list(CLASS_NAMES), "task2": list(CLASS_NAMES),
         "task3": ["not enhancing", "enhancing tumour"]})

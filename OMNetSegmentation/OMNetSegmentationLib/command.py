@@ -16,13 +16,16 @@ from pathlib import Path
 
 from omnet.data.naming import SEQUENCE_ROLES
 
-__all__ = ["DEVICE_CHOICES", "MODE_CHOICES", "SegmentOptions", "child_environment",
-           "cli_device", "demo_arguments", "omnet_search_path", "python_command",
+__all__ = ["DEVICE_CHOICES", "MODE_CHOICES", "PREPARE_CHOICES", "SegmentOptions",
+           "child_environment", "cli_device", "demo_arguments", "omnet_search_path",
+           "python_command",
            "segment_arguments", "segment_command"]
 
 #: Device choices shown to people; mapped to ``--device`` by :func:`cli_device`.
 DEVICE_CHOICES = ("auto", "GPU", "CPU")
 MODE_CHOICES = ("fast", "exact")
+#: Skull stripping and registration: detect the need (auto, right for raw scans), always, never.
+PREPARE_CHOICES = ("auto", "on", "off")
 #: Label values written by the child: 1, 2, 3 for necrotic, edema, enhancing, which is the
 #: order of the segments, so one import fills all three (see ``segments.SEGMENTS``).
 CHILD_LABELS = "brats2023"
@@ -37,8 +40,15 @@ class SegmentOptions:
     mode: str = "fast"  # one of MODE_CHOICES
     postprocess: bool = True
     attention: bool = False
+    skull_strip: str = "auto"  # one of PREPARE_CHOICES
+    register: str = "auto"  # one of PREPARE_CHOICES
+    bias_correction: bool = False
 
     def __post_init__(self) -> None:
+        for name in ("skull_strip", "register"):
+            if getattr(self, name) not in PREPARE_CHOICES:
+                raise ValueError(f"{name} must be one of {PREPARE_CHOICES}, "
+                                 f"got {getattr(self, name)!r}")
         if self.device not in DEVICE_CHOICES:
             raise ValueError(f"device must be one of {DEVICE_CHOICES}, got {self.device!r}")
         if self.mode not in MODE_CHOICES:
@@ -105,6 +115,9 @@ def segment_arguments(inputs: Mapping[str, str | os.PathLike], output: str | os.
         argv += ["--model", str(options.model)]
     if not options.postprocess:
         argv.append("--no-postprocess")
+    argv += ["--skull-strip", options.skull_strip, "--register", options.register]
+    if options.bias_correction:
+        argv.append("--bias-correction")
     if options.attention:
         if attention_dir is None:
             raise ValueError("attention maps were asked for but no folder was given")

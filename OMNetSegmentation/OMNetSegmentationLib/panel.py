@@ -186,8 +186,9 @@ class SegmentationPanel:
                 slicer.util.errorDisplay(outcome.message, detailedText=outcome.details)
             return
         self.ui.progressBar.value = 100
+        prepared = (outcome.result or {}).get("preparation")  # what was done to the inputs
         self.ui.statusLabel.text = _("Done in {time}.").format(
-            time=format_duration(self.run.monitor.elapsed))
+            time=format_duration(self.run.monitor.elapsed)) + (f" {prepared}" if prepared else "")
         if self.parameterNode:
             self.parameterNode.outputSegmentation = result.segmentation
             if result.attention:

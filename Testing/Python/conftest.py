@@ -58,3 +58,14 @@ def brats_dir() -> Path:
 def brats_case(brats_dir: Path) -> Path:
     """One real high-grade case with all three tumour sub-regions."""
     return brats_dir / "Brats18_2013_2_1"
+
+
+@pytest.fixture
+def small_phantoms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the preparation stage take phantoms a few cm across: its checks that a series
+    holds a whole brain (slices, extent, brain volume) are relaxed for the test."""
+    from omnet.preparation import crop, reference
+
+    monkeypatch.setattr(reference, "MIN_SLICES", 4)
+    monkeypatch.setattr(reference, "MIN_EXTENT_MM", 4.0)
+    monkeypatch.setattr(crop, "MIN_BRAIN_ML", 1.0)

@@ -54,8 +54,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--probabilities", metavar="DIR", help="write per-task probability maps")
     p.add_argument("--attention", metavar="DIR", help="write CGA attention maps")
     p.add_argument("--report", metavar="FILE", help="write a JSON report")
-    p.add_argument("--register", action="store_true",
-                   help="rigidly register every sequence to the T1c first (unregistered data)")
+    prep = p.add_argument_group(
+        "preparation", "how scans as the scanner wrote them become the network's input; the "
+        "report says what was done")
+    prep.add_argument("--register", nargs="?", const="on", default="auto",
+                      choices=("auto", "on", "off"),
+                      help="rigid registration of the other sequences onto the T1c: auto "
+                           "(default: when they are found out of line), on (--register "
+                           "alone), off")
+    prep.add_argument("--skull-strip", default="auto", choices=("auto", "on", "off"),
+                      help="brain extraction: auto (default: when skull and scalp are found), "
+                           'on, off; needs pip install "omnet[skullstrip]"')
+    prep.add_argument("--bias-correction", action="store_true",
+                      help="N4 bias-field correction of every sequence first")
+    prep.add_argument("--brain-mask", metavar="FILE",
+                      help="write the brain mask (1 = brain) on the T1c grid")
     p.add_argument("--tta", nargs="?", const="all", default=None, choices=("all", "x"),
                    help="test-time augmentation: average the network over mirrored copies "
                         "(all: the 8 mirrorings, about 8x the network time; x: left-right, 2x)")
@@ -113,7 +126,28 @@ def _check_arguments(args: argparse.Namespace) -> str:
 def _options(args: argparse.Namespace) -> dict:
     return {"device": args.device, "mode": args.mode, "precision": args.precision,
             "postprocess": not args.no_postprocess, "labels": args.labels,
-            "register": args.register, "tta": args.tta}
+            "register": args.register, "skull_strip": args.skull_strip,
+            "bias_correction": args.bias_correction, "tta": args.tta}
+
+
+def preparation_line(preparation: dict) -> str:
+    """What the preparation did, in one line for people (``omnet segment``, Slicer)."""
+    steps = {step["step"]: step for step in preparation.get("steps", [])}
+    parts = []
+    aligned = steps.get("alignment", {}).get("sequences", {})
+    moved = [f"{role} ({entry['displacement_mm']:.1f} mm)" for role, entry in aligned.items()
+             if entry.get("registered")]
+    parts.append(f"registered {', '.join(moved)}" if moved else "no registration needed"
+                 if steps.get("alignment", {}).get("mode") != "off" else "registration off")
+    strip = steps.get("skull strip", {})
+    parts.append(f"skull stripped ({strip.get('brain_ml', 0):.0f} mL brain)" if strip.get("done")
+                 else f"no skull stripping: {strip.get('reason', 'off')}")
+    if steps.get("bias field", {}).get("done"):
+        parts.append("N4 bias correction")
+    grid = steps.get("canonical grid", {})
+    if grid.get("interpolated"):
+        parts.append(f"resampled onto the network grid: {', '.join(grid['interpolated'])}")
+    return "; ".join(parts)
 
 
 def _result_line(result, report: str | None, seconds: float) -> dict:
@@ -122,7 +156,9 @@ def _result_line(result, report: str | None, seconds: float) -> dict:
             "volumes_ml": result.volumes_ml, "attention": result.files["attention"],
             "probabilities": result.files["probabilities"], "report": report,
             "model": {"name": model["name"], "sha256": model["sha256"]},
-            "device": result.report["device"], "seconds": round(seconds, 2)}
+            "device": result.report["device"], "seconds": round(seconds, 2),
+            "brain_mask": result.files.get("brain_mask", []),
+            "preparation": preparation_line(result.report["preparation"])}
 
 
 def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
@@ -137,7 +173,8 @@ def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
     output = args.output or f"{case_id}_omnet.nii.gz"
     result = segment(inputs, output, model=args.model, probabilities_dir=args.probabilities,
                      attention_dir=args.attention, report=args.report, progress=progress,
-                     cancel=cancel, uncertainty=args.uncertainty, **_options(args))
+                     cancel=cancel, brain_mask=args.brain_mask, uncertainty=args.uncertainty,
+                     **_options(args))
     seconds = time.perf_counter() - started
     if args.progress_format == "lines":
         print(format_result(_result_line(result, args.report, seconds)), flush=True)
@@ -145,6 +182,7 @@ def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
         v = result.volumes_ml
         print(f"wrote {output}: whole tumour {v['whole']:.1f} mL, core {v['core']:.1f} mL, "
               f"enhancing {v['enhancing']:.1f} mL ({result.report['device']}, {seconds:.1f} s)")
+        print(f"prepared: {preparation_line(result.report['preparation'])}")
     return 0
 
 
@@ -195,4 +233,4 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
 
 
-__all__ = ["register", "run", "stop_on_signals"]
+__all__ = ["preparation_line", "register", "run", "stop_on_signals"]

@@ -3,8 +3,12 @@
 Shared by ``omnet segment`` (case folders), ``omnet train`` (datasets) and the Slicer
 module (volume names). Names are split into lower-case tokens; identifiers and numbers are
 ignored. Covers BraTS 2018-2021 (``_flair``, ``_t1``, ``_t1ce``, ``_t2``), BraTS 2023
-(``-t2f``, ``-t1n``, ``-t1c``, ``-t2w``) and common clinical names ("AX T1 POST GAD",
-"T2 FLAIR", "t1_mprage_gd", "T1+C").
+(``-t2f``, ``-t1n``, ``-t1c``, ``-t2w``), the pre-processing tools' outputs (BrainLesion /
+BraTS-Toolkit ``_fla``, ``_t1c``, ``_t1gd``, ``_t1_gd`` with suffixes such as ``_bet``,
+``_brain``, ``_skullstripped``, ``_reg``, ``_n4``, which say nothing about the sequence) and
+common clinical names ("AX T1 POST GAD", "T2 FLAIR", "t1_mprage_gd", "T1+C"). A brain mask
+those tools write beside the sequences (``*_bet_mask``, ``*_brain_mask``, ``brainmask``) is
+neither a sequence nor a label map.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".img.gz"
 
 _SEG = {"seg", "segmentation", "label", "labels", "labelmap", "gt", "groundtruth", "truth",
         "annotation", "mask"}
-_FLAIR = {"flair", "t2f", "t2flair", "tirm", "darkfluid", "fluidattenuated"}
+_FLAIR = {"flair", "fla", "t2f", "t2flair", "tirm", "darkfluid", "fluidattenuated"}
 _T1_CONTRAST = {"t1ce", "t1c", "t1gd", "t1wce", "t1post", "t1km", "t1cemprage", "t1contrast",
                 "t1wgd", "t1cgd", "mpragegd", "mprage_gd"}
 _T1_PLAIN = {"t1", "t1n", "t1w", "t1pre", "t1native", "mprage", "spgr", "bravo", "tfl"}
@@ -32,6 +36,10 @@ _CONTRAST = {"post", "gad", "gd", "ce", "contrast", "postcontrast", "enhanced", 
              "gado", "gadolinium", "postgad", "pgd"}
 _PRE = {"pre", "native", "precontrast", "nativ"}
 _T2 = {"t2", "t2w", "t2tse", "t2wtse"}
+#: Words that, beside "mask", make it a brain mask (skull stripping's by-product).
+_BRAIN_MASK_CONTEXT = {"bet", "hdbet", "brain", "skull", "skullstrip", "skullstripped",
+                       "skullstripping", "synthstrip", "strip", "stripped"}
+_BRAIN_MASKS = {"brainmask", "betmask", "skullmask"}
 #: Sequences that mention T1/T2 but are none of the four inputs (T2*, SWI, diffusion, ...).
 _NOT_STRUCTURAL = {"t2star", "swi", "dwi", "adc", "dti", "perfusion", "dsc", "asl", "t2s"}
 
@@ -55,11 +63,14 @@ def tokens(name: str) -> list[str]:
 
 
 def classify_name(name: str) -> str | None:
-    """The role (flair, t1, t1ce, t2, seg) a name denotes, or None if it says nothing."""
+    """The role (flair, t1, t1ce, t2, seg) a name denotes, or None if it says nothing (or
+    names a brain mask)."""
     words = tokens(name)
     if not words or set(words) & _NOT_STRUCTURAL:
         return None
     found = set(words)
+    if found & _BRAIN_MASKS or ("mask" in found and found & _BRAIN_MASK_CONTEXT):
+        return None
     if found & _SEG:
         return "seg"
     if found & _FLAIR:

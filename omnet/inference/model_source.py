@@ -27,6 +27,8 @@ class ModelSource:
     width: int
     path: Path | None = None
     sha256: str | None = None
+    #: The voxel spacing (mm, x y z) the network was trained on: its card's, else BraTS 1 mm.
+    spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
     def describe(self) -> dict:
         return {"name": self.name, "variant": self.variant, "width": self.width,
@@ -59,6 +61,7 @@ def resolve_model(model: object, device: torch.device) -> ModelSource:
     elif isinstance(model, LoadedModel):
         source = _from_module(model.model)
         source.name, source.path, source.sha256 = model.card.name, model.path, model.file_sha256
+        source.spacing = tuple(model.card.voxel_spacing)
     else:
         if model is None:
             from omnet.bundled import default_model_path
@@ -70,5 +73,6 @@ def resolve_model(model: object, device: torch.device) -> ModelSource:
         loaded = load_model(model, "cpu")
         source = _from_module(loaded.model)
         source.name, source.path, source.sha256 = loaded.card.name, loaded.path, loaded.file_sha256
+        source.spacing = tuple(loaded.card.voxel_spacing)
     source.module.to(device)
     return source

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -59,21 +60,26 @@ def write_image(image: sitk.Image, path: str | os.PathLike) -> Path:
     return path
 
 
-def probability_images(stitched: dict[str, np.ndarray], box: BBox,
-                       reference: sitk.Image) -> dict[str, sitk.Image]:
+#: Brings a crop-sized array back as an image on the reference grid: (values, fill) -> image
+#: (e.g. :meth:`omnet.preparation.PreparedCase.restore_image`).
+Restore = Callable[[np.ndarray, float], sitk.Image]
+
+
+def probability_images(stitched: dict[str, np.ndarray],
+                       restore: Restore) -> dict[str, sitk.Image]:
     """``<task>_<class>`` -> probability image; outside the crop it is certain background."""
     images = {}
     for task, names in PROBABILITY_NAMES.items():
         for channel, name in enumerate(names):
             fill = 1.0 if channel == 0 else 0.0
-            images[f"{task}_{name}"] = to_image(stitched[task][channel], box, reference, fill)
+            images[f"{task}_{name}"] = restore(stitched[task][channel], fill)
     return images
 
 
-def attention_images(volumes: dict[str, np.ndarray], box: BBox,
-                     reference: sitk.Image) -> dict[str, sitk.Image]:
+def attention_images(volumes: dict[str, np.ndarray],
+                     restore: Restore) -> dict[str, sitk.Image]:
     """Attention volumes as images; outside the crop Pt is 0, Pn 1 and features 0."""
-    return {name: to_image(v, box, reference, 1.0 if name.endswith("_pn") else 0.0)
+    return {name: restore(v, 1.0 if name.endswith("_pn") else 0.0)
             for name, v in volumes.items()}
 
 

@@ -1,9 +1,10 @@
 """``omnet.segment``: four MRI sequences in, a BraTS label map in the reference geometry out.
 
-Stages (each timed in the report): read -> resample (onto the T1c grid, optional rigid
-registration) -> normalise (z-score per sequence over the brain, crop to the brain's
-bounding box + margin) -> network (one forward pass per tile gives all three tasks) ->
-fusion (paper's cascade rules) -> post-processing (optional) -> write (atomic files).
+Stages (each timed in the report): read -> prepare (:mod:`omnet.preparation`: reference
+grid, alignment, skull strip, bias field, the model's canonical 1 mm grid, z-score and crop
+to the brain) -> network (one forward pass per tile gives all three tasks) -> fusion
+(paper's cascade rules) -> post-processing (optional) -> write (results brought back onto
+the T1c's grid by the preparation's records; atomic files).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from omnet.inference.outputs import (
     attention_images,
     label_volumes_ml,
     probability_images,
-    to_image,
     write_image,
     write_images,
 )
@@ -37,7 +37,7 @@ from omnet.inference.predict import TilingSettings, predict_crop
 from omnet.inference.report import build_report
 from omnet.inference.sources import case_input
 from omnet.labels import classes_to_labels, get_scheme
-from omnet.preprocessing.prepare import prepare_network_input
+from omnet.preparation import PrepareSettings, prepare
 from omnet.utils.atomic import atomic_write_json
 
 __all__ = ["SegmentationResult", "segment"]
@@ -45,7 +45,7 @@ __all__ = ["SegmentationResult", "segment"]
 log = logging.getLogger(__name__)
 
 #: Where each stage ends on the overall progress scale.
-_STAGE_END = {"reading": 0.04, "resampling": 0.08, "normalising": 0.1, "network": 0.9,
+_STAGE_END = {"reading": 0.04, "preparing": 0.1, "network": 0.9,
               "fusion": 0.93, "post-processing": 0.96, "writing": 1.0}
 
 
@@ -97,10 +97,12 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             postprocess: bool = True, labels: str = "brats2018",
             probabilities_dir: str | os.PathLike | None = None,
             attention_dir: str | os.PathLike | None = None,
-            report: str | os.PathLike | None = None, register: bool = False,
+            report: str | os.PathLike | None = None, register: str | bool = "auto",
+            skull_strip: str = "auto", bias_correction: bool = False,
+            brain_mask: str | os.PathLike | None = None,
             progress: Callable[[float, str], None] | None = None,
             cancel: threading.Event | None = None,
-            tiling: TilingSettings | None = None, tta: str | None = None,
+            tiling: TilingSettings | None = None, extractor=None, tta: str | None = None,
             uncertainty: str | os.PathLike | None = None) -> SegmentationResult:
     """Segment one case.
 
@@ -115,20 +117,27 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         labels: brats2018 (0/1/2/4) or brats2023 (0/1/2/3).
         probabilities_dir / attention_dir: write per-task probabilities / CGA maps there.
         report: write the JSON report there.
-        register: rigid mutual-information registration of each sequence to the T1c.
+        register: rigid registration of the other sequences onto the T1c: auto (when they
+            are found out of line), on, off (True / False mean on / off).
+        skull_strip: brain extraction: auto (when skull and scalp are found), on, off.
+        bias_correction: N4 bias-field correction of every sequence first.
+        brain_mask: write the brain mask (uint8, T1c grid) there.
         progress: called with (fraction 0..1, stage name).
         cancel: when set, the run stops with :class:`Cancelled` and writes nothing.
         tiling: tile settings (default: ``TilingSettings(mode=mode)``).
+        extractor: a brain extractor (default: the packaged one, loaded when needed).
         tta: test-time augmentation by mirroring: ``all`` (8 runs), ``x`` (2) or None.
         uncertainty: write the voxel-wise disagreement of the mirrored runs there (implies
             ``tta="all"`` when ``tta`` is None).
     """
-    from omnet.data.imageio import align_case, read_case
+    from omnet.data.imageio import read_case
 
     scheme = get_scheme(labels) if labels in ("brats2018", "brats2023") else None
     if scheme is None:
         raise InputError(f"unknown label set {labels!r}; choose brats2018 or brats2023")
     tiling = tiling or TilingSettings(mode=mode)
+    if isinstance(register, bool):
+        register = "on" if register else "off"
     stages = _Stages(progress, cancel)
     torch_device = select_device(device)
     started = time.perf_counter()
@@ -138,14 +147,11 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     stages.begin("reading")
     raw = read_case(case_input(inputs))
     stages.end("reading", "read")
-    stages.begin("resampling")
-    case = align_case(raw, register=register)
-    stages.end("resampling", "resample")
-
-    stages.begin("normalising")
-    prepared = prepare_network_input(case.images)
-    box = prepared.box
-    stages.end("normalising", "normalise")
+    stages.begin("preparing")
+    settings = PrepareSettings(register=register, skull_strip=skull_strip,
+                               bias_correction=bias_correction, spacing=source.spacing)
+    prepared = prepare(raw, settings, extractor=extractor)
+    stages.end("preparing", "prepare")
 
     stages.begin("network")
     want_attention = attention_dir is not None and has_attention(source.module)
@@ -187,32 +193,33 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     stages.end("post-processing", "postprocessing")
 
     stages.begin("writing")
-    label_image = to_image(label_crop, box, case.reference, 0, np.uint8)
+    label_image = prepared.restore_image(label_crop, 0, nearest=True, dtype=np.uint8)
     attention: dict[str, sitk.Image] = {}
     attention_info: dict = {}
     if want_attention:
         volumes, attention_info = attention_volumes(stitched)
-        attention = attention_images(volumes, box, case.reference)
-    probabilities = (probability_images(stitched, box, case.reference)
+        attention = attention_images(volumes, prepared.restore_image)
+    probabilities = (probability_images(stitched, prepared.restore_image)
                      if probabilities_dir is not None else {})
     files = {"probabilities": write_images(probabilities, probabilities_dir) if probabilities
-             else [], "attention": write_images(attention, attention_dir) if attention else []}
+             else [], "attention": write_images(attention, attention_dir) if attention else [],
+             "brain_mask": [str(write_image(prepared.brain_image(), brain_mask))]
+             if brain_mask is not None else []}
     if uncertainty is not None:
-        files["uncertainty"] = [str(write_image(
-            to_image(stitched["uncertainty"][0], box, case.reference, 0.0, np.float32),
-            uncertainty))]
+        files["uncertainty"] = [str(write_image(prepared.restore_image(
+            stitched["uncertainty"][0], 0.0, nearest=False, dtype=np.float32), uncertainty))]
     if output is not None:
         write_image(label_image, output)
     stages.end("writing", "write")
 
     volumes_ml = label_volumes_ml(sitk.GetArrayViewFromImage(label_image), scheme,
-                                  case.reference.GetSpacing())
+                                  prepared.reference.GetSpacing())
     stages.timings["total"] = round(time.perf_counter() - stages.start, 3)
     summary = build_report(
-        case_id=case.case_id, output=output, scheme=scheme, volumes_ml=volumes_ml, run=run,
+        case_id=raw.case_id, output=output, scheme=scheme, volumes_ml=volumes_ml, run=run,
         mode=tiling.mode if tta is None else f"{tiling.mode}, test-time mirroring ({tta})",
-        postprocessing=post_info, registration=register,
-        model=source.describe(), reference=case.reference, box=box,
+        postprocessing=post_info, preparation=prepared.report(),
+        model=source.describe(), reference=prepared.reference, box=prepared.box,
         timings=stages.timings, attention=attention_info, files=files)
     if report is not None:
         from omnet.measurement.report import measure_image

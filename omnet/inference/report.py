@@ -19,13 +19,15 @@ def geometry_of(image: sitk.Image) -> dict:
 
 
 def build_report(*, case_id: str, output: str | os.PathLike | None, scheme: LabelScheme,
-                 volumes_ml: dict, run, mode: str, postprocessing: dict, registration: bool,
+                 volumes_ml: dict, run, mode: str, postprocessing: dict, preparation: dict,
                  model: dict, reference: sitk.Image, box: BBox, timings: dict,
                  attention: dict, files: dict) -> dict:
     """A JSON-ready dict; ``run`` is the network stage's :class:`NetworkRun`.
 
-    ``timings`` (seconds) has one entry per stage: load_model, read, resample, normalise,
-    network, fusion, postprocessing, write, and total.
+    ``timings`` (seconds) has one entry per stage: load_model, read, prepare, network,
+    fusion, postprocessing, write, and total. ``preparation`` says what each preparation
+    step did (alignment, skull strip, bias field, canonical grid, crop) and its seconds;
+    ``crop`` is the network's box on the canonical grid.
     """
     return {
         "case": case_id, "output": str(output) if output is not None else None,
@@ -37,7 +39,7 @@ def build_report(*, case_id: str, output: str | os.PathLike | None, scheme: Labe
                                 "batch": run.batch_size},
         "events": list(run.events), "gpu_peak_mb": run.gpu_peak_mb,
         "postprocessing": postprocessing,
-        "registration": registration, "model": model, "geometry": geometry_of(reference),
+        "preparation": preparation, "model": model, "geometry": geometry_of(reference),
         "crop": [[s.start, s.stop] for s in box], "timings_s": timings,
         "attention": attention, "files": files,
     }

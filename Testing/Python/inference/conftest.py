@@ -114,3 +114,8 @@ def tiny_model():
 
     torch.manual_seed(1)
     return build_model("omnet-cga", width=2)
+
+
+@pytest.fixture(autouse=True)
+def _phantoms_pass_the_brain_checks(small_phantoms) -> None:
+    """The synthetic cases here are a few cm across, far smaller than a head."""

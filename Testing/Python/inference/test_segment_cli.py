@@ -118,7 +118,7 @@ def test_batch_skips_done_cases_and_reports_failures(capsys, phantom_case, tiny_
 
 def test_sigterm_stops_the_run_and_leaves_no_partial_file(phantom_case, tiny_model_file,
                                                           tmp_path):
-    folder = phantom_case(shape=(48, 96, 96))
+    folder = phantom_case(shape=(48, 96, 96), spacing=(2.0, 2.0, 2.0))  # a child: head-sized
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "omnet", "segment", str(folder), "-o",

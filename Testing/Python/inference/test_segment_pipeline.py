@@ -69,8 +69,11 @@ def test_report_volumes_and_label_set(phantom_case, tiny_model, tmp_path, mode):
     for key, count in expected.items():
         assert data["volumes_ml"][key] == pytest.approx(count * voxel_ml, abs=1e-3)
     assert result.volumes_ml == data["volumes_ml"]
-    assert {"read", "resample", "normalise", "network", "fusion", "postprocessing",
+    assert {"read", "prepare", "network", "fusion", "postprocessing",
             "write"} <= set(data["timings_s"])
+    steps = [step["step"] for step in data["preparation"]["steps"]]
+    assert steps == ["reference grid", "alignment", "skull strip", "bias field",
+                     "canonical grid", "normalise and crop"]
     assert data["mode"] == mode and data["device"] == "cpu"
     assert data["model"]["name"].startswith("in-memory")
 

@@ -102,3 +102,16 @@ def test_child_environment_makes_omnet_importable_and_keeps_the_rest():
     assert env["PYTHONUNBUFFERED"] == "1"
     assert env["PYTHONIOENCODING"] == "utf-8"
     assert (omnet_search_path() / "omnet" / "__init__.py").is_file()
+
+
+def test_preparation_options_reach_the_command_line():
+    argv = segment_command(["py"], INPUTS, "o.nii.gz", SegmentOptions())
+    assert option_value(argv, "--skull-strip") == "auto"  # right for raw scans
+    assert option_value(argv, "--register") == "auto"
+    assert "--bias-correction" not in argv
+    options = SegmentOptions(skull_strip="off", register="on", bias_correction=True)
+    argv = segment_command(["py"], INPUTS, "o.nii.gz", options)
+    args = build_parser().parse_args(argv[3:])
+    assert (args.skull_strip, args.register, args.bias_correction) == ("off", "on", True)
+    with pytest.raises(ValueError, match="skull_strip"):
+        SegmentOptions(skull_strip="maybe")

@@ -106,3 +106,8 @@ def synthetic_dataset(tmp_path_factory) -> Path:
     write_case(root, "case02", seed=2, centre=(10, 18, 22))
     write_case(root, "case03", seed=3, scheme="brats2023", centre=(13, 22, 18))
     return root
+
+
+@pytest.fixture(autouse=True)
+def _phantoms_pass_the_brain_checks(small_phantoms) -> None:
+    """The synthetic cases here are a few cm across, far smaller than a head."""

@@ -1,0 +1,75 @@
+"""Alignment: a known rigid motion is found and undone; aligned series are left alone; a
+series elsewhere in space is refused."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from omnet.data.discovery import find_case_files
+from omnet.data.imageio import read_case
+from omnet.errors import GeometryError
+from omnet.preparation.alignment import align, head_points, max_displacement
+
+log = logging.getLogger(__name__)
+
+
+@pytest.fixture(scope="module")
+def case_2mm(brats_dir):
+    """A real case binned to 2 mm (registration is tested in physical units)."""
+    raw = read_case(find_case_files(brats_dir / "Brats18_TCIA02_135_1"))
+    return {role: sitk.BinShrink(sitk.Cast(image, sitk.sitkFloat32), [2, 2, 2])
+            for role, image in raw.images.items()}
+
+
+def _known_motion(reference: sitk.Image) -> sitk.Euler3DTransform:
+    motion = sitk.Euler3DTransform()
+    size = np.asarray(reference.GetSize(), dtype=float)
+    motion.SetCenter(reference.TransformContinuousIndexToPhysicalPoint(tuple((size - 1) / 2)))
+    motion.SetRotation(*np.radians([6.0, -4.0, 5.0]))
+    motion.SetTranslation((7.0, -5.0, 4.0))
+    return motion
+
+
+def _other_series(image: sitk.Image, motion: sitk.Transform | None) -> sitk.Image:
+    """``image`` as another series would hold it: on a 2.3 mm grid, the head moved."""
+    grid = sitk.Image([int(s * 2.0 / 2.3) for s in image.GetSize()], sitk.sitkFloat32)
+    grid.SetSpacing((2.3, 2.3, 2.3))
+    grid.SetOrigin(image.GetOrigin())
+    return sitk.Resample(image, grid, motion or sitk.Transform(), sitk.sitkLinear, 0.0)
+
+
+def test_a_known_rigid_motion_is_detected_and_recovered(case_2mm):
+    reference = case_2mm["t1ce"]
+    motion = _known_motion(reference)
+    images = dict(case_2mm, t2=_other_series(case_2mm["t2"], motion),
+                  flair=_other_series(case_2mm["flair"], None))
+    transforms, record = align(images, "t1ce", "auto")
+    points = head_points(reference)
+    # the moved T2 holds I(motion(p)); registration must find motion^-1
+    error = max_displacement(transforms["t2"], points, motion.GetInverse())
+    log.warning("recovered rigid motion: error %.2f mm at the head's box corners "
+                "(motion moved them up to %.1f mm)", error, max_displacement(motion, points))
+    assert record["sequences"]["t2"]["registered"]
+    assert error < 2.5  # at the corners of the head's box, on 2 mm data (~1 voxel)
+    assert not record["sequences"]["flair"]["registered"]  # another grid, not moved
+    assert transforms["flair"] is None
+    assert transforms["t1"] is None  # on the reference grid: taken as co-registered
+
+
+def test_registration_off_keeps_the_scanner_frame(case_2mm):
+    images = dict(case_2mm, t2=_other_series(case_2mm["t2"], _known_motion(case_2mm["t1ce"])))
+    transforms, record = align(images, "t1ce", "off")
+    assert all(t is None for t in transforms.values())
+    assert record["sequences"]["t2"]["reason"] == "registration off"
+
+
+def test_a_series_elsewhere_in_space_is_refused(case_2mm):
+    far = sitk.Image(case_2mm["t2"])
+    far.SetOrigin((900.0, 0.0, 0.0))
+    with pytest.raises(GeometryError, match="T2 does not overlap") as caught:
+        align(dict(case_2mm, t2=far), "t1ce", "auto")
+    assert "\n" not in str(caught.value)

@@ -1,0 +1,160 @@
+"""Skull strip (through a stub extractor), N4 bias field, and the refusal of inputs that do
+not hold a brain: one-line errors, nothing written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from head_phantom import AXES, CENTRE, grid_points, head_case
+
+from omnet.errors import InputError
+from omnet.preparation import PrepareSettings, prepare
+
+GRID = {"spacing": (2.0, 2.0, 2.0), "size": (90, 100, 80)}
+
+
+class EllipsoidExtractor:
+    """Stands in for the brain extraction model: the analytic brain, as a mask."""
+
+    calls = 0
+
+    def extract(self, images):
+        EllipsoidExtractor.calls += 1
+        reference = images["t1ce"]
+        points = grid_points(reference.GetSize(), reference.GetSpacing(),
+                             reference.GetOrigin(), reference.GetDirection())
+        inside = ((((points - CENTRE) / AXES) ** 2).sum(-1) < 1.0).astype(np.uint8)
+        mask = sitk.GetImageFromArray(inside)
+        mask.CopyInformation(reference)
+        return mask
+
+
+def _not_stripped(images):
+    return False, "stub: skull found"
+
+
+def test_a_head_with_skull_is_prepared_like_the_stripped_head():
+    stripped = prepare(head_case(**GRID), PrepareSettings(register="off"))
+    with_skull = prepare(head_case(skull=True, **GRID),
+                         PrepareSettings(register="off", skull_strip="auto"),
+                         extractor=EllipsoidExtractor(), detector=_not_stripped)
+    step = with_skull.steps[2]
+    assert step["done"] and step["reason"].startswith("skull and scalp found")
+    assert with_skull.volume.shape == stripped.volume.shape
+    assert np.abs(with_skull.volume - stripped.volume).max() < 1e-3
+
+
+def test_without_stripping_the_skull_counts_as_brain():
+    raw = prepare(head_case(skull=True, **GRID), PrepareSettings(register="off",
+                                                                  skull_strip="off"))
+    stripped = prepare(head_case(**GRID), PrepareSettings(register="off"))
+    assert raw.brain.sum() > 1.5 * stripped.brain.sum()
+    assert raw.steps[2] == {"step": "skull strip", "mode": "off", "done": False,
+                            "reason": "skull stripping off"}
+
+
+def test_stripped_inputs_are_not_stripped_again():
+    EllipsoidExtractor.calls = 0
+    prepared = prepare(head_case(**GRID), PrepareSettings(register="off"),
+                       extractor=EllipsoidExtractor(), detector=lambda i: (True, "stub"))
+    assert EllipsoidExtractor.calls == 0 and not prepared.steps[2]["done"]
+
+
+def test_n4_removes_a_smooth_bias_field():
+    case = head_case(**GRID)
+    points = grid_points(GRID["size"], GRID["spacing"], (0.0, -199.0, 0.0),
+                         (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    field = np.exp(0.25 * (points[..., 0] - CENTRE[0]) / AXES[0]).astype(np.float32)
+    biased = {}
+    for role, image in case.items():
+        out = sitk.GetImageFromArray(sitk.GetArrayFromImage(image) * field)
+        out.CopyInformation(image)
+        biased[role] = out
+    plain = prepare(biased, PrepareSettings(register="off"))
+    corrected = prepare(biased, PrepareSettings(register="off", bias_correction=True))
+    truth = prepare(case, PrepareSettings(register="off"))
+    effect = corrected.steps[3]["sequences"]["t1"]
+    assert effect["cv_after"] < effect["cv_before"]
+    error_plain = np.abs(plain.volume - truth.volume)[:, truth.brain].mean()
+    error_n4 = np.abs(corrected.volume - truth.volume)[:, truth.brain].mean()
+    assert error_n4 < 0.5 * error_plain
+
+
+def _write_case(folder, images):
+    folder.mkdir(parents=True, exist_ok=True)
+    for role, image in images.items():
+        sitk.WriteImage(image, str(folder / f"case_{role}.nii.gz"))
+    return folder
+
+
+def _slab(image: sitk.Image, slices: int) -> sitk.Image:
+    size = list(image.GetSize())
+    return sitk.Extract(image, [size[0], size[1], slices], [0, 0, size[2] // 2 - slices // 2])
+
+
+def _ball(image: sitk.Image) -> sitk.Image:
+    """A 40 mm ball of water in the same field of view: an object, not a brain."""
+    points = grid_points(image.GetSize(), image.GetSpacing(), image.GetOrigin(),
+                         image.GetDirection())
+    values = (np.linalg.norm(points - CENTRE, axis=-1) < 20.0).astype(np.float32) * 500.0
+    out = sitk.GetImageFromArray(values)
+    out.CopyInformation(image)
+    return out
+
+
+def _far(image: sitk.Image) -> sitk.Image:
+    out = sitk.Image(image)
+    out.SetOrigin((600.0, 400.0, -300.0))
+    return out
+
+
+@pytest.mark.parametrize("change,role,words", [
+    (lambda im: _slab(im, 3), "flair", "localizer/scout"),
+    (lambda im: _slab(im, 12), "t2", "covers only 24 mm"),
+    (_far, "t1", "does not overlap"),
+    (_ball, None, "do not show a brain"),
+], ids=["localizer", "2d_slab", "no_overlap", "not_a_brain"])
+def test_unusable_inputs_are_refused_in_one_line_and_nothing_is_written(tmp_path, change, role,
+                                                                        words):
+    import torch
+
+    from omnet import segment
+    from omnet.model import build_model
+
+    images = head_case(**GRID)
+    images = {r: (change(im) if role in (None, r) else im) for r, im in images.items()}
+    folder = _write_case(tmp_path / "case", images)
+    out = tmp_path / "out"
+    torch.manual_seed(0)
+    with pytest.raises(InputError, match=words) as caught:
+        segment(folder, out / "seg.nii.gz", model=build_model("omnet-cga", width=2),
+                device="cpu", report=out / "r.json", brain_mask=out / "brain.nii.gz",
+                probabilities_dir=out / "p")
+    assert "\n" not in str(caught.value)
+    assert not out.exists()
+
+
+def test_segment_reports_the_preparation_and_writes_the_brain_mask(tmp_path):
+    import torch
+
+    from omnet import segment
+    from omnet.model import build_model
+
+    folder = _write_case(tmp_path / "case", head_case(skull=True, **GRID))
+    torch.manual_seed(0)
+    segment(folder, tmp_path / "seg.nii.gz", model=build_model("omnet-cga", width=2),
+            device="cpu", report=tmp_path / "r.json", brain_mask=tmp_path / "brain.nii.gz",
+            skull_strip="on", extractor=EllipsoidExtractor())
+    report = json.loads((tmp_path / "r.json").read_text())
+    steps = {step["step"]: step for step in report["preparation"]["steps"]}
+    assert steps["skull strip"]["done"] and steps["skull strip"]["extractor"] == \
+        "EllipsoidExtractor"
+    mask = sitk.ReadImage(str(tmp_path / "brain.nii.gz"))
+    t1c = sitk.ReadImage(str(folder / "case_t1ce.nii.gz"))
+    assert mask.GetSize() == t1c.GetSize() and mask.GetOrigin() == t1c.GetOrigin()
+    truth = EllipsoidExtractor().extract({"t1ce": t1c})
+    a, b = sitk.GetArrayFromImage(mask) > 0, sitk.GetArrayFromImage(truth) > 0
+    assert 2 * (a & b).sum() / (a.sum() + b.sum()) > 0.98

@@ -1,0 +1,48 @@
+"""Step 6, normalise and crop: z-score each sequence over the brain, cut to the brain's box.
+
+Also the last check of the input: a volume whose brain region is far smaller than a brain,
+or larger than a head, is not what the network can segment.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from omnet.errors import InputError
+from omnet.preparation.grids import Cropped
+from omnet.preprocessing.crop import brain_bbox
+from omnet.preprocessing.normalize import zscore_nonzero
+
+__all__ = ["MAX_EXTENT_MM", "MIN_BRAIN_ML", "check_brain", "normalise_and_crop"]
+
+#: Less tissue than this is not a brain (an adult brain holds about 1,000-1,700 mL).
+MIN_BRAIN_ML = 300.0
+#: A head is less than this across, along every axis.
+MAX_EXTENT_MM = 300.0
+
+
+def check_brain(brain: np.ndarray, spacing: tuple[float, float, float]) -> dict:
+    """Refuse a brain region too small for a brain or too large for a head; its size."""
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    ml = float(np.count_nonzero(brain)) * voxel_ml
+    if ml < MIN_BRAIN_ML:
+        raise InputError(f"these images do not show a brain: only {ml:.0f} mL of tissue "
+                         f"(a brain holds about 1,000-1,700 mL)")
+    hits = [np.flatnonzero(brain.any(axis=tuple(a for a in range(3) if a != axis)))
+            for axis in range(3)]
+    extent = [float(h[-1] - h[0] + 1) * s for h, s in zip(hits, reversed(spacing))]
+    if max(extent) > MAX_EXTENT_MM:
+        raise InputError(f"these images do not show a head: the tissue spans {max(extent):.0f} "
+                         f"mm (a head is under {MAX_EXTENT_MM:.0f} mm across)")
+    return {"brain_ml": round(ml, 1), "extent_mm": [round(e, 1) for e in extent[::-1]]}
+
+
+def normalise_and_crop(volume: np.ndarray, brain: np.ndarray,
+                       margin: int) -> tuple[np.ndarray, np.ndarray, Cropped, dict]:
+    """The z-scored crop (4, bz, by, bx), its brain mask, the record and the report entry."""
+    box = brain_bbox(brain, margin)
+    cropped = zscore_nonzero(volume[(slice(None), *box)])
+    record = Cropped(box=box, full_shape=tuple(brain.shape))
+    entry = {"step": "normalise and crop", "normalisation": "z-score per sequence over the brain",
+             "crop": [[s.start, s.stop] for s in box]}
+    return cropped, brain[box], record, entry

@@ -1,0 +1,144 @@
+"""The preparation stage: raw sequences in, the network's input out, and the way back.
+
+:func:`prepare` runs the steps in order: reference grid -> alignment -> skull strip ->
+bias field -> canonical grid -> normalise and crop. Each step records what it did (for the
+report); the spatial ones also leave a frozen record (:class:`Resampled`, :class:`Cropped`)
+that :meth:`PreparedCase.restore` undoes in reverse to bring any result (labels,
+probabilities, attention maps, the brain mask) onto the reference sequence's grid.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import SimpleITK as sitk
+
+from omnet.preparation.alignment import align, on_reference
+from omnet.preparation.bias import bias_fields
+from omnet.preparation.canonical import canonical_grid, to_canonical
+from omnet.preparation.crop import check_brain, normalise_and_crop
+from omnet.preparation.grids import Cropped, Grid, Resampled
+from omnet.preparation.reference import reference_grid
+from omnet.preparation.settings import PrepareSettings
+from omnet.preparation.skullstrip import Detector, skull_strip
+
+__all__ = ["PreparedCase", "prepare"]
+
+
+@dataclass
+class PreparedCase:
+    """The network's input and how it was made.
+
+    Attributes:
+        volume: (4, bz, by, bx) float32, z-scored FLAIR, T1, T1c, T2 on the canonical grid,
+            cropped to the brain.
+        brain: (bz, by, bx) bool brain mask of the crop.
+        records: the spatial records in run order (:class:`Resampled`, :class:`Cropped`).
+        reference: the reference sequence (its grid is the outputs').
+        steps: one report entry per step, in run order.
+        timings: seconds per step.
+    """
+
+    volume: np.ndarray
+    brain: np.ndarray
+    records: tuple
+    reference: sitk.Image
+    steps: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def canonical(self) -> Grid:
+        return next(r.target for r in self.records if isinstance(r, Resampled))
+
+    @property
+    def box(self):
+        return next(r.box for r in self.records if isinstance(r, Cropped))
+
+    def restore(self, values: np.ndarray, fill: float = 0.0,
+                nearest: bool = False) -> np.ndarray:
+        """``values`` (..., bz, by, bx) over the crop -> (..., z, y, x) on the reference grid;
+        ``fill`` outside the crop, nearest-neighbour for labels."""
+        for record in reversed(self.records):
+            values = record.undo(values, fill, nearest)
+        return values
+
+    def restore_image(self, values: np.ndarray, fill: float = 0.0, nearest: bool = False,
+                      dtype=np.float32) -> sitk.Image:
+        """:meth:`restore` as an image with the reference's geometry."""
+        image = sitk.GetImageFromArray(self.restore(values, fill, nearest).astype(dtype,
+                                                                               copy=False))
+        image.CopyInformation(self.reference)
+        return image
+
+    def brain_image(self) -> sitk.Image:
+        """The brain mask (uint8, 1 = brain) on the reference grid."""
+        return self.restore_image(self.brain.astype(np.uint8), 0, True, np.uint8)
+
+    def report(self) -> dict:
+        return {"steps": self.steps, "timings_s": self.timings}
+
+
+def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
+            detector: Detector | None = None) -> PreparedCase:
+    """Turn one case's sequences, as read, into the network's input.
+
+    Args:
+        raw: a :class:`omnet.data.imageio.RawCase` or a mapping role -> ``SimpleITK.Image``
+            (flair, t1, t1ce, t2), each on its own grid.
+        settings: what to do (default :class:`PrepareSettings`).
+        extractor / detector: brain extraction and the skull-stripped check (default: the
+            packaged ones; tests pass stubs).
+
+    Raises:
+        InputError / GeometryError: a localizer or 2D series, a sequence that does not
+            overlap the reference, a volume that is not a brain, a missing extractor.
+    """
+    settings = settings or PrepareSettings()
+    images: Mapping[str, sitk.Image] = getattr(raw, "images", raw)
+    role = settings.reference_role
+    steps, timings = [], {}
+
+    def timed(name: str, started: float) -> None:
+        timings[name] = round(time.perf_counter() - started, 3)
+
+    started = time.perf_counter()
+    reference, entry = reference_grid(images, role)
+    steps.append(entry)
+    timed("reference_grid", started)
+
+    started = time.perf_counter()
+    transforms, entry = align(images, role, settings.register)
+    steps.append(entry)
+    timed("alignment", started)
+
+    started = time.perf_counter()
+    working = on_reference(images, reference, transforms)
+    brain_ref, entry = skull_strip(working, role, settings.skull_strip, extractor, detector)
+    steps.append(entry)
+    timed("skull_strip", started)
+
+    started = time.perf_counter()
+    fields, entry = bias_fields(working, brain_ref, settings.bias_correction)
+    steps.append(entry)
+    timed("bias_field", started)
+
+    started = time.perf_counter()
+    foreground = (sitk.GetArrayViewFromImage(brain_ref) > 0 if brain_ref is not None
+                  else sitk.GetArrayViewFromImage(working[role]) != 0)
+    grid = canonical_grid(reference, foreground, settings.spacing, settings.grid_margin_mm)
+    del working
+    volume, brain, resampled, entry = to_canonical(images, transforms, reference, grid,
+                                                   brain_ref, fields, settings.interpolation)
+    entry.update(check_brain(brain, grid.spacing))
+    steps.append(entry)
+    timed("canonical_grid", started)
+
+    started = time.perf_counter()
+    volume, brain_crop, cropped, entry = normalise_and_crop(volume, brain, settings.crop_margin)
+    steps.append(entry)
+    timed("normalise_crop", started)
+    return PreparedCase(volume=volume, brain=brain_crop, records=(resampled, cropped),
+                        reference=reference, steps=steps, timings=timings)
