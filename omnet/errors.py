@@ -25,3 +25,7 @@ class ModelConfigError(OMNetError, ValueError):
 
 class Cancelled(OMNetError):  # noqa: N818 - reads better at the raise site
     """The run was stopped by the user (SIGINT/SIGTERM or a cancel request)."""
+
+
+class OptionalDependencyError(OMNetError):
+    """A step needs an optional extra that is not installed; the message says how to add it."""

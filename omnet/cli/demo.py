@@ -22,7 +22,8 @@ writes into DIR (default demo-output):
 examples:
   omnet demo -o demo-output
   omnet demo -o demo-output --model my_model.safetensors --device cpu
-  omnet demo -o small --size 96 96 62 --seed 7 --no-segment"""
+  omnet demo -o small --size 96 96 62 --seed 7 --no-segment
+  omnet demo -o head --skull          # a case with skull and scalp (tests skull stripping)"""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, nargs=3, default=(240, 240, 155), metavar=("X", "Y", "Z"),
                    help="grid size over a 240 x 240 x 155 mm field of view (default "
                         "240 240 155 = 1 mm voxels; smaller is coarser and faster)")
+    p.add_argument("--skull", action="store_true",
+                   help="wrap the brain in a synthetic skull and scalp, as in a scan that was "
+                        "not skull-stripped (the brain and its labels are unchanged)")
     p.add_argument("--model", metavar="FILE", help="model file (.safetensors); default: bundled")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     p.add_argument("--mode", choices=("fast", "exact"), default="fast",
@@ -56,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from omnet.utils.progress import make_progress
 
     try:
-        settings = DemoSettings(size=tuple(args.size), seed=args.seed)
+        settings = DemoSettings(size=tuple(args.size), seed=args.seed, skull=args.skull)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     ensure_output_dir(args.output_dir)

@@ -3,6 +3,9 @@
 The field of view is a BraTS grid of 240 x 240 x 155 mm; ``size`` (x, y, z voxels) sets the
 voxel size, so the default (240, 240, 155) is 1 mm isotropic like BraTS, and a smaller grid
 gives a coarser, faster case (the tests use one). The same seed gives identical arrays.
+With ``skull=True`` the brain is wrapped in a synthetic skull and scalp
+(:mod:`~omnet.demo.head`), as in a scan that was not skull-stripped; the brain's voxels and
+the labels are the same as without it.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from omnet.demo.anatomy import make_anatomy, tissues_to_labels
+from omnet.demo.anatomy import OUTSIDE, make_anatomy, tissues_to_labels
 from omnet.demo.contrast import render_sequences
+from omnet.demo.head import add_synthetic_head
 from omnet.labels import MODALITIES
 from omnet.utils.atomic import atomic_path
 
@@ -35,12 +39,14 @@ class DemoSettings:
         seed: seed of every random choice (tumour place and shape, texture, bias, noise).
         noise: Rician noise standard deviation as a fraction of white matter intensity.
         bias: amplitude of the smooth multiplicative bias field (log scale).
+        skull: wrap the brain in a synthetic skull and scalp (not skull-stripped).
     """
 
     size: tuple[int, int, int] = DEFAULT_SIZE
     seed: int = DEFAULT_SEED
     noise: float = 0.025
     bias: float = 0.15
+    skull: bool = False
 
     def __post_init__(self) -> None:
         if len(self.size) != 3 or any(int(n) < 32 for n in self.size):
@@ -82,6 +88,9 @@ def make_demo_case(settings: DemoSettings = DemoSettings()) -> DemoCase:
     spacing_zyx = settings.spacing[::-1]
     anatomy = make_anatomy(settings.size[::-1], spacing_zyx, rng)
     images = render_sequences(anatomy.tissues, spacing_zyx, rng, settings.noise, settings.bias)
+    if settings.skull:  # its own seed: the brain is the same with and without the head
+        images = add_synthetic_head(images, spacing_zyx, brain=anatomy.tissues != OUTSIDE,
+                                    seed=settings.seed, noise=settings.noise)
     # BraTS 2018 files: identity direction, origin (0, -239, 0) for the 240-voxel grid.
     origin = (0.0, -(settings.size[1] - 1) * settings.spacing[1], 0.0)
     return DemoCase(images=images, labels=tissues_to_labels(anatomy.tissues),

@@ -93,7 +93,7 @@ def run_demo(out_dir: str | os.PathLike, settings: DemoSettings = DemoSettings()
 
     Args:
         out_dir: output folder (created; the demo's own files in it are replaced).
-        settings: grid size, seed, noise and bias of the synthetic case.
+        settings: grid size, seed, noise, bias and skull of the synthetic case.
         model: a model file (or anything :func:`omnet.segment` accepts); None = bundled.
         device, mode: passed to :func:`omnet.segment`.
         segment: False writes the case, the overlay and the report only.
@@ -194,7 +194,7 @@ def _report(out, settings, case, files, prediction, evaluation, segmentation, ov
         "omnet_version": __version__,
         "generator": {"seed": settings.seed, "size_xyz": list(settings.size),
                       "spacing_mm": list(case.spacing), "noise": settings.noise,
-                      "bias": settings.bias,
+                      "bias": settings.bias, "skull": settings.skull,
                       "tumour_centre_zyx": [int(v) for v in case.tumour_centre],
                       "true_volumes_ml": true_volumes},
         "case": {role: _relative(path, out) for role, path in files.items()},
