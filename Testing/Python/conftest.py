@@ -69,3 +69,7 @@ def small_phantoms(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reference, "MIN_SLICES", 4)
     monkeypatch.setattr(reference, "MIN_EXTENT_MM", 4.0)
     monkeypatch.setattr(crop, "MIN_BRAIN_ML", 1.0)
+    from omnet.preparation import brain_extraction
+
+    # a phantom zero outside a few mL is skull-stripped, not "too small to tell"
+    monkeypatch.setattr(brain_extraction, "BRAIN_VOLUME_ML", (0.5, 2400.0))
