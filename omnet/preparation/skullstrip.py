@@ -31,6 +31,17 @@ def _mask_of(result: sitk.Image, reference: sitk.Image) -> sitk.Image:
     return mask
 
 
+def _refuse_what_is_not_a_head(reference: sitk.Image) -> None:
+    """Before any brain extraction: fewer non-zero millilitres than a brain is no head."""
+    from omnet.preparation import crop
+
+    ml = float(np.count_nonzero(sitk.GetArrayViewFromImage(reference))) \
+        * float(np.prod(reference.GetSpacing())) / 1000.0
+    if ml < crop.MIN_BRAIN_ML:
+        raise InputError(f"these images do not show a brain: only {ml:.0f} mL of tissue "
+                         f"(a brain has at least {crop.MIN_BRAIN_ML:.0f} mL)")
+
+
 def skull_strip(images: Mapping[str, sitk.Image], reference_role: str, mode: str,
                 extractor=None, detector: Detector | None = None,
                 ) -> tuple[sitk.Image | None, dict]:
@@ -41,6 +52,7 @@ def skull_strip(images: Mapping[str, sitk.Image], reference_role: str, mode: str
     its package is missing raises a one-line error that says how to install it.
     """
     record: dict = {"step": "skull strip", "mode": mode}
+    _refuse_what_is_not_a_head(images[reference_role])
     if mode == "off":
         return None, {**record, "done": False, "reason": "skull stripping off"}
     if mode == "auto":

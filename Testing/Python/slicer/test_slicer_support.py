@@ -40,14 +40,15 @@ def test_older_releases_get_a_message_that_says_what_to_do(version, python):
 
 
 def test_releases_python_and_build_settings_agree():
-    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     oldest = ".".join(map(str, OLDEST_PYTHON))
     assert pyproject["project"]["requires-python"] == f">={oldest}"
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + oldest.replace(".", "")
-    assert f"sys.version_info < {OLDEST_PYTHON}" in (REPO / "Makefile").read_text()
-    assert f"OLDEST = {OLDEST_PYTHON}" in (REPO / "tools/test_oldest_python.py").read_text()
+    assert f"sys.version_info < {OLDEST_PYTHON}" in (REPO / "Makefile").read_text(encoding="utf-8")
+    script = (REPO / "tools/test_oldest_python.py").read_text(encoding="utf-8")
+    assert f"OLDEST = {OLDEST_PYTHON}" in script
     assert SUPPORTED_RELEASES[0] == ".".join(map(str, OLDEST_SLICER))
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert re.search(r"Slicer 5\.8, 5\.10 and 5\.12", readme)
     assert f"Python {oldest}" in readme
 
