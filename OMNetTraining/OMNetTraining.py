@@ -65,12 +65,8 @@ class OMNetTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
-        problem = support.unsupported_message((slicer.app.majorVersion, slicer.app.minorVersion))
-        if problem:  # an older Slicer: say so instead of failing somewhere inside
-            label = qt.QLabel(problem)
-            label.wordWrap = True
-            self.layout.addWidget(label)
-            self.layout.addStretch(1)
+        version = (slicer.app.majorVersion, slicer.app.minorVersion)
+        if support.show_if_unsupported(self.layout, version, qt):  # say so, fail nowhere
             self.panel = None
             return
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/OMNetTraining.ui"))

@@ -32,3 +32,16 @@ def unsupported_message(slicer_version: Sequence[int],
             f"{'.'.join(map(str, slicer_version))} with Python "
             f"{'.'.join(map(str, python_version))}. Install the current Slicer from "
             "download.slicer.org and add OMNet from its Extensions Manager.")
+
+
+def show_if_unsupported(layout, slicer_version: Sequence[int], qt) -> bool:
+    """On a Slicer this extension does not support, put the reason in ``layout`` (a Qt
+    layout; ``qt`` is Slicer's qt module) instead of the panel and return True."""
+    problem = unsupported_message(slicer_version)
+    if not problem:
+        return False
+    label = qt.QLabel(problem)
+    label.wordWrap = True
+    layout.addWidget(label)
+    layout.addStretch(1)
+    return True
