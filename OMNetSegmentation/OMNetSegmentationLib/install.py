@@ -14,6 +14,7 @@ import slicer
 
 from .dependencies import (
     OMNET_REQUIREMENTS,
+    SKULLSTRIP_REQUIREMENTS,
     SLICER_SHIPPED,
     InstallPlan,
     describe_plan,
@@ -23,16 +24,16 @@ from .dependencies import (
     plan_install,
 )
 
-__all__ = ["current_plan", "ensure_dependencies"]
+__all__ = ["current_plan", "ensure_dependencies", "ensure_skull_stripping"]
 
 log = logging.getLogger(__name__)
 
 
-def current_plan() -> InstallPlan:
+def current_plan(requirements=OMNET_REQUIREMENTS) -> InstallPlan:
     """What is missing now (re-reading the installed packages)."""
     importlib.invalidate_caches()
-    names = {parse_requirement(text).name for text in OMNET_REQUIREMENTS} | set(SLICER_SHIPPED)
-    return plan_install(OMNET_REQUIREMENTS, installed_versions(sorted(names)))
+    names = {parse_requirement(text).name for text in requirements} | set(SLICER_SHIPPED)
+    return plan_install(requirements, installed_versions(sorted(names)))
 
 
 def _install_torch(requirement: str) -> None:
@@ -76,3 +77,18 @@ def ensure_dependencies(ask: bool = True) -> bool:
             raise RuntimeError("still missing after installation: " + ", ".join(still.missing)
                                + ". Restart Slicer and try again.")
     return not current_plan().needed
+
+
+def ensure_skull_stripping(ask: bool = True) -> bool:
+    """True when the optional brain-extraction package is installed (installing it first,
+    about 330 MB, if the user agrees)."""
+    plan = current_plan(SKULLSTRIP_REQUIREMENTS)
+    if not plan.needed:
+        return True
+    text = ("Scans that still show skull and scalp must be skull-stripped first. OMNet uses "
+            "HD-BET for that, an optional package of about 330 MB.\n\n" + describe_plan(plan))
+    if ask and not slicer.util.confirmOkCancelDisplay(text, "OMNet: install skull stripping"):
+        return False
+    with slicer.util.tryWithErrorDisplay("Installing HD-BET failed.", waitCursor=True):
+        _install_pip(plan)
+    return not current_plan(SKULLSTRIP_REQUIREMENTS).needed

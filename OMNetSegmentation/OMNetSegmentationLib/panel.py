@@ -131,6 +131,19 @@ class SegmentationPanel:
         except Exception:  # already shown to the user by tryWithErrorDisplay
             return False
 
+    def _skullStrippingReady(self, required: bool) -> bool:
+        """Offer the brain-extraction package once per session; with skull strip ``auto``
+        a refusal still runs (stripped scans need no extraction), with ``on`` it stops."""
+        if getattr(self, "_skullStripDeclined", False) and not required:
+            return True
+        try:
+            ready = install.ensure_skull_stripping(ask=True)
+        except Exception:  # already shown to the user by tryWithErrorDisplay
+            ready = False
+        if not ready:
+            self._skullStripDeclined = True
+        return ready or not required
+
     def updateButtons(self, caller=None, event=None) -> None:
         ready = all(self.inputVolumes().values())
         self.ui.applyButton.text = _("Cancel") if self.running else _("Segment tumor")
@@ -156,8 +169,12 @@ class SegmentationPanel:
         if not self._dependenciesReady():
             return
         p = self.parameterNode
+        if p.skullStrip != "off" and not self._skullStrippingReady(p.skullStrip == "on"):
+            return
         options = SegmentOptions(model=p.modelPath, device=p.device, mode=p.mode,
-                                 postprocess=p.postprocess, attention=p.attentionMaps)
+                                 postprocess=p.postprocess, attention=p.attentionMaps,
+                                 skull_strip=p.skullStrip, register=p.register,
+                                 bias_correction=p.biasCorrection)
         target = p.outputSegmentation if p.updateExisting else None
         self.ui.logText.clear()
         self.ui.progressBar.value = 0

