@@ -62,6 +62,7 @@ def bias_fields(images: Mapping[str, sitk.Image], brain: sitk.Image | None,
         after = before / np.exp(sitk.GetArrayViewFromImage(fields[role])[inside])
         effect[role] = {"cv_before": round(_cv(before), 4), "cv_after": round(_cv(after), 4),
                         "seconds": round(time.perf_counter() - started, 2)}
-        log.info("N4 %s: coefficient of variation %.3f -> %.3f", role, *effect[role].values())
+        log.info("N4 %s: coefficient of variation %.3f -> %.3f", role,
+                 effect[role]["cv_before"], effect[role]["cv_after"])
     return fields, {"step": "bias field", "done": True, "method": "N4 (SimpleITK)",
                     "sequences": effect}

@@ -3,7 +3,6 @@ freed feature maps kept in the heap (glibc) during a run, glibc's defaults back 
 
 from __future__ import annotations
 
-import resource
 import sys
 import weakref
 
@@ -43,28 +42,6 @@ def test_inference_copy_frees_each_skip_once_added():
     model = build_model("omnet-cga", width=4).eval()
     assert _skip_alive_after_its_sum(model)  # the training module keeps it for backward
     assert not _skip_alive_after_its_sum(inference_copy(model, CPU, channels_last=False))
-
-
-def _faults_of_a_second_allocation(size: int) -> int:
-    first = torch.ones(size, dtype=torch.uint8)  # numpy would ask for huge pages
-    del first
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    second = torch.ones(size, dtype=torch.uint8)
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-    del second
-    return faults
-
-
-@pytest.mark.skipif(heap._LIBC is None, reason="needs glibc (Linux)")
-def test_retained_heap_reuses_freed_memory_instead_of_faulting_it_in_again():
-    size = 64 * 2**20  # above glibc's largest mmap threshold: mapped afresh each time
-    outside = _faults_of_a_second_allocation(size)
-    with retained_heap() as active:
-        _faults_of_a_second_allocation(size)  # the heap grows once ...
-        inside = _faults_of_a_second_allocation(size)  # ... and is reused
-    assert active
-    assert outside > size // 4096 // 2
-    assert inside < outside // 4
 
 
 class _FakeLibc:
