@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from omnet.inference.device import resolve_precision
-from omnet.inference.fusion import fuse_decisions
+from omnet.inference.fusion import DECISIONS, fuse_decisions
 from omnet.inference.model_source import ModelSource
 from omnet.inference.network import make_predictor
 from omnet.inference.optimize import inference_copy
@@ -27,8 +27,6 @@ from omnet.inference.predict import TilingSettings, fast_window
 from omnet.inference.tiling import network_region
 
 __all__ = ["reference_classes"]
-
-DECISION_NAMES = ("tumour", "refined", "enhancing")
 
 
 def reference_classes(volume: np.ndarray, brain: np.ndarray, model: ModelSource,
@@ -61,7 +59,7 @@ def reference_classes(volume: np.ndarray, brain: np.ndarray, model: ModelSource,
     predict = make_predictor(network, device, chosen, channels_last=True,
                              with_probabilities=False)
     decisions = {name: np.zeros([c * k for c, k in zip(counts, keep)], dtype=np.uint8)
-                 for name in DECISION_NAMES}
+                 for name in DECISIONS}
     origins = list(itertools.product(*(range(0, c * k, k) for c, k in zip(counts, keep))))
     for first in range(0, len(origins), batch):
         group = origins[first:first + batch]
@@ -72,12 +70,12 @@ def reference_classes(volume: np.ndarray, brain: np.ndarray, model: ModelSource,
         for index, origin in enumerate(group):
             centre = tuple(slice(m, m + k) for m, k in zip(margin, keep))
             target = tuple(slice(o, o + k) for o, k in zip(origin, keep))
-            for name in DECISION_NAMES:
+            for name in DECISIONS:
                 value = out[name][index, 0]
                 value = value.numpy() if isinstance(value, torch.Tensor) else value
                 decisions[name][target] = value[centre]
     crop = tuple(slice(0, n) for n in shape)
-    classes_box = fuse_decisions(*(decisions[name][crop] for name in DECISION_NAMES))
+    classes_box = fuse_decisions(*(decisions[name][crop] for name in DECISIONS))
     classes = np.zeros(volume.shape[1:], dtype=np.uint8)
     classes[region] = classes_box
     return classes

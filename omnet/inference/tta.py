@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from omnet.inference.fusion import fuse_decisions, task_decisions
+from omnet.inference.fusion import fuse_decisions, fuse_tasks, task_decisions
 from omnet.inference.model_source import ModelSource
 from omnet.inference.network import TASK_OUTPUTS
 from omnet.inference.predict import NetworkRun, TilingSettings, predict_crop
@@ -40,11 +40,6 @@ def mirrorings(kind: str) -> list[tuple[int, ...]]:
 def _flip(array: np.ndarray, axes: Sequence[int], leading: int) -> np.ndarray:
     """``array`` mirrored along spatial ``axes`` after ``leading`` non-spatial axes."""
     return np.flip(array, axis=tuple(a + leading for a in axes)) if axes else array
-
-
-def _fused(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> np.ndarray:
-    d = task_decisions(p1, p2, p3)
-    return fuse_decisions(d["tumour"], d["refined"], d["enhancing"])
 
 
 def predict_with_tta(volume: np.ndarray, brain: np.ndarray, model: ModelSource,
@@ -73,7 +68,7 @@ def predict_with_tta(volume: np.ndarray, brain: np.ndarray, model: ModelSource,
                            precision, settings, False, cancel, member_progress,
                            with_probabilities=True)
         probabilities = {name: _flip(run.outputs[name], axes, 1) for name in TASK_OUTPUTS}
-        members.append(_fused(*(probabilities[name] for name in TASK_OUTPUTS)))
+        members.append(fuse_tasks(*(probabilities[name] for name in TASK_OUTPUTS)))
         for name, value in probabilities.items():
             sums[name] = value.astype(np.float32) if name not in sums else sums[name] + value
     assert run is not None

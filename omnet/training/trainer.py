@@ -125,6 +125,18 @@ class Trainer:
         return self.validator is not None and (iteration % every == 0
                                                or iteration == self.plan.total)
 
+    def draw_batch(self, rng, tasks: Sequence[int], augmenter: Callable | None):
+        """One iteration's patches, their classes cut to the loss region (``scored``) and
+        the patches each task trains on (online transfer counted on the loss region)."""
+        cfg = self.config
+        batch = sample_batch(self.cases, tasks, self.per_rank, cfg.sampling.patch_size, rng,
+                             cfg.augment, cfg.sampling.task1_tumour_share, augmenter)
+        scored = crop_margin(batch.classes, cfg.sampling.loss_margin)
+        groups = task_groups(scored, batch.source, tasks, cfg.sampling.transfer,
+                             cfg.sampling.transfer_tumour_fraction,
+                             cfg.sampling.transfer_core_fraction)
+        return batch, scored, groups
+
     def calibration_batches(self) -> Iterator[tuple[torch.Tensor, dict[int, torch.Tensor]]]:
         """``run.bn_recalibration`` batches drawn as in training at the current stage but
         without TorchIO augmentation (inputs as inference sees them), from a generator of
@@ -134,12 +146,7 @@ class Trainer:
         for k in range(cfg.run.bn_recalibration):
             rng = iteration_generator(cfg.run.seed + 7919, self.state.iteration * 1000 + k,
                                       self.dist.rank)
-            batch = sample_batch(self.cases, tasks, self.per_rank, cfg.sampling.patch_size,
-                                 rng, cfg.augment, cfg.sampling.task1_tumour_share)
-            scored = crop_margin(batch.classes, cfg.sampling.loss_margin)
-            groups = task_groups(scored, batch.source, tasks, cfg.sampling.transfer,
-                                 cfg.sampling.transfer_tumour_fraction,
-                                 cfg.sampling.transfer_core_fraction)
+            batch, _, groups = self.draw_batch(rng, tasks, augmenter=None)
             yield (torch.from_numpy(batch.images).to(self.device),
                    {t: torch.from_numpy(g).to(self.device) for t, g in groups.items()
                     if len(g)})
@@ -167,12 +174,7 @@ class Trainer:
         cfg = self.config
         rng = iteration_generator(cfg.run.seed, iteration, self.dist.rank)
         tasks = active_tasks(self.plan, iteration)
-        batch = sample_batch(self.cases, tasks, self.per_rank, cfg.sampling.patch_size, rng,
-                             cfg.augment, cfg.sampling.task1_tumour_share, self.augmenter)
-        scored = crop_margin(batch.classes, cfg.sampling.loss_margin)
-        groups = task_groups(scored, batch.source, tasks, cfg.sampling.transfer,
-                             cfg.sampling.transfer_tumour_fraction,
-                             cfg.sampling.transfer_core_fraction)
+        batch, scored, groups = self.draw_batch(rng, tasks, self.augmenter)
         x = torch.from_numpy(batch.images).to(self.device, non_blocking=True)
         index = {t: torch.from_numpy(g).to(self.device) for t, g in groups.items() if len(g)}
         targets = {t: torch.from_numpy(task_target(scored[g], t)).to(self.device)
