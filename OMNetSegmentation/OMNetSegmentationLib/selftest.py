@@ -19,9 +19,10 @@ import vtk
 from omnet.data.discovery import find_case_files
 from omnet.data.naming import SEQUENCE_ROLES
 
-from . import install, scene
+from . import install, lesionscene, scene
 from .command import SegmentOptions
 from .demo import DemoCase
+from .lesions import COLUMNS, diameter_lines, table_rows
 from .logic import SegmentationRun
 from .roles import Volume, assign_roles
 from .segments import SEGMENT_TAG, SEGMENTS, region_volumes_ml, terminology_entry
@@ -163,3 +164,27 @@ def run_self_test(test) -> None:
     dice = 2.0 * np.count_nonzero(whole_truth & (predicted > 0)) / max(
         1, np.count_nonzero(whole_truth) + np.count_nonzero(predicted))
     test.assertGreater(dice, 0.5, f"whole-tumour Dice {dice:.2f} on the demo case")
+
+    _check_lesion_table(test, result.lesions, segmentationNode, reference)
+
+
+def _table_cells(tableNode) -> list[list]:
+    table = tableNode.GetTable()
+    return [[table.GetValue(r, c).ToString() for c in range(len(COLUMNS))]
+            for r in range(table.GetNumberOfRows())]
+
+
+def _check_lesion_table(test, reported: dict, segmentationNode, reference) -> None:
+    """The table and lines show the child's report; re-measuring the unchanged segments in
+    Slicer (the "Measure lesions" path) gives the same lesions, without the network."""
+    test.assertIsNotNone(reported, "the segment report has no lesions section")
+    test.assertGreater(len(reported["regions"]["whole"]), 0)
+    tableNode, lines = lesionscene.show_lesions(reported, segmentationNode)
+    test.assertEqual(tableNode.GetTable().GetNumberOfRows(), len(table_rows(reported)))
+    test.assertEqual(len(lines), len(diameter_lines(reported)))
+    shown = _table_cells(tableNode)
+    remeasured = lesionscene.measure_segmentation(segmentationNode, reference)
+    again, lines = lesionscene.show_lesions(remeasured, segmentationNode)
+    test.assertEqual(again.GetID(), tableNode.GetID())   # one table per segmentation
+    test.assertEqual(len(lines), len(diameter_lines(remeasured)))
+    test.assertEqual(_table_cells(again), shown)

@@ -5,8 +5,9 @@ series from another session, or taken after the head moved, do. Sequences on exa
 reference's grid were put there by a pre-processing tool (BraTS, BrainLesion) that
 co-registered them, and are taken as they are. For the others ``auto`` finds out with a
 quick rigid registration (Mattes mutual information on copies binned to 4 mm, then 2 mm,
-started from the identity): when it would move the head by more than :data:`DETECT_MM`,
-its transform is used, else the sequence is taken as it is. A sequence that does not
+started from the identity): when it would move the head by more than :func:`detection_mm`
+(2 mm, or 0.6 of the thickest slice), its transform is used, else the sequence is taken as
+it is. A sequence that does not
 overlap the reference at all is refused (``on`` first centres it by its image moments).
 """
 
@@ -22,15 +23,26 @@ from omnet.data.geometry import coverage_fraction, same_grid
 from omnet.data.naming import ROLE_TITLES
 from omnet.errors import GeometryError
 
-__all__ = ["DETECT_MM", "align", "head_points", "max_displacement", "on_reference",
-           "rigid_register"]
+__all__ = ["DETECT_MM", "DETECT_SLICE_SHARE", "align", "detection_mm", "head_points",
+           "max_displacement", "on_reference", "rigid_register"]
 
 log = logging.getLogger(__name__)
 
 #: A coarse registration that moves the head by more than this (mm) means "not aligned".
 DETECT_MM = 2.0
+#: ... or by more than this share of the thickest slice of either image: a registration of
+#: 5 mm slices onto 1 mm ones lands within about half a slice of where it started even when
+#: both are in one frame (2.1-2.4 mm on re-sampled BraTS cases), and moving it then only
+#: blurs what was right.
+DETECT_SLICE_SHARE = 0.6
 #: Below this fraction of the reference's field of view covered by a sequence, say so.
 LOW_COVERAGE = 0.8
+
+
+def detection_mm(reference: sitk.Image, moving: sitk.Image) -> float:
+    """Displacement (mm) above which ``moving`` counts as out of line with ``reference``."""
+    thickest = max(*reference.GetSpacing(), *moving.GetSpacing())
+    return max(DETECT_MM, DETECT_SLICE_SHARE * thickest)
 
 
 def _float(image: sitk.Image) -> sitk.Image:
@@ -142,7 +154,7 @@ def _align_one(reference: sitk.Image, moving: sitk.Image, mode: str, name: str,
     transform, metric = rigid_register(reference, moving, start, name=name)
     shift = max_displacement(transform, points)
     entry.update(displacement_mm=round(shift, 2), metric=round(metric, 4))
-    if mode == "auto" and shift <= DETECT_MM:
+    if mode == "auto" and shift <= detection_mm(reference, moving):
         return None, {**entry, "registered": False,
                       "reason": f"already aligned (registration would move it {shift:.1f} mm)"}
     log.info("registered %s: moved up to %.1f mm (Mattes MI %.3f)", name, shift, metric)

@@ -18,7 +18,20 @@ import numpy as np
 from omnet.labels import BACKGROUND, MODALITIES
 from omnet.training.config import AugmentSettings
 
-__all__ = ["TorchioAugmenter", "uses_torchio"]
+__all__ = ["TorchioAugmenter", "thick_slice_groups", "uses_torchio"]
+
+
+def thick_slice_groups(names: Sequence[str], sequences: str) -> list[list[str]]:
+    """The sets of sequences one thick-slice re-acquisition may hit, drawn with equal odds.
+
+    ``one``: a single sequence. ``mixed`` adds what hospitals send: 2D FLAIR, T1 and T2
+    with a 3D T1c, and all four sequences thick.
+    """
+    groups = [[name] for name in names]
+    if sequences == "mixed":
+        groups.append([name for name in names if name != "t1ce"])
+        groups.append(list(names))
+    return groups
 
 
 def uses_torchio(settings: AugmentSettings) -> bool:
@@ -56,8 +69,9 @@ class TorchioAugmenter:
         if s.thick_slice_p > 0:
             # axis 0 of our (z, y, x) arrays is the slice axis; 3-6 mm slices
             transforms.append(tio.OneOf(
-                [tio.RandomAnisotropy(axes=(0,), downsampling=(3.0, 6.0), include=[name])
-                 for name in names], p=s.thick_slice_p))
+                [tio.RandomAnisotropy(axes=(0,), downsampling=(3.0, 6.0), include=group)
+                 for group in thick_slice_groups(names, s.thick_slice_sequences)],
+                p=s.thick_slice_p))
         if s.bias_field_p > 0:
             transforms.append(tio.RandomBiasField(coefficients=0.3, p=s.bias_field_p))
         if s.gamma_p > 0:

@@ -84,6 +84,9 @@ class AugmentSettings:
     bias_field_p: float = _opt(0.0, "TorchIO: probability of a smooth multiplicative bias field")
     thick_slice_p: float = _opt(
         0.0, "TorchIO: probability that one sequence is re-acquired with 3-6 mm slices")
+    thick_slice_sequences: str = _opt(
+        "one", "TorchIO: which sequences a thick-slice re-acquisition hits: one at a time, or "
+        "also the hospital mixes (all but T1c; all four)", choices=("one", "mixed"))
     margin: list[int] = _opt(  # noqa: RUF009
         [0, 8, 8], "voxels (z y x) cut around the patch for the spatial transforms")
 

@@ -12,7 +12,7 @@ import SimpleITK as sitk
 from omnet.data.discovery import find_case_files
 from omnet.data.imageio import read_case
 from omnet.errors import GeometryError
-from omnet.preparation.alignment import align, head_points, max_displacement
+from omnet.preparation.alignment import align, detection_mm, head_points, max_displacement
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +73,15 @@ def test_a_series_elsewhere_in_space_is_refused(case_2mm):
     with pytest.raises(GeometryError, match="T2 does not overlap") as caught:
         align(dict(case_2mm, t2=far), "t1ce", "auto")
     assert "\n" not in str(caught.value)
+
+
+def test_the_detection_threshold_allows_for_thick_slices():
+    fine = sitk.Image([8, 8, 8], sitk.sitkFloat32)
+    thick = sitk.Image([8, 8, 8], sitk.sitkFloat32)
+    thick.SetSpacing((0.9, 0.9, 5.0))
+    coarse = sitk.Image([8, 8, 8], sitk.sitkFloat32)
+    coarse.SetSpacing((2.0, 2.0, 2.0))
+    assert detection_mm(fine, fine) == 2.0
+    assert detection_mm(fine, coarse) == 2.0
+    assert detection_mm(fine, thick) == pytest.approx(3.0)
+    assert detection_mm(thick, fine) == pytest.approx(3.0)

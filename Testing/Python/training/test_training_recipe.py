@@ -15,7 +15,7 @@ from omnet.errors import ModelConfigError
 from omnet.model import build_model
 from omnet.model.context import CoarseWindow
 from omnet.model.weights import save_model
-from omnet.training.augmentation import TorchioAugmenter, uses_torchio
+from omnet.training.augmentation import TorchioAugmenter, thick_slice_groups, uses_torchio
 from omnet.training.config import AugmentSettings, preset_config
 from omnet.training.losses import crop_margin, soft_dice_loss, task_loss
 from omnet.training.run import _initialise
@@ -144,6 +144,25 @@ def test_thick_slice_simulation_changes_exactly_one_sequence():
     assert np.array_equal(out_classes, classes[2:10, 4:20, 4:20])
     changed = [not np.allclose(out_image[c], centre[c]) for c in range(4)]
     assert sum(changed) == 1
+
+
+def test_mixed_thick_slice_groups_add_the_hospital_mixes():
+    names = ("flair", "t1", "t1ce", "t2")
+    assert thick_slice_groups(names, "one") == [["flair"], ["t1"], ["t1ce"], ["t2"]]
+    mixed = thick_slice_groups(names, "mixed")
+    assert mixed[:4] == [["flair"], ["t1"], ["t1ce"], ["t2"]]
+    assert mixed[4:] == [["flair", "t1", "t2"], ["flair", "t1", "t1ce", "t2"]]
+
+
+def test_mixed_thick_slice_simulation_can_hit_several_sequences():
+    image, classes = _crop()
+    augment = _augmenter(thick_slice_p=1.0, thick_slice_sequences="mixed")
+    centre = image[:, 2:10, 4:20, 4:20]
+    counts = set()
+    for seed in range(24):
+        out_image, _ = augment(image, classes, np.random.default_rng(seed), (8, 16, 16))
+        counts.add(sum(not np.allclose(out_image[c], centre[c]) for c in range(4)))
+    assert counts == {1, 3, 4}
 
 
 def test_init_from_loads_the_weights_and_refuses_another_width(tmp_path):
