@@ -21,6 +21,11 @@ from omnet.training.config import AugmentSettings
 __all__ = ["TorchioAugmenter", "thick_slice_groups", "uses_torchio"]
 
 
+#: Gaussian sigma (voxels: z from, to; y; x) of a 3-6 mm slice profile on a 1 mm grid:
+#: sqrt(thickness^2 - 1) / 2.355.
+_SLICE_PROFILE_SIGMA = (1.2, 2.5, 0.0, 0.0, 0.0, 0.0)
+
+
 def thick_slice_groups(names: Sequence[str], sequences: str) -> list[list[str]]:
     """The sets of sequences one thick-slice re-acquisition may hit, drawn with equal odds.
 
@@ -67,9 +72,13 @@ class TorchioAugmenter:
             transforms.append(tio.RandomElasticDeformation(
                 num_control_points=5, max_displacement=(2.0, 4.0, 4.0), p=s.elastic_p))
         if s.thick_slice_p > 0:
-            # axis 0 of our (z, y, x) arrays is the slice axis; 3-6 mm slices
+            # axis 0 of our (z, y, x) arrays is the slice axis; 3-6 mm slices, each the
+            # average over its thickness (a Gaussian slice profile, FWHM 3-6 mm) as a scanner
+            # acquires it, not one thin slice picked out of every few
             transforms.append(tio.OneOf(
-                [tio.RandomAnisotropy(axes=(0,), downsampling=(3.0, 6.0), include=group)
+                [tio.Compose([
+                    tio.RandomBlur(std=_SLICE_PROFILE_SIGMA, include=group),
+                    tio.RandomAnisotropy(axes=(0,), downsampling=(3.0, 6.0), include=group)])
                  for group in thick_slice_groups(names, s.thick_slice_sequences)],
                 p=s.thick_slice_p))
         if s.bias_field_p > 0:
