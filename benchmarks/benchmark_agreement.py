@@ -3,8 +3,9 @@
 For each case, the fused network classes (no post-processing) of three ways to run the
 same network: ``fast`` (the default: one tile over the brain's box, CGA/SE over the
 window centred on each cell), ``reference`` (the brute force of that function as in
-training: 32x64x64 tiles on the box's 8-voxel grid, central 24x48x48 kept,
-:mod:`omnet.inference.reference`) and, with ``--exact``, the paper's 16x32x32 overlap-tile.
+training: 32x64x64 tiles on the box's 8-voxel grid, central 24x48x48 kept; ``--tile`` and
+``--keep`` try others; :mod:`omnet.inference.reference`) and, with ``--exact``, the paper's
+16x32x32 overlap-tile. ``--precision float32`` separates bfloat16 rounding from the rest.
 Prints Dice between them per region and case, their means, and each one's Dice against
 the expert labels. Cases are read through the training cache (normalised and cropped
 exactly as ``omnet segment`` does).
@@ -48,6 +49,12 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--exact", action="store_true", help="also the paper's overlap-tile")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", default="auto", choices=("auto", "float32"),
+                        help="arithmetic of every way (auto: bfloat16 where the CPU has it)")
+    parser.add_argument("--tile", type=int, nargs=3, default=(32, 64, 64),
+                        help="reference: tile size (z y x); training's inputs by default")
+    parser.add_argument("--keep", type=int, nargs=3, default=(24, 48, 48),
+                        help="reference: central part kept (z y x); training's loss region")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
@@ -66,15 +73,18 @@ def main() -> None:
         maps, seconds = {}, {}
         started = time.perf_counter()
         maps["fast"] = _fused(predict_crop(images, brain, model, device,
+                                           args.precision,
                                            settings=TilingSettings(mode="fast"),
                                            with_probabilities=False))
         seconds["fast"] = time.perf_counter() - started
         started = time.perf_counter()
-        maps["reference"] = reference_classes(images, brain, model, device)
+        maps["reference"] = reference_classes(images, brain, model, device, tile=args.tile,
+                                              keep=args.keep, precision=args.precision)
         seconds["reference"] = time.perf_counter() - started
         if args.exact:
             started = time.perf_counter()
             maps["exact"] = _fused(predict_crop(images, brain, model, device,
+                                                args.precision,
                                                 settings=TilingSettings(mode="exact"),
                                                 with_probabilities=False))
             seconds["exact"] = time.perf_counter() - started
