@@ -3,7 +3,10 @@
 Layers, each built on the one before: :mod:`~omnet.evaluation.metrics` and
 :mod:`~omnet.evaluation.surface` (arrays), :mod:`~omnet.evaluation.files` (one case),
 :mod:`~omnet.evaluation.folders` (matched folders), :mod:`~omnet.evaluation.report`
-(statistics, table, JSON, CSV).
+(statistics, table, JSON, CSV). Lesion-wise metrics by named rules:
+:mod:`~omnet.evaluation.lesionrules` (``brats2025``: :mod:`~omnet.evaluation.lesionwise`,
+``brats2023``: :mod:`~omnet.evaluation.lesionwise_brats2023` with
+:mod:`~omnet.evaluation.surfels`).
 """
 
 from omnet.evaluation.metrics import (

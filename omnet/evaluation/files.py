@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from omnet.errors import GeometryError, InputError
-from omnet.evaluation.lesionwise import LesionwiseMetrics, lesionwise_label_maps
+from omnet.evaluation.lesionrules import DEFAULT_LESION_RULES, get_lesion_rules
+from omnet.evaluation.lesionwise import LesionwiseMetrics
+from omnet.evaluation.lesionwise_brats2023 import Brats2023Metrics
 from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy, RegionMetrics, evaluate_label_maps
 from omnet.labels import SCHEMES, LabelScheme, detect_scheme
 
@@ -70,8 +72,10 @@ class CaseEvaluation:
     ref_scheme: str | None = None
     regions: dict[str, RegionMetrics] = field(default_factory=dict)
     message: str = ""
-    #: Lesion-wise metrics per region (empty unless asked for, see ``lesionwise.py``).
-    lesionwise: dict[str, LesionwiseMetrics] = field(default_factory=dict)
+    #: Lesion-wise metrics per region (empty unless asked for), and the rules they follow
+    #: (a name of :data:`omnet.evaluation.lesionrules.LESION_RULES`).
+    lesionwise: dict[str, LesionwiseMetrics | Brats2023Metrics] = field(default_factory=dict)
+    lesion_rules: str | None = None
 
     def to_dict(self) -> dict:
         return {"case": self.case_id, "status": self.status,
@@ -79,7 +83,8 @@ class CaseEvaluation:
                 "reference": str(self.ref_path) if self.ref_path else None,
                 "pred_labels": self.pred_scheme, "ref_labels": self.ref_scheme,
                 "metrics": {k: v.to_dict() for k, v in self.regions.items()},
-                **({"lesion_wise": {k: v.to_dict() for k, v in self.lesionwise.items()}}
+                **({"lesion_wise_rules": self.lesion_rules,
+                    "lesion_wise": {k: v.to_dict() for k, v in self.lesionwise.items()}}
                    if self.lesionwise else {}),
                 "message": self.message or None}
 
@@ -162,7 +167,8 @@ def check_same_geometry(pred: Geometry, ref: Geometry, tolerance: float = GEOMET
 def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
                    pred_labels: str | None = None, ref_labels: str | None = None,
                    policy: EmptyPolicy = BRATS_POLICY, case_id: str | None = None,
-                   lesion_wise: bool = False) -> CaseEvaluation:
+                   lesion_wise: bool = False,
+                   lesion_rules: str = DEFAULT_LESION_RULES) -> CaseEvaluation:
     """Metrics of the three BraTS regions for one prediction file against its reference.
 
     Args:
@@ -171,18 +177,22 @@ def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
             None / ``auto`` to detect from the values present.
         policy: the empty-region policy.
         case_id: name of the case in reports (default: the prediction's file name).
-        lesion_wise: also compute the BraTS lesion-wise metrics (needs panoptica).
+        lesion_wise: also compute lesion-wise metrics.
+        lesion_rules: which: ``brats2025`` (panoptica, the default) or ``brats2023``.
     Raises:
-        InputError: missing, unreadable or non-label files; values outside the scheme.
+        InputError: missing, unreadable or non-label files; values outside the scheme;
+            unknown lesion-wise rules.
         GeometryError: the two files are on different grids.
     """
+    rules = get_lesion_rules(lesion_rules) if lesion_wise else None
     pred = read_label_map(pred_path, pred_labels, "prediction")
     ref = read_label_map(ref_path, ref_labels, "reference")
     check_same_geometry(pred.geometry, ref.geometry)
     regions = evaluate_label_maps(pred.labels, ref.labels, ref.spacing_zyx,
                                   pred.scheme, ref.scheme, policy)
-    lesions = (lesionwise_label_maps(pred.labels, ref.labels, ref.spacing_zyx, pred.scheme,
-                                     ref.scheme) if lesion_wise else {})
+    lesions = (rules.label_maps(pred.labels, ref.labels, ref.spacing_zyx, pred.scheme,
+                                ref.scheme) if rules else {})
     return CaseEvaluation(case_id=case_id or pred.path.name, pred_path=pred.path,
                           ref_path=ref.path, pred_scheme=pred.scheme.name,
-                          ref_scheme=ref.scheme.name, regions=regions, lesionwise=lesions)
+                          ref_scheme=ref.scheme.name, regions=regions, lesionwise=lesions,
+                          lesion_rules=rules.name if rules else None)

@@ -24,6 +24,7 @@ from omnet.data.discovery import is_image_path
 from omnet.data.naming import SEQUENCE_ROLES, classify_name, strip_image_suffix
 from omnet.errors import InputError, OMNetError
 from omnet.evaluation.files import CaseEvaluation, evaluate_files
+from omnet.evaluation.lesionrules import DEFAULT_LESION_RULES, get_lesion_rules
 from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy
 
 __all__ = ["case_id_from_name", "collect_label_files", "evaluate_folders", "match_cases"]
@@ -88,14 +89,18 @@ def evaluate_folders(pred_dir: str | os.PathLike, ref_dir: str | os.PathLike, *,
                      pred_labels: str | None = None, ref_labels: str | None = None,
                      policy: EmptyPolicy = BRATS_POLICY,
                      progress: Callable[[float, str], None] | None = None,
-                     lesion_wise: bool = False) -> list[CaseEvaluation]:
+                     lesion_wise: bool = False,
+                     lesion_rules: str = DEFAULT_LESION_RULES) -> list[CaseEvaluation]:
     """One :class:`CaseEvaluation` per case id found in either folder, sorted by id.
 
     Cases without a partner come back with status ``missing prediction`` or
     ``missing reference``; a case whose files cannot be evaluated (unreadable, different
     grids, unknown labels) comes back with status ``error`` and the one-line reason, so
-    one bad case never hides the others.
+    one bad case never hides the others. ``lesion_wise`` / ``lesion_rules``: as in
+    :func:`~omnet.evaluation.files.evaluate_files` (an unknown rule set stops the run).
     """
+    if lesion_wise:
+        get_lesion_rules(lesion_rules)
     matched = match_cases(collect_label_files(pred_dir, "predictions"),
                           collect_label_files(ref_dir, "references"))
     results = []
@@ -110,7 +115,8 @@ def evaluate_folders(pred_dir: str | os.PathLike, ref_dir: str | os.PathLike, *,
         try:
             results.append(evaluate_files(pred, ref, pred_labels=pred_labels,
                                           ref_labels=ref_labels, policy=policy, case_id=case,
-                                          lesion_wise=lesion_wise))
+                                          lesion_wise=lesion_wise,
+                                          lesion_rules=lesion_rules))
         except OMNetError as exc:
             message = " ".join(str(exc).split())
             log.debug("%s: %s", case, message)

@@ -4,7 +4,8 @@ Statistics (mean, median, sample standard deviation with n - 1) are taken over t
 with status ``ok`` only; cases without a partner or with an error are listed with their
 status and count in ``n_missing`` / ``n_error`` instead of being dropped silently. Lesion-wise
 statistics skip undefined (NaN) values, as the BraTS tool's pandas summary does; an infinite
-HD95 makes its mean infinite.
+HD95 makes its mean infinite. Every lesion-wise output names its rules (``brats2025`` or
+``brats2023``, :mod:`omnet.evaluation.lesionrules`); one report holds one rule set.
 """
 
 from __future__ import annotations
@@ -18,20 +19,20 @@ from collections.abc import Sequence
 import numpy as np
 
 from omnet.evaluation.files import CaseEvaluation
-from omnet.evaluation.lesionwise import LESIONWISE_METRICS, PANOPTICA_VERSION
+from omnet.evaluation.lesionrules import DEFAULT_LESION_RULES, LESION_RULES, LesionRules
 from omnet.evaluation.metrics import METRIC_NAMES
 from omnet.labels import REGION_NAMES
 from omnet.utils.atomic import atomic_write_text
 
-__all__ = ["CSV_METRICS", "STATISTICS", "case_table", "folder_table", "summarize",
-           "summarize_lesionwise", "to_json", "write_csv"]
+__all__ = ["CSV_METRICS", "STATISTICS", "case_table", "folder_table", "lesion_rules_of",
+           "summarize", "summarize_lesionwise", "to_json", "write_csv"]
 
 STATISTICS = ("mean", "median", "std")
 #: Per-region columns of the CSV, in order.
 CSV_METRICS = (*METRIC_NAMES, "pred_ml", "ref_ml")
 _SHORT = {"whole": "WT", "core": "TC", "enhancing": "ET"}
 _LW_TITLES = {"dice": "Dice", "hd95": "HD95 mm", "nsd": "NSD", "f1": "F1", "tp": "TP",
-              "fp": "FP", "fn": "FN"}
+              "fp": "FP", "fn": "FN", "ignored": "ignored"}
 _TITLES = {"dice": "Dice", "sensitivity": "Sens", "specificity": "Spec", "ppv": "PPV",
            "hd95": "HD95 mm"}
 
@@ -62,18 +63,28 @@ def summarize(results: Sequence[CaseEvaluation]) -> dict[str, dict[str, dict[str
     return summary
 
 
-def _has_lesionwise(results: Sequence[CaseEvaluation]) -> bool:
-    return any(r.lesionwise for r in results)
+def lesion_rules_of(results: Sequence[CaseEvaluation]) -> LesionRules | None:
+    """The lesion-wise rules of the results (None without lesion-wise metrics).
+
+    Raises:
+        ValueError: cases evaluated under different rules (one report, one rule set).
+    """
+    names = {r.lesion_rules or DEFAULT_LESION_RULES for r in results if r.lesionwise}
+    if len(names) > 1:
+        raise ValueError(f"cases evaluated with different lesion-wise rules: {sorted(names)}")
+    return LESION_RULES[names.pop()] if names else None
 
 
 def summarize_lesionwise(results: Sequence[CaseEvaluation],
                          ) -> dict[str, dict[str, dict[str, float | None]]]:
     """statistic -> region -> lesion-wise metric over the ``ok`` cases, NaN skipped."""
+    rules = lesion_rules_of(results)
     done = [r for r in results if r.status == "ok" and r.lesionwise]
     return {stat: {region: {
         metric: _statistic(np.array([getattr(r.lesionwise[region], metric) for r in done],
                                     dtype=float), stat, skip_nan=True)
-        for metric in LESIONWISE_METRICS} for region in REGION_NAMES} for stat in STATISTICS}
+        for metric in (rules.metrics if rules else ())} for region in REGION_NAMES}
+        for stat in STATISTICS}
 
 
 def _finite_or_none(tree):
@@ -89,17 +100,12 @@ def to_json(results: Sequence[CaseEvaluation]) -> dict:
            "n_missing": sum(r.status.startswith("missing") for r in results),
            "n_error": sum(r.status == "error" for r in results),
            "summary": summarize(results)}
-    if _has_lesionwise(results):
-        out["lesion_wise_definition"] = LESIONWISE_DEFINITION
+    rules = lesion_rules_of(results)
+    if rules is not None:
+        out["lesion_wise_rules"] = rules.name
+        out["lesion_wise_definition"] = rules.definition
         out["summary_lesion_wise"] = _finite_or_none(summarize_lesionwise(results))
     return out
-
-
-#: What the lesion-wise figures are, written into JSON output beside them.
-LESIONWISE_DEFINITION = (f"BraTS 2025 lesion-wise metrics: panoptica {PANOPTICA_VERSION} with "
-                         "the configuration of brats-evaluation 0.0.10 (glioma); null = "
-                         "undefined (no lesion on either side) or infinite (HD95, no lesion "
-                         "matched)")
 
 
 def _cell(value: float | int | None) -> str:
@@ -116,10 +122,11 @@ def write_csv(path: str | os.PathLike, results: Sequence[CaseEvaluation]) -> Non
     Written atomically: an interrupted run leaves no half-written file.
     """
     columns = [f"{region}_{metric}" for region in REGION_NAMES for metric in CSV_METRICS]
-    lesionwise = _has_lesionwise(results)
-    if lesionwise:
-        columns += [f"{region}_lesionwise_{metric}" for region in REGION_NAMES
-                    for metric in LESIONWISE_METRICS]
+    rules = lesion_rules_of(results)
+    if rules is not None:
+        columns += ["lesionwise_rules", *(f"{region}_lesionwise_{metric}"
+                                          for region in REGION_NAMES
+                                          for metric in rules.metrics)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["case", "status", "prediction", "reference", "pred_labels", "ref_labels",
@@ -127,18 +134,19 @@ def write_csv(path: str | os.PathLike, results: Sequence[CaseEvaluation]) -> Non
     for r in results:
         values = [_cell(getattr(r.regions[g], m)) if r.regions else ""
                   for g in REGION_NAMES for m in CSV_METRICS]
-        if lesionwise:
-            values += [_cell(getattr(r.lesionwise[g], m)) if r.lesionwise else ""
-                       for g in REGION_NAMES for m in LESIONWISE_METRICS]
+        if rules is not None:
+            values += [rules.name if r.lesionwise else "",
+                       *(_cell(getattr(r.lesionwise[g], m)) if r.lesionwise else ""
+                         for g in REGION_NAMES for m in rules.metrics)]
         writer.writerow([r.case_id, r.status, r.pred_path or "", r.ref_path or "",
                          r.pred_scheme or "", r.ref_scheme or "", *values, r.message])
     n_ok = sum(r.status == "ok" for r in results)
     lesion_summary = summarize_lesionwise(results)
     for stat, regions in summarize(results).items():
         values = [_cell(regions[g][m]) for g in REGION_NAMES for m in CSV_METRICS]
-        if lesionwise:
-            values += [_cell(lesion_summary[stat][g][m]) for g in REGION_NAMES
-                       for m in LESIONWISE_METRICS]
+        if rules is not None:
+            values += [rules.name, *(_cell(lesion_summary[stat][g][m]) for g in REGION_NAMES
+                                     for m in rules.metrics)]
         writer.writerow([stat, f"summary of {n_ok} cases", "", "", "", "", *values, ""])
     atomic_write_text(path, buffer.getvalue())
 
@@ -152,23 +160,25 @@ def case_table(result: CaseEvaluation) -> str:
         m = result.regions[region]
         lines.append(f"{region:<10}" + "".join(f"{getattr(m, k):>10.4f}" if k != "hd95"
                                                else f"{m.hd95:>10.2f}" for k in METRIC_NAMES))
-    if result.lesionwise:
-        lines.append(f"lesion-wise (BraTS 2025: panoptica {PANOPTICA_VERSION})")
+    rules = lesion_rules_of([result])
+    if rules is not None:
+        lines.append(f"lesion-wise ({rules.title})")
         lines.append(f"{'region':<10}" + "".join(f"{_LW_TITLES[m]:>10}"
-                                                  for m in LESIONWISE_METRICS))
+                                                  for m in rules.metrics))
         for region in REGION_NAMES:
             m = result.lesionwise[region]
             lines.append(f"{region:<10}" + "".join(
                 f"{getattr(m, k):>10}" if isinstance(getattr(m, k), int)
                 else f"{getattr(m, k):>10.{2 if k == 'hd95' else 4}f}"
-                for k in LESIONWISE_METRICS))
+                for k in rules.metrics))
     return "\n".join(lines)
 
 
 def folder_table(results: Sequence[CaseEvaluation]) -> str:
     """Dice and HD95 per case and region, then mean, median and standard deviation."""
     width = max([len(r.case_id) for r in results] + [10]) + 2
-    lesionwise = _has_lesionwise(results)
+    rules = lesion_rules_of(results)
+    lesionwise = rules is not None
     header = f"{'case':<{width}}" + "".join(
         f"{_SHORT[region] + ' ' + title:>11}" for region in REGION_NAMES
         for title in ("Dice", "HD95"))
@@ -199,4 +209,6 @@ def folder_table(results: Sequence[CaseEvaluation]) -> str:
         lines.append(f"{stat:<{width}}" + "".join(cells))
     n_ok = sum(r.status == "ok" for r in results)
     lines.append(f"{n_ok} of {len(results)} cases evaluated")
+    if rules is not None:
+        lines.append(f"lwDice, lwHD95: lesion-wise ({rules.title})")
     return "\n".join(lines)

@@ -147,14 +147,18 @@ def test_cli_lesion_wise_single_and_folders(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     whole = report["lesion_wise"]["whole"]
     assert (whole["tp"], whole["fn"], whole["dice"]) == (1, 1, 1.0)
+    assert report["lesion_wise_rules"] == "brats2025"            # the default rules
     assert main(["evaluate", "--pred-dir", str(p.parent), "--ref-dir", str(r.parent),
                  "--lesion-wise", "--json", "--csv", str(tmp_path / "m.csv")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["summary_lesion_wise"]["mean"]["whole"]["f1"] == pytest.approx(2 / 3)
     assert "panoptica" in report["lesion_wise_definition"]
+    assert report["lesion_wise_rules"] == "brats2025"
     rows = list(csv.DictReader((tmp_path / "m.csv").read_text().splitlines()))
-    assert rows[0]["whole_lesionwise_fn"] == "1"
+    assert rows[0]["whole_lesionwise_fn"] == "1" and rows[0]["lesionwise_rules"] == "brats2025"
     assert rows[1]["case"] == "mean" and float(rows[1]["enhancing_lesionwise_dice"]) == 1.0
+    assert main(["evaluate", str(p), str(r), "--lesion-rules", "brats2025"]) == 0
+    assert "lesion-wise (BraTS 2025: panoptica" in capsys.readouterr().out
     assert main(["evaluate", str(p), str(r)]) == 0          # without the flag: no lesion block
     assert "lesion-wise" not in capsys.readouterr().out
 
