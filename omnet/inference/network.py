@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from omnet.errors import Cancelled
-from omnet.inference.device import Precision, is_out_of_memory
+from omnet.inference.device import Precision, flush_denormals, is_out_of_memory
 from omnet.inference.stitching import Predictor
 from omnet.labels import BACKGROUND, NUM_CLASSES, TUMOUR_CLASSES
 
@@ -89,7 +89,7 @@ def make_predictor(model: nn.Module, device: torch.device, precision: Precision,
         if pinned and x.device.type == "cpu":
             x = x.pin_memory().to(device, non_blocking=True)
         x = x.to(device).contiguous(memory_format=layout)
-        with torch.inference_mode(), precision.autocast(device):
+        with torch.inference_mode(), precision.autocast(device), flush_denormals():
             if with_attention:
                 logits, attention = model(x, return_attention=True)
             else:

@@ -157,6 +157,8 @@ class HDBetExtractor:
         """Brain probability (float32) on the grid of ``image``."""
         import torch
 
+        from omnet.inference.device import flush_denormals
+
         grid = _model_grid(image)
         resampled = sitk.Resample(sitk.Cast(image, sitk.sitkFloat32), grid, sitk.Transform(),
                                   sitk.sitkLinear, 0.0, sitk.sitkFloat32)
@@ -169,7 +171,7 @@ class HDBetExtractor:
             flips = [tuple(axis for axis, bit in zip((2, 3, 4), bits) if bit)
                      for bits in np.ndindex(2, 2, 2)]
         total = torch.zeros(padded.shape)
-        with torch.inference_mode():
+        with torch.inference_mode(), flush_denormals():
             x = torch.from_numpy(padded)[None, None].to(self.settings.device)
             for net in self.networks:
                 for axes in flips:
