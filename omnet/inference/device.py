@@ -8,12 +8,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from omnet.errors import OMNetError
 
-__all__ = ["FLUSHES_DENORMALS", "Precision", "bytes_per_voxel", "cpu_supports_bf16", "flush_denormals",
-           "is_out_of_memory", "resolve_precision", "select_device", "tile_voxel_budget"]
+__all__ = ["FLUSHES_DENORMALS", "Precision", "bytes_per_voxel", "cpu_supports_bf16",
+           "flush_denormals", "is_out_of_memory", "resolve_precision", "select_device",
+           "tile_voxel_budget"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 #: flushing them to zero changes no decision. The setting is per thread and torch's CPU
 #: worker threads copy it from the thread that starts them, so it is made here, on import,
 #: before inference or training has run an operation that starts them.
+for _dtype in (np.float16, np.float32, np.float64):
+    np.finfo(_dtype)   # cached while denormals still exist, so numpy does not warn later
 FLUSHES_DENORMALS = torch.set_flush_denormal(True)
 
 
