@@ -20,22 +20,39 @@ __all__ = ["FLUSHES_DENORMALS", "Precision", "bytes_per_voxel", "cpu_supports_bf
 log = logging.getLogger(__name__)
 
 
-#: Activations that decay towards zero (far from any structure, in padding) become denormal
-#: floats, which x86 CPUs handle dozens of times slower: one HD-BET pass over a crop of a
-#: raw scanner series took 88 s with them and 2 s without. Their values are below 1e-38, so
-#: flushing them to zero changes no decision. The setting is per thread and torch's CPU
-#: worker threads copy it from the thread that starts them, so it is made here, on import,
-#: before inference or training has run an operation that starts them.
-for _dtype in (np.float16, np.float32, np.float64):
-    np.finfo(_dtype)   # cached while denormals still exist, so numpy does not warn later
-FLUSHES_DENORMALS = torch.set_flush_denormal(True)
+def _start_workers_flushing() -> bool:
+    """Start torch's CPU worker threads with denormals flushed, then restore this thread.
+
+    Activations that decay towards zero (far from any structure, in padding) become denormal
+    floats, which x86 CPUs handle dozens of times slower: one HD-BET pass over a crop of a
+    raw scanner series took 88 s with them and 2 s without. Their values are below 1e-38, so
+    flushing them changes no decision. The mode is per thread, and worker threads copy it
+    from the thread that starts them, so the pool is started here, on import, inside the
+    mode; the calling thread gets it only inside :func:`flush_denormals`, so the rest of the
+    process (scipy's KD-tree crashed under it) keeps IEEE arithmetic. Where another library
+    started the pool before this import, only the calling thread is flushed.
+    """
+    for dtype in (np.float16, np.float32, np.float64):
+        np.finfo(dtype)   # cached while denormals exist, so numpy does not warn later
+    supported = torch.set_flush_denormal(True)
+    try:
+        torch.ones(1 << 17).mul_(2.0)   # one parallel operation starts the pool
+    finally:
+        torch.set_flush_denormal(False)
+    return supported
+
+
+FLUSHES_DENORMALS = _start_workers_flushing()
 
 
 @contextlib.contextmanager
 def flush_denormals():
-    """Denormals flushed on the calling thread for the block (for a thread that started
-    after the import above, or code that turned it off); the setting is left on."""
-    yield torch.set_flush_denormal(True)
+    """Denormals flushed on the calling thread for the block (network passes only)."""
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield supported
+    finally:
+        torch.set_flush_denormal(False)
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "float32")
