@@ -76,9 +76,10 @@ class TorchioAugmenter:
             # average over its thickness (a Gaussian slice profile, FWHM 3-6 mm) as a scanner
             # acquires it, not one thin slice picked out of every few
             transforms.append(tio.OneOf(
-                [tio.Compose([
-                    tio.RandomBlur(std=_SLICE_PROFILE_SIGMA, include=group),
-                    tio.RandomAnisotropy(axes=(0,), downsampling=(3.0, 6.0), include=group)])
+                [tio.Compose(
+                    ([tio.RandomBlur(std=_SLICE_PROFILE_SIGMA, include=group)]
+                     if s.thick_slice_profile else [])
+                    + [tio.RandomAnisotropy(axes=(0,), downsampling=(3.0, 6.0), include=group)])
                  for group in thick_slice_groups(names, s.thick_slice_sequences)],
                 p=s.thick_slice_p))
         if s.bias_field_p > 0:

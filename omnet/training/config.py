@@ -84,6 +84,9 @@ class AugmentSettings:
     bias_field_p: float = _opt(0.0, "TorchIO: probability of a smooth multiplicative bias field")
     thick_slice_p: float = _opt(
         0.0, "TorchIO: probability that one sequence is re-acquired with 3-6 mm slices")
+    thick_slice_profile: bool = _opt(
+        True, "TorchIO: average each thick slice over a Gaussian slice profile, as a scanner "
+        "does (off: one thin slice picked out of every few, as the bundled model was trained)")
     thick_slice_sequences: str = _opt(
         "one", "TorchIO: which sequences a thick-slice re-acquisition hits: one at a time, or "
         "also the hospital mixes (all but T1c; all four)", choices=("one", "mixed"))
@@ -259,7 +262,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                      "loss_margin": [4, 8, 8], "context": "window",
                      "task1_tumour_share": 0.3},
         "augment": {"affine_p": 0.2, "elastic_p": 0.1, "gamma_p": 0.3, "noise_p": 0.15,
-                    "blur_p": 0.1, "bias_field_p": 0.2, "thick_slice_p": 0.2},
+                    "blur_p": 0.1, "bias_field_p": 0.2, "thick_slice_p": 0.2,
+                    "thick_slice_profile": False},
         "schedule": {"stage_unit": "iterations", "stage_lengths": [0.0, 0.0, 1500.0]},
         "optim": {"lr": 0.01, "momentum": 0.9, "lr_schedule": "poly", "loss": "ce+dice"},
         "run": {"precision": "bfloat16", "export": "last", "validate_every": 250,

@@ -165,6 +165,17 @@ def test_mixed_thick_slice_simulation_can_hit_several_sequences():
     assert counts == {1, 3, 4}
 
 
+def test_the_slice_profile_smooths_along_the_slice_axis_only_when_asked():
+    image, classes = _crop()
+    rng = np.random.default_rng
+    with_profile = _augmenter(thick_slice_p=1.0)(image, classes, rng(3), (8, 16, 16))[0]
+    picked = _augmenter(thick_slice_p=1.0, thick_slice_profile=False)(
+        image, classes, rng(3), (8, 16, 16))[0]
+    assert not np.allclose(with_profile, picked)
+    assert preset_config("bundled").augment.thick_slice_profile is False   # as it was trained
+    assert preset_config("paper").augment.thick_slice_profile is True
+
+
 def test_init_from_loads_the_weights_and_refuses_another_width(tmp_path):
     config = preset_config("quick")
     config.model = type(config.model)(variant="omnet-cga", width=4)
