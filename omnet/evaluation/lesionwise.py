@@ -33,8 +33,8 @@ from functools import lru_cache
 import numpy as np
 
 from omnet.errors import OMNetError
-from omnet.evaluation.metrics import region_masks
-from omnet.labels import BRATS2018, REGION_NAMES, LabelScheme
+from omnet.evaluation.metrics import paired_region_masks
+from omnet.labels import BRATS2018, LabelScheme
 
 __all__ = ["LESIONWISE_METRICS", "PANOPTICA_VERSION", "LesionwiseMetrics",
            "lesionwise_label_maps", "lesionwise_region", "require_panoptica"]
@@ -146,9 +146,5 @@ def lesionwise_label_maps(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[f
                           ref_scheme: LabelScheme = BRATS2018,
                           ) -> dict[str, LesionwiseMetrics]:
     """Lesion-wise metrics of the whole tumour, tumour core and enhancing tumour."""
-    if pred.shape != ref.shape:
-        raise ValueError(f"label map shapes differ: {pred.shape} vs {ref.shape}")
-    pred_regions = region_masks(pred, pred_scheme)
-    ref_regions = region_masks(ref, ref_scheme)
-    return {name: lesionwise_region(pred_regions[name], ref_regions[name], spacing)
-            for name in REGION_NAMES}
+    return {name: lesionwise_region(p, r, spacing)
+            for name, (p, r) in paired_region_masks(pred, ref, pred_scheme, ref_scheme).items()}

@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
-from omnet.evaluation.metrics import region_masks
+from omnet.evaluation.metrics import paired_region_masks
 from omnet.evaluation.surfels import robust_hausdorff, surfel_distances
-from omnet.labels import BRATS2018, REGION_NAMES, LabelScheme
+from omnet.labels import BRATS2018, LabelScheme
 
 __all__ = ["BRATS2023_GLIOMA", "BRATS2023_METRICS", "BRATS2023_SOURCE", "Brats2023Metrics",
            "Brats2023Parameters", "brats2023_label_maps", "brats2023_region",
@@ -175,9 +175,5 @@ def brats2023_label_maps(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[fl
                          parameters: Brats2023Parameters = BRATS2023_GLIOMA,
                          ) -> dict[str, Brats2023Metrics]:
     """BraTS 2023 lesion-wise scores of the whole tumour, tumour core and enhancing tumour."""
-    if pred.shape != ref.shape:
-        raise ValueError(f"label map shapes differ: {pred.shape} vs {ref.shape}")
-    pred_regions = region_masks(pred, pred_scheme)
-    ref_regions = region_masks(ref, ref_scheme)
-    return {name: brats2023_region(pred_regions[name], ref_regions[name], spacing, parameters)
-            for name in REGION_NAMES}
+    return {name: brats2023_region(p, r, spacing, parameters)
+            for name, (p, r) in paired_region_masks(pred, ref, pred_scheme, ref_scheme).items()}

@@ -24,7 +24,7 @@ from omnet.labels import BRATS2018, REGION_NAMES, LabelScheme
 
 __all__ = ["BRATS_HD95_PENALTY_MM", "BRATS_POLICY", "METRIC_NAMES", "EmptyPolicy",
            "RegionMetrics", "dice", "evaluate_label_maps", "hd95", "overlap_counts",
-           "region_masks", "region_metrics"]
+           "paired_region_masks", "region_masks", "region_metrics"]
 
 #: Diagonal of the BraTS grid, sqrt(240^2 + 240^2 + 155^2) mm: HD95 when one side is empty.
 BRATS_HD95_PENALTY_MM = 373.13
@@ -74,6 +74,19 @@ class RegionMetrics:
 def region_masks(labels: np.ndarray, scheme: LabelScheme = BRATS2018) -> dict[str, np.ndarray]:
     """Boolean masks of the whole tumour, tumour core and enhancing tumour of a label map."""
     return {name: np.isin(labels, values) for name, values in scheme.regions().items()}
+
+
+def paired_region_masks(pred: np.ndarray, ref: np.ndarray,
+                        pred_scheme: LabelScheme = BRATS2018,
+                        ref_scheme: LabelScheme = BRATS2018,
+                        ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Region name -> (predicted, reference) masks of two label maps of one shape, each read
+    with its own label scheme."""
+    if pred.shape != ref.shape:
+        raise ValueError(f"label map shapes differ: {pred.shape} vs {ref.shape}")
+    pred_regions = region_masks(pred, pred_scheme)
+    ref_regions = region_masks(ref, ref_scheme)
+    return {name: (pred_regions[name], ref_regions[name]) for name in REGION_NAMES}
 
 
 def overlap_counts(pred: np.ndarray, ref: np.ndarray) -> tuple[int, int, int, int]:
@@ -139,11 +152,7 @@ def evaluate_label_maps(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[flo
 
     The two maps may use different label schemes; each is read with its own.
     """
-    if pred.shape != ref.shape:
-        raise ValueError(f"label map shapes differ: {pred.shape} vs {ref.shape}")
+    pairs = paired_region_masks(pred, ref, pred_scheme, ref_scheme)
     if len(spacing) != pred.ndim:
         raise ValueError(f"{len(spacing)} spacing values for a {pred.ndim}-D label map")
-    pred_regions = region_masks(pred, pred_scheme)
-    ref_regions = region_masks(ref, ref_scheme)
-    return {name: region_metrics(pred_regions[name], ref_regions[name], spacing, policy)
-            for name in REGION_NAMES}
+    return {name: region_metrics(p, r, spacing, policy) for name, (p, r) in pairs.items()}
