@@ -9,6 +9,7 @@ probabilities, attention maps, the brain mask) onto the reference sequence's gri
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -101,44 +102,42 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
     role = settings.reference_role
     steps, timings = [], {}
 
-    def timed(name: str, started: float) -> None:
+    @contextlib.contextmanager
+    def timed(name: str):
+        started = time.perf_counter()
+        yield
         timings[name] = round(time.perf_counter() - started, 3)
 
-    started = time.perf_counter()
-    reference, entry = reference_grid(images, role)
-    steps.append(entry)
-    timed("reference_grid", started)
+    with timed("reference_grid"):
+        reference, entry = reference_grid(images, role)
+        steps.append(entry)
 
-    started = time.perf_counter()
-    transforms, entry = align(images, role, settings.register)
-    steps.append(entry)
-    timed("alignment", started)
+    with timed("alignment"):
+        transforms, entry = align(images, role, settings.register)
+        steps.append(entry)
 
-    started = time.perf_counter()
-    working = on_reference(images, reference, transforms)
-    brain_ref, entry = skull_strip(working, role, settings.skull_strip, extractor, detector)
-    steps.append(entry)
-    timed("skull_strip", started)
+    with timed("skull_strip"):
+        working = on_reference(images, reference, transforms)
+        brain_ref, entry = skull_strip(working, role, settings.skull_strip, extractor, detector)
+        steps.append(entry)
 
-    started = time.perf_counter()
-    fields, entry = bias_fields(working, brain_ref, settings.bias_correction)
-    steps.append(entry)
-    timed("bias_field", started)
+    with timed("bias_field"):
+        fields, entry = bias_fields(working, brain_ref, settings.bias_correction)
+        steps.append(entry)
 
-    started = time.perf_counter()
-    foreground = (sitk.GetArrayViewFromImage(brain_ref) > 0 if brain_ref is not None
-                  else sitk.GetArrayViewFromImage(working[role]) != 0)
-    grid = canonical_grid(reference, foreground, settings.spacing, settings.grid_margin_mm)
-    del working
-    volume, brain, resampled, entry = to_canonical(images, transforms, reference, grid,
-                                                   brain_ref, fields, settings.interpolation)
-    entry.update(check_brain(brain, grid.spacing))
-    steps.append(entry)
-    timed("canonical_grid", started)
+    with timed("canonical_grid"):
+        foreground = (sitk.GetArrayViewFromImage(brain_ref) > 0 if brain_ref is not None
+                      else sitk.GetArrayViewFromImage(working[role]) != 0)
+        grid = canonical_grid(reference, foreground, settings.spacing, settings.grid_margin_mm)
+        del working
+        volume, brain, resampled, entry = to_canonical(images, transforms, reference, grid,
+                                                       brain_ref, fields, settings.interpolation)
+        entry.update(check_brain(brain, grid.spacing))
+        steps.append(entry)
 
-    started = time.perf_counter()
-    volume, brain_crop, cropped, entry = normalise_and_crop(volume, brain, settings.crop_margin)
-    steps.append(entry)
-    timed("normalise_crop", started)
+    with timed("normalise_crop"):
+        volume, brain_crop, cropped, entry = normalise_and_crop(volume, brain,
+                                                                settings.crop_margin)
+        steps.append(entry)
     return PreparedCase(volume=volume, brain=brain_crop, records=(resampled, cropped),
                         reference=reference, steps=steps, timings=timings)
