@@ -41,6 +41,19 @@ def _fused(run) -> np.ndarray:
     return fuse_decisions(out["tumour"][0], out["refined"][0], out["enhancing"][0])
 
 
+def _timed(compute, *args, **kwargs):
+    """``compute(*args, **kwargs)`` and the seconds it took."""
+    started = time.perf_counter()
+    result = compute(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def _network(images, brain, model, device, precision: str, mode: str) -> np.ndarray:
+    """Fused classes of one ``predict_crop`` run in ``mode`` (fast or exact)."""
+    return _fused(predict_crop(images, brain, model, device, precision,
+                               settings=TilingSettings(mode=mode), with_probabilities=False))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
@@ -71,23 +84,14 @@ def main() -> None:
         images = np.asarray(case.images, dtype=np.float32)
         brain = brain_mask(images)
         maps, seconds = {}, {}
-        started = time.perf_counter()
-        maps["fast"] = _fused(predict_crop(images, brain, model, device,
-                                           args.precision,
-                                           settings=TilingSettings(mode="fast"),
-                                           with_probabilities=False))
-        seconds["fast"] = time.perf_counter() - started
-        started = time.perf_counter()
-        maps["reference"] = reference_classes(images, brain, model, device, tile=args.tile,
-                                              keep=args.keep, precision=args.precision)
-        seconds["reference"] = time.perf_counter() - started
+        maps["fast"], seconds["fast"] = _timed(_network, images, brain, model, device,
+                                               args.precision, "fast")
+        maps["reference"], seconds["reference"] = _timed(
+            reference_classes, images, brain, model, device, tile=args.tile, keep=args.keep,
+            precision=args.precision)
         if args.exact:
-            started = time.perf_counter()
-            maps["exact"] = _fused(predict_crop(images, brain, model, device,
-                                                args.precision,
-                                                settings=TilingSettings(mode="exact"),
-                                                with_probabilities=False))
-            seconds["exact"] = time.perf_counter() - started
+            maps["exact"], seconds["exact"] = _timed(_network, images, brain, model, device,
+                                                     args.precision, "exact")
         reference = np.asarray(case.classes)
         for name, classes in maps.items():
             truth.setdefault(name, []).append(region_dice(classes, reference))
