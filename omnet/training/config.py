@@ -301,9 +301,17 @@ def preset_config(name: str = "paper") -> TrainConfig:
     return apply_overrides(TrainConfig(preset=name), PRESETS[name])
 
 
+#: Settings added after runs were saved whose default is not what those runs did: a saved
+#: section without them gets these values, so ``--resume`` goes on as the run started.
+_BEFORE_THEY_EXISTED: dict[str, dict[str, Any]] = {"augment": {"thick_slice_profile": False}}
+
+
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Rebuild a saved configuration (``config.json``), refusing unknown sections."""
     data = dict(data)
+    for section, values in _BEFORE_THEY_EXISTED.items():
+        if isinstance(data.get(section), dict):
+            data[section] = {**values, **data[section]}
     preset = data.pop("preset", "paper")
     config = TrainConfig(preset=preset)
     unknown = set(data) - {"model", *SECTIONS}

@@ -64,6 +64,15 @@ def test_config_round_trips_through_json():
     assert again == c
 
 
+def test_a_config_saved_before_the_slice_profile_existed_resumes_without_it():
+    saved = preset_config("bundled").to_dict()
+    del saved["augment"]["thick_slice_profile"]
+    saved["augment"]["thick_slice_p"] = 0.35
+    assert config_from_dict(json.loads(json.dumps(saved))).augment.thick_slice_profile is False
+    fresh = preset_config("paper").to_dict()
+    assert config_from_dict(fresh).augment.thick_slice_profile is True
+
+
 @pytest.mark.parametrize("section, values", [
     ("sampling", {"patch_size": [16, 30, 32]}), ("schedule", {"stage_lengths": [1, 1]}),
     ("data", {"folds": 3, "fold": 3}), ("model", {"width": 3}), ("data", {"val_fraction": 1.0}),
