@@ -19,6 +19,9 @@ __all__ = ["FLUSHES_DENORMALS", "Precision", "bytes_per_voxel", "cpu_supports_bf
 
 log = logging.getLogger(__name__)
 
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "float32")
+
 
 def _start_workers_flushing() -> bool:
     """Start torch's CPU worker threads with denormals flushed, then restore this thread.
@@ -53,9 +56,6 @@ def flush_denormals():
         yield supported
     finally:
         torch.set_flush_denormal(False)
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("auto", "float32")
 
 
 def _mps_available() -> bool:
