@@ -74,10 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help=".safetensors model (default: the bundled one)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--mode", default="fast", choices=("fast", "exact"))
+    parser.add_argument("--match-resolution", default="auto", choices=("auto", "off"),
+                        help="as omnet segment's (off: measure without the second pass)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    options = {"model": args.model, "device": args.device, "mode": args.mode}
+    options = {"model": args.model, "device": args.device, "mode": args.mode,
+               "match_resolution": args.match_resolution}
     figures = {}
     header = f"{'case':22} {'variant':17} {'WT':>6} {'TC':>6} {'ET':>6} {'dWT':>6} " \
              f"{'dTC':>6} {'dET':>6} {'WT~orig':>7} {'WT mL':>7} {'s':>5}"

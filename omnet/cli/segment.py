@@ -67,6 +67,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                            'on, off; needs pip install "omnet[skullstrip]"')
     prep.add_argument("--bias-correction", action="store_true",
                       help="N4 bias-field correction of every sequence first")
+    prep.add_argument("--match-resolution", default="auto", choices=("auto", "off"),
+                      help="auto (default): when one sequence has far thicker slices than "
+                           "another (a 5 mm FLAIR beside a 1 mm T1c), a second network pass "
+                           "with all four at that resolution gives the whole tumour's extent")
     prep.add_argument("--brain-mask", metavar="FILE",
                       help="write the brain mask (1 = brain) on the T1c grid")
     p.add_argument("--tta", nargs="?", const="all", default=None, choices=("all", "x"),
@@ -127,7 +131,8 @@ def _options(args: argparse.Namespace) -> dict:
     return {"device": args.device, "mode": args.mode, "precision": args.precision,
             "postprocess": not args.no_postprocess, "labels": args.labels,
             "register": args.register, "skull_strip": args.skull_strip,
-            "bias_correction": args.bias_correction, "tta": args.tta}
+            "bias_correction": args.bias_correction,
+            "match_resolution": args.match_resolution, "tta": args.tta}
 
 
 def preparation_line(preparation: dict) -> str:
@@ -147,6 +152,10 @@ def preparation_line(preparation: dict) -> str:
     grid = steps.get("canonical grid", {})
     if grid.get("interpolated"):
         parts.append(f"resampled onto the network grid: {', '.join(grid['interpolated'])}")
+    matching = steps.get("resolution matching", {})
+    if matching.get("applied"):
+        parts.append(f"whole tumour read at {matching['through']}'s "
+                     f"{matching['slice_mm']:g} mm slices")
     return "; ".join(parts)
 
 

@@ -28,7 +28,7 @@ from scipy import ndimage
 from omnet.labels import CORE_CLASSES, EDEMA, ENHANCING, NECROTIC, TUMOUR_CLASSES
 
 __all__ = ["COARSE_DILATION", "DECISIONS", "coarse_tumour", "dilate_ball", "fuse_decisions",
-           "fuse_tasks", "task_decisions"]
+           "fuse_tasks", "task_decisions", "with_whole_tumour_of"]
 
 #: Dilation of task 1's coarse tumour (voxels), from the paper.
 COARSE_DILATION = 5
@@ -90,3 +90,10 @@ def fuse_tasks(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray,
     decisions = task_decisions(p1, p2, p3)
     return fuse_decisions(decisions["tumour"], decisions["refined"], decisions["enhancing"],
                           dilation)
+
+
+def with_whole_tumour_of(classes: np.ndarray, extent: np.ndarray) -> np.ndarray:
+    """``classes`` (network classes) inside ``extent``'s whole tumour and non-tumour outside
+    it; tumour voxels of ``extent`` that ``classes`` left empty become edema. Used to take
+    the whole tumour from the resolution-matched pass and its inside from the native one."""
+    return np.where(extent > 0, np.where(classes > 0, classes, EDEMA), 0).astype(classes.dtype)

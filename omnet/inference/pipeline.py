@@ -23,7 +23,7 @@ import SimpleITK as sitk
 from omnet.errors import Cancelled, InputError
 from omnet.inference.attention import attention_volumes
 from omnet.inference.device import select_device
-from omnet.inference.fusion import fuse_decisions
+from omnet.inference.fusion import fuse_decisions, with_whole_tumour_of
 from omnet.inference.model_source import resolve_model
 from omnet.inference.network import has_attention
 from omnet.inference.outputs import (
@@ -99,7 +99,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             attention_dir: str | os.PathLike | None = None,
             report: str | os.PathLike | None = None, register: str | bool = "auto",
             skull_strip: str = "auto", bias_correction: bool = False,
-            brain_mask: str | os.PathLike | None = None,
+            match_resolution: str = "auto", brain_mask: str | os.PathLike | None = None,
             progress: Callable[[float, str], None] | None = None,
             cancel: threading.Event | None = None,
             tiling: TilingSettings | None = None, extractor=None, tta: str | None = None,
@@ -121,6 +121,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             are found out of line), on, off (True / False mean on / off).
         skull_strip: brain extraction: auto (when skull and scalp are found), on, off.
         bias_correction: N4 bias-field correction of every sequence first.
+        match_resolution: auto: when one sequence has far thicker slices than another, a
+            second network pass at that resolution gives the whole tumour's extent; off.
         brain_mask: write the brain mask (uint8, T1c grid) there.
         progress: called with (fraction 0..1, stage name).
         cancel: when set, the run stops with :class:`Cancelled` and writes nothing.
@@ -149,7 +151,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     stages.end("reading", "read")
     stages.begin("preparing")
     settings = PrepareSettings(register=register, skull_strip=skull_strip,
-                               bias_correction=bias_correction, spacing=source.spacing)
+                               bias_correction=bias_correction,
+                               match_resolution=match_resolution, spacing=source.spacing)
     prepared = prepare(raw, settings, extractor=extractor)
     stages.end("preparing", "prepare")
 
@@ -173,12 +176,21 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         run = predict_crop(prepared.volume, prepared.brain, source, torch_device, precision,
                            tiling, want_attention, cancel, lambda f: stages.report(f, "network"),
                            with_probabilities=probabilities_dir is not None)
+    matched_run = None
+    if prepared.matched is not None:  # mixed slice thicknesses: the whole tumour's pass
+        matched_run = predict_crop(prepared.matched, prepared.brain, source, torch_device,
+                                   precision, tiling, False, cancel, None,
+                                   with_probabilities=False)
     stages.end("network", "network")
 
     stages.begin("fusion")
     stitched = run.outputs
     classes = fuse_decisions(stitched["tumour"][0], stitched["refined"][0],
                              stitched["enhancing"][0])
+    if matched_run is not None:
+        extent = matched_run.outputs
+        classes = with_whole_tumour_of(classes, fuse_decisions(
+            extent["tumour"][0], extent["refined"][0], extent["enhancing"][0]))
     label_crop = classes_to_labels(classes, scheme)
     stages.end("fusion", "fusion")
 

@@ -1,7 +1,8 @@
 """The preparation stage: hospital MRI in, what the network was trained on out, and back.
 
 ``prepare(raw, settings)`` runs, in order: reference grid -> alignment -> skull strip ->
-bias field -> canonical 1 mm grid -> normalise and crop; ``PreparedCase.restore`` brings
+bias field -> canonical 1 mm grid -> resolution matching (mixed slice thicknesses only) ->
+normalise and crop; ``PreparedCase.restore`` brings
 results back onto the reference sequence's grid.
 """
 

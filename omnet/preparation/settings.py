@@ -23,6 +23,9 @@ class PrepareSettings:
         skull_strip: brain extraction: ``auto`` (when the inputs still hold skull and
             scalp), ``on`` or ``off``.
         bias_correction: N4 bias-field correction of every sequence.
+        match_resolution: ``auto``: when one sequence has far thicker slices than another
+            (a 5 mm FLAIR beside a 1 mm T1c), also prepare an input with all four at the
+            thick series' resolution, for the whole tumour's extent; ``off``: never.
         spacing: the network's voxel spacing in mm (x, y, z), from the model card.
         interpolation: resampling of intensities onto the canonical grid: ``linear`` or
             ``bspline`` (cubic, far slower).
@@ -34,6 +37,7 @@ class PrepareSettings:
     register: str = "auto"
     skull_strip: str = "auto"
     bias_correction: bool = False
+    match_resolution: str = "auto"
     spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
     interpolation: str = "linear"
     grid_margin_mm: float = 8.0
@@ -44,6 +48,9 @@ class PrepareSettings:
             if getattr(self, name) not in CHOICES:
                 raise InputError(f"{name.replace('_', '-')} must be auto, on or off, "
                                  f"not {getattr(self, name)!r}")
+        if self.match_resolution not in ("auto", "off"):
+            raise InputError(f"match-resolution must be auto or off, not "
+                             f"{self.match_resolution!r}")
         if self.interpolation not in ("bspline", "linear"):
             raise InputError(f"interpolation must be bspline or linear, not "
                              f"{self.interpolation!r}")

@@ -1,7 +1,8 @@
 """The preparation stage: raw sequences in, the network's input out, and the way back.
 
 :func:`prepare` runs the steps in order: reference grid -> alignment -> skull strip ->
-bias field -> canonical grid -> normalise and crop. Each step records what it did (for the
+bias field -> canonical grid -> resolution matching (only for mixed slice thicknesses) ->
+normalise and crop. Each step records what it did (for the
 report); the spatial ones also leave a frozen record (:class:`Resampled`, :class:`Cropped`)
 that :meth:`PreparedCase.restore` undoes in reverse to bring any result (labels,
 probabilities, attention maps, the brain mask) onto the reference sequence's grid.
@@ -23,8 +24,10 @@ from omnet.preparation.canonical import canonical_grid, to_canonical
 from omnet.preparation.crop import check_brain, normalise_and_crop
 from omnet.preparation.grids import Cropped, Grid, Resampled
 from omnet.preparation.reference import reference_grid
+from omnet.preparation.resolution import coarsest_sequence, matched_volume
 from omnet.preparation.settings import PrepareSettings
 from omnet.preparation.skullstrip import Detector, skull_strip
+from omnet.preprocessing.normalize import zscore_nonzero
 
 __all__ = ["PreparedCase", "prepare"]
 
@@ -41,6 +44,8 @@ class PreparedCase:
         reference: the reference sequence (its grid is the outputs').
         steps: one report entry per step, in run order.
         timings: seconds per step.
+        matched: the same crop with every sequence at the thickest series' resolution
+            (:mod:`omnet.preparation.resolution`), or None when the sequences match.
     """
 
     volume: np.ndarray
@@ -49,6 +54,7 @@ class PreparedCase:
     reference: sitk.Image
     steps: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    matched: np.ndarray | None = None
 
     @property
     def canonical(self) -> Grid:
@@ -135,9 +141,22 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         entry.update(check_brain(brain, grid.spacing))
         steps.append(entry)
 
+    with timed("resolution_matching"):
+        coarse = coarsest_sequence(images) if settings.match_resolution == "auto" else None
+        matched = None
+        if coarse is not None:
+            matched, entry = matched_volume(volume, brain, images, transforms, grid, coarse)
+        else:
+            entry = {"step": "resolution matching", "applied": False,
+                     "reason": "off" if settings.match_resolution == "off"
+                     else "the sequences' slice thicknesses are alike"}
+        steps.append(entry)
+
     with timed("normalise_crop"):
         volume, brain_crop, cropped, entry = normalise_and_crop(volume, brain,
                                                                 settings.crop_margin)
         steps.append(entry)
+        if matched is not None:
+            matched = zscore_nonzero(matched[(slice(None), *cropped.box)])
     return PreparedCase(volume=volume, brain=brain_crop, records=(resampled, cropped),
-                        reference=reference, steps=steps, timings=timings)
+                        reference=reference, steps=steps, timings=timings, matched=matched)

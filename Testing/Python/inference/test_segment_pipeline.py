@@ -73,7 +73,7 @@ def test_report_volumes_and_label_set(phantom_case, tiny_model, tmp_path, mode):
             "write"} <= set(data["timings_s"])
     steps = [step["step"] for step in data["preparation"]["steps"]]
     assert steps == ["reference grid", "alignment", "skull strip", "bias field",
-                     "canonical grid", "normalise and crop"]
+                     "canonical grid", "resolution matching", "normalise and crop"]
     assert data["mode"] == mode and data["device"] == "cpu"
     assert data["model"]["name"].startswith("in-memory")
 

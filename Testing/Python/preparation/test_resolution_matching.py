@@ -1,0 +1,130 @@
+"""Resolution matching: a thick FLAIR beside a sharp T1c gives a second input at one
+sharpness, and the whole tumour's extent comes from it (mixed-resolution variant)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from head_phantom import head_case
+
+from omnet.demo.variants import thick_slices
+from omnet.errors import InputError
+from omnet.inference.fusion import with_whole_tumour_of
+from omnet.preparation import PrepareSettings, prepare
+from omnet.preparation.grids import Grid
+from omnet.preparation.resolution import _slice_profile_sigmas, coarsest_sequence
+
+GRID = {"spacing": (1.0, 1.0, 1.0), "size": (180, 200, 160)}
+FWHM = 2.0 * np.sqrt(2.0 * np.log(2.0))
+
+
+def _with_spacing(spacings: dict[str, tuple[float, float, float]]) -> dict[str, sitk.Image]:
+    return {role: _empty(spacing) for role, spacing in spacings.items()}
+
+
+def _empty(spacing) -> sitk.Image:
+    image = sitk.Image(4, 4, 4, sitk.sitkFloat32)
+    image.SetSpacing(spacing)
+    return image
+
+
+@pytest.mark.parametrize("flair,expected", [
+    ((1.0, 1.0, 1.0), None),  # all alike
+    ((0.5, 0.5, 0.5), None),  # finer, but only 0.5 mm apart
+    ((0.9, 0.9, 5.0), "flair"),  # the hospital mix
+    ((3.0, 1.0, 1.0), "flair"),  # 3 mm sagittal slices: 3 times and 2 mm thicker
+    ((1.0, 2.5, 1.0), None),  # 2.5 times but only 1.5 mm thicker
+])
+def test_the_coarse_sequence_is_found_only_when_far_coarser(flair, expected):
+    spacings = {"flair": flair, "t1": (1.0, 1.0, 1.0), "t1ce": (1.0, 1.0, 1.0),
+                "t2": (1.0, 1.0, 1.0)}
+    assert coarsest_sequence(_with_spacing(spacings)) == expected
+
+
+def test_the_slice_profile_lies_along_the_thick_axis():
+    canonical = Grid((10, 10, 10), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    axial = Grid((10, 10, 10), (1.0, 1.0, 5.0), (0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    sagittal = Grid((10, 10, 10), (5.0, 1.0, 1.0), (0.0, 0.0, 0.0), (1, 0, 0, 0, 1, 0, 0, 0, 1))
+    # the slice's full width at half maximum is its thickness, less the 1 mm voxel's
+    assert _slice_profile_sigmas(axial, canonical) == pytest.approx(
+        (np.sqrt(24.0) / FWHM, 0.0, 0.0))
+    assert _slice_profile_sigmas(sagittal, canonical) == pytest.approx(
+        (0.0, 0.0, np.sqrt(24.0) / FWHM))
+
+
+def _mixed_head() -> dict[str, sitk.Image]:
+    """The analytic head at 1 mm, its FLAIR re-acquired with 6 mm axial slices."""
+    images = head_case(**GRID)
+    images["flair"] = thick_slices(images["flair"], (1.0, 1.0, 6.0))
+    return images
+
+
+def _z_profile(channel: np.ndarray) -> np.ndarray:
+    """The channel along z through the middle of the crop, scaled to 0..1."""
+    line = channel[:, channel.shape[1] // 2, channel.shape[2] // 2].astype(float)
+    return (line - line.min()) / (line.max() - line.min())
+
+
+def test_the_sharp_sequences_are_reacquired_at_the_thick_series_resolution():
+    prepared = prepare(_mixed_head(), PrepareSettings(register="off"))
+    assert prepared.matched is not None and prepared.matched.shape == prepared.volume.shape
+    entry = next(s for s in prepared.steps if s["step"] == "resolution matching")
+    assert entry["applied"] and entry["through"] == "flair"
+    assert sorted(entry["re_acquired"]) == ["t1", "t1ce", "t2"]
+    flair = _z_profile(prepared.volume[0])
+    native_t1c, matched_t1c = _z_profile(prepared.volume[2]), _z_profile(prepared.matched[2])
+    # the brain and tumour edges of the T1c now blur along z as the FLAIR's do
+    assert np.abs(matched_t1c - flair).max() < 0.5 * np.abs(native_t1c - flair).max()
+    # the thick FLAIR itself is not touched
+    np.testing.assert_array_equal(prepared.matched[0], prepared.volume[0])
+
+
+def test_the_preparation_line_says_where_the_whole_tumour_was_read():
+    from omnet.cli.segment import preparation_line
+
+    prepared = prepare(_mixed_head(), PrepareSettings(register="off"))
+    assert "whole tumour read at flair's 6 mm slices" in preparation_line(prepared.report())
+    alike = prepare(head_case(**GRID), PrepareSettings(register="off"))
+    assert "whole tumour read" not in preparation_line(alike.report())
+
+
+def test_sequences_alike_get_no_second_input_and_off_turns_it_off():
+    alike = prepare(head_case(**GRID), PrepareSettings(register="off"))
+    assert alike.matched is None
+    entry = next(s for s in alike.steps if s["step"] == "resolution matching")
+    assert not entry["applied"] and "alike" in entry["reason"]
+    off = prepare(_mixed_head(), PrepareSettings(register="off", match_resolution="off"))
+    assert off.matched is None
+
+
+def test_an_unknown_match_resolution_choice_is_refused():
+    with pytest.raises(InputError, match="match-resolution must be auto or off"):
+        PrepareSettings(match_resolution="on")
+
+
+def test_the_whole_tumour_comes_from_the_extent_and_its_inside_from_the_classes():
+    classes = np.array([0, 1, 2, 3, 0, 2, 3])
+    extent = np.array([0, 2, 2, 2, 2, 0, 0])
+    # outside the extent: nothing; inside: the classes, edema (2) where they had none
+    np.testing.assert_array_equal(with_whole_tumour_of(classes, extent),
+                                  [0, 1, 2, 3, 2, 0, 0])
+
+
+@pytest.mark.slow
+def test_a_thick_flair_t1_and_t2_beside_a_sharp_t1c_segment_close_to_the_original(brats_dir):
+    """The issue's hospital mix on the validation case where it failed worst: without the
+    second pass edema covered the cerebellum (82 mL against the expert's 28)."""
+    from omnet import segment
+    from omnet.data.discovery import find_case_files
+    from omnet.data.imageio import read_case
+    from omnet.demo.variants import make_variant
+    from omnet.evaluation import dice, region_masks
+
+    raw = read_case(find_case_files(brats_dir / "Brats18_CBICA_AQN_1", need_seg=True))
+    variant = make_variant("mixed_resolution", raw.images, raw.seg)
+    result = segment(variant.images, None, device="cpu")
+    expert = region_masks(sitk.GetArrayFromImage(raw.seg))["whole"]
+    whole = region_masks(sitk.GetArrayFromImage(variant.back(result.labels)))["whole"]
+    assert dice(whole, expert) >= 0.75
+    assert result.volumes_ml["whole"] < 1.5 * expert.sum() / 1000.0
