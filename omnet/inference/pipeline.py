@@ -157,6 +157,11 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     stages.end("preparing", "prepare")
 
     stages.begin("network")
+    passes = 1 if prepared.matched is None else 2  # the second: resolution matching
+
+    def network_progress(done_passes: int) -> Callable[[float], None]:
+        return lambda f: stages.report((done_passes + f) / passes, "network")
+
     want_attention = attention_dir is not None and has_attention(source.module)
     if attention_dir is not None and not want_attention:
         log.warning("%s has no cross-task guided attention; no attention maps written",
@@ -171,15 +176,15 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             want_attention = False
         run = predict_with_tta(prepared.volume, prepared.brain, source, torch_device,
                                precision, tiling, tta, probabilities_dir is not None, cancel,
-                               lambda f: stages.report(f, "network"))
+                               network_progress(0))
     else:
         run = predict_crop(prepared.volume, prepared.brain, source, torch_device, precision,
-                           tiling, want_attention, cancel, lambda f: stages.report(f, "network"),
+                           tiling, want_attention, cancel, network_progress(0),
                            with_probabilities=probabilities_dir is not None)
     matched_run = None
     if prepared.matched is not None:  # mixed slice thicknesses: the whole tumour's pass
         matched_run = predict_crop(prepared.matched, prepared.brain, source, torch_device,
-                                   precision, tiling, False, cancel, None,
+                                   precision, tiling, False, cancel, network_progress(1),
                                    with_probabilities=False)
     stages.end("network", "network")
 
