@@ -6,6 +6,10 @@ labels, and for each variant the same Dice (its label map brought back onto the 
 grid by nearest neighbour) and the whole-tumour Dice between the variant's and the
 original's segmentation. Prints a table; ``--json`` also writes the figures.
 
+``--expert-ceiling`` also prints, per variant, the Dice of the expert's own masks seen through
+the variant's acquisition (each region's mask re-acquired like an image, brought back by
+linear interpolation, cut at one half): what the re-sampling alone costs, whatever the model.
+
     python tools/measure_variants.py ../shared/data/brats2018 \\
         --cases Brats18_2013_2_1,Brats18_CBICA_AQN_1 [--model m.safetensors] [--variants ...]
 """
@@ -33,7 +37,29 @@ def _dice(pred, ref) -> dict[str, float]:
     return {k: round(float(dice(p[k], r[k])), 4) for k in REGIONS}
 
 
-def measure_case(folder: Path, variants: list[str], segment_options: dict) -> dict:
+def expert_ceiling(seg, name: str) -> dict[str, float]:
+    """Dice of each region's expert mask against itself re-acquired as variant ``name``."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from omnet.demo.variants import make_variant
+    from omnet.evaluation import dice, region_masks
+
+    masks = region_masks(sitk.GetArrayFromImage(seg))
+    out = {}
+    for region in REGIONS:
+        image = sitk.GetImageFromArray(masks[region].astype(np.float32) + 1.0)  # 0 is "outside"
+        image.CopyInformation(seg)
+        seen = make_variant(name, {"t1ce": image}).images["t1ce"]
+        back = sitk.Resample(seen, image, sitk.Transform(), sitk.sitkLinear, 0.0,
+                             sitk.sitkFloat32)
+        out[region] = round(float(dice(sitk.GetArrayFromImage(back) - 1.0 > 0.5,
+                                       masks[region])), 4)
+    return out
+
+
+def measure_case(folder: Path, variants: list[str], segment_options: dict,
+                 ceiling: bool = False) -> dict:
     """Figures for one case folder (four sequences and ``*_seg``)."""
     import SimpleITK as sitk
 
@@ -61,6 +87,8 @@ def measure_case(folder: Path, variants: list[str], segment_options: dict) -> di
         rows[name] = {"dice": _dice(back, expert), "seconds": round(seconds, 1),
                       "whole_vs_original": round(float(dice(whole, base)), 4),
                       "whole_ml": result.volumes_ml["whole"]}
+        if ceiling:
+            rows[name]["expert_ceiling"] = expert_ceiling(expert, name)
     return rows
 
 
@@ -76,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", default="fast", choices=("fast", "exact"))
     parser.add_argument("--match-resolution", default="auto", choices=("auto", "off"),
                         help="as omnet segment's (off: measure without the second pass)")
+    parser.add_argument("--expert-ceiling", action="store_true",
+                        help="also the expert masks' Dice against themselves re-acquired")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -86,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
              f"{'dTC':>6} {'dET':>6} {'WT~orig':>7} {'WT mL':>7} {'s':>5}"
     print(header)
     for case in args.cases.split(","):
-        rows = measure_case(args.data / case, args.variants.split(","), options)
+        rows = measure_case(args.data / case, args.variants.split(","), options,
+                            args.expert_ceiling)
         figures[case] = rows
         first = rows["original"]["dice"]
         for name, row in rows.items():
@@ -96,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{d['enhancing']:6.3f} {drop[0]:6.3f} {drop[1]:6.3f} {drop[2]:6.3f} "
                   f"{row.get('whole_vs_original', 1.0):7.3f} {row['whole_ml']:7.1f} "
                   f"{row['seconds']:5.1f}", flush=True)
+            if "expert_ceiling" in row:
+                c = row["expert_ceiling"]
+                print(f"{'':22} {'  expert re-acq.':17} {c['whole']:6.3f} {c['core']:6.3f} "
+                      f"{c['enhancing']:6.3f}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0
