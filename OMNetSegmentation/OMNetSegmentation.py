@@ -54,6 +54,7 @@ class OMNetSegmentationParameterNode:
     skullStrip: Annotated[str, Choice(list(PREPARE_CHOICES))] = "auto"
     register: Annotated[str, Choice(list(PREPARE_CHOICES))] = "auto"
     biasCorrection: bool = False
+    matchResolution: bool = True
     postprocess: bool = True
     attentionMaps: bool = False
     updateExisting: bool = False

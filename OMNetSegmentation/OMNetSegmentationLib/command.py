@@ -43,6 +43,7 @@ class SegmentOptions:
     skull_strip: str = "auto"  # one of PREPARE_CHOICES
     register: str = "auto"  # one of PREPARE_CHOICES
     bias_correction: bool = False
+    match_resolution: bool = True  # a second pass for thick series beside a sharp T1c
 
     def __post_init__(self) -> None:
         for name in ("skull_strip", "register"):
@@ -118,6 +119,8 @@ def segment_arguments(inputs: Mapping[str, str | os.PathLike], output: str | os.
     argv += ["--skull-strip", options.skull_strip, "--register", options.register]
     if options.bias_correction:
         argv.append("--bias-correction")
+    if not options.match_resolution:
+        argv += ["--match-resolution", "off"]
     if options.attention:
         if attention_dir is None:
             raise ValueError("attention maps were asked for but no folder was given")

@@ -174,7 +174,8 @@ class SegmentationPanel:
         options = SegmentOptions(model=p.modelPath, device=p.device, mode=p.mode,
                                  postprocess=p.postprocess, attention=p.attentionMaps,
                                  skull_strip=p.skullStrip, register=p.register,
-                                 bias_correction=p.biasCorrection)
+                                 bias_correction=p.biasCorrection,
+                                 match_resolution=p.matchResolution)
         target = p.outputSegmentation if p.updateExisting else None
         self.ui.logText.clear()
         self.ui.progressBar.value = 0

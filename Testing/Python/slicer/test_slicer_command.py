@@ -109,9 +109,12 @@ def test_preparation_options_reach_the_command_line():
     assert option_value(argv, "--skull-strip") == "auto"  # right for raw scans
     assert option_value(argv, "--register") == "auto"
     assert "--bias-correction" not in argv
-    options = SegmentOptions(skull_strip="off", register="on", bias_correction=True)
+    assert build_parser().parse_args(argv[3:]).match_resolution == "auto"
+    options = SegmentOptions(skull_strip="off", register="on", bias_correction=True,
+                             match_resolution=False)
     argv = segment_command(["py"], INPUTS, "o.nii.gz", options)
     args = build_parser().parse_args(argv[3:])
-    assert (args.skull_strip, args.register, args.bias_correction) == ("off", "on", True)
+    assert (args.skull_strip, args.register, args.bias_correction,
+            args.match_resolution) == ("off", "on", True, "off")
     with pytest.raises(ValueError, match="skull_strip"):
         SegmentOptions(skull_strip="maybe")
