@@ -23,7 +23,7 @@ def segment_with(models: list, images, members: dict[str, list[int]]) -> dict:
     import numpy as np
     import torch
 
-    from omnet.inference.fusion import fuse_decisions, task_decisions
+    from omnet.inference.fusion import fuse_tasks
     from omnet.inference.predict import TilingSettings, predict_crop
     from omnet.labels import classes_to_labels, get_scheme
     from omnet.postprocessing.pipeline import postprocess
@@ -37,10 +37,8 @@ def segment_with(models: list, images, members: dict[str, list[int]]) -> dict:
     for name, chosen in members.items():
         probabilities = [np.mean([outputs[i][f"task{t}"] for i in chosen], axis=0)
                          for t in (1, 2, 3)]
-        decisions = task_decisions(*probabilities)
-        classes = fuse_decisions(decisions["tumour"], decisions["refined"],
-                                 decisions["enhancing"])
-        label_crop, _ = postprocess(classes_to_labels(classes, scheme), prepared.volume, scheme)
+        label_crop, _ = postprocess(classes_to_labels(fuse_tasks(*probabilities), scheme),
+                                    prepared.volume, scheme)
         labels[name] = prepared.restore_image(label_crop, 0, nearest=True, dtype=np.uint8)
     return labels
 

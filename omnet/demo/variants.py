@@ -17,10 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-__all__ = ["VARIANTS", "Variant", "make_variant", "thick_slices"]
+from omnet.preparation.resolution import FWHM_SIGMAS
 
-#: Full width at half maximum of a Gaussian = this many sigmas.
-_FWHM = 2.0 * np.sqrt(2.0 * np.log(2.0))
+__all__ = ["VARIANTS", "Variant", "make_variant", "thick_slices"]
 
 
 @dataclass
@@ -64,7 +63,7 @@ def thick_slices(image: sitk.Image, spacing: tuple[float, float, float],
     source = sitk.Cast(image, sitk.sitkFloat32)
     old = np.asarray(image.GetSpacing())
     # average over each new voxel's extent along the image's own axes (nearly aligned)
-    sigma = np.sqrt(np.maximum(np.asarray(spacing) ** 2 - old**2, 0)) / _FWHM
+    sigma = np.sqrt(np.maximum(np.asarray(spacing) ** 2 - old**2, 0)) / FWHM_SIGMAS
     for axis, width in enumerate(sigma):
         if width > 0:
             source = sitk.RecursiveGaussian(source, float(width), False,

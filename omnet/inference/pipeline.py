@@ -23,7 +23,7 @@ import SimpleITK as sitk
 from omnet.errors import Cancelled, InputError
 from omnet.inference.attention import attention_volumes
 from omnet.inference.device import select_device
-from omnet.inference.fusion import fuse_decisions, with_whole_tumour_of
+from omnet.inference.fusion import DECISIONS, fuse_decisions, with_whole_tumour_of
 from omnet.inference.model_source import resolve_model
 from omnet.inference.network import has_attention
 from omnet.inference.outputs import (
@@ -90,6 +90,11 @@ class _Stages:
     def end(self, stage: str, key: str) -> None:
         self.timings[key] = round(time.perf_counter() - self._begin, 3)
         self._last_end = _STAGE_END[stage]
+
+
+def _fused(outputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The fusion's class map from a network run's stitched decisions ((1, z, y, x) each)."""
+    return fuse_decisions(*(outputs[name][0] for name in DECISIONS))
 
 
 def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
@@ -190,12 +195,9 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
 
     stages.begin("fusion")
     stitched = run.outputs
-    classes = fuse_decisions(stitched["tumour"][0], stitched["refined"][0],
-                             stitched["enhancing"][0])
+    classes = _fused(stitched)
     if matched_run is not None:
-        extent = matched_run.outputs
-        classes = with_whole_tumour_of(classes, fuse_decisions(
-            extent["tumour"][0], extent["refined"][0], extent["enhancing"][0]))
+        classes = with_whole_tumour_of(classes, _fused(matched_run.outputs))
     label_crop = classes_to_labels(classes, scheme)
     stages.end("fusion", "fusion")
 

@@ -23,8 +23,8 @@ from scipy import ndimage
 from omnet.data.naming import SEQUENCE_ROLES
 from omnet.preparation.grids import Grid, resample_array
 
-__all__ = ["MATCH_MIN_GAP_MM", "MATCH_RATIO", "coarsest_sequence", "matched_volume",
-           "slice_thickness"]
+__all__ = ["FWHM_SIGMAS", "MATCH_MIN_GAP_MM", "MATCH_RATIO", "coarsest_sequence",
+           "matched_volume", "slice_thickness"]
 
 #: A series is far coarser than another when its slices are at least this many times
 #: thicker ...
@@ -32,7 +32,7 @@ MATCH_RATIO = 2.0
 #: ... and at least this many mm thicker (so 0.5 mm beside 1 mm is left alone).
 MATCH_MIN_GAP_MM = 2.0
 #: Full width at half maximum of a Gaussian = this many sigmas (a slice's profile).
-_FWHM = 2.0 * np.sqrt(2.0 * np.log(2.0))
+FWHM_SIGMAS = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
 def slice_thickness(image: sitk.Image) -> float:
@@ -59,7 +59,7 @@ def _slice_profile_sigmas(coarse: Grid, grid: Grid) -> tuple[float, float, float
     exact for series along the canonical axes, close for oblique ones."""
     axes = np.reshape(coarse.direction, (3, 3))  # column a: coarse axis a in LPS
     own = float(min(grid.spacing))
-    variances = np.maximum(np.square(coarse.spacing) - own**2, 0.0) / _FWHM**2
+    variances = np.maximum(np.square(coarse.spacing) - own**2, 0.0) / FWHM_SIGMAS**2
     covariance = axes @ np.diag(variances) @ axes.T
     sigma_mm = np.sqrt(np.diag(covariance))  # along LPS x, y, z = the canonical axes
     return tuple(float(s / g) for s, g in zip(sigma_mm[::-1], grid.spacing[::-1]))
