@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from omnet.card import read_card
 from omnet.inference.fusion import fuse_decisions
 from omnet.inference.model_source import resolve_model
 from omnet.inference.predict import TilingSettings, predict_crop
@@ -54,6 +55,25 @@ def _network(images, brain, model, device, precision: str, mode: str) -> np.ndar
                                settings=TilingSettings(mode=mode), with_probabilities=False))
 
 
+def training_tiles(model_path: str | None) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The training inputs' size and scored centre (z y x) from the model's card (an
+    ensemble's: its first member's).
+
+    Cards without sampling settings mean the bundled recipe's 32 x 64 x 64 inputs scored
+    on their central 24 x 48 x 48; a card without a loss margin scored whole inputs.
+    """
+    sampling = {}
+    if model_path and Path(model_path).is_file():
+        training = read_card(model_path).training
+        members = training.get("ensemble_of") or [{"training": training}]
+        sampling = members[0]["training"].get("settings", {}).get("sampling", {}) or {}
+    if not sampling:
+        return (32, 64, 64), (24, 48, 48)
+    tile = tuple(int(v) for v in sampling["patch_size"])
+    margin = tuple(int(v) for v in sampling.get("loss_margin", (0, 0, 0)))
+    return tile, tuple(t - 2 * m for t, m in zip(tile, margin))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
@@ -64,13 +84,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precision", default="auto", choices=("auto", "float32"),
                         help="arithmetic of every way (auto: bfloat16 where the CPU has it)")
-    parser.add_argument("--tile", type=int, nargs=3, default=(32, 64, 64),
-                        help="reference: tile size (z y x); training's inputs by default")
-    parser.add_argument("--keep", type=int, nargs=3, default=(24, 48, 48),
-                        help="reference: central part kept (z y x); training's loss region")
+    parser.add_argument("--tile", type=int, nargs=3, default=None,
+                        help="reference: tile size (z y x); default: the training inputs' "
+                             "size in the model's card")
+    parser.add_argument("--keep", type=int, nargs=3, default=None,
+                        help="reference: central part kept (z y x); default: the card's "
+                             "loss region")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
+    card_tile, card_keep = training_tiles(args.model)
+    args.tile, args.keep = args.tile or card_tile, args.keep or card_keep
+    print(f"reference tiles {args.tile}, centres kept {args.keep}", flush=True)
     device = torch.device("cpu")
     model = resolve_model(args.model, device)
     dataset = prepare_dataset(args.data, args.cache or default_cache_dir())

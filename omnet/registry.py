@@ -95,6 +95,8 @@ class ModelConfig:
         bn_average_fraction: Caffe BatchNorm moving-average fraction (paper: 0.999).
         se_reduction: channel reduction inside the SE blocks of ``omnet-se`` (8 reproduces
             the paper's +0.001 M of OM-Net + SE over OM-Net).
+        members: independently trained networks of this config whose task probabilities
+            are averaged (an ensemble); 1 for a single network.
     """
 
     variant: str = DEFAULT_VARIANT
@@ -103,6 +105,7 @@ class ModelConfig:
     dropout: float = 0.5
     bn_average_fraction: float = 0.999
     se_reduction: int = 8
+    members: int = 1
 
     def __post_init__(self) -> None:
         get_variant(self.variant)
@@ -117,13 +120,18 @@ class ModelConfig:
                 f"bn_average_fraction must be in (0, 1), got {self.bn_average_fraction}")
         if self.se_reduction < 1:
             raise ModelConfigError(f"se_reduction must be >= 1, got {self.se_reduction}")
+        if self.members < 1:
+            raise ModelConfigError(f"members must be >= 1, got {self.members}")
 
     @property
     def spec(self) -> VariantSpec:
         return get_variant(self.variant)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.members == 1:
+            del data["members"]  # single networks' cards stay as they were
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:

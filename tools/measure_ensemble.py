@@ -1,8 +1,9 @@
 """Dice of each model alone and of their ensemble (task probabilities averaged before the
 fusion) on real cases, optionally re-acquired as a variant (:mod:`omnet.demo.variants`).
 
-A measuring tool for the next recipe decision, not a shipped feature: the segment pipeline
-runs one model. Fast mode, post-processing on, resolution matching off.
+A measuring tool for recipe decisions: it runs the members side by side without building
+an ensemble file (``tools/make_ensemble.py`` builds one that ``omnet segment`` runs). Fast
+mode, post-processing on, resolution matching off.
 
     python tools/measure_ensemble.py DATA --cases A,B \\
         --models omnet/models/omnet-cga-w16.safetensors RUN/model.safetensors [--variant V]

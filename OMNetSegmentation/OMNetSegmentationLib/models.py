@@ -36,7 +36,8 @@ class ModelChoice:
 
 def describe_card(card: ModelCard) -> str:
     """A one-line summary for tooltips: variant, width, validation Dice when known."""
-    parts = [f"{card.model.variant}, width {card.model.width}"]
+    parts = [f"{card.model.variant}, width {card.model.width}"
+             + (f", ensemble of {card.model.members}" if card.model.members > 1 else "")]
     dice = card.metrics.get("dice") if isinstance(card.metrics, dict) else None
     if isinstance(dice, dict) and dice:
         parts.append("Dice " + ", ".join(f"{region} {float(value):.2f}"

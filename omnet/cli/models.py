@@ -20,7 +20,8 @@ def run(args: argparse.Namespace) -> int:
     variants = [{"name": v.name, "title": v.title, "description": v.description}
                 for v in list_variants()]
     bundled = [{"path": str(path), "name": card.name, "variant": card.model.variant,
-                "width": card.model.width, "metrics": card.metrics}
+                "width": card.model.width, "members": card.model.members,
+                "metrics": card.metrics}
                for path, card in list_bundled_models()]
     if args.json:
         print(json.dumps({"variants": variants, "bundled": bundled}, indent=2))
@@ -30,5 +31,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {v['name']:<16} {v['title']:<14} {v['description']}")
     print("Bundled models:" if bundled else "Bundled models: none")
     for b in bundled:
-        print(f"  {b['name']:<24} {b['variant']} width {b['width']}  {b['path']}")
+        networks = f", ensemble of {b['members']}" if b["members"] > 1 else ""
+        print(f"  {b['name']:<24} {b['variant']} width {b['width']}{networks}  {b['path']}")
     return 0

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from omnet.training.config import PRESETS
 from omnet.training.options import add_config_options
 
 
@@ -24,11 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "*_seg / *-seg, or the MSD imagesTr/labelsTr layout). The run folder gets "
                     "config.json, split.json, metrics.csv, curves.png, checkpoints/ and the "
                     "exported model.safetensors. Settings default to the paper's "
-                    "(--preset paper); --preset quick is a short CPU run; --preset bundled is the "
-                    "recipe of the shipped model (with --init-from the model it fine-tuned).")
+                    "(--preset paper); --preset quick is a short CPU run; --preset bundled and "
+                    "--preset bundled-plain are the recipes of the shipped ensemble's two "
+                    "networks (with --init-from the model they fine-tuned).")
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="training cases")
     p.add_argument("--out", type=Path, help="run folder (required unless --check)")
-    p.add_argument("--preset", choices=("paper", "quick", "bundled"), default=None,
+    p.add_argument("--preset", choices=tuple(PRESETS), default=None,
                    help="starting settings (default: paper; on --resume: the run's)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last good checkpoint")

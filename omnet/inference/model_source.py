@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -12,12 +12,12 @@ from torch import nn
 
 from omnet.errors import ModelFileError
 
-__all__ = ["ModelSource", "resolve_model"]
+__all__ = ["ModelSource", "first_network", "resolve_model"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclasses.dataclass
 class ModelSource:
     """The network and what the report says about it (file models have a path and sha256)."""
 
@@ -29,18 +29,36 @@ class ModelSource:
     sha256: str | None = None
     #: The voxel spacing (mm, x y z) the network was trained on: its card's, else BraTS 1 mm.
     spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    #: Networks whose probabilities are averaged (an ensemble), else 1.
+    members: int = 1
 
     def describe(self) -> dict:
         return {"name": self.name, "variant": self.variant, "width": self.width,
+                "members": self.members,
                 "path": str(self.path) if self.path else None, "sha256": self.sha256}
+
+
+def first_network(source: ModelSource) -> ModelSource:
+    """An ensemble's first network as a source of its own; any other source as it is.
+
+    The resolution-matched pass (four thick, blurred sequences) reads the whole tumour with
+    the first network only: in the bundled ensemble it is the one trained with thick-slice
+    and blur augmentation, and the other one, never shown such input, over-segments there.
+    """
+    members = getattr(source.module, "members", None)
+    if members is None or source.members == 1:
+        return source
+    return dataclasses.replace(source, module=members[0], members=1,
+                               name=f"{source.name} (first network)")
 
 
 def _from_module(module: nn.Module) -> ModelSource:
     config = getattr(module, "config", None)
     variant = getattr(config, "variant", None)
     width = int(getattr(config, "width", 32))
+    members = int(getattr(config, "members", 1))
     name = f"in-memory {variant or type(module).__name__}"
-    return ModelSource(module, name, variant, width)
+    return ModelSource(module, name, variant, width, members=members)
 
 
 def resolve_model(model: object, device: torch.device) -> ModelSource:

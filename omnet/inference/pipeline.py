@@ -24,7 +24,7 @@ from omnet.errors import Cancelled, InputError
 from omnet.inference.attention import attention_volumes
 from omnet.inference.device import select_device
 from omnet.inference.fusion import DECISIONS, fuse_decisions, with_whole_tumour_of
-from omnet.inference.model_source import resolve_model
+from omnet.inference.model_source import first_network, resolve_model
 from omnet.inference.network import has_attention
 from omnet.inference.outputs import (
     attention_images,
@@ -188,9 +188,9 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
                            with_probabilities=probabilities_dir is not None)
     matched_run = None
     if prepared.matched is not None:  # mixed slice thicknesses: the whole tumour's pass
-        matched_run = predict_crop(prepared.matched, prepared.brain, source, torch_device,
-                                   precision, tiling, False, cancel, network_progress(1),
-                                   with_probabilities=False)
+        matched_run = predict_crop(prepared.matched, prepared.brain, first_network(source),
+                                   torch_device, precision, tiling, False, cancel,
+                                   network_progress(1), with_probabilities=False)
     stages.end("network", "network")
 
     stages.begin("fusion")

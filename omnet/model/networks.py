@@ -6,6 +6,7 @@ coarse), task 2 (5 classes, refined inside the tumour), task 3 (2 classes, enhan
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import torch
@@ -18,7 +19,8 @@ from omnet.model.context import CoarseWindow, Window, context_sum
 from omnet.model.heads import TaskHead
 from omnet.registry import ModelConfig
 
-__all__ = ["ModelCascade", "OMNet", "TaskLogits", "enhancing_logits_from_classes"]
+__all__ = ["Ensemble", "ModelCascade", "OMNet", "TaskLogits",
+           "enhancing_logits_from_classes"]
 
 Groups = dict[int, torch.Tensor]
 
@@ -186,3 +188,56 @@ class ModelCascade(_TaskModel):
             if len(index) and task <= len(self.networks):
                 out[task] = self._network_for(task)(x[index])
         return out
+
+
+class Ensemble(_TaskModel):
+    """Independently trained networks of one config, their task probabilities averaged.
+
+    The output logits are the logarithm of the mean softmax per task, so everything
+    downstream (decisions, probabilities, fusion) reads the averaged probabilities. The
+    CGA maps and features with ``return_attention`` are the first member's, and the
+    resolution-matched pass runs the first member alone. Inference only: its members are
+    trained one by one (``omnet train``) and combined afterwards.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        if config.members < 2:
+            raise ValueError("an ensemble needs at least two members")
+        self.config = config
+        single = dataclasses.replace(config, members=1)
+        build = ModelCascade if single.spec.cascade_networks else OMNet
+        self.members = nn.ModuleList(build(single) for _ in range(config.members))
+        self.attention = getattr(self.members[0], "attention", None)
+
+    @property
+    def context_window(self) -> Window | CoarseWindow | None:  # type: ignore[override]
+        return self.members[0].context_window
+
+    @context_window.setter
+    def context_window(self, window: Window | CoarseWindow | None) -> None:
+        for member in self.members:
+            member.context_window = window
+
+    def forward(self, x: torch.Tensor, return_attention: bool = False,
+                window: Window | None = None):
+        """The mean of the members' task probabilities, as log-probabilities."""
+        sums: list[torch.Tensor] | None = None
+        attention = None
+        for index, member in enumerate(self.members):
+            if return_attention and index == 0:
+                logits, attention = member(x, return_attention=True, window=window)
+            else:
+                logits = member(x, window=window)
+            probabilities = [torch.softmax(task.float(), dim=1) for task in logits]
+            sums = probabilities if sums is None else [
+                total.add_(p) for total, p in zip(sums, probabilities)]
+            del logits, probabilities
+        count = len(self.members)
+        averaged = TaskLogits(*(torch.log(total.div_(count).clamp_(min=1e-12))
+                                for total in sums))
+        return (averaged, attention) if return_attention else averaged
+
+    def forward_groups(self, x: torch.Tensor, groups: Groups) -> dict[int, torch.Tensor]:
+        raise TypeError("an ensemble is not trained as a whole; train each member with "
+                        "omnet train and combine them (tools/make_ensemble.py)")

@@ -176,11 +176,14 @@ class TrainConfig:
     preset: str = "paper"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "model": self.model.to_dict()}
 
     def validate(self) -> TrainConfig:
         """Raise :class:`ModelConfigError` for settings that cannot train; return self."""
         s, sc = self.sampling, self.schedule
+        if self.model.members != 1:
+            raise ModelConfigError("an ensemble is not trained as a whole; train each member "
+                                   "and combine them with tools/make_ensemble.py")
         if len(s.patch_size) != 3 or any(p <= 0 or p % 8 for p in s.patch_size):
             raise ModelConfigError(f"patch-size must be three multiples of 8, got {s.patch_size}")
         if not 0.0 <= s.task1_tumour_share <= 1.0:
@@ -247,7 +250,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "run": {"validate_every": 150, "val_max_cases": 2, "checkpoint_every": 50,
                 "plot_every": 25, "log_every": 5},
     },
-    # The shipped model's recipe (see the README and the model card), for a 2-core CPU:
+    # The recipe of the shipped ensemble's first network (README, model card), 2-core CPU:
     # width 16; 32x64x64 inputs of which the central 24x48x48 are scored, CGA/SE summed over
     # the window fast inference uses, so the default inference computes the function that
     # was trained; TorchIO augmentation; cross-entropy + soft Dice; poly learning rate; all
@@ -264,12 +267,21 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "augment": {"affine_p": 0.2, "elastic_p": 0.1, "gamma_p": 0.3, "noise_p": 0.15,
                     "blur_p": 0.1, "bias_field_p": 0.2, "thick_slice_p": 0.2,
                     "thick_slice_profile": False},
-        "schedule": {"stage_unit": "iterations", "stage_lengths": [0.0, 0.0, 1500.0]},
+        "schedule": {"stage_unit": "iterations", "stage_lengths": [0.0, 0.0, 1500.0],
+                     "iterations": 900},
         "optim": {"lr": 0.01, "momentum": 0.9, "lr_schedule": "poly", "loss": "ce+dice"},
         "run": {"precision": "bfloat16", "export": "last", "validate_every": 250,
                 "bn_recalibration": 30,
                 "checkpoint_every": 50, "checkpoint_minutes": 10.0, "plot_every": 25},
     },
+}
+# The shipped ensemble's second member: the same recipe with flips and intensity jitter as
+# its only augmentation (sharper on BraTS-clean cases, less robust to re-acquisition).
+PRESETS["bundled-plain"] = {
+    **PRESETS["bundled"],
+    "augment": {"affine_p": 0.0, "elastic_p": 0.0, "gamma_p": 0.0, "noise_p": 0.0,
+                "blur_p": 0.0, "bias_field_p": 0.0, "thick_slice_p": 0.0,
+                "thick_slice_profile": False},
 }
 
 

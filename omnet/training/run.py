@@ -196,17 +196,22 @@ def _initialise(model: torch.nn.Module, config: TrainConfig) -> dict[str, Any]:
         ModelConfigError: the file's network is not this run's variant and width.
     """
     from omnet.bundled import default_model_path
+    from omnet.model.ensemble import first_member
     from omnet.model.weights import load_model
 
     source = config.optim.init_from
     path = default_model_path("cpu") if source == "bundled" else Path(source)
     loaded = load_model(path)
-    if loaded.card.model != config.model:
+    network, network_config = first_member(loaded.model, loaded.card)
+    if network_config != config.model:
         raise ModelConfigError(f"--init-from {path.name}: its network is "
-                               f"{loaded.card.model.variant} width {loaded.card.model.width}, "
+                               f"{network_config.variant} width {network_config.width}, "
                                f"not this run's {config.model.variant} width "
                                f"{config.model.width}")
-    model.load_state_dict(loaded.model.state_dict())
+    model.load_state_dict(network.state_dict())
+    if network is not loaded.model:
+        log.info("%s is an ensemble of %d networks; fine-tuning starts from its first",
+                 path.name, loaded.card.model.members)
     log.info("initialised from %s (%s)", path, loaded.card.name)
     return {"name": loaded.card.name, "file": path.name, "file_sha256": loaded.file_sha256,
             "tensors_sha256": loaded.card.tensors_sha256,

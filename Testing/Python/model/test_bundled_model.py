@@ -47,6 +47,24 @@ def test_card_records_a_held_out_split_with_a_low_grade_case(bundled):
                 assert 0.0 <= figures[kind]["mean"][region]["dice"] <= 1.0
 
 
+def test_named_presets_reproduce_the_bundled_networks_recipes(bundled):
+    """Each network of the default model was trained with a preset's settings, bar the
+    starting weights (a path on the training machine, recorded with its checksum)."""
+    from omnet.training.config import preset_config
+
+    card = dict(bundled)[default_model_path("cpu")]
+    members = card.training.get("ensemble_of") or [{"training": card.training}]
+    presets = ("bundled", "bundled-plain")[:len(members)]
+    for member, preset in zip(members, presets):
+        recorded = member["training"]["settings"]
+        wanted = preset_config(preset).to_dict()
+        for section, values in recorded.items():
+            if isinstance(values, dict):
+                for name, value in values.items():
+                    if (section, name) != ("optim", "init_from"):
+                        assert wanted[section][name] == value, (preset, section, name)
+
+
 def test_segment_uses_the_bundled_model_on_a_held_out_case(bundled, brats_dir, tmp_path):
     path = default_model_path("cpu")  # what a user gets without --model
     card = dict(bundled)[path]

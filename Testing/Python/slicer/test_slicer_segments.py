@@ -10,6 +10,7 @@ import pytest
 from OMNetSegmentationLib.models import (
     MAX_TRAINED_MODELS,
     add_trained_model,
+    describe_card,
     model_choices,
     parse_trained_models,
     serialize_trained_models,
@@ -91,6 +92,13 @@ def test_model_choices_list_default_bundled_trained_and_files(tmp_path):
     assert choices[0].path == ""
     assert choices[2].title.startswith("my-run") and choices[2].path == str(trained)
     assert "whole 0.90" in choices[2].description
+
+
+def test_model_tooltips_say_when_a_model_is_an_ensemble():
+    single = describe_card(ModelCard(name="a", model=ModelConfig(width=16)))
+    pair = describe_card(ModelCard(name="b", model=ModelConfig(width=16, members=2)))
+    assert single.startswith("omnet-cga, width 16") and "ensemble" not in single
+    assert pair.startswith("omnet-cga, width 16, ensemble of 2")
 
 
 def test_trained_model_registry(tmp_path):

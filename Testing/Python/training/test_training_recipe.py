@@ -15,6 +15,7 @@ from omnet.errors import ModelConfigError
 from omnet.model import build_model
 from omnet.model.context import CoarseWindow
 from omnet.model.weights import save_model
+from omnet.registry import ModelConfig
 from omnet.training.augmentation import TorchioAugmenter, thick_slice_groups, uses_torchio
 from omnet.training.config import AugmentSettings, preset_config
 from omnet.training.losses import crop_margin, soft_dice_loss, task_loss
@@ -82,6 +83,22 @@ def test_bundled_preset_is_valid_and_matches_fast_inference():
     assert any(case.startswith(("Brats18_TCIA10", "Brats18_TCIA13"))
                for case in config.data.val_cases)  # a low-grade case validates
     assert uses_torchio(config.augment)
+
+
+def test_the_plain_preset_is_the_bundled_recipe_without_torchio_augmentation():
+    plain, bundled = preset_config("bundled-plain").validate(), preset_config("bundled")
+    assert not uses_torchio(plain.augment)
+    assert plain.augment.flip_axes == bundled.augment.flip_axes == [0, 1, 2]
+    for section in ("model", "data", "sampling", "schedule", "optim", "run"):
+        assert getattr(plain, section) == getattr(bundled, section)
+    assert bundled.schedule.iterations == 900  # the shipped runs' length, without a flag
+
+
+def test_an_ensemble_config_cannot_be_trained():
+    config = preset_config("quick")
+    config = type(config)(**{**config.__dict__, "model": ModelConfig(width=8, members=2)})
+    with pytest.raises(ModelConfigError, match="ensemble"):
+        config.validate()
 
 
 def test_a_loss_margin_as_large_as_half_the_patch_is_refused():
@@ -192,6 +209,22 @@ def test_init_from_loads_the_weights_and_refuses_another_width(tmp_path):
     config.model = type(config.model)(variant="omnet-cga", width=6)
     with pytest.raises(ModelConfigError, match="width 4"):
         _initialise(build_model(config.model), config)
+
+
+def test_init_from_an_ensemble_fine_tunes_its_first_member(tmp_path):
+    config = preset_config("quick")
+    config.model = ModelConfig(variant="omnet-cga", width=4)
+    torch.manual_seed(2)
+    pair = build_model(ModelConfig(variant="omnet-cga", width=4, members=2))
+    path = tmp_path / "pair.safetensors"
+    save_model(pair, ModelCard(name="pair", model=pair.config), path)
+    config.optim.init_from = str(path)
+    model = build_model(config.model)
+    _initialise(model, config)
+    for key, value in pair.members[0].state_dict().items():
+        assert torch.equal(model.state_dict()[key], value)
+    assert not torch.equal(model.state_dict()["head1.classifier.weight"],
+                           pair.members[1].state_dict()["head1.classifier.weight"])
 
 
 def test_recalibration_changes_statistics_but_not_the_training_batches(tiny_config, tmp_path):

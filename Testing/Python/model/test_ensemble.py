@@ -1,0 +1,143 @@
+"""Ensembles: the mean of the members' probabilities, one file, honest about their data."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from omnet.card import ModelCard
+from omnet.errors import ModelConfigError
+from omnet.inference.model_source import resolve_model
+from omnet.inference.predict import TilingSettings, predict_crop
+from omnet.model import Ensemble, build_model
+from omnet.model.ensemble import combine_models, first_member
+from omnet.model.weights import LoadedModel, load_model, save_model
+from omnet.registry import ModelConfig
+
+SPLIT = {"train_cases": ["a", "b"], "validation_cases": ["c"]}
+
+
+def _member(seed: int, tmp_path: Path, width: int = 4, split: dict | None = None,
+            ) -> LoadedModel:
+    """A small trained-looking network saved and loaded as a model file."""
+    torch.manual_seed(seed)
+    model = build_model("omnet-cga", width=width)
+    model(torch.randn(2, 4, 8, 16, 16))  # BatchNorm statistics away from their defaults
+    card = ModelCard(name=f"m{seed}", model=model.config,
+                     training={"data": split or SPLIT, "iterations": seed})
+    path = tmp_path / f"m{seed}-w{width}.safetensors"
+    save_model(model.eval(), card, path)
+    return load_model(path)
+
+
+def _softmaxes(model: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    with torch.no_grad():
+        return [torch.softmax(t.float(), 1) for t in model(x)]
+
+
+def test_the_ensemble_outputs_the_mean_of_its_members_probabilities(tmp_path):
+    a, b = _member(1, tmp_path), _member(2, tmp_path)
+    ensemble, _ = combine_models([a, b], "pair")
+    x = torch.randn(1, 4, 16, 16, 16)
+    expected = [(pa + pb) / 2 for pa, pb in zip(_softmaxes(a.model, x), _softmaxes(b.model, x))]
+    for got, want in zip(_softmaxes(ensemble, x), expected):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    # the two members disagree, so the mean is neither of them
+    assert not torch.allclose(_softmaxes(a.model, x)[1], expected[1], atol=1e-3)
+
+
+def test_an_ensemble_file_round_trips_with_its_members_records(tmp_path):
+    a, b = _member(1, tmp_path), _member(2, tmp_path)
+    ensemble, card = combine_models([a, b], "pair")
+    save_model(ensemble, card, tmp_path / "pair.safetensors", storage_dtype="float32")
+    loaded = load_model(tmp_path / "pair.safetensors")
+    assert isinstance(loaded.model, Ensemble) and loaded.card.model.members == 2
+    assert loaded.card.training["data"] == SPLIT
+    assert [m["name"] for m in loaded.card.training["ensemble_of"]] == ["m1", "m2"]
+    assert loaded.card.training["ensemble_of"][1]["file_sha256"] == b.file_sha256
+    x = torch.randn(1, 4, 16, 16, 16)
+    for got, want in zip(_softmaxes(loaded.model, x), _softmaxes(ensemble, x)):
+        torch.testing.assert_close(got, want)
+
+
+def test_members_of_other_networks_or_other_splits_are_refused(tmp_path):
+    a = _member(1, tmp_path)
+    with pytest.raises(ModelConfigError, match="at least two"):
+        combine_models([a], "one")
+    with pytest.raises(ModelConfigError, match="different networks"):
+        combine_models([a, _member(2, tmp_path, width=6)], "mixed")
+    other = _member(3, tmp_path, split={"train_cases": ["a", "c"], "validation_cases": ["b"]})
+    with pytest.raises(ModelConfigError, match="same split"):
+        combine_models([a, other], "leaky")
+    ensemble, card = combine_models([a, _member(2, tmp_path)], "pair")
+    nested = LoadedModel(ensemble, card, tmp_path / "pair.safetensors", "0" * 64)
+    with pytest.raises(ModelConfigError, match="ensemble itself"):
+        combine_models([nested, a], "nested")
+
+
+def test_single_network_cards_are_written_as_before_and_bad_counts_refused():
+    assert "members" not in ModelConfig(width=4).to_dict()
+    assert ModelConfig(width=4, members=3).to_dict()["members"] == 3
+    assert ModelConfig.from_dict({"variant": "omnet-cga", "width": 4}).members == 1
+    with pytest.raises(ModelConfigError, match="members"):
+        ModelConfig(width=4, members=0)
+
+
+def test_the_context_window_reaches_every_member_and_training_is_refused(tmp_path):
+    ensemble = build_model(ModelConfig(width=4, members=2))
+    ensemble.context_window = (8, 16, 16)
+    assert [m.context_window for m in ensemble.members] == [(8, 16, 16)] * 2
+    with pytest.raises(TypeError, match="train each member"):
+        ensemble.forward_groups(torch.randn(1, 4, 8, 16, 16), {1: torch.tensor([0])})
+
+
+def test_fine_tuning_starts_from_the_first_member(tmp_path):
+    a, b = _member(1, tmp_path), _member(2, tmp_path)
+    ensemble, card = combine_models([a, b], "pair")
+    network, config = first_member(ensemble, card)
+    assert config == a.card.model and config.members == 1
+    assert all(torch.equal(network.state_dict()[k], v) for k, v in a.model.state_dict().items())
+    assert first_member(a.model, a.card) == (a.model, a.card.model)
+
+
+def test_fast_inference_of_an_ensemble_averages_the_members_tile_by_tile(tmp_path):
+    """Through the tiled, BatchNorm-folded inference path, with the CGA maps asked for."""
+    a, b = _member(1, tmp_path), _member(2, tmp_path)
+    ensemble, card = combine_models([a, b], "pair")
+    save_model(ensemble, card, tmp_path / "pair.safetensors")
+    rng = np.random.default_rng(0)
+    volume = rng.normal(size=(4, 40, 72, 72)).astype(np.float32)
+    brain = np.ones(volume.shape[1:], dtype=bool)
+    cpu = torch.device("cpu")
+    settings = TilingSettings(mode="fast")
+
+    def run(path: Path, attention: bool = False):
+        return predict_crop(volume, brain, resolve_model(str(path), cpu), cpu, "float32",
+                            settings=settings, with_attention=attention).outputs
+
+    both = run(tmp_path / "pair.safetensors", attention=True)
+    alone = [run(m.path) for m in (a, b)]
+    for task in ("task1", "task2", "task3"):
+        np.testing.assert_allclose(both[task], (alone[0][task] + alone[1][task]) / 2,
+                                   atol=2e-4)
+    first = run(a.path, attention=True)
+    np.testing.assert_allclose(both["cga_core_pt"], first["cga_core_pt"], atol=1e-5)
+    assert dataclasses.replace(card.model, members=1) == a.card.model
+
+
+def test_the_resolution_matched_pass_reads_with_the_first_network_only(tmp_path):
+    from omnet.inference.model_source import first_network
+
+    a, b = _member(1, tmp_path), _member(2, tmp_path)
+    ensemble, card = combine_models([a, b], "pair")
+    save_model(ensemble, card, tmp_path / "pair.safetensors")
+    source = resolve_model(str(tmp_path / "pair.safetensors"), torch.device("cpu"))
+    first = first_network(source)
+    assert source.members == 2 and first.members == 1
+    assert first.module is source.module.members[0] and first.name == "pair (first network)"
+    single = resolve_model(str(a.path), torch.device("cpu"))
+    assert first_network(single) is single

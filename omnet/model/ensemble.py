@@ -1,0 +1,76 @@
+"""Combine independently trained networks into one ensemble model file.
+
+An ensemble is one safetensors file with one card (``model.members`` > 1), so everything
+that loads, checks, lists or runs a model treats it like any other. The members must be
+the same network (variant, width, inputs) trained on the same cases: their figures on the
+held-out split stay honest only if none of them saw those cases.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from omnet.card import ModelCard
+from omnet.errors import ModelConfigError
+from omnet.model import build_model
+from omnet.model.networks import Ensemble
+from omnet.model.weights import LoadedModel
+
+__all__ = ["combine_models", "first_member"]
+
+
+def _same_split(members: Sequence[LoadedModel]) -> dict:
+    """The members' common training data record; refuses members trained on other cases."""
+    records = [m.card.training.get("data", {}) for m in members]
+    for key in ("train_cases", "validation_cases"):
+        found = [sorted(r.get(key, [])) for r in records]
+        if any(f != found[0] for f in found[1:]):
+            raise ModelConfigError(f"the members were not trained on the same split ({key} "
+                                   "differ); their held-out figures would not be honest")
+    return records[0]
+
+
+def combine_models(members: Sequence[LoadedModel], name: str,
+                   description: str = "") -> tuple[Ensemble, ModelCard]:
+    """An ensemble network holding ``members``' weights, and its card.
+
+    Raises:
+        ModelConfigError: fewer than two members, members of different networks, members
+            that are ensembles themselves, or members trained on different splits.
+    """
+    if len(members) < 2:
+        raise ModelConfigError("an ensemble needs at least two models")
+    configs = [m.card.model for m in members]
+    if any(c.members > 1 for c in configs):
+        raise ModelConfigError("a member is an ensemble itself; combine single networks")
+    if any(c != configs[0] for c in configs[1:]):
+        raise ModelConfigError("the members are different networks (variant, width or "
+                               "settings differ)")
+    data = _same_split(members)
+    config = dataclasses.replace(configs[0], members=len(members))
+    ensemble = build_model(config)
+    for target, member in zip(ensemble.members, members):
+        target.load_state_dict(member.model.state_dict())
+    ensemble.eval()
+    first = members[0].card
+    training = {"data": data, "ensemble_of": [
+        {"name": m.card.name, "file_sha256": m.file_sha256,
+         "tensors_sha256": m.card.tensors_sha256, "training": m.card.training}
+        for m in members]}
+    card = dataclasses.replace(
+        first, name=name, model=config, training=training, metrics={},
+        description=description or (f"ensemble of {len(members)} {config.variant} networks "
+                                    f"(width {config.width}); task probabilities averaged"),
+        tensors_sha256="", omnet_version="")
+    return ensemble, card
+
+
+def first_member(model, card: ModelCard):
+    """The first member's network (and its config) of an ensemble; a single network as is.
+
+    Fine-tuning starts from one network: an ensemble's first member.
+    """
+    if card.model.members == 1:
+        return model, card.model
+    return model.members[0], dataclasses.replace(card.model, members=1)

@@ -1,0 +1,44 @@
+"""Combine trained model files into one ensemble model, written as a run folder.
+
+    python tools/make_ensemble.py RUN_A/model.safetensors RUN_B/model.safetensors \\
+        --name omnet-cga-w16 --out runs/ensemble
+
+Writes ``OUT/model.safetensors`` (one file, one card, ``model.members`` = the number of
+inputs; the card keeps every member's training record and checksum) and ``OUT/split.json``,
+so that ``tools/bundle_model.py OUT ...`` measures and packages it like any training run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from omnet.model.ensemble import combine_models
+from omnet.model.weights import load_model, save_model
+
+log = logging.getLogger("make_ensemble")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", type=Path,
+                        help="model files; the first also reads the resolution-matched pass "
+                             "alone, so put the one trained with thick-slice augmentation first")
+    parser.add_argument("--name", required=True, help="the ensemble's model name")
+    parser.add_argument("--out", type=Path, required=True, help="folder to write")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    members = [load_model(path) for path in args.models]
+    ensemble, card = combine_models(members, args.name)
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_model(ensemble, card, args.out / "model.safetensors")
+    data = card.training["data"]
+    split = {"train": data["train_cases"], "validation": data["validation_cases"]}
+    (args.out / "split.json").write_text(json.dumps(split, indent=2) + "\n")
+    log.info("ensemble of %d networks written to %s", len(members), args.out)
+
+
+if __name__ == "__main__":
+    main()
