@@ -45,10 +45,12 @@ def first_network(source: ModelSource) -> ModelSource:
     the first network only: in the bundled ensemble it is the one trained with thick-slice
     and blur augmentation, and the other one, never shown such input, over-segments there.
     """
-    members = getattr(source.module, "members", None)
-    if members is None or source.members == 1:
+    from omnet.model.ensemble import first_member
+
+    network = first_member(source.module)
+    if network is source.module:
         return source
-    return dataclasses.replace(source, module=members[0], members=1,
+    return dataclasses.replace(source, module=network, members=1,
                                name=f"{source.name} (first network)")
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from torch import nn
+
 from omnet.card import ModelCard
 from omnet.errors import ModelConfigError
 from omnet.model import build_model
@@ -66,11 +68,7 @@ def combine_models(members: Sequence[LoadedModel], name: str,
     return ensemble, card
 
 
-def first_member(model, card: ModelCard):
-    """The first member's network (and its config) of an ensemble; a single network as is.
-
-    Fine-tuning starts from one network: an ensemble's first member.
-    """
-    if card.model.members == 1:
-        return model, card.model
-    return model.members[0], dataclasses.replace(card.model, members=1)
+def first_member(model: nn.Module) -> nn.Module:
+    """An ensemble's first network (its ``config`` has ``members`` 1); any other network as
+    it is. Fine-tuning and the resolution-matched pass start from one network."""
+    return model.members[0] if isinstance(model, Ensemble) else model

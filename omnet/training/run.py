@@ -202,10 +202,10 @@ def _initialise(model: torch.nn.Module, config: TrainConfig) -> dict[str, Any]:
     source = config.optim.init_from
     path = default_model_path("cpu") if source == "bundled" else Path(source)
     loaded = load_model(path)
-    network, network_config = first_member(loaded.model, loaded.card)
-    if network_config != config.model:
+    network = first_member(loaded.model)
+    if network.config != config.model:
         raise ModelConfigError(f"--init-from {path.name}: its network is "
-                               f"{network_config.variant} width {network_config.width}, "
+                               f"{network.config.variant} width {network.config.width}, "
                                f"not this run's {config.model.variant} width "
                                f"{config.model.width}")
     model.load_state_dict(network.state_dict())
