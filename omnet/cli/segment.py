@@ -156,6 +156,8 @@ def preparation_line(preparation: dict) -> str:
     if matching.get("applied"):
         parts.append(f"whole tumour read at {matching['through']}'s "
                      f"{matching['slice_mm']:g} mm slices")
+    elif matching.get("thick_mm"):
+        parts.append(f"all four have {matching['thick_mm']:g} mm slices or thicker")
     return "; ".join(parts)
 
 

@@ -9,7 +9,9 @@ network input in which every sharper sequence is re-acquired through the thickes
 slices (averaged over each slice's thickness, then sampled on that series' grid and brought
 back), so all four have one sharpness, as in training. The pipeline reads the whole
 tumour's extent from that pass and the tumour's inner structure (core, enhancing) from the
-native one, where the T1c keeps its detail.
+native one, where the T1c keeps its detail. When all four are thick alike (5 mm axial
+series), the input already has one sharpness; the step records it, and an ensemble reads the
+whole tumour with the member trained on thick slices.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from omnet.data.naming import SEQUENCE_ROLES
 from omnet.preparation.grids import Grid, resample_array
 
 __all__ = ["FWHM_SIGMAS", "MATCH_MIN_GAP_MM", "MATCH_RATIO", "coarsest_sequence",
-           "matched_volume", "slice_thickness"]
+           "matched_volume", "slice_thickness", "thick_throughout"]
 
 #: A series is far coarser than another when its slices are at least this many times
 #: thicker ...
@@ -50,6 +52,14 @@ def coarsest_sequence(images: Mapping[str, sitk.Image]) -> str | None:
     thickness = {role: slice_thickness(images[role]) for role in SEQUENCE_ROLES}
     coarse = max(SEQUENCE_ROLES, key=thickness.__getitem__)
     return coarse if _far_coarser(thickness[coarse], min(thickness.values())) else None
+
+
+def thick_throughout(images: Mapping[str, sitk.Image],
+                     spacing: tuple[float, float, float]) -> float | None:
+    """The thinnest sequence's slice thickness (mm) when every sequence is far coarser (see
+    :data:`MATCH_RATIO`) than the network's grid ``spacing``, else None."""
+    thinnest = min(slice_thickness(images[role]) for role in SEQUENCE_ROLES)
+    return thinnest if _far_coarser(thinnest, max(spacing)) else None
 
 
 def _slice_profile_sigmas(coarse: Grid, grid: Grid) -> tuple[float, float, float]:

@@ -24,7 +24,7 @@ from omnet.preparation.canonical import canonical_grid, to_canonical
 from omnet.preparation.crop import check_brain, normalise_and_crop
 from omnet.preparation.grids import Cropped, Grid, Resampled
 from omnet.preparation.reference import reference_grid
-from omnet.preparation.resolution import coarsest_sequence, matched_volume
+from omnet.preparation.resolution import coarsest_sequence, matched_volume, thick_throughout
 from omnet.preparation.settings import PrepareSettings
 from omnet.preparation.skullstrip import Detector, skull_strip
 from omnet.preprocessing.normalize import zscore_nonzero
@@ -46,6 +46,8 @@ class PreparedCase:
         timings: seconds per step.
         matched: the same crop with every sequence at the thickest series' resolution
             (:mod:`omnet.preparation.resolution`), or None when the sequences match.
+        thick_mm: the thinnest sequence's slice thickness when all four are far thicker
+            than the network's grid (one sharpness, so no ``matched``), else None.
     """
 
     volume: np.ndarray
@@ -55,6 +57,7 @@ class PreparedCase:
     steps: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     matched: np.ndarray | None = None
+    thick_mm: float | None = None
 
     @property
     def canonical(self) -> Grid:
@@ -142,14 +145,20 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         steps.append(entry)
 
     with timed("resolution_matching"):
-        coarse = coarsest_sequence(images) if settings.match_resolution == "auto" else None
+        auto = settings.match_resolution == "auto"
+        coarse = coarsest_sequence(images) if auto else None
+        thick = thick_throughout(images, grid.spacing) if auto and coarse is None else None
         matched = None
         if coarse is not None:
             matched, entry = matched_volume(volume, brain, images, transforms, grid, coarse)
+        elif thick is not None:
+            entry = {"step": "resolution matching", "applied": False, "thick_mm": round(thick, 2),
+                     "reason": f"all four sequences have {thick:.1f} mm slices or thicker (one "
+                               f"sharpness); an ensemble reads the whole tumour with its first "
+                               f"network, trained on thick slices"}
         else:
             entry = {"step": "resolution matching", "applied": False,
-                     "reason": "off" if settings.match_resolution == "off"
-                     else "the sequences' slice thicknesses are alike"}
+                     "reason": "off" if not auto else "the sequences' slice thicknesses are alike"}
         steps.append(entry)
 
     with timed("normalise_crop"):
@@ -159,4 +168,5 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         if matched is not None:
             matched = zscore_nonzero(matched[(slice(None), *cropped.box)])
     return PreparedCase(volume=volume, brain=brain_crop, records=(resampled, cropped),
-                        reference=reference, steps=steps, timings=timings, matched=matched)
+                        reference=reference, steps=steps, timings=timings, matched=matched,
+                        thick_mm=thick)
