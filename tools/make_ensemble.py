@@ -24,7 +24,7 @@ log = logging.getLogger("make_ensemble")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", type=Path,
-                        help="model files; the first also reads the resolution-matched pass "
+                        help="model files; the first also runs thick input's second pass "
                              "alone, so put the one trained with thick-slice augmentation first")
     parser.add_argument("--name", required=True, help="the ensemble's model name")
     parser.add_argument("--out", type=Path, required=True, help="folder to write")

@@ -70,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     prep.add_argument("--match-resolution", default="auto", choices=("auto", "off"),
                       help="auto (default): when one sequence has far thicker slices than "
                            "another (a 5 mm FLAIR beside a 1 mm T1c), a second network pass "
-                           "with all four at that resolution gives the whole tumour's extent")
+                           "with all four at that resolution bounds the whole tumour; with four "
+                           "thick series alike, the ensemble's first network does")
     prep.add_argument("--brain-mask", metavar="FILE",
                       help="write the brain mask (1 = brain) on the T1c grid")
     p.add_argument("--tta", nargs="?", const="all", default=None, choices=("all", "x"),

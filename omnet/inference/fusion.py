@@ -28,7 +28,7 @@ from scipy import ndimage
 from omnet.labels import CORE_CLASSES, EDEMA, ENHANCING, NECROTIC, TUMOUR_CLASSES
 
 __all__ = ["COARSE_DILATION", "DECISIONS", "coarse_tumour", "dilate_ball", "fuse_decisions",
-           "fuse_tasks", "task_decisions", "with_whole_tumour_of"]
+           "fuse_tasks", "task_decisions", "within_both_whole_tumours"]
 
 #: Dilation of task 1's coarse tumour (voxels), from the paper.
 COARSE_DILATION = 5
@@ -92,8 +92,11 @@ def fuse_tasks(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray,
                           dilation)
 
 
-def with_whole_tumour_of(classes: np.ndarray, extent: np.ndarray) -> np.ndarray:
-    """``classes`` (network classes) inside ``extent``'s whole tumour and non-tumour outside
-    it; tumour voxels of ``extent`` that ``classes`` left empty become edema. Used to take
-    the whole tumour from the resolution-matched pass and its inside from the native one."""
-    return np.where(extent > 0, np.where(classes > 0, classes, EDEMA), 0).astype(classes.dtype)
+def within_both_whole_tumours(classes: np.ndarray, extent: np.ndarray) -> np.ndarray:
+    """``classes`` (network classes) where ``extent`` also finds tumour, non-tumour elsewhere.
+
+    Thick-slice input gets a second pass for the whole tumour's extent; each pass spills
+    tumour where the other does not (the native pass edema along a blurred FLAIR, the
+    matched pass along its own blur), so the whole tumour is where both see it, and its
+    inside (core, enhancing) is the native pass's."""
+    return np.where(extent > 0, classes, 0).astype(classes.dtype)

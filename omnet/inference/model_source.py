@@ -41,9 +41,10 @@ class ModelSource:
 def first_network(source: ModelSource) -> ModelSource:
     """An ensemble's first network as a source of its own; any other source as it is.
 
-    The resolution-matched pass (four thick, blurred sequences) reads the whole tumour with
-    the first network only: in the bundled ensemble it is the one trained with thick-slice
-    and blur augmentation, and the other one, never shown such input, over-segments there.
+    The second pass on thick input (the resolution-matched volume, or four thick series
+    alike) that bounds the whole tumour runs the first network only: in the bundled
+    ensemble it is the one trained with thick-slice and blur augmentation, and the other
+    one, never shown such input, over-segments there.
     """
     from omnet.model.ensemble import first_member
 

@@ -7,9 +7,9 @@ edema over whole lobes (5 mm FLAIR, T1 and T2 with a 1 mm T1c: whole tumour 2.9 
 expert's on one case). When the sequences are this mixed, this step also makes a second
 network input in which every sharper sequence is re-acquired through the thickest series'
 slices (averaged over each slice's thickness, then sampled on that series' grid and brought
-back), so all four have one sharpness, as in training. The pipeline reads the whole
-tumour's extent from that pass and the tumour's inner structure (core, enhancing) from the
-native one, where the T1c keeps its detail. When all four are thick alike (5 mm axial
+back), so all four have one sharpness, as in training. The pipeline keeps the whole tumour
+where both passes find it and reads its inner structure (core, enhancing) from the native
+pass, where the T1c keeps its detail. When all four are thick alike (5 mm axial
 series), the input already has one sharpness; the step records it, and an ensemble reads the
 whole tumour with the member trained on thick slices.
 """
@@ -101,5 +101,5 @@ def matched_volume(volume: np.ndarray, inside: np.ndarray, images: Mapping[str, 
              "slice_mm": round(thick, 2), "re_acquired": changed,
              "reason": f"{coarse_role} has {thick:.1f} mm slices, far thicker than "
                        f"{', '.join(changed)}; a second pass sees all four at its resolution "
-                       f"and gives the whole tumour's extent"}
+                       f"and bounds the whole tumour"}
     return out, entry

@@ -25,7 +25,7 @@ class PrepareSettings:
         bias_correction: N4 bias-field correction of every sequence.
         match_resolution: ``auto``: when one sequence has far thicker slices than another
             (a 5 mm FLAIR beside a 1 mm T1c), also prepare an input with all four at the
-            thick series' resolution, for the whole tumour's extent; ``off``: never.
+            thick series' resolution, that bounds the whole tumour; ``off``: never.
         spacing: the network's voxel spacing in mm (x, y, z), from the model card.
         interpolation: resampling of intensities onto the canonical grid: ``linear`` or
             ``bspline`` (cubic, far slower).

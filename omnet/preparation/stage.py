@@ -154,8 +154,8 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         elif thick is not None:
             entry = {"step": "resolution matching", "applied": False, "thick_mm": round(thick, 2),
                      "reason": f"all four sequences have {thick:.1f} mm slices or thicker (one "
-                               f"sharpness); an ensemble reads the whole tumour with its first "
-                               f"network, trained on thick slices"}
+                               f"sharpness); an ensemble's first network, trained on thick "
+                               f"slices, also bounds the whole tumour"}
         else:
             entry = {"step": "resolution matching", "applied": False,
                      "reason": "off" if not auto else "the sequences' slice thicknesses are alike"}

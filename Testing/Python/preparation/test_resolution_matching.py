@@ -10,7 +10,7 @@ from head_phantom import head_case
 
 from omnet.demo.variants import thick_slices
 from omnet.errors import InputError
-from omnet.inference.fusion import with_whole_tumour_of
+from omnet.inference.fusion import within_both_whole_tumours
 from omnet.preparation import PrepareSettings, prepare
 from omnet.preparation.grids import Grid
 from omnet.preparation.resolution import (
@@ -151,18 +151,19 @@ def test_an_unknown_match_resolution_choice_is_refused():
         PrepareSettings(match_resolution="on")
 
 
-def test_the_whole_tumour_comes_from_the_extent_and_its_inside_from_the_classes():
+def test_the_whole_tumour_is_where_both_passes_find_it_and_its_inside_the_classes():
     classes = np.array([0, 1, 2, 3, 0, 2, 3])
-    extent = np.array([0, 2, 2, 2, 2, 0, 0])
-    # outside the extent: nothing; inside: the classes, edema (2) where they had none
-    np.testing.assert_array_equal(with_whole_tumour_of(classes, extent),
-                                  [0, 1, 2, 3, 2, 0, 0])
+    extent = np.array([0, 2, 2, 1, 2, 0, 0])
+    # tumour only where both passes find it; inside, the native classes whatever the extent's
+    np.testing.assert_array_equal(within_both_whole_tumours(classes, extent),
+                                  [0, 1, 2, 3, 0, 0, 0])
 
 
 @pytest.mark.slow
 def test_a_thick_flair_t1_and_t2_beside_a_sharp_t1c_segment_close_to_the_original(brats_dir):
     """The issue's hospital mix on the validation case where it failed worst: without the
-    second pass edema covered the cerebellum (82 mL against the expert's 28)."""
+    second pass edema covered the cerebellum (82 mL against the expert's 28); with the whole
+    tumour read from the second pass alone WT scored 0.79, where both passes agree 0.86."""
     from omnet import segment
     from omnet.data.discovery import find_case_files
     from omnet.data.imageio import read_case
@@ -174,15 +175,15 @@ def test_a_thick_flair_t1_and_t2_beside_a_sharp_t1c_segment_close_to_the_origina
     result = segment(variant.images, None, device="cpu")
     expert = region_masks(sitk.GetArrayFromImage(raw.seg))["whole"]
     whole = region_masks(sitk.GetArrayFromImage(variant.back(result.labels)))["whole"]
-    assert dice(whole, expert) >= 0.75
+    assert dice(whole, expert) >= 0.83
     assert result.volumes_ml["whole"] < 1.5 * expert.sum() / 1000.0
 
 
 @pytest.mark.slow
 def test_four_5mm_axial_series_segment_close_to_the_original(brats_dir):
     """5 mm axial slices on the validation case where they failed worst: through both
-    networks of the ensemble the whole tumour scored 0.74 against the expert's, 0.83 with
-    its extent read by the first network alone (0.90 on the original case)."""
+    networks of the ensemble the whole tumour scored 0.74 against the expert's, 0.83 read by
+    the first network alone, 0.85 where both agree (0.90 on the original case)."""
     from omnet import segment
     from omnet.data.discovery import find_case_files
     from omnet.data.imageio import read_case
@@ -194,4 +195,4 @@ def test_four_5mm_axial_series_segment_close_to_the_original(brats_dir):
     result = segment(variant.images, None, device="cpu")
     expert = region_masks(sitk.GetArrayFromImage(raw.seg))["whole"]
     whole = region_masks(sitk.GetArrayFromImage(variant.back(result.labels)))["whole"]
-    assert dice(whole, expert) >= 0.80
+    assert dice(whole, expert) >= 0.83
