@@ -205,9 +205,9 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         run = predict_crop(prepared.volume, prepared.brain, source, torch_device, precision,
                            tiling, want_attention, cancel, network_progress(0),
                            with_probabilities=probabilities_dir is not None)
-    matched_run = None
+    extent_run = None
     if extent_input is not None:
-        matched_run = predict_crop(extent_input, prepared.brain, first_network(source),
+        extent_run = predict_crop(extent_input, prepared.brain, first_network(source),
                                    torch_device, precision, tiling, False, cancel,
                                    network_progress(1), with_probabilities=False)
     stages.end("network", "network")
@@ -215,8 +215,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     stages.begin("fusion")
     stitched = run.outputs
     classes = _fused(stitched)
-    if matched_run is not None:
-        classes = within_both_whole_tumours(classes, _fused(matched_run.outputs))
+    if extent_run is not None:
+        classes = within_both_whole_tumours(classes, _fused(extent_run.outputs))
     label_crop = classes_to_labels(classes, scheme)
     stages.end("fusion", "fusion")
 

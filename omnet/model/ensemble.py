@@ -70,5 +70,5 @@ def combine_models(members: Sequence[LoadedModel], name: str,
 
 def first_member(model: nn.Module) -> nn.Module:
     """An ensemble's first network (its ``config`` has ``members`` 1); any other network as
-    it is. Fine-tuning and the resolution-matched pass start from one network."""
+    it is. Fine-tuning and thick input's second pass start from one network."""
     return model.members[0] if isinstance(model, Ensemble) else model

@@ -195,9 +195,9 @@ class Ensemble(_TaskModel):
 
     The output logits are the logarithm of the mean softmax per task, so everything
     downstream (decisions, probabilities, fusion) reads the averaged probabilities. The
-    CGA maps and features with ``return_attention`` are the first member's, and the
-    resolution-matched pass runs the first member alone. Inference only: its members are
-    trained one by one (``omnet train``) and combined afterwards.
+    CGA maps and features with ``return_attention`` are the first member's, and thick
+    input's second pass (the whole tumour's bound) runs the first member alone. Inference
+    only: its members are trained one by one (``omnet train``) and combined afterwards.
     """
 
     def __init__(self, config: ModelConfig) -> None:

@@ -10,8 +10,8 @@ slices (averaged over each slice's thickness, then sampled on that series' grid 
 back), so all four have one sharpness, as in training. The pipeline keeps the whole tumour
 where both passes find it and reads its inner structure (core, enhancing) from the native
 pass, where the T1c keeps its detail. When all four are thick alike (5 mm axial
-series), the input already has one sharpness; the step records it, and an ensemble reads the
-whole tumour with the member trained on thick slices.
+series), the input already has one sharpness; the step records it, and an ensemble's first
+member, trained on thick slices, runs the second pass on that input.
 """
 
 from __future__ import annotations
