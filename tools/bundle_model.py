@@ -10,6 +10,11 @@ Steps, all through the public commands so the figures are what users get:
 3. ``omnet evaluate --pred-dir --ref-dir --json`` on both;
 4. the model file is written again with the measured figures in its card, and a Markdown
    table of the figures is written next to the work files.
+
+A run trained on every case (``--val-cases --val-fraction 0``) has nothing held out:
+``--recipe-twin TWIN.safetensors`` names the model trained with the same recipe without the
+validation cases, and the card keeps the twin's held-out figures as ``recipe_heldout``
+(``omnet.model.twin``); nothing is measured.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from omnet.model.twin import figures_from_twin
 from omnet.model.weights import load_model, save_model
 
 log = logging.getLogger("bundle_model")
@@ -81,6 +87,22 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bundle_with_twin(half: Path, twin, args: argparse.Namespace) -> None:
+    """Package a run trained on every case, its card holding the twin's held-out figures."""
+    stored = load_model(half)
+    recipe_heldout = figures_from_twin(stored.card, twin.card, twin.file_sha256)
+    (args.work / "heldout.md").write_text(markdown(recipe_heldout))
+    training = {**stored.card.training, **{f"default_{d}": True for d in args.default}}
+    if args.note:
+        training["note"] = args.note
+    metrics = {"recipe_heldout": recipe_heldout, "training_validation": stored.card.metrics}
+    final = replace(stored.card, name=args.name, training=training, metrics=metrics)
+    save_model(stored.model, final, args.out / f"{args.name}.safetensors",
+               storage_dtype="float16")
+    log.info("bundled %s with the held-out figures of %s", args.out / f"{args.name}.safetensors",
+             args.recipe_twin)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
@@ -95,6 +117,10 @@ def main() -> None:
     parser.add_argument("--tta", action="store_true",
                         help="also measure --tta (8 mirrorings), post-processed")
     parser.add_argument("--note", help="a remark on the run's history, kept in the card")
+    parser.add_argument("--recipe-twin", type=Path,
+                        help="for a run trained on every case: the model trained with the "
+                             "same recipe without the validation cases, whose held-out "
+                             "figures the card keeps")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -103,6 +129,9 @@ def main() -> None:
     half = args.work / f"{args.name}.safetensors"
     save_model(source.model, source.card, half, storage_dtype="float16")
 
+    if args.recipe_twin is not None:
+        bundle_with_twin(half, load_model(args.recipe_twin), args)
+        return
     split = json.loads((args.run_dir / "split.json").read_text())
     heldout = args.work / "heldout"
     heldout.mkdir(exist_ok=True)

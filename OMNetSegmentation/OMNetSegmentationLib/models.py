@@ -34,15 +34,37 @@ class ModelChoice:
     description: str = ""
 
 
+def _region_order(region: str) -> int:
+    """BraTS reading order: whole tumour, core, enhancing, then anything else."""
+    order = ("whole", "core", "enhancing")
+    return order.index(region) if region in order else len(order)
+
+
+def _held_out_dice(metrics: dict) -> str:
+    """"held-out Dice ..." from a bundled card's figures on cases its networks never saw
+    (its own split's, or its recipe twin's for a model retrained on every case)."""
+    for key, label in (("heldout", "held-out"), ("recipe_heldout", "held-out (recipe twin)")):
+        mean = metrics.get(key, {}).get("postprocessed", {}).get("mean", {})
+        if isinstance(mean, dict) and mean:
+            return f"{label} Dice " + ", ".join(
+                f"{region} {float(value['dice']):.2f}"
+                for region, value in sorted(mean.items(), key=lambda item: _region_order(item[0]))
+                if isinstance(value, dict) and isinstance(value.get("dice"), (int, float)))
+    return ""
+
+
 def describe_card(card: ModelCard) -> str:
     """A one-line summary for tooltips: variant, width, validation Dice when known."""
     parts = [f"{card.model.variant}, width {card.model.width}"
              + (f", ensemble of {card.model.members}" if card.model.members > 1 else "")]
-    dice = card.metrics.get("dice") if isinstance(card.metrics, dict) else None
+    metrics = card.metrics if isinstance(card.metrics, dict) else {}
+    dice = metrics.get("dice")
     if isinstance(dice, dict) and dice:
         parts.append("Dice " + ", ".join(f"{region} {float(value):.2f}"
                                          for region, value in dice.items()
                                          if isinstance(value, (int, float))))
+    elif _held_out_dice(metrics):
+        parts.append(_held_out_dice(metrics))
     if card.description:
         parts.append(card.description)
     return "; ".join(parts)

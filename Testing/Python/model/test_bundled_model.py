@@ -7,6 +7,7 @@ import pytest
 from omnet import segment
 from omnet.bundled import BUNDLED_DIR, default_model_path, list_bundled_models
 from omnet.evaluation.files import evaluate_files
+from omnet.model.twin import SPLIT_SETTINGS, never_seen_figures
 from omnet.model.weights import load_model
 
 LOW_GRADE_PREFIXES = ("Brats18_TCIA10", "Brats18_TCIA13")
@@ -34,13 +35,20 @@ def test_default_is_a_bundled_model_for_cpu_and_gpu(bundled):
     assert default_model_path("cuda") in paths
 
 
-def test_card_records_a_held_out_split_with_a_low_grade_case(bundled):
+def test_card_figures_come_from_cases_its_networks_never_saw(bundled):
+    """A card's figures are its own held-out split's, or, for a model retrained on every
+    case, those of its recipe twin, whose training lacked exactly those cases."""
     for _, card in bundled:
-        data = card.training["data"]
-        train, held_out = set(data["train_cases"]), set(data["validation_cases"])
-        assert len(held_out) >= 4 and not train & held_out
+        held_out, figures = never_seen_figures(card)
+        trained_on = set(card.training["data"]["train_cases"])
+        if "heldout" in card.metrics:
+            assert not trained_on & held_out
+        else:
+            twin_trained_on = set(figures["twin"]["train_cases"])
+            assert not twin_trained_on & held_out
+            assert trained_on == twin_trained_on | held_out
+        assert len(held_out) >= 4
         assert any(case.startswith(LOW_GRADE_PREFIXES) for case in held_out)
-        figures = card.metrics["heldout"]
         for kind in ("raw", "postprocessed"):
             assert set(figures[kind]["cases"]) == held_out
             for region in ("whole", "core", "enhancing"):
@@ -49,7 +57,8 @@ def test_card_records_a_held_out_split_with_a_low_grade_case(bundled):
 
 def test_named_presets_reproduce_the_bundled_networks_recipes(bundled):
     """Each network of the default model was trained with a preset's settings, bar the
-    starting weights (a path on the training machine, recorded with its checksum)."""
+    starting weights (a path on the training machine, recorded with its checksum) and
+    which cases validate (the card's data record names them)."""
     from omnet.training.config import preset_config
 
     card = dict(bundled)[default_model_path("cpu")]
@@ -61,15 +70,15 @@ def test_named_presets_reproduce_the_bundled_networks_recipes(bundled):
         for section, values in recorded.items():
             if isinstance(values, dict):
                 for name, value in values.items():
-                    if (section, name) != ("optim", "init_from"):
+                    if (section, name) not in SPLIT_SETTINGS:
                         assert wanted[section][name] == value, (preset, section, name)
 
 
-def test_segment_uses_the_bundled_model_on_a_held_out_case(bundled, brats_dir, tmp_path):
+def test_segment_uses_the_bundled_model_on_a_low_grade_case(bundled, brats_dir, tmp_path):
     path = default_model_path("cpu")  # what a user gets without --model
     card = dict(bundled)[path]
-    case = sorted(c for c in card.training["data"]["validation_cases"]
-                  if c.startswith(LOW_GRADE_PREFIXES))[0]
+    held_out, _ = never_seen_figures(card)
+    case = sorted(c for c in held_out if c.startswith(LOW_GRADE_PREFIXES))[0]
     folder = brats_dir / case
     result = segment(folder, tmp_path / "tumour.nii.gz", device="cpu")
     assert result.report["model"]["name"] == card.name

@@ -160,8 +160,10 @@ def test_the_whole_tumour_is_where_both_passes_find_it_and_its_inside_the_classe
 
 
 def _segment_variant_of_aqn_1(brats_dir, variant_name: str) -> tuple[float, float, float]:
-    """Brats18_CBICA_AQN_1 (a validation case) re-acquired as ``variant_name`` and segmented
-    by the bundled model: whole-tumour Dice against the expert, and both volumes (mL)."""
+    """Brats18_CBICA_AQN_1 re-acquired as ``variant_name`` and segmented by the bundled model:
+    whole-tumour Dice against the expert, and both volumes (mL). The recipe's validation case;
+    the shipped networks were retrained on it too, so these tests guard the preparation of
+    thick input (the figures below are the recipe twin's, which never saw it)."""
     from omnet import segment
     from omnet.data.discovery import find_case_files
     from omnet.data.imageio import read_case

@@ -101,6 +101,17 @@ def test_model_tooltips_say_when_a_model_is_an_ensemble():
     assert pair.startswith("omnet-cga, width 16, ensemble of 2")
 
 
+def test_model_tooltips_give_the_figures_of_cases_the_networks_never_saw():
+    def card(**metrics):
+        return ModelCard(name="m", model=ModelConfig(width=16), metrics=metrics)
+
+    mean = {"postprocessed": {"mean": {"enhancing": {"dice": 0.73},
+                                       "whole": {"dice": 0.912, "hd95": 4.6}}}}
+    assert "held-out Dice whole 0.91, enhancing 0.73" in describe_card(card(heldout=mean))
+    assert "held-out (recipe twin) Dice whole 0.91" in describe_card(card(recipe_heldout=mean))
+    assert "Dice" not in describe_card(card(training_validation={}))
+
+
 def test_trained_model_registry(tmp_path):
     assert parse_trained_models(None) == []
     assert parse_trained_models("not json") == []
