@@ -87,20 +87,26 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_bundled(stored, figures: dict, args: argparse.Namespace) -> Path:
+    """Write the half-precision network with its final card: ``figures`` (held-out or
+    recipe-twin) beside the run's own validation, defaults and note in its training record."""
+    training = {**stored.card.training, **{f"default_{d}": True for d in args.default}}
+    if args.note:
+        training["note"] = args.note
+    metrics = {**figures, "training_validation": stored.card.metrics}
+    final = replace(stored.card, name=args.name, training=training, metrics=metrics)
+    path = args.out / f"{args.name}.safetensors"
+    save_model(stored.model, final, path, storage_dtype="float16")
+    return path
+
+
 def bundle_with_twin(half: Path, twin, args: argparse.Namespace) -> None:
     """Package a run trained on every case, its card holding the twin's held-out figures."""
     stored = load_model(half)
     recipe_heldout = figures_from_twin(stored.card, twin.card, twin.file_sha256)
     (args.work / "heldout.md").write_text(markdown(recipe_heldout))
-    training = {**stored.card.training, **{f"default_{d}": True for d in args.default}}
-    if args.note:
-        training["note"] = args.note
-    metrics = {"recipe_heldout": recipe_heldout, "training_validation": stored.card.metrics}
-    final = replace(stored.card, name=args.name, training=training, metrics=metrics)
-    save_model(stored.model, final, args.out / f"{args.name}.safetensors",
-               storage_dtype="float16")
-    log.info("bundled %s with the held-out figures of %s", args.out / f"{args.name}.safetensors",
-             args.recipe_twin)
+    path = write_bundled(stored, {"recipe_heldout": recipe_heldout}, args)
+    log.info("bundled %s with the held-out figures of %s", path, args.recipe_twin)
 
 
 def main() -> None:
@@ -153,19 +159,11 @@ def main() -> None:
     (args.work / "heldout.md").write_text(table)
     print(table)
 
-    stored = load_model(half)  # the half-precision network, as it ships
-    card = stored.card
-    training = {**card.training, **{f"default_{d}": True for d in args.default}}
-    if args.note:
-        training["note"] = args.note
     mode = "fast (exact_postprocessed: exact; tta_postprocessed: --tta)"
-    metrics = {"heldout": {**results, "mode": mode, "device": "cpu",
-                           "measured_with": "omnet segment --input-dir + omnet evaluate"},
-               "training_validation": card.metrics}
-    final = replace(card, name=args.name, training=training, metrics=metrics)
-    save_model(stored.model, final, args.out / f"{args.name}.safetensors",
-               storage_dtype="float16")
-    log.info("bundled %s", args.out / f"{args.name}.safetensors")
+    heldout_figures = {"heldout": {**results, "mode": mode, "device": "cpu",
+                                   "measured_with": "omnet segment --input-dir + omnet evaluate"}}
+    # the half-precision network, as it ships
+    log.info("bundled %s", write_bundled(load_model(half), heldout_figures, args))
 
 
 if __name__ == "__main__":

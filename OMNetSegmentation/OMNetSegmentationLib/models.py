@@ -59,12 +59,13 @@ def describe_card(card: ModelCard) -> str:
              + (f", ensemble of {card.model.members}" if card.model.members > 1 else "")]
     metrics = card.metrics if isinstance(card.metrics, dict) else {}
     dice = metrics.get("dice")
+    held_out = _held_out_dice(metrics)
     if isinstance(dice, dict) and dice:
         parts.append("Dice " + ", ".join(f"{region} {float(value):.2f}"
                                          for region, value in dice.items()
                                          if isinstance(value, (int, float))))
-    elif _held_out_dice(metrics):
-        parts.append(_held_out_dice(metrics))
+    elif held_out:
+        parts.append(held_out)
     if card.description:
         parts.append(card.description)
     return "; ".join(parts)
