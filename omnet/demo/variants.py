@@ -5,8 +5,10 @@ Used by the tests and ``tools/measure_variants.py`` to check that the segmentati
 depend on how the head lies in the voxel grid. Thick slices are simulated as a scanner
 makes them: each slice averages its thickness (a Gaussian along the slice axis, full width
 at half maximum = the thickness), then the volume is sampled on the new grid. The label map
-travels with the case (nearest neighbour), and :attr:`Variant.back` brings a label map on
-the variant's grid back onto the original's, so both can be compared voxel by voxel.
+travels with the case (nearest neighbour). Two label maps are compared on one grid:
+:meth:`Variant.back` brings one on the variant's grid onto the original's (nearest neighbour,
+or each region's mask interpolated and cut at one half), :meth:`Variant.forward` takes one on
+the original's grid onto the variant's, as the label map travelled.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
+from omnet.labels import BRATS2018
 from omnet.preparation.resolution import FWHM_SIGMAS
 
 __all__ = ["VARIANTS", "Variant", "make_variant", "thick_slices"]
@@ -24,12 +27,54 @@ __all__ = ["VARIANTS", "Variant", "make_variant", "thick_slices"]
 
 @dataclass
 class Variant:
-    """The re-acquired sequences (and label map) and the way back to the original grid."""
+    """The re-acquired sequences (and label map) and the ways between the two grids."""
 
     name: str
     images: dict[str, sitk.Image]
     seg: sitk.Image | None
-    back: Callable[[sitk.Image], sitk.Image]
+    original: sitk.Image  # the original reference sequence (its grid)
+    reference: sitk.Image  # the variant's reference sequence
+    shift_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the move in scanner space
+
+    def back(self, labels: sitk.Image, smooth: bool = False) -> sitk.Image:
+        """A label map on the variant's grid onto the original's: nearest neighbour, or
+        (``smooth``) each tumour region interpolated linearly and cut at one half, the way
+        the expert ceiling of ``tools/measure_variants.py`` brings masks back."""
+        return _labels_onto(_moved(labels, -np.asarray(self.shift_mm)), self.original, smooth)
+
+    def forward(self, labels: sitk.Image) -> sitk.Image:
+        """A label map on the original's grid onto the variant's, by nearest neighbour (as
+        :attr:`seg` travelled), to compare the two where the variant's answer lives."""
+        return _labels_onto(_moved(labels, np.asarray(self.shift_mm)), self.reference, False)
+
+
+def _moved(image: sitk.Image, shift: np.ndarray) -> sitk.Image:
+    if not np.any(shift):
+        return image
+    out = sitk.Image(image)
+    out.SetOrigin(tuple(np.asarray(image.GetOrigin()) + shift))
+    return out
+
+
+def _labels_onto(labels: sitk.Image, grid: sitk.Image, smooth: bool) -> sitk.Image:
+    """``labels`` (BraTS 2018 values) resampled onto ``grid``; ``smooth`` rebuilds the label
+    map from each region's interpolated mask (edema, then core as necrosis, then enhancing)."""
+    if not smooth:
+        return sitk.Resample(labels, grid, sitk.Transform(), sitk.sitkNearestNeighbor, 0,
+                             labels.GetPixelID())
+    values = sitk.GetArrayViewFromImage(labels)
+    out = np.zeros(grid.GetSize()[::-1], np.uint8)
+    regions = BRATS2018.regions()
+    for region, value in (("whole", BRATS2018.edema), ("core", BRATS2018.necrotic),
+                          ("enhancing", BRATS2018.enhancing)):
+        mask = sitk.GetImageFromArray(np.isin(values, regions[region]).astype(np.float32))
+        mask.CopyInformation(labels)
+        seen = sitk.Resample(mask, grid, sitk.Transform(), sitk.sitkLinear, 0.0,
+                             sitk.sitkFloat32)
+        out[sitk.GetArrayViewFromImage(seen) >= 0.5] = value
+    image = sitk.GetImageFromArray(out.astype(sitk.GetArrayViewFromImage(labels).dtype))
+    image.CopyInformation(grid)
+    return image
 
 
 def _grid_around(image: sitk.Image, spacing: tuple[float, float, float],
@@ -83,13 +128,6 @@ def _rotation(degrees_x: float, degrees_z: float) -> tuple[float, ...]:
     return tuple((rz @ rx).ravel())
 
 
-def _onto(original: sitk.Image) -> Callable[[sitk.Image], sitk.Image]:
-    def back(labels: sitk.Image) -> sitk.Image:
-        return sitk.Resample(labels, original, sitk.Transform(), sitk.sitkNearestNeighbor, 0,
-                             labels.GetPixelID())
-    return back
-
-
 def _each(images: Mapping[str, sitk.Image], seg: sitk.Image | None,
           change: Callable[[sitk.Image, bool, str], sitk.Image]):
     out = {role: change(image, False, role) for role, image in images.items()}
@@ -99,8 +137,7 @@ def _each(images: Mapping[str, sitk.Image], seg: sitk.Image | None,
 def make_variant(name: str, images: Mapping[str, sitk.Image], seg: sitk.Image | None = None,
                  reference_role: str = "t1ce") -> Variant:
     """One of :data:`VARIANTS` of a case given as role -> image (all on one grid)."""
-    reference = images[reference_role]
-    back = _onto(reference)
+    shift = (0.0, 0.0, 0.0)
     if name == "thick_axial":  # 0.9 x 0.9 x 5 mm axial slices, every sequence
         new, new_seg = _each(images, seg, lambda im, lab, r: thick_slices(
             im, (0.9, 0.9, 5.0), label=lab))
@@ -116,22 +153,11 @@ def make_variant(name: str, images: Mapping[str, sitk.Image], seg: sitk.Image | 
     elif name == "flipped":  # left-right and superior-inferior axes reversed in the file
         new, new_seg = _each(images, seg, lambda im, lab, r: sitk.Flip(im, [True, False, True]))
     elif name == "other_origin":  # the whole case moved in scanner space (another session)
-        shift = np.array([37.3, -12.6, 20.8])
-
-        def moved(image: sitk.Image, label: bool, role: str) -> sitk.Image:
-            out = sitk.Image(image)
-            out.SetOrigin(tuple(np.asarray(image.GetOrigin()) + shift))
-            return out
-
-        new, new_seg = _each(images, seg, moved)
-
-        def back(labels: sitk.Image) -> sitk.Image:
-            out = sitk.Image(labels)
-            out.SetOrigin(tuple(np.asarray(labels.GetOrigin()) - shift))
-            return _onto(reference)(out)
+        shift = (37.3, -12.6, 20.8)
+        new, new_seg = _each(images, seg, lambda im, lab, r: _moved(im, np.asarray(shift)))
     else:
         raise ValueError(f"unknown variant {name!r}; choose from {', '.join(VARIANTS)}")
-    return Variant(name, new, new_seg, back)
+    return Variant(name, new, new_seg, images[reference_role], new[reference_role], shift)
 
 
 VARIANTS = ("thick_axial", "mixed_resolution", "oblique", "sagittal", "flipped",
