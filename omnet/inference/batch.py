@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.discovery import is_image_path
-from omnet.data.naming import strip_image_suffix
+from omnet.data.naming import SEQUENCE_ROLES, classify_name, strip_image_suffix
 from omnet.errors import Cancelled, InputError, OMNetError
 
 __all__ = ["BatchCase", "BatchSummary", "find_batch_cases", "segment_folder"]
@@ -50,17 +50,33 @@ class BatchSummary:
                 f"(output exists), {self.count('failed')} failed")
 
 
+def _is_one_case(root: Path, entries: list[Path]) -> bool:
+    """``root`` holds one case's sequences itself, as when a case folder is given as the
+    batch's: its images (or DICOM series folders) name at least two sequences, none twice,
+    and every folder in it names one."""
+    roles = {e: classify_name(e.name) for e in entries if e.is_dir() or is_image_path(e)}
+    if any(e.is_dir() and roles[e] not in SEQUENCE_ROLES for e in roles):
+        return False
+    sequences = [r for r in roles.values() if r in SEQUENCE_ROLES]
+    return len(sequences) >= 2 and len(set(sequences)) == len(sequences)
+
+
 def find_batch_cases(input_dir: str | os.PathLike,
                      output_dir: str | os.PathLike) -> list[BatchCase]:
-    """Case folders of ``input_dir`` (and 4D image files lying directly in it), by name."""
+    """Case folders of ``input_dir`` (and 4D image files lying directly in it), by name;
+    a folder holding one case's sequences itself is that one case."""
     root = Path(input_dir)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
     out = Path(output_dir)
+    entries = [e for e in sorted(root.iterdir()) if not e.name.startswith(".")]
+    if _is_one_case(root, entries):
+        case_id = root.resolve().name
+        log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
+                 root)
+        return [BatchCase(case_id, root, out / f"{case_id}.nii.gz")]
     cases = []
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith("."):
-            continue
+    for entry in entries:
         if entry.is_dir():
             case_id = entry.name
         elif is_image_path(entry):

@@ -116,6 +116,30 @@ def test_batch_skips_done_cases_and_reports_failures(capsys, phantom_case, tiny_
     assert (tmp_path / "batch.json").is_file()
 
 
+def test_a_case_folder_given_as_the_batch_folder_is_one_case(capsys, phantom_case,
+                                                              tiny_model_file, tmp_path):
+    case = Path(phantom_case(shape=(16, 24, 24), name="p9", root=tmp_path / "cases"))
+    results = tmp_path / "results"
+    code, out, err = _run(capsys, "--input-dir", case, "--output-dir", results, "--model",
+                          tiny_model_file, "--device", "cpu", "--progress-format", "none")
+    assert code == 0, err
+    assert [p.name for p in results.iterdir()] == ["p9.nii.gz"]
+    assert "1 segmented, 0 skipped (output exists), 0 failed" in out
+
+
+def test_a_case_folder_missing_a_sequence_fails_once_and_says_which(capsys, phantom_case,
+                                                                    tiny_model_file, tmp_path):
+    case = Path(phantom_case(shape=(16, 24, 24), name="p9", root=tmp_path / "cases"))
+    next(case.glob("*_t1ce.nii.gz")).unlink()
+    results = tmp_path / "results"
+    code, out, err = _run(capsys, "--input-dir", case, "--output-dir", results, "--model",
+                          tiny_model_file, "--device", "cpu", "--progress-format", "none")
+    assert code == 1
+    assert "0 segmented, 0 skipped (output exists), 1 failed" in out
+    assert "p9 failed: p9: no T1c" in _one_error_line(err)
+    assert not results.exists() or not any(results.iterdir())
+
+
 def test_sigterm_stops_the_run_and_leaves_no_partial_file(phantom_case, tiny_model_file,
                                                           tmp_path):
     folder = phantom_case(shape=(48, 96, 96), spacing=(2.0, 2.0, 2.0))  # a child: head-sized
