@@ -71,8 +71,11 @@ def detect_scheme(values: Iterable[int], default: LabelScheme = BRATS2018) -> La
     """
     present = {int(v) for v in values} - {0}
     if not present <= {1, 2, 3, 4} or {3, 4} <= present:
-        raise ValueError(
-            f"label values {sorted(present)} fit neither BraTS scheme (0/1/2/4 or 0/1/2/3)")
+        shown = sorted(present)
+        listed = (str(shown) if len(shown) <= 8 else
+                  f"[{', '.join(map(str, shown[:6]))}, ... {shown[-1]}] ({len(shown)} values:"
+                  " an image, not a label map?)")
+        raise ValueError(f"label values {listed} fit neither BraTS scheme (0/1/2/4 or 0/1/2/3)")
     if 4 in present:
         return BRATS2018
     if 3 in present:

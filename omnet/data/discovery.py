@@ -78,6 +78,12 @@ def _listing(paths: list[Path]) -> str:
     return ", ".join(names) if names else "nothing"
 
 
+def _case_folders(folder: Path) -> list[Path]:
+    """Sub-folders of ``folder`` that hold images themselves (cases of a batch)."""
+    return [d for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")
+            and any(is_image_path(p) for p in d.iterdir())]
+
+
 def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> CaseFiles:
     """Assign the images of ``case_dir`` to roles by name.
 
@@ -107,6 +113,10 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> Case
     unnamed = [p for p in images if classify_name(p.name) is None]
     if not sequences and len(unnamed) == 1:
         case.four_d = unnamed[0]
+    elif not images and (cases := _case_folders(case_dir)):
+        raise InputError(f"{case_dir.name} holds {len(cases)} case folders, not one case's "
+                         f"sequences: segment them all with --input-dir {case_dir} "
+                         "--output-dir OUT")
     elif len(sequences) < len(SEQUENCE_ROLES):
         missing = [ROLE_TITLES[r] for r in SEQUENCE_ROLES if r not in sequences]
         raise InputError(f"{case_dir.name}: no {', no '.join(missing)} found among "

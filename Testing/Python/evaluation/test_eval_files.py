@@ -97,6 +97,11 @@ def test_unusable_label_files(tmp_path):
     odd[0, 0, 0] = 5
     with pytest.raises(InputError, match=r"label values \[1, 2, 4, 5\]"):
         evaluate_files(write_labels(tmp_path / "odd.nii.gz", odd), ref)
+    image = (np.arange(12 * 16 * 20) % 700).reshape(12, 16, 20).astype(np.int16)  # an MRI
+    with pytest.raises(InputError, match=r"\[1, 2, 3, 4, 5, 6, \.\.\. 699\] \(699 values: "
+                                         r"an image, not a label map\?\)") as error:
+        evaluate_files(write_labels(tmp_path / "mri.nii.gz", image), ref)
+    assert len(str(error.value)) < 200
     fractional = tumour().astype(np.float32)
     fractional[0, 0, 0] = 0.5
     with pytest.raises(InputError, match="non-integer"):

@@ -140,6 +140,17 @@ def test_a_case_folder_missing_a_sequence_fails_once_and_says_which(capsys, phan
     assert not results.exists() or not any(results.iterdir())
 
 
+def test_a_batch_folder_given_as_one_case_says_to_use_input_dir(capsys, phantom_case,
+                                                                 tmp_path):
+    for name in ("a", "b"):
+        phantom_case(shape=(16, 24, 24), name=name, root=tmp_path / "cases")
+    code, _out, err = _run(capsys, tmp_path / "cases", "--progress-format", "none")
+    assert code == 2
+    line = _one_error_line(err)
+    assert "cases holds 2 case folders" in line
+    assert f"--input-dir {tmp_path / 'cases'} --output-dir OUT" in line
+
+
 def test_sigterm_stops_the_run_and_leaves_no_partial_file(phantom_case, tiny_model_file,
                                                           tmp_path):
     folder = phantom_case(shape=(48, 96, 96), spacing=(2.0, 2.0, 2.0))  # a child: head-sized
