@@ -177,7 +177,8 @@ def _nifti_has_nonfinite(path: Path, chunk_bytes: int = 1 << 24) -> bool:
 
 
 def check_volume(image: sitk.Image, name: str) -> sitk.Image:
-    """Refuse a volume that is not 3D scalar, holds NaN/inf, or is all zero; return it."""
+    """Refuse a volume that is not 3D scalar, holds NaN/inf, or is all zero or constant;
+    return it."""
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(f"{name}: has {image.GetNumberOfComponentsPerPixel()} components per "
                          "voxel; expected one 3D scalar volume")
@@ -190,6 +191,9 @@ def check_volume(image: sitk.Image, name: str) -> sitk.Image:
         raise InputError(f"{name}: contains NaN or infinite values")
     if not np.any(array):
         raise InputError(f"{name}: the volume is empty (every voxel is zero)")
+    if array.min() == array.max():
+        raise InputError(f"{name}: the volume is constant (every voxel is {array.flat[0]:g}): "
+                         "an empty or failed export")
     return image
 
 
@@ -197,7 +201,8 @@ def read_image(path: str | os.PathLike) -> sitk.Image:
     """Read one 3D volume (file or DICOM series folder) and check that it is usable.
 
     Raises:
-        InputError: missing or corrupt file, not 3D scalar, NaN/inf values, all zero.
+        InputError: missing or corrupt file, not 3D scalar, NaN/inf values, all zero or
+            constant.
     """
     path = Path(path)
     return check_volume(read_raw(path), path.name)

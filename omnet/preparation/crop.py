@@ -13,21 +13,32 @@ from omnet.preparation.grids import Cropped
 from omnet.preprocessing.crop import brain_bbox
 from omnet.preprocessing.normalize import zscore_nonzero
 
-__all__ = ["MAX_EXTENT_MM", "MIN_BRAIN_ML", "check_brain", "normalise_and_crop"]
+__all__ = ["MAX_BRAIN_ML", "MAX_EXTENT_MM", "MIN_BRAIN_ML", "check_brain",
+           "normalise_and_crop"]
 
 #: Less tissue than this is not a brain (an adult brain holds about 1,000-1,700 mL).
 MIN_BRAIN_ML = 300.0
+#: More than this is not a brain either (the 34 BraTS cases: 1,146-1,721 mL; the largest
+#: skulls hold about 2,100 mL), but a head with its skull and scalp, or a failed extraction.
+MAX_BRAIN_ML = 2500.0
 #: A head is less than this across, along every axis.
 MAX_EXTENT_MM = 300.0
 
 
-def check_brain(brain: np.ndarray, spacing: tuple[float, float, float]) -> dict:
-    """Refuse a brain region too small for a brain or too large for a head; its size."""
+def check_brain(brain: np.ndarray, spacing: tuple[float, float, float],
+                stripped: bool = False) -> dict:
+    """Refuse a brain region too small or too large for a brain, or wider than a head; its
+    size. ``stripped``: the region is a brain extraction's (else the inputs' tissue)."""
     voxel_ml = float(np.prod(spacing)) / 1000.0
     ml = float(np.count_nonzero(brain)) * voxel_ml
     if ml < MIN_BRAIN_ML:
         raise InputError(f"these images do not show a brain: only {ml:.0f} mL of tissue "
                          f"(a brain holds about 1,000-1,700 mL)")
+    if ml > MAX_BRAIN_ML:
+        hint = ("the brain extraction found no brain in them" if stripped else
+                "is the skull still on? (--skull-strip on)")
+        raise InputError(f"these images do not show a brain: {ml:.0f} mL of tissue, more than "
+                         f"a brain holds (about 1,000-1,700 mL); {hint}")
     hits = [np.flatnonzero(brain.any(axis=tuple(a for a in range(3) if a != axis)))
             for axis in range(3)]
     extent = [float(h[-1] - h[0] + 1) * s for h, s in zip(hits, reversed(spacing))]

@@ -141,7 +141,7 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         del working
         volume, brain, resampled, entry = to_canonical(images, transforms, reference, grid,
                                                        brain_ref, fields, settings.interpolation)
-        entry.update(check_brain(brain, grid.spacing))
+        entry.update(check_brain(brain, grid.spacing, stripped=brain_ref is not None))
         steps.append(entry)
 
     with timed("resolution_matching"):

@@ -31,6 +31,8 @@ def _break(folder, role: str, how: str) -> None:
         sitk.WriteImage(sitk.JoinSeries([image, image]), str(path))
     elif how == "empty":
         sitk.WriteImage(image * 0, str(path))
+    elif how == "constant":  # a failed export: one value everywhere
+        sitk.WriteImage(image * 0 + 7, str(path))
     elif how == "far_away":
         image.SetOrigin((1000.0, 0.0, 0.0))
         sitk.WriteImage(image, str(path))
@@ -44,6 +46,7 @@ def _break(folder, role: str, how: str) -> None:
     ("flair", "two_d", InputError, "2D image"),
     ("t1", "four_d_wrong", InputError, "4D image"),
     ("t2", "empty", InputError, "empty"),
+    ("flair", "constant", InputError, "flair.nii.gz: the volume is constant .every voxel is 7."),
     ("flair", "far_away", GeometryError, "does not overlap"),
     ("t1", "ambiguous", InputError, "several files look like T1"),
 ])
@@ -62,7 +65,7 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(phantom_case, tiny_mod
 def test_nan_in_an_in_memory_image(tiny_model):
     array = np.ones((8, 16, 16), dtype=np.float32)
     array[4, 4, 4] = np.nan
-    good = sitk.GetImageFromArray(np.ones((8, 16, 16), dtype=np.float32))
+    good = sitk.GetImageFromArray(np.arange(8 * 16 * 16, dtype=np.float32).reshape(8, 16, 16))
     with pytest.raises(InputError, match="T1: contains NaN"):
         segment({"flair": good, "t1": sitk.GetImageFromArray(array), "t1ce": good, "t2": good},
                 model=tiny_model, device="cpu")

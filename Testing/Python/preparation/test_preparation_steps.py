@@ -158,3 +158,14 @@ def test_segment_reports_the_preparation_and_writes_the_brain_mask(tmp_path):
     truth = EllipsoidExtractor().extract({"t1ce": t1c})
     a, b = sitk.GetArrayFromImage(mask) > 0, sitk.GetArrayFromImage(truth) > 0
     assert 2 * (a & b).sum() / (a.sum() + b.sum()) > 0.98
+
+
+def test_more_tissue_than_a_brain_holds_is_refused_and_says_why():
+    from omnet.preparation.crop import check_brain
+
+    head = np.ones((100, 150, 180), dtype=bool)  # 2.7 L at 1 mm
+    with pytest.raises(InputError, match=r"2700 mL of tissue.*is the skull still on"):
+        check_brain(head, (1.0, 1.0, 1.0))
+    with pytest.raises(InputError, match="the brain extraction found no brain"):
+        check_brain(head, (1.0, 1.0, 1.0), stripped=True)
+    assert check_brain(head[:, :120, :140], (1.0, 1.0, 1.0))["brain_ml"] == 1680.0
