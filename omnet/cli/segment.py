@@ -140,6 +140,10 @@ def preparation_line(preparation: dict) -> str:
     """What the preparation did, in one line for people (``omnet segment``, Slicer)."""
     steps = {step["step"]: step for step in preparation.get("steps", [])}
     parts = []
+    floors = steps.get("reference grid", {}).get("background_moved_to_zero", {})
+    if floors:
+        parts.append("background taken as zero: " + ", ".join(
+            f"{role} ({value:g})" for role, value in floors.items()))
     aligned = steps.get("alignment", {}).get("sequences", {})
     moved = [f"{role} ({entry['displacement_mm']:.1f} mm)" for role, entry in aligned.items()
              if entry.get("registered")]

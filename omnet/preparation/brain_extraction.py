@@ -17,6 +17,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from omnet.errors import InputError, OptionalDependencyError
+from omnet.preparation.background import BORDER_SHARE, border_background
 
 __all__ = ["BORDER_SHARE", "BRAIN_VOLUME_ML", "INSTALL_HINT", "BrainExtractor", "apply_mask",
            "clean_mask", "default_extractor", "looks_skull_stripped", "strip_skull"]
@@ -27,9 +28,6 @@ INSTALL_HINT = 'pip install "omnet[skullstrip]"'
 #: Volumes (mL) of the non-background region that a skull-stripped brain can have: adult
 #: brains are 1.0-1.9 L; the margins admit children, atrophy and a partly covered brain.
 BRAIN_VOLUME_ML = (400.0, 2400.0)
-#: Share of the grid's border voxels that must hold the one background value (a brain
-#: cropped close may touch the border; a raw head's air is noise, rarely one value).
-BORDER_SHARE = 0.5
 
 
 @runtime_checkable
@@ -92,18 +90,10 @@ def strip_skull(images: Mapping[str, sitk.Image], extractor: BrainExtractor,
     return {role: apply_mask(image, mask) for role, image in images.items()}, mask
 
 
-def _border_values(array: np.ndarray) -> np.ndarray:
-    return np.concatenate([face.ravel() for axis in range(array.ndim)
-                           for face in (np.take(array, 0, axis), np.take(array, -1, axis))])
-
-
 def _stripped_evidence(role: str, image: sitk.Image) -> tuple[bool, str]:
     """One sequence: is its border one exact value, and does the rest hold a brain's volume?"""
     array = sitk.GetArrayViewFromImage(image)
-    border = _border_values(array)
-    values, counts = np.unique(border, return_counts=True)
-    background = values[counts.argmax()]
-    share = counts.max() / border.size
+    background, share = border_background(array)
     if share < BORDER_SHARE:
         return False, (f"{role}: the background is not one exact value "
                        f"({100 * share:.0f}% of the grid's border is {background:g}), as in "

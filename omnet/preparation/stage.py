@@ -19,6 +19,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from omnet.preparation.alignment import align, on_reference
+from omnet.preparation.background import zero_background
 from omnet.preparation.bias import bias_fields
 from omnet.preparation.canonical import canonical_grid, to_canonical
 from omnet.preparation.crop import check_brain, normalise_and_crop
@@ -118,7 +119,10 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         timings[name] = round(time.perf_counter() - started, 3)
 
     with timed("reference_grid"):
+        images, moved = zero_background(images)
         reference, entry = reference_grid(images, role)
+        if moved:
+            entry["background_moved_to_zero"] = moved
         steps.append(entry)
 
     with timed("alignment"):

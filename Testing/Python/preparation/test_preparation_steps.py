@@ -10,6 +10,7 @@ import pytest
 import SimpleITK as sitk
 from head_phantom import AXES, CENTRE, grid_points, head_case
 
+from omnet.cli.segment import preparation_line
 from omnet.errors import InputError
 from omnet.preparation import PrepareSettings, prepare
 
@@ -169,3 +170,26 @@ def test_more_tissue_than_a_brain_holds_is_refused_and_says_why():
     with pytest.raises(InputError, match="the brain extraction found no brain"):
         check_brain(head, (1.0, 1.0, 1.0), stripped=True)
     assert check_brain(head[:, :120, :140], (1.0, 1.0, 1.0))["brain_ml"] == 1680.0
+
+
+def test_a_background_floor_other_than_zero_is_moved_and_changes_nothing_else():
+    images = head_case(**GRID)
+    floored = dict(images, t1ce=sitk.Cast(images["t1ce"], sitk.sitkFloat32) - 500.0)
+    before = prepare(images, PrepareSettings(register="off"))
+    after = prepare(floored, PrepareSettings(register="off"))
+    assert after.steps[0]["background_moved_to_zero"] == {"t1ce": -500.0}
+    assert preparation_line(after.report()).startswith("background taken as zero: t1ce (-500)")
+    assert "background_moved_to_zero" not in before.steps[0]
+    assert np.array_equal(after.brain, before.brain)
+    assert np.abs(after.volume - before.volume).max() < 1e-3
+
+
+def test_a_noisy_or_zero_background_is_left_as_it_is():
+    from omnet.preparation.background import zero_background
+
+    rng = np.random.default_rng(0)
+    noisy = sitk.GetImageFromArray(rng.normal(20.0, 5.0, (20, 24, 28)).astype(np.float32))
+    stripped = head_case(**GRID)["flair"]
+    out, moved = zero_background({"t2": noisy, "flair": stripped})
+    assert moved == {}
+    assert out["t2"] is noisy and out["flair"] is stripped
