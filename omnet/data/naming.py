@@ -6,7 +6,7 @@ ignored. Covers BraTS 2018-2021 (``_flair``, ``_t1``, ``_t1ce``, ``_t2``), BraTS
 (``-t2f``, ``-t1n``, ``-t1c``, ``-t2w``), the pre-processing tools' outputs (BrainLesion /
 BraTS-Toolkit ``_fla``, ``_t1c``, ``_t1gd``, ``_t1_gd`` with suffixes such as ``_bet``,
 ``_brain``, ``_skullstripped``, ``_reg``, ``_n4``, which say nothing about the sequence) and
-common clinical names ("AX T1 POST GAD", "T2 FLAIR", "t1_mprage_gd", "T1+C"). A brain mask
+common clinical names ("AX T1 POST GAD", "T2 FLAIR", "t1_mprage_gd", "T1+C", "T1 C+"). A brain mask
 those tools write beside the sequences (``*_bet_mask``, ``*_brain_mask``, ``brainmask``) is
 neither a sequence nor a label map.
 """
@@ -54,10 +54,13 @@ def strip_image_suffix(name: str) -> str:
 
 
 def tokens(name: str) -> list[str]:
-    """Lower-case word tokens of a name; ``T1+C`` and ``T1+Gd`` become ``t1ce``."""
+    """Lower-case word tokens of a name; ``T1+C`` and ``T1+Gd`` become ``t1ce``, a ``C+`` or
+    ``+C`` elsewhere ``postcontrast``."""
     text = strip_image_suffix(name).lower()
     text = re.sub(r"t2\s*\*", "t2star", text)  # T2* (susceptibility) is not T2
     text = re.sub(r"t1\s*\+\s*(c|gd|gad|contrast)\b", "t1ce", text)
+    # a contrast mark apart from "T1": "AX T1 MPRAGE C+", "3D T1 BRAVO +C"
+    text = re.sub(r"(?<![a-z0-9])(\+\s*(c|gd|gad)|c\s*\+)(?![a-z0-9])", " postcontrast ", text)
     text = re.sub(r"t2\s*[-_ ]?\s*flair", "t2flair", text)
     return [t for t in re.split(r"[^a-z0-9]+", text) if t]
 
