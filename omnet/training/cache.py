@@ -39,7 +39,7 @@ __all__ = ["PREPROCESSING_VERSION", "CachedCase", "default_cache_dir", "open_cac
 log = logging.getLogger(__name__)
 
 #: Bump when the cached arrays would come out different (invalidates every cache entry).
-PREPROCESSING_VERSION = 2
+PREPROCESSING_VERSION = 3  # 3: spikes clipped before the z-score
 #: Environment variable naming the cache folder (else the user cache dir).
 CACHE_ENV = "OMNET_CACHE_DIR"
 

@@ -36,6 +36,26 @@ def test_zscore_with_a_shared_mask_and_a_constant_channel():
     assert not out[0][~mask].any()
 
 
+def test_a_few_hot_voxels_do_not_squash_the_rest_of_the_brain():
+    rng = np.random.default_rng(0)
+    brain = rng.normal(1000.0, 150.0, (1, 60, 100, 100)).clip(1.0).astype(np.float32)
+    spiked = brain.copy()
+    spiked[0, 5, 5, 5:10] = 1e7  # 5 hot voxels of a broken export
+    clean, hot = zscore_nonzero(brain)[0], zscore_nonzero(spiked)[0]
+    rest = np.ones(brain.shape[1:], dtype=bool)
+    rest[5, 5, 5:10] = False
+    assert np.abs(hot[rest] - clean[rest]).max() < 0.1
+    assert np.abs(hot[~rest]).max() < 100.0  # clipped (about 62), not 1e7 / std (about 345)
+
+
+def test_ordinary_intensities_are_not_clipped():
+    rng = np.random.default_rng(1)
+    brain = rng.gamma(4.0, 200.0, (1, 30, 40, 40)).astype(np.float32) + 1.0  # a long tail
+    values = brain[0].astype(np.float64)
+    expected = (values - values.mean()) / values.std()
+    assert np.allclose(zscore_nonzero(brain)[0], expected, atol=1e-5)
+
+
 def test_brain_mask_and_bbox_with_margin_clipped_to_the_volume():
     images = np.zeros((4, 10, 12, 14), dtype=np.float32)
     images[2, 3:5, 4:9, 1:2] = 7.0
