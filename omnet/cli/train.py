@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "--preset bundled-plain are the recipes of the shipped ensemble's two "
                     "networks (with --init-from the model they fine-tuned).")
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="training cases")
-    p.add_argument("--out", type=Path, help="run folder (required unless --check)")
+    p.add_argument("-o", "--out", type=Path, help="run folder (required unless --check)")
     p.add_argument("--preset", choices=tuple(PRESETS), default=None,
                    help="starting settings (default: paper; on --resume: the run's)")
     p.add_argument("--resume", action="store_true",

@@ -123,7 +123,7 @@ def test_strict_stops_before_training(synthetic_dataset, tmp_path, capsys):
     data = tmp_path / "data"
     shutil.copytree(synthetic_dataset, data)
     write_case(data, "no_t2", skip=("t2",))
-    code = main(["train", str(data), "--out", str(tmp_path / "run"), "--cache",
+    code = main(["train", str(data), "-o", str(tmp_path / "run"), "--cache",  # as segment's
                  str(tmp_path / "cache"), "--strict", "--progress-format", "lines", *TINY_ARGS])
     assert code == 2
     out = capsys.readouterr().out
