@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
+from omnet.evaluation.metrics import region_masks
 from omnet.labels import BRATS2018
 from omnet.preparation.resolution import FWHM_SIGMAS
 
@@ -63,16 +64,16 @@ def _labels_onto(labels: sitk.Image, grid: sitk.Image, smooth: bool) -> sitk.Ima
         return sitk.Resample(labels, grid, sitk.Transform(), sitk.sitkNearestNeighbor, 0,
                              labels.GetPixelID())
     values = sitk.GetArrayViewFromImage(labels)
+    regions = region_masks(values)
     out = np.zeros(grid.GetSize()[::-1], np.uint8)
-    regions = BRATS2018.regions()
     for region, value in (("whole", BRATS2018.edema), ("core", BRATS2018.necrotic),
                           ("enhancing", BRATS2018.enhancing)):
-        mask = sitk.GetImageFromArray(np.isin(values, regions[region]).astype(np.float32))
+        mask = sitk.GetImageFromArray(regions[region].astype(np.float32))
         mask.CopyInformation(labels)
         seen = sitk.Resample(mask, grid, sitk.Transform(), sitk.sitkLinear, 0.0,
                              sitk.sitkFloat32)
         out[sitk.GetArrayViewFromImage(seen) >= 0.5] = value
-    image = sitk.GetImageFromArray(out.astype(sitk.GetArrayViewFromImage(labels).dtype))
+    image = sitk.GetImageFromArray(out.astype(values.dtype))
     image.CopyInformation(grid)
     return image
 

@@ -50,9 +50,9 @@ class BatchSummary:
                 f"(output exists), {self.count('failed')} failed")
 
 
-def _is_one_case(root: Path, entries: list[Path]) -> bool:
-    """``root`` holds one case's sequences itself, as when a case folder is given as the
-    batch's: its images (or DICOM series folders) name at least two sequences, none twice,
+def _is_one_case(entries: list[Path]) -> bool:
+    """A folder's ``entries`` are one case's sequences, as when a case folder is given as
+    the batch's: its images (or DICOM series folders) name at least two sequences, none twice,
     and every folder in it names one."""
     roles = {e: classify_name(e.name) for e in entries if e.is_dir() or is_image_path(e)}
     if any(e.is_dir() and roles[e] not in SEQUENCE_ROLES for e in roles):
@@ -70,7 +70,7 @@ def find_batch_cases(input_dir: str | os.PathLike,
         raise InputError(f"input folder not found: {root}")
     out = Path(output_dir)
     entries = [e for e in sorted(root.iterdir()) if not e.name.startswith(".")]
-    if _is_one_case(root, entries):
+    if _is_one_case(entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
                  root)
