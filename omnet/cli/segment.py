@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -35,7 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "case. The output has the geometry of the T1c input.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("case", nargs="?", help="case folder, or one 4D file (FLAIR, T1w, T1gd, T2w)")
-    p.add_argument("-o", "--output", help="label map to write (default: ./<case>_omnet.nii.gz)")
+    p.add_argument("-o", "--output",
+                   help="label map to write (.nii.gz, .nii, .nrrd, .mha), or a folder to write "
+                        "<case>_omnet.nii.gz in (default: ./<case>_omnet.nii.gz)")
     for role, title in (("flair", "FLAIR"), ("t1", "T1"), ("t1ce", "contrast-enhanced T1"),
                         ("t2", "T2")):
         p.add_argument(f"--{role}", metavar="FILE", help=f"{title} image (instead of CASE)")
@@ -122,6 +125,9 @@ def _check_arguments(args: argparse.Namespace) -> str:
             raise InputError("-o/--output is for one case; batch mode writes to --output-dir")
         if args.uncertainty:
             raise InputError("--uncertainty is for one case; use --tta in batch mode")
+        from omnet.inference.outputs import check_destinations
+
+        check_destinations(files={"the report": args.report})
         return "batch"
     if args.output_dir:
         raise InputError("--output-dir is for batch mode (--input-dir); use -o for one case")
@@ -166,6 +172,18 @@ def preparation_line(preparation: dict) -> str:
     return "; ".join(parts)
 
 
+def label_map_destination(output: str | None, case_id: str) -> str:
+    """Where ``-o`` puts the label map: the file it names, or ``<case>_omnet.nii.gz`` in the
+    folder it names (an existing folder, one ending in a separator, or a name without a
+    suffix, as ``-o results``)."""
+    default_name = f"{case_id}_omnet.nii.gz"
+    if output is None:
+        return default_name
+    looks_like_folder = (Path(output).is_dir() or output.endswith(("/", os.sep))
+                         or not Path(output).suffix)
+    return str(Path(output) / default_name) if looks_like_folder else output
+
+
 def _result_line(result, report: str | None, seconds: float) -> dict:
     model = result.report["model"]
     return {"output": str(result.output) if result.output else None,
@@ -186,7 +204,7 @@ def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
     inputs = (explicit_case(args.flair, args.t1, args.t1ce, args.t2) if form == "files"
               else case_input(args.case))
     case_id = getattr(inputs, "case_id", None) or Path(args.t1ce or args.case).name.split(".")[0]
-    output = args.output or f"{case_id}_omnet.nii.gz"
+    output = label_map_destination(args.output, case_id)
     result = segment(inputs, output, model=args.model, probabilities_dir=args.probabilities,
                      attention_dir=args.attention, report=args.report, progress=progress,
                      cancel=cancel, brain_mask=args.brain_mask, uncertainty=args.uncertainty,

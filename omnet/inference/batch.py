@@ -12,6 +12,7 @@ from pathlib import Path
 from omnet.data.discovery import is_image_path
 from omnet.data.naming import SEQUENCE_ROLES, classify_name, strip_image_suffix
 from omnet.errors import Cancelled, InputError, OMNetError
+from omnet.inference.outputs import check_destinations
 
 __all__ = ["BatchCase", "BatchSummary", "find_batch_cases", "segment_folder"]
 
@@ -105,6 +106,9 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     fails with a user-facing error (or any other exception) is logged and recorded, and the
     batch goes on; a cancel request stops the batch.
     """
+    check_destinations(folders={"the output folder": output_dir,
+                                "the probabilities folder": probabilities_dir,
+                                "the attention folder": attention_dir})
     summary = BatchSummary(find_batch_cases(input_dir, output_dir))
     total = len(summary.cases)
     for index, case in enumerate(summary.cases):

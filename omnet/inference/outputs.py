@@ -9,12 +9,17 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from omnet.errors import InputError
 from omnet.labels import LabelScheme
 from omnet.preprocessing.crop import BBox, paste_back
 from omnet.utils.atomic import atomic_path
 
-__all__ = ["PROBABILITY_NAMES", "attention_images", "label_volumes_ml", "probability_images",
-           "to_image", "write_image", "write_images"]
+__all__ = ["PROBABILITY_NAMES", "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
+           "check_file_destination", "check_folder_destination", "check_image_destination",
+           "label_volumes_ml", "probability_images", "to_image", "write_image", "write_images"]
+
+#: Image formats SimpleITK writes, told by the file name's ending.
+WRITABLE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 
 #: Output file stem of each task's probability channels: ``<task>_<class>.nii.gz``.
 PROBABILITY_NAMES = {
@@ -50,6 +55,46 @@ def to_image(crop_values: np.ndarray, box: BBox, reference: sitk.Image,
     image = sitk.GetImageFromArray(full)
     image.CopyInformation(reference)
     return image
+
+
+def check_file_destination(path: str | os.PathLike, what: str,
+                           example: str = "result.json") -> Path:
+    """``path`` unless it is an existing folder (one line, before any work is done)."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} {path} is a folder; give a file name such as "
+                         f"{path / example}")
+    return path
+
+
+def check_image_destination(path: str | os.PathLike, what: str) -> Path:
+    """``path`` if an image can be written there; a one-line error before any work otherwise
+    (a name without an image ending, or an existing folder, failed only after the network)."""
+    path = check_file_destination(path, what, "result.nii.gz")
+    if not path.name.lower().endswith(WRITABLE_SUFFIXES):
+        raise InputError(f"{what} {path} has no image ending; use one of "
+                         f"{', '.join(WRITABLE_SUFFIXES)}")
+    return path
+
+
+def check_folder_destination(path: str | os.PathLike, what: str) -> Path:
+    """``path`` unless it is an existing file."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{what} {path} is a file, not a folder")
+    return path
+
+
+def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = None,
+                       files: dict[str, str | os.PathLike | None] | None = None,
+                       folders: dict[str, str | os.PathLike | None] | None = None) -> None:
+    """Refuse, before any work, every given destination (what -> path) that cannot be
+    written: so a bad one never leaves the others written."""
+    for checks, check in ((images, check_image_destination), (files, check_file_destination),
+                          (folders, check_folder_destination)):
+        for what, path in (checks or {}).items():
+            if path is not None:
+                check(path, what)
 
 
 def write_image(image: sitk.Image, path: str | os.PathLike) -> Path:

@@ -28,6 +28,7 @@ from omnet.inference.model_source import ModelSource, first_network, resolve_mod
 from omnet.inference.network import has_attention
 from omnet.inference.outputs import (
     attention_images,
+    check_destinations,
     label_volumes_ml,
     probability_images,
     write_image,
@@ -160,6 +161,12 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     scheme = get_scheme(labels) if labels in ("brats2018", "brats2023") else None
     if scheme is None:
         raise InputError(f"unknown label set {labels!r}; choose brats2018 or brats2023")
+    check_destinations(
+        images={"the label map": output, "the brain mask": brain_mask,
+                "the uncertainty map": uncertainty},
+        files={"the report": report},
+        folders={"the probabilities folder": probabilities_dir,
+                 "the attention folder": attention_dir})
     tiling = tiling or TilingSettings(mode=mode)
     if isinstance(register, bool):
         register = "on" if register else "off"

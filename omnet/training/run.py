@@ -130,6 +130,9 @@ def train(data_dir: Path, run_dir: Path, config: TrainConfig, *, resume: bool = 
 def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
            cache_dir: Path | None, progress_format: str, stop: threading.Event | None,
            predictor: Predictor | None, dist: DistInfo) -> TrainingResult:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"the run folder {run_dir} is a file, not a folder; choose another "
+                         "--out")
     checkpoints = run_dir / "checkpoints"
     if not resume and (ckpt.list_checkpoints(checkpoints) or (run_dir / "config.json").exists()):
         raise InputError(f"{run_dir} already holds a training run; pass --resume to continue "

@@ -93,6 +93,60 @@ def test_explicit_files_and_default_output_name(capsys, phantom_case, tiny_model
     assert "wrote p7_t1ce_omnet.nii.gz" in out
 
 
+@pytest.mark.parametrize("output, written", [
+    ("results", "results/p8_omnet.nii.gz"),
+    ("existing", "existing/p8_omnet.nii.gz"),
+    ("nested/out.nrrd", "nested/out.nrrd"),
+])
+def test_output_names_a_file_or_a_folder(capsys, phantom_case, tiny_model_file, tmp_path,
+                                         output, written):
+    folder = phantom_case(shape=(16, 24, 24), name="p8")
+    (tmp_path / "existing").mkdir()
+    code, out, err = _run(capsys, folder, "-o", tmp_path / output, "--model", tiny_model_file,
+                          "--device", "cpu", "--progress-format", "none")
+    assert code == 0, err
+    assert sitk.ReadImage(str(tmp_path / written)).GetSize() == (24, 24, 16)
+    assert f"wrote {tmp_path / written}" in out
+
+
+@pytest.mark.parametrize("extra, words", [
+    (("-o", "{tmp}/out.png"), "the label map {tmp}/out.png has no image ending"),
+    (("-o", "{tmp}/out.nii.gz", "--uncertainty", "{tmp}"), "the uncertainty map {tmp} is a folder"),
+    (("-o", "{tmp}/out.nii.gz", "--brain-mask", "{tmp}/mask.txt"), "the brain mask"),
+    (("-o", "{tmp}/out.nii.gz", "--report", "{tmp}"), "the report {tmp} is a folder"),
+    (("-o", "{tmp}/out.nii.gz", "--probabilities", "{tmp}/p9/p9_t1.nii.gz"),
+     "the probabilities folder {tmp}/p9/p9_t1.nii.gz is a file"),
+])
+def test_an_output_that_cannot_be_an_image_is_refused_before_any_work(
+        capsys, phantom_case, tiny_model_file, tmp_path, extra, words):
+    folder = phantom_case(shape=(16, 24, 24), name="p9")
+    argv = [a.format(tmp=tmp_path) for a in extra]
+    before = sorted(tmp_path.rglob("*"))
+    code, _out, err = _run(capsys, folder, *argv, "--model", tiny_model_file, "--device", "cpu",
+                           "--progress-format", "none")
+    assert code == 2
+    assert words.format(tmp=tmp_path) in _one_error_line(err)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("extra, words", [
+    (("--output-dir", "{tmp}/taken"), "the output folder {tmp}/taken is a file"),
+    (("--output-dir", "{tmp}/out", "--report", "{tmp}"), "the report {tmp} is a folder"),
+    (("--output-dir", "{tmp}/out", "--attention", "{tmp}/taken"), "{tmp}/taken is a file"),
+])
+def test_a_batch_destination_that_cannot_be_written_is_refused_before_any_case(
+        capsys, phantom_case, tiny_model_file, tmp_path, extra, words):
+    phantom_case(shape=(16, 24, 24), name="b1", root=tmp_path / "cases")
+    (tmp_path / "taken").write_text("")
+    before = sorted(tmp_path.rglob("*"))
+    argv = [a.format(tmp=tmp_path) for a in extra]
+    code, _out, err = _run(capsys, "--input-dir", tmp_path / "cases", *argv, "--model",
+                           tiny_model_file, "--device", "cpu", "--progress-format", "none")
+    assert code == 2
+    assert words.format(tmp=tmp_path) in _one_error_line(err)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 def test_batch_skips_done_cases_and_reports_failures(capsys, phantom_case, tiny_model_file,
                                                      tmp_path):
     cases = tmp_path / "cases"

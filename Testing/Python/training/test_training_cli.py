@@ -187,3 +187,17 @@ def test_resume_with_more_iterations_extends_the_run(synthetic_dataset, tmp_path
         assert [int(r["iteration"]) for r in csv.DictReader(f)] == list(range(1, 8))
     saved = json.loads((run / "config.json").read_text())
     assert saved["plan"]["total"] == 7
+
+
+def test_a_run_folder_that_is_a_file_is_refused_in_one_line(synthetic_dataset, tmp_path,
+                                                            capsys):
+    taken = tmp_path / "run"
+    taken.write_text("notes")
+    code = main(["train", str(synthetic_dataset), "--out", str(taken), "--cache",
+                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert [ln for ln in err.splitlines() if ln.startswith("omnet:")] == [
+        f"omnet: error: the run folder {taken} is a file, not a folder; choose another --out"]
+    assert taken.read_text() == "notes"
+    assert not (tmp_path / "cache").exists()
