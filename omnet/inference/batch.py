@@ -64,8 +64,8 @@ def _is_one_case(entries: list[Path]) -> bool:
 
 def find_batch_cases(input_dir: str | os.PathLike,
                      output_dir: str | os.PathLike) -> list[BatchCase]:
-    """Case folders of ``input_dir`` (and 4D image files lying directly in it), by name;
-    a folder holding one case's sequences itself is that one case."""
+    """Case folders of ``input_dir`` (and 4D image files or zipped case folders lying
+    directly in it), by name; a folder holding one case's sequences itself is that one case."""
     root = Path(input_dir)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
@@ -82,11 +82,13 @@ def find_batch_cases(input_dir: str | os.PathLike,
             case_id = entry.name
         elif is_image_path(entry):
             case_id = strip_image_suffix(entry.name)
+        elif entry.name.lower().endswith(".zip"):
+            case_id = entry.name[: -len(".zip")]
         else:
             continue
         cases.append(BatchCase(case_id, entry, out / f"{case_id}.nii.gz"))
     if not cases:
-        raise InputError(f"no case folders or 4D images in {root}")
+        raise InputError(f"no case folders, 4D images or zipped cases in {root}")
     return cases
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from omnet.data.archive import is_zip_archive, unpack_case_archive
 from omnet.data.discovery import CaseFiles, find_case_files
 from omnet.errors import InputError
 
@@ -13,13 +15,21 @@ __all__ = ["case_input", "explicit_case"]
 
 
 def case_input(inputs: object) -> CaseFiles | Mapping:
-    """A case folder, one 4D file, a :class:`CaseFiles`, or a mapping role -> source."""
+    """A case folder, one 4D file, a zip archive of a case folder, a :class:`CaseFiles`, or
+    a mapping role -> source."""
     if isinstance(inputs, (CaseFiles, Mapping)):
         return inputs
     if isinstance(inputs, (str, os.PathLike)):
         path = Path(inputs)
         if path.is_dir():
             return find_case_files(path)
+        if is_zip_archive(path):
+            folder = unpack_case_archive(path)
+            try:
+                case = find_case_files(folder)
+            except InputError as exc:
+                raise InputError(str(exc).replace(folder.name, path.name, 1)) from None
+            return dataclasses.replace(case, case_id=path.name.split(".")[0])
         if path.is_file():
             return CaseFiles(case_id=path.name.split(".")[0], four_d=path)
         raise InputError(f"input not found: {path}")

@@ -1,0 +1,43 @@
+"""A case handed over as a zip archive (as PACS exports and downloads come) unpacked for reading.
+
+The archive is unpacked into a private temporary folder that is removed when the process ends;
+a single top-level folder inside it is taken as the case folder.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from omnet.errors import InputError
+
+__all__ = ["MAX_UNPACKED_BYTES", "is_zip_archive", "unpack_case_archive"]
+
+#: More than any four-sequence case (a 512 x 512 x 400 float64 series is 0.8 GB).
+MAX_UNPACKED_BYTES = 8 << 30
+
+
+def is_zip_archive(path: Path) -> bool:
+    return path.is_file() and zipfile.is_zipfile(path)
+
+
+def unpack_case_archive(path: Path) -> Path:
+    """The case folder inside ``path`` once unpacked; one-line errors for a damaged archive
+    or one that would unpack to more than :data:`MAX_UNPACKED_BYTES`."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m for m in archive.infolist() if not m.is_dir()]
+            size = sum(m.file_size for m in members)
+            if size > MAX_UNPACKED_BYTES:
+                raise InputError(f"{path.name} would unpack to {size / 2**30:.1f} GB, more than "
+                                 "one case holds; unpack it yourself and give the folder")
+            target = Path(tempfile.mkdtemp(prefix="omnet-case-"))
+            atexit.register(shutil.rmtree, target, True)
+            archive.extractall(target)  # member names are sanitised: no absolute or .. paths
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise InputError(f"cannot unpack {path.name}: {exc}") from None
+    entries = [p for p in target.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else target
