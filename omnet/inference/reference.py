@@ -72,7 +72,7 @@ def reference_classes(volume: np.ndarray, brain: np.ndarray, model: ModelSource,
             target = tuple(slice(o, o + k) for o, k in zip(origin, keep))
             for name in DECISIONS:
                 value = out[name][index, 0]
-                value = value.numpy() if isinstance(value, torch.Tensor) else value
+                value = value.cpu().numpy() if isinstance(value, torch.Tensor) else value
                 decisions[name][target] = value[centre]
     crop = tuple(slice(0, n) for n in shape)
     classes_box = fuse_decisions(*(decisions[name][crop] for name in DECISIONS))
