@@ -234,7 +234,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
 
         label_crop, summary = run_postprocess(label_crop, prepared.volume, scheme)
         post_info.update(removed_voxels=summary.removed_voxels,
-                         relabelled_voxels=summary.relabelled_voxels)
+                         relabelled_voxels=summary.relabelled_voxels,
+                         enhancing_dropped_voxels=summary.enhancing_dropped_voxels)
     stages.end("post-processing", "postprocessing")
 
     stages.begin("writing")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
 
-from omnet.labels import BRATS2023
+from omnet.labels import BRATS2018, BRATS2023
 from omnet.postprocessing import (
+    drop_scant_enhancing,
     postprocess,
     relabel_edema_kmeans,
     relabel_edema_kmeans_file,
@@ -86,6 +88,27 @@ def test_postprocess_runs_both_steps_and_counts_changes():
     out, summary = postprocess(labels, images)
     assert out[18, 18, 18] == 0 and summary.removed_voxels == 1
     assert summary.relabelled_voxels == int(dark.sum())
+
+
+@pytest.mark.parametrize("enhancing, kept", [(99, False), (100, True), (0, True)])
+def test_a_scant_enhancing_tumour_becomes_necrotic_core(enhancing, kept):
+    labels = np.zeros((30, 30, 30), dtype=np.uint8)
+    labels[5:25, 5:25, 5:25] = 2
+    labels.ravel()[np.flatnonzero(labels == 2)[:enhancing]] = 4
+    out = drop_scant_enhancing(labels)
+    if kept:
+        np.testing.assert_array_equal(out, labels)
+    else:
+        assert not (out == 4).any() and (out == 1).sum() == enhancing
+        assert ((out > 0) == (labels > 0)).all()
+
+
+def test_postprocess_drops_scant_enhancing_last_and_counts_it():
+    labels, images, dark = _tumour_with_two_edema_populations(enhancing_voxels=10)
+    out, summary = postprocess(labels, images, scheme=BRATS2018)
+    assert not (out == 4).any()
+    assert summary.enhancing_dropped_voxels == 10
+    assert summary.relabelled_voxels == int(dark.sum())  # K-means saw the 10 enhancing voxels
 
 
 def _save(array, path, spacing=(1.0, 1.0, 2.0)):
