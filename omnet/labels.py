@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from omnet.data.naming import SEQUENCE_ROLES
+
 BACKGROUND, NECROTIC, EDEMA, ENHANCING, NORMAL = 0, 1, 2, 3, 4
 NUM_CLASSES = 5
 CLASS_NAMES = ("background", "necrotic/non-enhancing core", "edema", "enhancing tumour",
@@ -23,7 +25,8 @@ CORE_CLASSES = (NECROTIC, ENHANCING)
 NON_CORE_CLASSES = (BACKGROUND, EDEMA, NORMAL)
 TASK_CLASSES = {1: NUM_CLASSES, 2: NUM_CLASSES, 3: 2}
 
-MODALITIES = ("flair", "t1", "t1ce", "t2")
+#: The four input sequences in channel order (one tuple for the whole package).
+MODALITIES = SEQUENCE_ROLES
 
 
 @dataclass(frozen=True)

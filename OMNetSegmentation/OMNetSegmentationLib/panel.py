@@ -13,6 +13,7 @@ from slicer.i18n import tr as _
 
 from omnet.bundled import list_bundled_models
 from omnet.card import read_card
+from omnet.data.naming import SEQUENCE_ROLES
 
 from . import install, lesionscene, models, scene
 from .command import SegmentOptions
@@ -26,7 +27,7 @@ from .segments import volume_rows
 
 __all__ = ["ROLES", "SegmentationPanel"]
 
-ROLES = ("flair", "t1", "t1ce", "t2")
+ROLES = SEQUENCE_ROLES
 
 
 class SegmentationPanel:

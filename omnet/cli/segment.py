@@ -196,6 +196,7 @@ def _result_line(result, report: str | None, seconds: float) -> dict:
 
 
 def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
+    from omnet.data.naming import case_id_from_file
     from omnet.inference.pipeline import segment
     from omnet.inference.sources import case_input, explicit_case
     from omnet.protocol import format_result
@@ -203,7 +204,8 @@ def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
     started = time.perf_counter()
     inputs = (explicit_case(args.flair, args.t1, args.t1ce, args.t2) if form == "files"
               else case_input(args.case))
-    case_id = getattr(inputs, "case_id", None) or Path(args.t1ce or args.case).name.split(".")[0]
+    case_id = getattr(inputs, "case_id", None) or case_id_from_file(
+        Path(args.t1ce or args.case).name)
     output = label_map_destination(args.output, case_id)
     result = segment(inputs, output, model=args.model, probabilities_dir=args.probabilities,
                      attention_dir=args.attention, report=args.report, progress=progress,

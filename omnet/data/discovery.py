@@ -11,7 +11,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omnet.data.naming import IMAGE_SUFFIXES, ROLE_TITLES, SEQUENCE_ROLES, classify_name
+from omnet.data.naming import (
+    IMAGE_SUFFIXES,
+    ROLE_TITLES,
+    SEQUENCE_ROLES,
+    case_id_from_file,
+    classify_name,
+)
 from omnet.errors import InputError
 
 __all__ = ["CaseFiles", "DatasetScan", "find_case_files", "is_image_path", "scan_dataset"]
@@ -149,7 +155,7 @@ def _scan_msd(root: Path) -> DatasetScan:
     label_dir = root / "labelsTr"
     for image in sorted(p for p in (root / "imagesTr").iterdir() if is_image_path(p)):
         label = label_dir / image.name
-        case_id = image.name.split(".")[0]
+        case_id = case_id_from_file(image.name)
         if not label.is_file():
             scan.problems.append((case_id, f"no label map {label_dir.name}/{image.name}"))
             continue

@@ -23,7 +23,7 @@ import SimpleITK as sitk
 
 from omnet.data.discovery import CaseFiles
 from omnet.data.geometry import register_rigid, resample_onto, same_grid
-from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES
+from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, case_id_from_file
 from omnet.errors import InputError
 
 __all__ = ["REFERENCE_ROLE", "LoadedCase", "RawCase", "align_case", "check_volume", "load_case",
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 #: The contrast-enhanced T1 is usually the finest 3D acquisition of a clinical protocol.
 REFERENCE_ROLE = "t1ce"
 #: Order of the volumes inside a Medical Segmentation Decathlon 4D file.
-MSD_ORDER = ("flair", "t1", "t1ce", "t2")
+MSD_ORDER = SEQUENCE_ROLES  # the Decathlon's FLAIR, T1w, T1gd, T2w: our channel order
 
 #: A case for :func:`align_case`: its files, or role -> path, image or array.
 CaseInput = Union[CaseFiles, Mapping[str, Union[str, os.PathLike, sitk.Image, np.ndarray]]]
@@ -243,7 +243,7 @@ class RawCase:
 
 def _case_id(source: object) -> str:
     if isinstance(source, (str, os.PathLike)):
-        return Path(source).name.split(".")[0]
+        return case_id_from_file(Path(source).name)
     return "case"
 
 

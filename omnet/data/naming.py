@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["IMAGE_SUFFIXES", "ROLES", "SEQUENCE_ROLES", "classify_name", "strip_image_suffix",
+__all__ = ["IMAGE_SUFFIXES", "ROLES", "SEQUENCE_ROLES", "case_id_from_file", "classify_name",
+           "strip_image_suffix",
            "tokens"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
@@ -51,6 +52,14 @@ def strip_image_suffix(name: str) -> str:
         if lower.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+def case_id_from_file(name: str) -> str:
+    """The case id a file gives (a 4D image, a zipped case, a T1c given alone): its name
+    without the image or ``.zip`` ending, ``BRATS_001.nii.gz`` -> ``BRATS_001``."""
+    if name.lower().endswith(".zip"):
+        return name[: -len(".zip")]
+    return strip_image_suffix(name)
 
 
 def tokens(name: str) -> list[str]:

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import ndimage
 
+from omnet.data.naming import SEQUENCE_ROLES
 from omnet.demo.fields import smooth_noise
 
 __all__ = ["HEAD_INTENSITY", "HEAD_LAYERS", "add_synthetic_head", "head_layers"]
@@ -55,7 +56,7 @@ _LEVEL = {
 #: role -> layer code (1 = first layer of HEAD_LAYERS) -> intensity / brain median.
 HEAD_INTENSITY: dict[str, dict[int, float]] = {
     role: {code: _LEVEL[name][column] for code, (name, _, _) in enumerate(HEAD_LAYERS, 1)}
-    for column, role in enumerate(("flair", "t1", "t1ce", "t2"))
+    for column, role in enumerate(SEQUENCE_ROLES)
 }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from omnet.data.naming import SEQUENCE_ROLES
 from omnet.labels import BRATS2018, LabelScheme
 from omnet.utils.atomic import atomic_path
 
@@ -88,7 +89,7 @@ def write_overlay_png(path: str | os.PathLike, images: Mapping[str, np.ndarray],
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    roles = [r for r in ("flair", "t1", "t1ce", "t2") if r in images]
+    roles = [r for r in SEQUENCE_ROLES if r in images]
     centre = tuple(centre) if centre is not None else slice_centre(reference, prediction)
     backdrop = images[roles[0]]
     boxes = _crop(_views(backdrop, centre), [v > 0 for v in _views(backdrop, centre)])

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from omnet import __version__
+from omnet.data.naming import SEQUENCE_ROLES
 from omnet.demo.generator import DemoSettings, make_demo_case, write_demo_case
 from omnet.demo.overlay import write_overlay_png
 from omnet.errors import InputError
@@ -121,7 +122,7 @@ def run_demo(out_dir: str | os.PathLike, settings: DemoSettings = DemoSettings()
     if problem is None:
         started = time.perf_counter()
         segmenter = segmenter or _default_segmenter()
-        inputs = {role: files[role] for role in ("flair", "t1", "t1ce", "t2")}
+        inputs = {role: files[role] for role in SEQUENCE_ROLES}
         result = segmenter(inputs, out / f"{CASE_ID}_prediction.nii.gz", model=model,
                            device=device, mode=mode, labels="brats2018",
                            progress=_scaled(progress, 0.15, 0.85))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.discovery import is_image_path
-from omnet.data.naming import SEQUENCE_ROLES, classify_name, strip_image_suffix
+from omnet.data.naming import SEQUENCE_ROLES, case_id_from_file, classify_name
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.outputs import check_destinations
 
@@ -80,10 +80,8 @@ def find_batch_cases(input_dir: str | os.PathLike,
     for entry in entries:
         if entry.is_dir():
             case_id = entry.name
-        elif is_image_path(entry):
-            case_id = strip_image_suffix(entry.name)
-        elif entry.name.lower().endswith(".zip"):
-            case_id = entry.name[: -len(".zip")]
+        elif is_image_path(entry) or entry.name.lower().endswith(".zip"):
+            case_id = case_id_from_file(entry.name)
         else:
             continue
         cases.append(BatchCase(case_id, entry, out / f"{case_id}.nii.gz"))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from omnet.data.archive import is_zip_archive, unpack_case_archive
 from omnet.data.discovery import CaseFiles, find_case_files
+from omnet.data.naming import case_id_from_file
 from omnet.errors import InputError
 
 __all__ = ["case_input", "explicit_case"]
@@ -29,9 +30,9 @@ def case_input(inputs: object) -> CaseFiles | Mapping:
                 case = find_case_files(folder)
             except InputError as exc:
                 raise InputError(str(exc).replace(folder.name, path.name, 1)) from None
-            return dataclasses.replace(case, case_id=path.name.split(".")[0])
+            return dataclasses.replace(case, case_id=case_id_from_file(path.name))
         if path.is_file():
-            return CaseFiles(case_id=path.name.split(".")[0], four_d=path)
+            return CaseFiles(case_id=case_id_from_file(path.name), four_d=path)
         raise InputError(f"input not found: {path}")
     raise InputError(f"cannot segment a {type(inputs).__name__}; pass a case folder, a 4D "
                      "file, or a mapping of flair/t1/t1ce/t2 to files or images")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from omnet.data.discovery import find_case_files, scan_dataset
-from omnet.data.naming import classify_name
+from omnet.data.naming import case_id_from_file, classify_name
 from omnet.errors import InputError
 
 NAMES = {
@@ -40,6 +40,17 @@ def _touch(folder: Path, *names: str) -> Path:
     for name in names:
         (folder / name).write_bytes(b"")
     return folder
+
+
+@pytest.mark.parametrize("name, case_id", [
+    ("BRATS_001.nii.gz", "BRATS_001"),
+    ("export.zip", "export"),
+    ("patient.v2.nii.gz", "patient.v2"),  # the dot is part of the name, not an ending
+    ("Brats18_x_t1ce.NRRD", "Brats18_x_t1ce"),
+    ("scan.mha", "scan"),
+])
+def test_one_rule_for_a_case_id_from_a_file_name(name: str, case_id: str) -> None:
+    assert case_id_from_file(name) == case_id
 
 
 def test_brats2023_case_folder(tmp_path: Path) -> None:
