@@ -91,9 +91,11 @@ def cpu_supports_bf16() -> bool:
 
 @dataclass(frozen=True)
 class Precision:
-    """The autocast dtype for a device (None: plain float32)."""
+    """The autocast dtype for a device (None: plain float32), and whether training must scale
+    its loss (float16 gradients underflow); inference and training share it."""
 
     dtype: torch.dtype | None
+    scale_loss: bool = False
 
     @property
     def name(self) -> str:

@@ -31,7 +31,7 @@ from omnet.training.export import export_checkpoint
 from omnet.training.monitor import BarSink, CsvSink, LinesSink, Monitor, TensorBoardSink
 from omnet.training.options import RESUME_OK
 from omnet.training.plots import PlotSink
-from omnet.training.runtime import resolve_device, resolve_precision
+from omnet.training.runtime import resolve_device, resolve_training_precision
 from omnet.training.schedule import make_plan
 from omnet.training.split import Split, make_split
 from omnet.training.trainer import Trainer, TrainState
@@ -138,7 +138,7 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
         raise InputError(f"{run_dir} already holds a training run; pass --resume to continue "
                          "it or choose another --out")
     device = resolve_device(config.run.device, dist.local_rank)
-    precision = resolve_precision(config.run.precision, device)
+    precision = resolve_training_precision(config.run.precision, device)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     progress = make_progress(progress_format if progress_format == "lines" else "none")
     dataset = None

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-from dataclasses import dataclass
-
 import torch
 
 from omnet.errors import ModelConfigError
+from omnet.inference.device import Precision
 
-__all__ = ["Precision", "resolve_device", "resolve_precision"]
+__all__ = ["Precision", "resolve_device", "resolve_training_precision"]
 
 
 def resolve_device(name: str, local_rank: int = 0) -> torch.device:
@@ -31,24 +29,7 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return torch.device(name)
 
 
-@dataclass(frozen=True)
-class Precision:
-    """Autocast dtype (None: float32) and whether gradients need loss scaling."""
-
-    dtype: torch.dtype | None
-    scale_loss: bool
-
-    @property
-    def name(self) -> str:
-        return "float32" if self.dtype is None else str(self.dtype).replace("torch.", "")
-
-    def autocast(self, device: torch.device):
-        if self.dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=device.type, dtype=self.dtype)
-
-
-def resolve_precision(name: str, device: torch.device) -> Precision:
+def resolve_training_precision(name: str, device: torch.device) -> Precision:
     """``auto``: float16 autocast with loss scaling on CUDA, float32 elsewhere; ``bfloat16``
     autocast where the device supports it (CPU included), no scaling needed."""
     if name == "auto":
