@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
+from omnet.inference.fusion import dilate_ball
 from omnet.labels import BACKGROUND, CORE_CLASSES, TUMOUR_CLASSES
 from omnet.training.config import AugmentSettings
 from omnet.training.patches import augment_patch, extract_patch
 
-__all__ = ["Batch", "TrainingCase", "ball", "centre_candidates", "centre_source",
+__all__ = ["Batch", "TrainingCase", "centre_candidates", "centre_source",
            "report_missing_regions", "sample_batch"]
 
 log = logging.getLogger(__name__)
@@ -48,31 +48,12 @@ class Batch:
     origins: list[tuple[str, tuple[int, int, int]]]
 
 
-def ball(radius: int) -> np.ndarray:
-    """Boolean Euclidean ball structuring element of the given radius."""
-    r = np.arange(-radius, radius + 1)
-    z, y, x = np.meshgrid(r, r, r, indexing="ij")
-    return (z * z + y * y + x * x) <= radius * radius
-
-
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Binary dilation by a ball, computed only around the mask's bounding box."""
-    if radius <= 0 or not mask.any():
-        return mask.copy()
-    box = ndimage.find_objects(mask.astype(np.uint8))[0]
-    grown = tuple(slice(max(0, s.start - radius), min(n, s.stop + radius))
-                  for s, n in zip(box, mask.shape))
-    out = np.zeros_like(mask)
-    out[grown] = ndimage.binary_dilation(mask[grown], structure=ball(radius))
-    return out
-
-
 def centre_candidates(classes: np.ndarray, dilation: int = 5) -> dict[int, np.ndarray]:
     """Flat int64 indices of the allowed patch centres of tasks 1, 2 and 3."""
     tumour = np.isin(classes, TUMOUR_CLASSES)
     return {
         1: np.flatnonzero(classes != BACKGROUND),
-        2: np.flatnonzero(_dilate(tumour, dilation)),
+        2: np.flatnonzero(dilate_ball(tumour, dilation)),
         3: np.flatnonzero(np.isin(classes, CORE_CLASSES)),
     }
 

@@ -10,7 +10,7 @@ from scipy import ndimage
 from omnet.labels import EDEMA, ENHANCING, NECROTIC, NORMAL
 from omnet.training.config import AugmentSettings
 from omnet.training.patches import augment_patch, extract_patch
-from omnet.training.sampling import ball, centre_candidates, sample_batch
+from omnet.training.sampling import centre_candidates, sample_batch
 from omnet.training.transfer import task_groups, task_target
 
 NO_AUGMENT = AugmentSettings(augment=False)
@@ -25,11 +25,6 @@ def test_centre_candidates_are_the_three_regions():
     assert set(centres[1]) == set(np.flatnonzero(classes > 0))
     assert set(centres[2]) == set(np.flatnonzero(distance <= 2))
     assert set(centres[3]) == set(np.flatnonzero(np.isin(classes, (1, 3))))
-
-
-def test_ball_is_euclidean():
-    b = ball(2)
-    assert b.shape == (5, 5, 5) and b[2, 2, 0] and not b[0, 0, 2] and b.sum() == 33
 
 
 def test_each_sampler_centres_patches_in_its_region():
