@@ -42,6 +42,16 @@ class Geometry:
         return cls(tuple(image.GetSize()), tuple(image.GetSpacing()), tuple(image.GetOrigin()),
                    tuple(image.GetDirection()))
 
+    def image_of(self, array: np.ndarray):
+        """``array`` (z, y, x) as a SimpleITK image on this grid."""
+        import SimpleITK as sitk
+
+        image = sitk.GetImageFromArray(array)
+        image.SetSpacing(self.spacing)
+        image.SetOrigin(self.origin)
+        image.SetDirection(self.direction)
+        return image
+
 
 @dataclass
 class LabelMap:

@@ -58,7 +58,9 @@ def remove_small_components(labels: np.ndarray, max_size: int = 2000, fraction: 
 def remove_small_components_file(labels_path: str | os.PathLike,
                                  output_path: str | os.PathLike, **options) -> None:
     """File version of :func:`remove_small_components`; the output keeps the geometry."""
-    from omnet.postprocessing.labelfiles import read_label_map, write_label_map
+    from omnet.evaluation.files import read_label_map
+    from omnet.postprocessing.labelfiles import write_label_map
 
-    labels, image = read_label_map(labels_path)
-    write_label_map(remove_small_components(labels, **options), image, output_path)
+    label_map = read_label_map(labels_path)
+    write_label_map(remove_small_components(label_map.labels, **options), label_map.geometry,
+                    output_path)

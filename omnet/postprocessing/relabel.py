@@ -106,15 +106,17 @@ def relabel_edema_kmeans_file(labels_path: str | os.PathLike,
     from omnet.data.geometry import same_grid
     from omnet.data.imageio import load_case
     from omnet.errors import GeometryError
-    from omnet.postprocessing.labelfiles import read_label_map, resolve_scheme, write_label_map
+    from omnet.evaluation.files import read_label_map
+    from omnet.postprocessing.labelfiles import write_label_map
     from omnet.preprocessing.normalize import zscore_nonzero
 
-    labels, image = read_label_map(labels_path)
+    label_map = read_label_map(labels_path, scheme.name if isinstance(scheme, LabelScheme)
+                               else scheme)
     case_input = (find_case_files(sequences) if isinstance(sequences, (str, os.PathLike))
                   else sequences)
     case = load_case(case_input)
-    if not same_grid(image, case.reference):
+    if not same_grid(label_map.geometry.image_of(label_map.labels), case.reference):
         raise GeometryError(f"{os.fspath(labels_path)} is not on the grid of the case's T1c")
-    relabelled = relabel_edema_kmeans(labels, zscore_nonzero(case.images),
-                                      resolve_scheme(labels, scheme), **options)
-    write_label_map(relabelled, image, output_path)
+    relabelled = relabel_edema_kmeans(label_map.labels, zscore_nonzero(case.images),
+                                      label_map.scheme, **options)
+    write_label_map(relabelled, label_map.geometry, output_path)
