@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omnet.data.naming import SEQUENCE_ROLES
+from omnet.inference.settings import MODES
+from omnet.inference.settings import PREPARE_CHOICES as PREPARE_SETTINGS
 
 __all__ = ["DEVICE_CHOICES", "MODE_CHOICES", "PREPARE_CHOICES", "SegmentOptions",
            "child_environment", "cli_device", "demo_arguments", "omnet_search_path",
@@ -23,9 +25,9 @@ __all__ = ["DEVICE_CHOICES", "MODE_CHOICES", "PREPARE_CHOICES", "SegmentOptions"
 
 #: Device choices shown to people; mapped to ``--device`` by :func:`cli_device`.
 DEVICE_CHOICES = ("auto", "GPU", "CPU")
-MODE_CHOICES = ("fast", "exact")
+MODE_CHOICES = MODES
 #: Skull stripping and registration: detect the need (auto, right for raw scans), always, never.
-PREPARE_CHOICES = ("auto", "on", "off")
+PREPARE_CHOICES = PREPARE_SETTINGS
 #: Label values written by the child: 1, 2, 3 for necrotic, edema, enhancing, which is the
 #: order of the segments, so one import fills all three (see ``segments.SEGMENTS``).
 CHILD_LABELS = "brats2023"

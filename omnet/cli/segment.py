@@ -19,6 +19,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from omnet.errors import InputError
+from omnet.inference.settings import (
+    DEVICES,
+    LABEL_SETS,
+    MATCH_CHOICES,
+    MODES,
+    PRECISIONS,
+    PREPARE_CHOICES,
+    TTA_CHOICES,
+    SegmentSettings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +55,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input-dir", metavar="DIR", help="segment every case folder in DIR")
     p.add_argument("--output-dir", metavar="DIR", help="batch mode: where <case>.nii.gz go")
     p.add_argument("--model", metavar="FILE", help="OMNet .safetensors model (default: bundled)")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--mode", default="fast", choices=("fast", "exact"),
+    p.add_argument("--device", default="auto", choices=DEVICES)
+    p.add_argument("--mode", default="fast", choices=MODES,
                    help="fast: large tiles (default); exact: the paper's 32x32x16 overlap-tile")
-    p.add_argument("--precision", default="auto", choices=("auto", "float32"),
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto: mixed precision where the device supports it")
     p.add_argument("--no-postprocess", action="store_true",
-                   help="skip small-component removal and K-means edema relabelling")
-    p.add_argument("--labels", default="brats2018", choices=("brats2018", "brats2023"),
+                   help="skip the post-processing (small components, K-means edema "
+                        "relabelling, scant enhancing tumour)")
+    p.add_argument("--labels", default="brats2018", choices=LABEL_SETS,
                    help="label values: 1/2/4 (2018) or 1/2/3 (2023) for NCR/ED/ET")
     p.add_argument("--probabilities", metavar="DIR", help="write per-task probability maps")
     p.add_argument("--attention", metavar="DIR", help="write CGA attention maps")
@@ -61,23 +72,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "preparation", "how scans as the scanner wrote them become the network's input; the "
         "report says what was done")
     prep.add_argument("--register", nargs="?", const="on", default="auto",
-                      choices=("auto", "on", "off"),
+                      choices=PREPARE_CHOICES,
                       help="rigid registration of the other sequences onto the T1c: auto "
                            "(default: when they are found out of line), on (--register "
                            "alone), off")
-    prep.add_argument("--skull-strip", default="auto", choices=("auto", "on", "off"),
+    prep.add_argument("--skull-strip", default="auto", choices=PREPARE_CHOICES,
                       help="brain extraction: auto (default: when skull and scalp are found), "
                            'on, off; needs pip install "omnet[skullstrip]"')
     prep.add_argument("--bias-correction", action="store_true",
                       help="N4 bias-field correction of every sequence first")
-    prep.add_argument("--match-resolution", default="auto", choices=("auto", "off"),
+    prep.add_argument("--match-resolution", default="auto", choices=MATCH_CHOICES,
                       help="auto (default): when one sequence has far thicker slices than "
                            "another (a 5 mm FLAIR beside a 1 mm T1c), a second network pass "
                            "with all four at that resolution bounds the whole tumour; with four "
                            "thick series alike, the ensemble's first network does")
     prep.add_argument("--brain-mask", metavar="FILE",
                       help="write the brain mask (1 = brain) on the T1c grid")
-    p.add_argument("--tta", nargs="?", const="all", default=None, choices=("all", "x"),
+    p.add_argument("--tta", nargs="?", const="all", default=None, choices=TTA_CHOICES,
                    help="test-time augmentation: average the network over mirrored copies "
                         "(all: the 8 mirrorings, about 8x the network time; x: left-right, 2x)")
     p.add_argument("--uncertainty", metavar="FILE",
@@ -134,12 +145,13 @@ def _check_arguments(args: argparse.Namespace) -> str:
     return "case" if args.case else "files"
 
 
-def _options(args: argparse.Namespace) -> dict:
-    return {"device": args.device, "mode": args.mode, "precision": args.precision,
-            "postprocess": not args.no_postprocess, "labels": args.labels,
-            "register": args.register, "skull_strip": args.skull_strip,
-            "bias_correction": args.bias_correction,
-            "match_resolution": args.match_resolution, "tta": args.tta}
+def segment_settings(args: argparse.Namespace) -> SegmentSettings:
+    """The command line's options as the pipeline's settings record."""
+    return SegmentSettings(device=args.device, mode=args.mode, precision=args.precision,
+                           postprocess=not args.no_postprocess, labels=args.labels,
+                           register=args.register, skull_strip=args.skull_strip,
+                           bias_correction=args.bias_correction,
+                           match_resolution=args.match_resolution, tta=args.tta)
 
 
 def preparation_line(preparation: dict) -> str:
@@ -210,7 +222,7 @@ def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
     result = segment(inputs, output, model=args.model, probabilities_dir=args.probabilities,
                      attention_dir=args.attention, report=args.report, progress=progress,
                      cancel=cancel, brain_mask=args.brain_mask, uncertainty=args.uncertainty,
-                     **_options(args))
+                     settings=segment_settings(args))
     seconds = time.perf_counter() - started
     if args.progress_format == "lines":
         print(format_result(_result_line(result, args.report, seconds)), flush=True)
@@ -240,7 +252,7 @@ def _run_batch(args: argparse.Namespace, progress, cancel) -> int:
     summary = segment_folder(args.input_dir, args.output_dir, segment=segment, model=model,
                              progress=progress, cancel=cancel,
                              probabilities_dir=args.probabilities,
-                             attention_dir=args.attention, **_options(args))
+                             attention_dir=args.attention, settings=segment_settings(args))
     data = {"cases": [c.to_dict() for c in summary.cases], "segmented": summary.count(
         "segmented"), "skipped": summary.count("skipped"), "failed": len(summary.failed)}
     if args.report:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from omnet.errors import OMNetError
+from omnet.inference.settings import DEVICES, PRECISIONS
 
 __all__ = ["FLUSHES_DENORMALS", "Precision", "bytes_per_voxel", "cpu_supports_bf16",
            "flush_denormals", "is_out_of_memory", "resolve_precision", "select_device",
@@ -19,8 +20,6 @@ __all__ = ["FLUSHES_DENORMALS", "Precision", "bytes_per_voxel", "cpu_supports_bf
 
 log = logging.getLogger(__name__)
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("auto", "float32")
 
 
 def _start_workers_flushing() -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from omnet.errors import Cancelled, InputError
+from omnet.errors import Cancelled
 from omnet.inference.attention import attention_volumes
 from omnet.inference.device import select_device
 from omnet.inference.fusion import DECISIONS, fuse_decisions, within_both_whole_tumours
@@ -36,6 +36,7 @@ from omnet.inference.outputs import (
 )
 from omnet.inference.predict import TilingSettings, predict_crop
 from omnet.inference.report import build_report
+from omnet.inference.settings import SegmentSettings
 from omnet.inference.sources import case_input
 from omnet.labels import classes_to_labels, get_scheme
 from omnet.preparation import PreparedCase, PrepareSettings, prepare
@@ -117,61 +118,65 @@ def _fused(outputs: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
-            device: str = "auto", mode: str = "fast", precision: str = "auto",
-            postprocess: bool = True, labels: str = "brats2018",
+            settings: SegmentSettings | None = None,
             probabilities_dir: str | os.PathLike | None = None,
             attention_dir: str | os.PathLike | None = None,
-            report: str | os.PathLike | None = None, register: str | bool = "auto",
-            skull_strip: str = "auto", bias_correction: bool = False,
-            match_resolution: str = "auto", brain_mask: str | os.PathLike | None = None,
+            report: str | os.PathLike | None = None,
+            brain_mask: str | os.PathLike | None = None,
+            uncertainty: str | os.PathLike | None = None,
             progress: Callable[[float, str], None] | None = None,
             cancel: threading.Event | None = None,
-            tiling: TilingSettings | None = None, extractor=None, tta: str | None = None,
-            uncertainty: str | os.PathLike | None = None) -> SegmentationResult:
+            tiling: TilingSettings | None = None, extractor=None,
+            **options) -> SegmentationResult:
     """Segment one case.
 
     Args:
-        inputs: a case folder, a 4D file (MSD order), a :class:`CaseFiles`, or a mapping
-            role -> path / ``SimpleITK.Image`` / array with roles flair, t1, t1ce, t2.
+        inputs: a case folder, a 4D file (MSD order), a zip archive of a case, a
+            :class:`CaseFiles`, or a mapping role -> path / ``SimpleITK.Image`` / array with
+            roles flair, t1, t1ce, t2.
         output: where to write the label map (uint8, reference geometry); None writes none.
         model: a ``.safetensors`` path, a ``LoadedModel``, an ``nn.Module`` (moved to the
             device), or None for the bundled model.
-        device: auto, cpu, cuda or mps. mode: fast or exact. precision: auto or float32.
-        postprocess: small-component removal and K-means edema relabelling.
-        labels: brats2018 (0/1/2/4) or brats2023 (0/1/2/3).
+        settings: the options (:class:`SegmentSettings`); keyword ``options`` override
+            single fields of it:
+            device: auto, cpu, cuda or mps. mode: fast or exact. precision: auto or float32.
+            postprocess: the paper's small-component removal and K-means edema
+            relabelling, then a scant enhancing tumour called necrotic core.
+            labels: brats2018 (0/1/2/4) or brats2023 (0/1/2/3).
+            register: rigid registration of the other sequences onto the T1c: auto (when
+            they are found out of line), on, off (True / False mean on / off).
+            skull_strip: brain extraction: auto (when skull and scalp are found), on, off.
+            bias_correction: N4 bias-field correction of every sequence first.
+            match_resolution: auto: when one sequence has far thicker slices than another,
+            a second network pass at that resolution bounds the whole tumour; off.
+            tta: test-time augmentation by mirroring: ``all`` (8 runs), ``x`` (2) or None.
         probabilities_dir / attention_dir: write per-task probabilities / CGA maps there.
         report: write the JSON report there.
-        register: rigid registration of the other sequences onto the T1c: auto (when they
-            are found out of line), on, off (True / False mean on / off).
-        skull_strip: brain extraction: auto (when skull and scalp are found), on, off.
-        bias_correction: N4 bias-field correction of every sequence first.
-        match_resolution: auto: when one sequence has far thicker slices than another, a
-            second network pass at that resolution bounds the whole tumour; off.
         brain_mask: write the brain mask (uint8, T1c grid) there.
-        progress: called with (fraction 0..1, stage name).
-        cancel: when set, the run stops with :class:`Cancelled` and writes nothing.
-        tiling: tile settings (default: ``TilingSettings(mode=mode)``).
-        extractor: a brain extractor (default: the packaged one, loaded when needed).
-        tta: test-time augmentation by mirroring: ``all`` (8 runs), ``x`` (2) or None.
         uncertainty: write the voxel-wise disagreement of the mirrored runs there (implies
             ``tta="all"`` when ``tta`` is None).
+        progress: called with (fraction 0..1, stage name).
+        cancel: when set, the run stops with :class:`Cancelled` and writes nothing.
+        tiling: tile settings (default: ``TilingSettings(mode=settings.mode)``).
+        extractor: a brain extractor (default: the packaged one, loaded when needed).
     """
     from omnet.data.imageio import read_case
 
-    scheme = get_scheme(labels) if labels in ("brats2018", "brats2023") else None
-    if scheme is None:
-        raise InputError(f"unknown label set {labels!r}; choose brats2018 or brats2023")
+    settings = (settings or SegmentSettings()).with_options(**options)
+    if uncertainty is not None and settings.tta is None:
+        settings = settings.with_options(tta="all")
+    scheme = get_scheme(settings.labels)
+    tta = settings.tta
     check_destinations(
         images={"the label map": output, "the brain mask": brain_mask,
                 "the uncertainty map": uncertainty},
         files={"the report": report},
         folders={"the probabilities folder": probabilities_dir,
                  "the attention folder": attention_dir})
-    tiling = tiling or TilingSettings(mode=mode)
-    if isinstance(register, bool):
-        register = "on" if register else "off"
+    tiling = tiling or TilingSettings(mode=settings.mode)
+    precision = settings.precision
     stages = _Stages(progress, cancel)
-    torch_device = select_device(device)
+    torch_device = select_device(settings.device)
     started = time.perf_counter()
     source = resolve_model(model, torch_device)
     stages.timings["load_model"] = round(time.perf_counter() - started, 3)
@@ -180,10 +185,12 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     raw = read_case(case_input(inputs))
     stages.end("reading", "read")
     stages.begin("preparing")
-    settings = PrepareSettings(register=register, skull_strip=skull_strip,
-                               bias_correction=bias_correction,
-                               match_resolution=match_resolution, spacing=source.spacing)
-    prepared = prepare(raw, settings, extractor=extractor)
+    preparation = PrepareSettings(register=settings.register,
+                                  skull_strip=settings.skull_strip,
+                                  bias_correction=settings.bias_correction,
+                                  match_resolution=settings.match_resolution,
+                                  spacing=source.spacing)
+    prepared = prepare(raw, preparation, extractor=extractor)
     stages.end("preparing", "prepare")
 
     stages.begin("network")
@@ -197,8 +204,6 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     if attention_dir is not None and not want_attention:
         log.warning("%s has no cross-task guided attention; no attention maps written",
                     source.name)
-    if uncertainty is not None and tta is None:
-        tta = "all"
     if tta is not None:
         from omnet.inference.tta import predict_with_tta
 
@@ -228,8 +233,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     stages.end("fusion", "fusion")
 
     stages.begin("post-processing")
-    post_info: dict = {"enabled": postprocess}
-    if postprocess:
+    post_info: dict = {"enabled": settings.postprocess}
+    if settings.postprocess:
         from omnet.postprocessing.pipeline import postprocess as run_postprocess
 
         label_crop, summary = run_postprocess(label_crop, prepared.volume, scheme)
@@ -266,7 +271,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         mode=tiling.mode if tta is None else f"{tiling.mode}, test-time mirroring ({tta})",
         postprocessing=post_info, preparation=prepared.report(),
         model=source.describe(), reference=prepared.reference, box=prepared.box,
-        timings=stages.timings, attention=attention_info, files=files)
+        timings=stages.timings, attention=attention_info, files=files,
+        settings=settings.to_dict())
     if report is not None:
         from omnet.measurement.report import measure_image
 

@@ -32,6 +32,7 @@ from omnet.inference.heap import retained_heap, worth_retaining
 from omnet.inference.model_source import ModelSource
 from omnet.inference.network import cancel_checks, make_predictor, output_fill, run_with_fallback
 from omnet.inference.optimize import inference_copy
+from omnet.inference.settings import MODES
 from omnet.inference.stitching import embed_outputs, stitch_tiles
 from omnet.inference.tiling import (
     PAPER_KEEP,
@@ -48,7 +49,6 @@ __all__ = ["MODES", "NetworkRun", "TilingSettings", "fast_window", "plan_tiles",
 
 log = logging.getLogger(__name__)
 
-MODES = ("fast", "exact")
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from omnet.errors import InputError
+from omnet.inference.settings import MATCH_CHOICES
+from omnet.inference.settings import PREPARE_CHOICES as CHOICES
 
 __all__ = ["CHOICES", "PrepareSettings"]
-
-#: Values of ``skull_strip`` and ``register``: detect the need (auto), always, never.
-CHOICES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ class PrepareSettings:
             if getattr(self, name) not in CHOICES:
                 raise InputError(f"{name.replace('_', '-')} must be auto, on or off, "
                                  f"not {getattr(self, name)!r}")
-        if self.match_resolution not in ("auto", "off"):
+        if self.match_resolution not in MATCH_CHOICES:
             raise InputError(f"match-resolution must be auto or off, not "
                              f"{self.match_resolution!r}")
         if self.interpolation not in ("bspline", "linear"):
