@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from omnet.card import read_card
-from omnet.inference.fusion import fuse_decisions
+from omnet.inference.fusion import fused_classes
 from omnet.inference.model_source import resolve_model
 from omnet.inference.predict import TilingSettings, predict_crop
 from omnet.inference.reference import reference_classes
@@ -37,11 +37,6 @@ from omnet.training.validation import region_dice
 REGIONS = ("whole", "core", "enhancing")
 
 
-def _fused(run) -> np.ndarray:
-    out = run.outputs
-    return fuse_decisions(out["tumour"][0], out["refined"][0], out["enhancing"][0])
-
-
 def _timed(compute, *args, **kwargs):
     """``compute(*args, **kwargs)`` and the seconds it took."""
     started = time.perf_counter()
@@ -51,8 +46,9 @@ def _timed(compute, *args, **kwargs):
 
 def _network(images, brain, model, device, precision: str, mode: str) -> np.ndarray:
     """Fused classes of one ``predict_crop`` run in ``mode`` (fast or exact)."""
-    return _fused(predict_crop(images, brain, model, device, precision,
-                               settings=TilingSettings(mode=mode), with_probabilities=False))
+    return fused_classes(predict_crop(images, brain, model, device, precision,
+                                      settings=TilingSettings(mode=mode),
+                                      with_probabilities=False).outputs)
 
 
 def training_tiles(model_path: str | None) -> tuple[tuple[int, ...], tuple[int, ...]]:

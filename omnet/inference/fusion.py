@@ -28,7 +28,7 @@ from scipy import ndimage
 from omnet.labels import CORE_CLASSES, EDEMA, ENHANCING, NECROTIC, TUMOUR_CLASSES
 
 __all__ = ["COARSE_DILATION", "DECISIONS", "coarse_tumour", "dilate_ball", "fuse_decisions",
-           "fuse_tasks", "task_decisions", "within_both_whole_tumours"]
+           "fuse_tasks", "fused_classes", "task_decisions", "within_both_whole_tumours"]
 
 #: Dilation of task 1's coarse tumour (voxels), from the paper.
 COARSE_DILATION = 5
@@ -80,6 +80,12 @@ def fuse_decisions(tumour: np.ndarray, refined: np.ndarray, enhancing: np.ndarra
     classes[core] = NECROTIC
     classes[core & enhancing.astype(bool, copy=False)] = ENHANCING
     return classes
+
+
+def fused_classes(outputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The class map of a network run's stitched decisions (``DECISIONS``, (1, z, y, x)
+    each): what ``omnet segment``, training's validation and the benchmarks all fuse."""
+    return fuse_decisions(*(outputs[name][0] for name in DECISIONS))
 
 
 def fuse_tasks(p1: np.ndarray, p2: np.ndarray, p3: np.ndarray,

@@ -23,7 +23,7 @@ import SimpleITK as sitk
 from omnet.errors import Cancelled
 from omnet.inference.attention import attention_volumes
 from omnet.inference.device import select_device
-from omnet.inference.fusion import DECISIONS, fuse_decisions, within_both_whole_tumours
+from omnet.inference.fusion import fused_classes, within_both_whole_tumours
 from omnet.inference.model_source import ModelSource, first_network, resolve_model
 from omnet.inference.network import has_attention
 from omnet.inference.outputs import (
@@ -110,11 +110,6 @@ def _whole_tumour_input(prepared: PreparedCase, source: ModelSource) -> np.ndarr
                  "extent is also read by the ensemble's first network", prepared.thick_mm)
         return prepared.volume
     return None
-
-
-def _fused(outputs: dict[str, np.ndarray]) -> np.ndarray:
-    """The fusion's class map from a network run's stitched decisions ((1, z, y, x) each)."""
-    return fuse_decisions(*(outputs[name][0] for name in DECISIONS))
 
 
 def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
@@ -226,9 +221,9 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
 
     stages.begin("fusion")
     stitched = run.outputs
-    classes = _fused(stitched)
+    classes = fused_classes(stitched)
     if extent_run is not None:
-        classes = within_both_whole_tumours(classes, _fused(extent_run.outputs))
+        classes = within_both_whole_tumours(classes, fused_classes(extent_run.outputs))
     label_crop = classes_to_labels(classes, scheme)
     stages.end("fusion", "fusion")
 

@@ -44,10 +44,11 @@ def mean_dice(per_case: Sequence[dict[str, float]]) -> dict[str, float]:
 
 
 def segment_predictor(mode: str = "fast", precision: str = "auto") -> Predictor:
-    """The network + fusion stages of ``omnet segment`` (tiling of ``mode``, the three
-    tasks fused by the paper's rules) on an already normalised, cropped volume. The
-    post-processing is left out: validation measures what the network learnt."""
-    from omnet.inference.fusion import fuse_tasks
+    """The network + fusion stages of ``omnet segment`` (tiling of ``mode``, the decisions
+    stitched and fused by the paper's rules, the same calls) on an already normalised,
+    cropped volume. The post-processing is left out: validation measures what the network
+    learnt."""
+    from omnet.inference.fusion import fused_classes
     from omnet.inference.model_source import resolve_model
     from omnet.inference.predict import TilingSettings, predict_crop
     from omnet.preprocessing.crop import brain_mask
@@ -57,9 +58,8 @@ def segment_predictor(mode: str = "fast", precision: str = "auto") -> Predictor:
     def predict(model: nn.Module, images: np.ndarray) -> np.ndarray:
         device = next(model.parameters()).device
         run = predict_crop(images, brain_mask(images), resolve_model(model, device), device,
-                           precision, settings)
-        out = run.outputs
-        return fuse_tasks(out["task1"], out["task2"], out["task3"])
+                           precision, settings, with_probabilities=False)
+        return fused_classes(run.outputs)
 
     return predict
 
