@@ -62,15 +62,20 @@ def _is_one_case(entries: list[Path]) -> bool:
     return len(sequences) >= 2 and len(set(sequences)) == len(sequences)
 
 
-def find_batch_cases(input_dir: str | os.PathLike,
-                     output_dir: str | os.PathLike) -> list[BatchCase]:
+def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike,
+                     other_outputs: tuple[str | os.PathLike | None, ...] = ()
+                     ) -> list[BatchCase]:
     """Case folders of ``input_dir`` (and 4D image files or zipped case folders lying
-    directly in it), by name; a folder holding one case's sequences itself is that one case."""
+    directly in it), by name; a folder holding one case's sequences itself is that one case.
+    The batch's own output folders (``output_dir``, ``other_outputs``) are never cases, so
+    a batch written inside its input folder can be run again."""
     root = Path(input_dir)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
     out = Path(output_dir)
-    entries = [e for e in sorted(root.iterdir()) if not e.name.startswith(".")]
+    ours = {Path(p).resolve() for p in (out, *other_outputs) if p is not None}
+    entries = [e for e in sorted(root.iterdir())
+               if not e.name.startswith(".") and e.resolve() not in ours]
     if _is_one_case(entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
@@ -109,7 +114,8 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     check_destinations(folders={"the output folder": output_dir,
                                 "the probabilities folder": probabilities_dir,
                                 "the attention folder": attention_dir})
-    summary = BatchSummary(find_batch_cases(input_dir, output_dir))
+    summary = BatchSummary(find_batch_cases(input_dir, output_dir,
+                                            (probabilities_dir, attention_dir)))
     total = len(summary.cases)
     for index, case in enumerate(summary.cases):
         if case.output.exists():

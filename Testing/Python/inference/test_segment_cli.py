@@ -170,6 +170,19 @@ def test_batch_skips_done_cases_and_reports_failures(capsys, phantom_case, tiny_
     assert (tmp_path / "batch.json").is_file()
 
 
+def test_a_batch_written_inside_its_input_folder_runs_again(capsys, phantom_case,
+                                                            tiny_model_file, tmp_path):
+    cases = tmp_path / "cases"
+    phantom_case(shape=(16, 24, 24), name="a", root=cases)
+    argv = ["--input-dir", cases, "--output-dir", cases / "out", "--attention", cases / "att",
+            "--model", tiny_model_file, "--device", "cpu", "--progress-format", "none"]
+    first = _run(capsys, *argv)
+    again = _run(capsys, *argv)
+    assert (first[0], again[0]) == (0, 0), again[2]
+    assert "1 segmented, 0 skipped (output exists), 0 failed" in first[1]
+    assert "0 segmented, 1 skipped (output exists), 0 failed" in again[1]
+
+
 def test_a_case_folder_given_as_the_batch_folder_is_one_case(capsys, phantom_case,
                                                               tiny_model_file, tmp_path):
     case = Path(phantom_case(shape=(16, 24, 24), name="p9", root=tmp_path / "cases"))
