@@ -1,8 +1,9 @@
 # OMNet: the two commands for a fresh machine are `make demo` and `make test`.
 # Each creates .venv (if needed), installs PyTorch without CUDA wheels on machines without an
 # NVIDIA GPU (tools/install_torch.py), installs omnet with its test tools, and runs.
-# `make test` then runs the PyTorch-free tests again under Python 3.9, the Python of the oldest
-# supported Slicer (tools/test_oldest_python.py; skipped with a message where there is none).
+# `make test` then runs the PyTorch-free tests again under Python 3.9 and 3.12, the Pythons of
+# Slicer 5.8 and of 5.10 / 5.12 (tools/test_oldest_python.py; skipped with a message where
+# there is none).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,7 +15,7 @@ STAMP := $(VENV)/.omnet-installed
 help:
 	@echo "make demo   set up .venv, then segment the synthetic demo case into demo-output/"
 	@echo "make test   set up .venv, then run the test suite (ruff lint included)"
-	@echo "            and the PyTorch-free tests under Python 3.9 (Slicer 5.8)"
+	@echo "            and the PyTorch-free tests under Python 3.9 and 3.12 (Slicer 5.8, 5.10/5.12)"
 	@echo "make setup  only set up .venv"
 
 $(STAMP): pyproject.toml tools/install_torch.py

@@ -1,14 +1,17 @@
-"""Run the torch-free tests under the oldest Python the extension supports (Slicer 5.8: 3.9).
+"""Run the torch-free tests under the Pythons of the supported Slicers: 3.9 (Slicer 5.8, the
+oldest) and 3.12 (Slicer 5.10 and 5.12).
 
 Slicer 5.8 runs the modules and their ``PythonSlicer`` child process on Python 3.9, with
 numpy 1.26.4, scipy 1.13.1 and SimpleITK and without PyTorch until the module installs it.
 This makes ``.venv-py39`` with just those (plus pytest) and runs there the tests that need no
 PyTorch: the Slicer modules' logic, loading them as Slicer does, and the import of every
-``omnet`` module with a stand-in for PyTorch.
+``omnet`` module with a stand-in for PyTorch. Then the same tests run in ``.venv-py312``
+with Python 3.12 and the newest numpy, scipy and SimpleITK, as a current Slicer has them.
 
-The interpreter is ``$OMNET_PYTHON39``, else ``python3.9`` on the PATH, else pyenv's 3.9.
-Without one this step is skipped with a message, or fails where ``CI=true`` or
-``OMNET_REQUIRE_OLDEST_PYTHON=1``. Usage: ``python tools/test_oldest_python.py [pytest args]``
+Each interpreter is ``$OMNET_PYTHON39`` / ``$OMNET_PYTHON312``, else ``python3.9`` /
+``python3.12`` on the PATH, else pyenv's. Without one a step is skipped with a message; a
+missing 3.9 fails where ``CI=true`` or ``OMNET_REQUIRE_OLDEST_PYTHON=1``.
+Usage: ``python tools/test_oldest_python.py [pytest args]``
 """
 
 from __future__ import annotations
@@ -18,14 +21,39 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OLDEST = (3, 9)
-VENV = REPO / ".venv-py39"
 #: Slicer 5.8's own numpy and scipy (SuperBuild/External_python-*.cmake), SimpleITK, pytest.
 REQUIREMENTS = ("numpy==1.26.4", "scipy==1.13.1", "SimpleITK>=2.2", "pytest>=7", "tomli>=2")
+#: Slicer 5.10 and 5.12's Python, with the newest packages.
+NEWEST = (3, 12)
+NEWEST_REQUIREMENTS = ("numpy>=2", "scipy>=1.13", "SimpleITK>=2.2", "pytest>=7")
 TESTS = ("Testing/Python/compat", "Testing/Python/slicer")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One Slicer's Python: its version, the packages beside it, and its venv folder."""
+
+    version: tuple[int, int]
+    slicer: str
+    requirements: tuple[str, ...]
+    required: bool  # a missing interpreter fails in CI
+
+    @property
+    def name(self) -> str:
+        return ".".join(map(str, self.version))
+
+    @property
+    def venv(self) -> Path:
+        return REPO / f".venv-py{''.join(map(str, self.version))}"
+
+
+TARGETS = (Target(OLDEST, "Slicer 5.8", REQUIREMENTS, True),
+           Target(NEWEST, "Slicer 5.10 and 5.12", NEWEST_REQUIREMENTS, False))
 
 
 def version_of(python: str) -> tuple[int, int] | None:
@@ -39,36 +67,38 @@ def version_of(python: str) -> tuple[int, int] | None:
     return (int(parts[0]), int(parts[1])) if out.returncode == 0 and len(parts) == 2 else None
 
 
-def candidates() -> list[str]:
-    found = [os.environ.get("OMNET_PYTHON39", ""), shutil.which("python3.9") or ""]
+def candidates(target: Target) -> list[str]:
+    digits = "".join(map(str, target.version))
+    found = [os.environ.get(f"OMNET_PYTHON{digits}", ""),
+             shutil.which(f"python{target.name}") or ""]
     roots = [os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv")]
     if shutil.which("pyenv"):
         out = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False)
         roots.insert(0, out.stdout.strip())
     for root in filter(None, roots):
-        found += sorted(glob.glob(os.path.join(root, "versions", "3.9*", "bin", "python3.9")),
-                        reverse=True)
+        found += sorted(glob.glob(os.path.join(root, "versions", f"{target.name}*", "bin",
+                                               f"python{target.name}")), reverse=True)
     return [c for c in dict.fromkeys(found) if c]
 
 
-def find_python() -> str | None:
-    return next((c for c in candidates() if version_of(c) == OLDEST), None)
+def find_python(target: Target) -> str | None:
+    return next((c for c in candidates(target) if version_of(c) == target.version), None)
 
 
-def venv_python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def venv_python(target: Target) -> Path:
+    return target.venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def ensure_venv(python: str) -> None:
-    """Create or refresh .venv-py39 when the interpreter or the requirements changed."""
-    stamp = VENV / ".omnet-requirements"
-    wanted = "\n".join([python, *REQUIREMENTS]) + "\n"
-    if stamp.is_file() and stamp.read_text() == wanted and venv_python().is_file():
+def ensure_venv(target: Target, python: str) -> None:
+    """Create or refresh the target's venv when the interpreter or the requirements changed."""
+    stamp = target.venv / ".omnet-requirements"
+    wanted = "\n".join([python, *target.requirements]) + "\n"
+    if stamp.is_file() and stamp.read_text() == wanted and venv_python(target).is_file():
         return
-    print(f"test_oldest_python: setting up {VENV.name} with {python}", flush=True)
-    subprocess.run([python, "-m", "venv", "--clear", str(VENV)], check=True)
-    subprocess.run([str(venv_python()), "-m", "pip", "install", "-q", *REQUIREMENTS],
-                   check=True)
+    print(f"test_oldest_python: setting up {target.venv.name} with {python}", flush=True)
+    subprocess.run([python, "-m", "venv", "--clear", str(target.venv)], check=True)
+    subprocess.run([str(venv_python(target)), "-m", "pip", "install", "-q",
+                    *target.requirements], check=True)
     stamp.write_text(wanted)
 
 
@@ -77,24 +107,31 @@ def required() -> bool:
             or os.environ.get("OMNET_REQUIRE_OLDEST_PYTHON") == "1")
 
 
-def main(argv: list[str] | None = None) -> int:
-    python = find_python()
-    name = ".".join(map(str, OLDEST))
+def run_target(target: Target, pytest_args: list[str]) -> int:
+    python = find_python(target)
     if python is None:
-        message = (f"test_oldest_python: no Python {name} found (set OMNET_PYTHON39, or "
-                   f"install it, e.g. `pyenv install {name}`)")
-        if required():
+        message = (f"test_oldest_python: no Python {target.name} ({target.slicer}) found "
+                   f"(set OMNET_PYTHON{''.join(map(str, target.version))}, or install it, "
+                   f"e.g. `pyenv install {target.name}`)")
+        if target.required and required():
             print(message + "; required here (CI)", file=sys.stderr)
             return 1
-        print(message + "; the Python 3.9 tests were skipped", flush=True)
+        print(message + f"; the Python {target.name} tests were skipped", flush=True)
         return 0
-    ensure_venv(python)
+    ensure_venv(target, python)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env.setdefault("OMP_NUM_THREADS", "1")
-    command = [str(venv_python()), "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS,
-               *(argv if argv is not None else sys.argv[1:])]
-    print(f"test_oldest_python: Python {name}: {' '.join(TESTS)}", flush=True)
+    command = [str(venv_python(target)), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+               *TESTS, *pytest_args]
+    print(f"test_oldest_python: Python {target.name} ({target.slicer}): {' '.join(TESTS)}",
+          flush=True)
     return subprocess.run(command, cwd=REPO, env=env, check=False).returncode
+
+
+def main(argv: list[str] | None = None) -> int:
+    pytest_args = list(argv if argv is not None else sys.argv[1:])
+    codes = [run_target(target, pytest_args) for target in TARGETS]
+    return next((code for code in codes if code), 0)
 
 
 if __name__ == "__main__":

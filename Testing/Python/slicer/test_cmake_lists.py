@@ -103,7 +103,7 @@ def test_the_repository_address_is_written_once():
     assert url.startswith("https://")
     holders = [p.relative_to(REPO).as_posix() for p in REPO.rglob("*")
                if p.is_file() and p.suffix in (".txt", ".json", ".md", ".py", ".cmake", ".ui")
-               and not {".git", ".venv", ".venv-py39", "build"} & set(p.parts)
+               and not {".git", ".venv", ".venv-py39", ".venv-py312", "build"} & set(p.parts)
                and url in p.read_text(errors="ignore")]
     assert holders == ["OMNetExtension.json"]
     assert "https://" not in re.sub(r"#[^\n]*", "", ROOT_CMAKE)
