@@ -40,6 +40,9 @@ class CaseFiles:
     four_d: Path | None = None
     seg: Path | None = None
     label_scheme: str | None = None
+    #: role -> the files of its DICOM series, where a study was searched by series
+    #: description (the role's path is then the series' folder, which may hold others).
+    dicom_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def sequences(self) -> dict[str, Path]:
         """The role -> path mapping of the four sequences (empty for a 4D case)."""

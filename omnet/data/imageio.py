@@ -197,6 +197,18 @@ def check_volume(image: sitk.Image, name: str) -> sitk.Image:
     return image
 
 
+def read_dicom_files(files: tuple[str, ...], name: str) -> sitk.Image:
+    """One DICOM series from its files (a study searched by description), checked."""
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(list(files))
+    try:
+        image = reader.Execute()
+    except RuntimeError as exc:
+        detail = str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else "unreadable"
+        raise InputError(f"cannot read the DICOM series of {name}: {detail}") from None
+    return check_volume(image, name)
+
+
 def read_image(path: str | os.PathLike) -> sitk.Image:
     """Read one 3D volume (file or DICOM series folder) and check that it is usable.
 
@@ -267,7 +279,9 @@ def read_case(case: CaseInput) -> RawCase:
         seg = read_raw(case.seg) if case.seg is not None else None
         if case.four_d is not None:
             return RawCase(case.case_id, read_four_d(case.four_d), seg, case.label_scheme)
-        images = {r: read_image(p) for r, p in case.sequences().items()}
+        images = {r: read_dicom_files(case.dicom_files[r], ROLE_TITLES[r])
+                  if r in case.dicom_files else read_image(p)
+                  for r, p in case.sequences().items()}
         return RawCase(case.case_id, images, seg, case.label_scheme)
     if not isinstance(case, Mapping):
         raise InputError(f"cannot load a case from {type(case).__name__}")

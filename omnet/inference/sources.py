@@ -23,11 +23,11 @@ def case_input(inputs: object) -> CaseFiles | Mapping:
     if isinstance(inputs, (str, os.PathLike)):
         path = Path(inputs)
         if path.is_dir():
-            return find_case_files(path)
+            return _case_folder(path)
         if is_zip_archive(path):
             folder = unpack_case_archive(path)
             try:
-                case = find_case_files(folder)
+                case = _case_folder(folder)
             except InputError as exc:
                 raise InputError(str(exc).replace(folder.name, path.name, 1)) from None
             return dataclasses.replace(case, case_id=case_id_from_file(path.name))
@@ -36,6 +36,20 @@ def case_input(inputs: object) -> CaseFiles | Mapping:
         raise InputError(f"input not found: {path}")
     raise InputError(f"cannot segment a {type(inputs).__name__}; pass a case folder, a 4D "
                      "file, or a mapping of flair/t1/t1ce/t2 to files or images")
+
+
+def _case_folder(folder: Path) -> CaseFiles:
+    """The sequences named by their files; failing that, by the series descriptions of a
+    DICOM study anywhere below (a PACS export: ``DICOM/ST000001/SE000001/...``)."""
+    try:
+        return find_case_files(folder)
+    except InputError:
+        from omnet.data.dicom import study_case
+
+        study = study_case(folder)
+        if study is None:
+            raise
+        return study
 
 
 def explicit_case(flair, t1, t1ce, t2) -> dict[str, Path]:

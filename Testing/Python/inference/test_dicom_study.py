@@ -1,0 +1,86 @@
+"""A DICOM study as a PACS exports it: sequences found by series description, any layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from omnet.errors import InputError
+from omnet.inference.sources import case_input
+
+DESCRIPTIONS = {"flair": "AX FLAIR", "t1": "AX T1 SE", "t1ce": "AX T1 POST GD",
+                "t2": "AX T2 FSE"}
+STUDY = "1.2.826.0.1.3680043.8.498.1"
+
+
+def write_series(image: sitk.Image, folder, description: str, series: int,
+                 study: str = STUDY, first_file: int = 0) -> None:
+    """``image`` as one DICOM series of axial slices, as a scanner writes it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    image = sitk.Cast(image, sitk.sitkInt16)
+    d = image.GetDirection()
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    writer.SetImageIO("GDCMImageIO")  # PACS files carry no ending
+    for k in range(image.GetDepth()):
+        plane = image[:, :, k]
+        for tag, value in (("0008|0060", "MR"), ("0008|103e", description),
+                           ("0020|000d", study), ("0020|000e", f"{study}.{series}"),
+                           ("0020|0037", "\\".join(map(str, (d[0], d[3], d[6], d[1], d[4],
+                                                              d[7])))),
+                           ("0020|0032", "\\".join(map(str, image.TransformIndexToPhysicalPoint(
+                               (0, 0, k))))),
+                           ("0020|0013", str(k + 1)),
+                           ("0018|0050", str(image.GetSpacing()[2]))):
+            plane.SetMetaData(tag, value)
+        writer.SetFileName(str(folder / f"IM{first_file + k:06d}"))
+        writer.Execute(plane)
+
+
+def _study(phantom_case, root, flat=False, extra=(), skip=()):
+    folder = phantom_case(shape=(16, 24, 24), name="nifti")
+    images = {role: sitk.ReadImage(str(folder / f"nifti_{role}.nii.gz"))
+              for role in DESCRIPTIONS}
+    series = [(images[role], DESCRIPTIONS[role]) for role in DESCRIPTIONS if role not in skip]
+    series += [(make(images), description) for make, description in extra]
+    for number, (image, description) in enumerate(series, 1):
+        target = root / "DICOM" / "ST000001" / ("SE000001" if flat else f"SE{number:06d}")
+        write_series(image, target, description, number, first_file=1000 * number)
+    return folder
+
+
+@pytest.mark.parametrize("flat", [False, True], ids=["a folder per series", "one folder"])
+def test_a_pacs_export_segments_like_the_same_scans_as_nifti(phantom_case, tiny_model_file,
+                                                             tmp_path, flat):
+    from omnet.inference.pipeline import segment
+
+    localizer = (lambda images: images["t1"][:, :, 6:9], "3-PLANE LOC")
+    thin_copy = (lambda images: images["t1ce"][:, :, 4:8], "COR T1 POST GD")
+    nifti = _study(phantom_case, tmp_path / "study", flat, extra=(localizer, thin_copy))
+    case = case_input(tmp_path / "study")
+    assert {role: len(files) for role, files in case.dicom_files.items()} == dict.fromkeys(
+        DESCRIPTIONS, 16)   # the full T1c (16 slices), not the 4-slice one
+    expected = segment(nifti, None, model=tiny_model_file, device="cpu")
+    result = segment(tmp_path / "study", None, model=tiny_model_file, device="cpu")
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(result.labels),
+                                  sitk.GetArrayFromImage(expected.labels))
+
+
+def test_a_study_without_a_t2_says_which_series_it_saw(phantom_case, tmp_path):
+    _study(phantom_case, tmp_path / "study", skip=("t2",))
+    with pytest.raises(InputError) as error:
+        case_input(tmp_path / "study")
+    message = str(error.value)
+    assert message.startswith("study: no T2 among its DICOM series 'AX FLAIR' (16 images)")
+    assert "\n" not in message
+
+
+def test_sequences_from_two_studies_are_refused(phantom_case, tmp_path):
+    folder = phantom_case(shape=(16, 24, 24), name="nifti")
+    for number, role in enumerate(DESCRIPTIONS, 1):
+        write_series(sitk.ReadImage(str(folder / f"nifti_{role}.nii.gz")),
+                     tmp_path / "two" / f"S{number}", DESCRIPTIONS[role], number,
+                     study=STUDY if role != "t2" else STUDY + "9")
+    with pytest.raises(InputError, match="come from 2 DICOM studies"):
+        case_input(tmp_path / "two")

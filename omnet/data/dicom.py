@@ -1,0 +1,94 @@
+"""A DICOM study as a PACS or a CD exports it: the four sequences found by the series
+descriptions the scanner wrote ("AX FLAIR", "AX T1 POST GD", ...), at any folder depth and
+whatever the folders are called (``SE000001``), several series to a folder or one each.
+
+Of several series that name one sequence, the one with the most slices is taken (a 3D
+acquisition before a 2D one); the choice is logged and kept in the case.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import SimpleITK as sitk
+
+from omnet.data.discovery import CaseFiles, is_image_path
+from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
+from omnet.errors import InputError
+
+__all__ = ["DicomSeries", "find_series", "study_case"]
+
+log = logging.getLogger(__name__)
+
+#: Series description, study instance UID.
+DESCRIPTION, STUDY = "0008|103e", "0020|000d"
+
+
+@dataclass(frozen=True)
+class DicomSeries:
+    """One series: where its files are and what the scanner called it."""
+
+    folder: Path
+    description: str
+    study: str
+    files: tuple[str, ...]
+
+
+def _header(file: str) -> tuple[str, str]:
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(file)
+    reader.LoadPrivateTagsOff()
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return "", ""
+    return tuple(reader.GetMetaData(key).strip() if reader.HasMetaDataKey(key) else ""
+                 for key in (DESCRIPTION, STUDY))
+
+
+def find_series(root: Path) -> list[DicomSeries]:
+    """Every DICOM series below ``root``, in folder order."""
+    reader = sitk.ImageSeriesReader()
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        if not files or not is_image_path(Path(folder)):  # no DICOM file here (ITK would warn)
+            continue
+        for uid in reader.GetGDCMSeriesIDs(folder):
+            names = tuple(reader.GetGDCMSeriesFileNames(folder, uid))
+            if names:
+                description, study = _header(names[0])
+                found.append(DicomSeries(Path(folder), description, study, names))
+    return found
+
+
+def study_case(root: Path) -> CaseFiles | None:
+    """The four sequences of the DICOM study below ``root`` (None when there is no DICOM
+    there); one-line errors for a missing sequence or several studies."""
+    series = find_series(root)
+    if not series:
+        return None
+    chosen: dict[str, DicomSeries] = {}
+    for role in SEQUENCE_ROLES:
+        candidates = [s for s in series if classify_name(s.description) == role]
+        if candidates:
+            chosen[role] = max(candidates, key=lambda s: len(s.files))
+    seen = ", ".join(f"'{s.description or '(no description)'}' ({len(s.files)} images)"
+                     for s in series[:12]) + (f" and {len(series) - 12} more"
+                                              if len(series) > 12 else "")
+    missing = [ROLE_TITLES[r] for r in SEQUENCE_ROLES if r not in chosen]
+    if missing:
+        raise InputError(f"{root.name}: no {', no '.join(missing)} among its DICOM series "
+                         f"{seen}; pass --flair/--t1/--t1ce/--t2 with series folders")
+    studies = {s.study for s in chosen.values()}
+    if len(studies) > 1:
+        raise InputError(f"{root.name}: the sequences come from {len(studies)} DICOM studies; "
+                         "give one patient's study at a time")
+    for role, s in chosen.items():
+        log.info("%s: DICOM series '%s' (%d images) in %s", ROLE_TITLES[role], s.description,
+                 len(s.files), s.folder)
+    return CaseFiles(case_id=root.name, **{role: s.folder for role, s in chosen.items()},
+                     dicom_files={role: s.files for role, s in chosen.items()})
