@@ -142,6 +142,14 @@ def _check_arguments(args: argparse.Namespace) -> str:
         return "batch"
     if args.output_dir:
         raise InputError("--output-dir is for batch mode (--input-dir); use -o for one case")
+    from omnet.inference.outputs import check_destinations
+
+    check_destinations(  # before the progress bar: a bad name is one line, nothing else
+        images={"the label map": None if _names_a_folder(args.output) else args.output,
+                "the brain mask": args.brain_mask, "the uncertainty map": args.uncertainty},
+        files={"the report": args.report},
+        folders={"the probabilities folder": args.probabilities,
+                 "the attention folder": args.attention})
     return "case" if args.case else "files"
 
 
@@ -191,9 +199,12 @@ def label_map_destination(output: str | None, case_id: str) -> str:
     default_name = f"{case_id}_omnet.nii.gz"
     if output is None:
         return default_name
-    looks_like_folder = (Path(output).is_dir() or output.endswith(("/", os.sep))
-                         or not Path(output).suffix)
-    return str(Path(output) / default_name) if looks_like_folder else output
+    return str(Path(output) / default_name) if _names_a_folder(output) else output
+
+
+def _names_a_folder(output: str | None) -> bool:
+    return output is not None and (Path(output).is_dir() or output.endswith(("/", os.sep))
+                                   or not Path(output).suffix)
 
 
 def _result_line(result, report: str | None, seconds: float) -> dict:

@@ -129,6 +129,17 @@ def test_an_output_that_cannot_be_an_image_is_refused_before_any_work(
     assert sorted(tmp_path.rglob("*")) == before
 
 
+def test_a_bad_destination_is_the_only_thing_printed(capsys, phantom_case, tiny_model_file,
+                                                     tmp_path):
+    folder = phantom_case(shape=(16, 24, 24), name="p10")
+    code, out, err = _run(capsys, folder, "-o", tmp_path / "x.png", "--model", tiny_model_file,
+                          "--progress-format", "bar")
+    assert code == 2 and out == ""
+    assert [ln for ln in err.splitlines() if ln.strip()] == [
+        f"omnet: error: the label map {tmp_path / 'x.png'} has no image ending; use one of "
+        ".nii.gz, .nii, .nrrd, .nhdr, .mha, .mhd"]
+
+
 @pytest.mark.parametrize("extra, words", [
     (("--output-dir", "{tmp}/taken"), "the output folder {tmp}/taken is a file"),
     (("--output-dir", "{tmp}/out", "--report", "{tmp}"), "the report {tmp} is a folder"),
