@@ -68,8 +68,9 @@ def tokens(name: str) -> list[str]:
     text = strip_image_suffix(name).lower()
     text = re.sub(r"t2\s*\*", "t2star", text)  # T2* (susceptibility) is not T2
     text = re.sub(r"t1\s*\+\s*(c|gd|gad|contrast)\b", "t1ce", text)
-    # a contrast mark apart from "T1": "AX T1 MPRAGE C+", "3D T1 BRAVO +C"
-    text = re.sub(r"(?<![a-z0-9])(\+\s*(c|gd|gad)|c\s*\+)(?![a-z0-9])", " postcontrast ", text)
+    # a contrast mark apart from "T1": "AX T1 MPRAGE C+", "3D T1 BRAVO +C", "T1W_3D_TFE+C"
+    text = re.sub(r"\+\s*(c|gd|gad)(?![a-z0-9])", " postcontrast ", text)
+    text = re.sub(r"(?<![a-z0-9])c\s*\+(?![a-z0-9])", " postcontrast ", text)
     text = re.sub(r"t2\s*[-_ ]?\s*flair", "t2flair", text)
     return [t for t in re.split(r"[^a-z0-9]+", text) if t]
 

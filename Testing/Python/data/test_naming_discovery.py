@@ -24,6 +24,7 @@ NAMES = {
     "t1_mprage_gd.nrrd": "t1ce", "T1+C": "t1ce", "sag_T1_MPRAGE.mha": "t1", "T1Gd": "t1ce",
     "t2_tse_tra": "t2", "T1 pre": "t1", "patient1_T1w.nii": "t1", "t2-flair": "flair",
     "AX T1 MPRAGE C+": "t1ce", "3D T1 BRAVO +C": "t1ce", "SAG T1 C+ FS": "t1ce",
+    "T1W_3D_TFE+C": "t1ce", "T1W_SE+GD": "t1ce", "8: Sag 3D T1 MPRAGE Post": "t1ce",
     "T1 +Gd": "t1ce", "COR T1 POST GAD": "t1ce", "T2W_FLAIR": "flair", "T1W_3D_TFE_GD": "t1ce",
     # not one of the four inputs
     "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
