@@ -32,7 +32,8 @@ _SEG = {"seg", "segmentation", "label", "labels", "labelmap", "gt", "groundtruth
 _FLAIR = {"flair", "fla", "t2f", "t2flair", "tirm", "darkfluid", "fluidattenuated"}
 _T1_CONTRAST = {"t1ce", "t1c", "t1gd", "t1wce", "t1post", "t1km", "t1cemprage", "t1contrast",
                 "t1wgd", "t1cgd", "mpragegd", "mprage_gd"}
-_T1_PLAIN = {"t1", "t1n", "t1w", "t1pre", "t1native", "mprage", "spgr", "bravo", "tfl"}
+_T1_PLAIN = {"t1", "t1n", "t1w", "t1pre", "t1native", "mprage", "spgr", "bravo", "tfl",
+             "t1flair"}
 _CONTRAST = {"post", "gad", "gd", "ce", "contrast", "postcontrast", "enhanced", "km",
              "gado", "gadolinium", "postgad", "pgd"}
 _PRE = {"pre", "native", "precontrast", "nativ"}
@@ -86,8 +87,9 @@ def classify_name(name: str) -> str | None:
         return None
     if found & _SEG:
         return "seg"
-    if found & _FLAIR:
-        return "flair"
+    t1_weighted = found & (_T1_CONTRAST | _T1_PLAIN)
+    if found & _FLAIR and not (t1_weighted and not found & (_T2 | {"t2flair"})):
+        return "flair"  # "AX T1 FLAIR" (GE's T1-weighted FLAIR) is a T1, "AX T2 FLAIR" not
     if found & _T1_CONTRAST:
         return "t1ce"
     if found & _T1_PLAIN:

@@ -25,6 +25,9 @@ NAMES = {
     "t2_tse_tra": "t2", "T1 pre": "t1", "patient1_T1w.nii": "t1", "t2-flair": "flair",
     "AX T1 MPRAGE C+": "t1ce", "3D T1 BRAVO +C": "t1ce", "SAG T1 C+ FS": "t1ce",
     "T1W_3D_TFE+C": "t1ce", "T1W_SE+GD": "t1ce", "8: Sag 3D T1 MPRAGE Post": "t1ce",
+    # GE's T1-weighted FLAIR is a T1 (the BrainLesion example's "AX_T1_POST_GD_FLAIR" is its T1c)
+    "AX T1 FLAIR": "t1", "AX T1 FLAIR POST": "t1ce", "AX_T1_POST_GD_FLAIR": "t1ce",
+    "T1FLAIR_AX": "t1", "AX T2 FLAIR": "flair",
     "T1 +Gd": "t1ce", "COR T1 POST GAD": "t1ce", "T2W_FLAIR": "flair", "T1W_3D_TFE_GD": "t1ce",
     # not one of the four inputs
     "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
@@ -101,3 +104,18 @@ def test_msd_layout(tmp_path: Path) -> None:
 def test_real_cases_are_found(brats_dir: Path) -> None:
     scan = scan_dataset(brats_dir)
     assert len(scan.cases) == 16 and not scan.problems
+
+
+def test_a_ge_protocol_with_t1_flair_is_one_case(tmp_path: Path) -> None:
+    """BrainLesion/preprocessing's raw TCGA-DU-7294 series (a GE protocol: its T1c is a
+    T1-weighted FLAIR after gadolinium) name four different sequences."""
+    names = {
+        "flair": "AXIAL_FLAIR_RF2_150_TCGA-DU-7294_GE_AXIAL_FLAIR_RF2_150_IR_7_fla.nii.gz",
+        "t1ce": "AX_T1_POST_GD_FLAIR_TCGA-DU-7294_GE_AX_T1_POST_GD_FLAIR_RM_13_t1c.nii.gz",
+        "t1": "AX_T1_pre_gd_TCGA-DU-7294_GE_AX_T1_pre_gd_RM_8_t1.nii.gz",
+        "t2": "AX_T2_FR-FSE_RF2_150_TCGA-DU-7294_GE_AX_T2_FR-FSE_RF2_150_RM_4_t2.nii.gz",
+    }
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"")
+    case = find_case_files(tmp_path)
+    assert {role: path.name for role, path in case.sequences().items()} == names
