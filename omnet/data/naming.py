@@ -32,7 +32,7 @@ _SEG = {"seg", "segmentation", "label", "labels", "labelmap", "gt", "groundtruth
 _FLAIR = {"flair", "fla", "t2f", "t2flair", "tirm", "darkfluid", "fluidattenuated"}
 _T1_CONTRAST = {"t1ce", "t1c", "t1gd", "t1wce", "t1post", "t1km", "t1cemprage", "t1contrast",
                 "t1wgd", "t1cgd", "mpragegd", "mprage_gd"}
-_T1_PLAIN = {"t1", "t1n", "t1w", "t1pre", "t1native", "mprage", "spgr", "bravo", "tfl",
+_T1_PLAIN = {"t1", "t1n", "t1w", "t1pre", "t1native", "mprage", "spgr", "fspgr", "bravo", "tfl",
              "t1flair"}
 _CONTRAST = {"post", "gad", "gd", "ce", "contrast", "postcontrast", "enhanced", "km",
              "gado", "gadolinium", "postgad", "pgd"}
@@ -43,7 +43,8 @@ _BRAIN_MASK_CONTEXT = {"bet", "hdbet", "brain", "skull", "skullstrip", "skullstr
                        "skullstripping", "synthstrip", "strip", "stripped"}
 _BRAIN_MASKS = {"brainmask", "betmask", "skullmask"}
 #: Sequences that mention T1/T2 but are none of the four inputs (T2*, SWI, diffusion, ...).
-_NOT_STRUCTURAL = {"t2star", "swi", "dwi", "adc", "dti", "perfusion", "dsc", "asl", "t2s"}
+_NOT_STRUCTURAL = {"t2star", "swi", "dwi", "adc", "dti", "perfusion", "dsc", "asl", "t2s",
+                   "map", "mapping", "relaxometry"}
 
 
 def strip_image_suffix(name: str) -> str:
@@ -68,6 +69,8 @@ def tokens(name: str) -> list[str]:
     ``+C`` elsewhere ``postcontrast``."""
     text = strip_image_suffix(name).lower()
     text = re.sub(r"t2\s*\*", "t2star", text)  # T2* (susceptibility) is not T2
+    text = re.sub(r"t2w?[\s_-]*(gre|ffe|fe)(?![a-z0-9])", "t2star", text)  # gradient echo: T2*
+    text = re.sub(r"(?<![a-z0-9])[se](t[12]w)(?![a-z0-9])", r"\1", text)  # Philips sT1W, eT2W
     text = re.sub(r"t1\s*\+\s*(c|gd|gad|contrast)\b", "t1ce", text)
     # a contrast mark apart from "T1": "AX T1 MPRAGE C+", "3D T1 BRAVO +C", "T1W_3D_TFE+C"
     text = re.sub(r"\+\s*(c|gd|gad)(?![a-z0-9])", " postcontrast ", text)

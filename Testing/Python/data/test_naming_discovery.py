@@ -28,9 +28,12 @@ NAMES = {
     # GE's T1-weighted FLAIR is a T1 (the BrainLesion example's "AX_T1_POST_GD_FLAIR" is its T1c)
     "AX T1 FLAIR": "t1", "AX T1 FLAIR POST": "t1ce", "AX_T1_POST_GD_FLAIR": "t1ce",
     "T1FLAIR_AX": "t1", "AX T2 FLAIR": "flair",
+    "FSPGR 3D POST": "t1ce", "AX FSPGR 3D": "t1", "sT1W_3D_TFE_gd": "t1ce",
+    "eT1W_SE_CLEAR": "t1", "t2_tirm_tra_dark-fluid": "flair", "t1_se_tra_KM": "t1ce",
     "T1 +Gd": "t1ce", "COR T1 POST GAD": "t1ce", "T2W_FLAIR": "flair", "T1W_3D_TFE_GD": "t1ce",
     # not one of the four inputs
     "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
+    "AX T2 GRE": None, "T2_FFE": None, "T1 MAP": None, "ADC map": None,
 }
 
 
