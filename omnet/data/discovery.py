@@ -20,7 +20,8 @@ from omnet.data.naming import (
 )
 from omnet.errors import InputError
 
-__all__ = ["CaseFiles", "DatasetScan", "find_case_files", "is_image_path", "scan_dataset"]
+__all__ = ["CaseFiles", "DatasetScan", "find_case_files", "is_dicom_file", "is_image_path",
+           "scan_dataset"]
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,13 @@ def _is_dicom_folder(folder: Path) -> bool:
     except OSError:
         return False
     for entry in entries[:50]:
-        if entry.is_file() and (entry.suffix.lower() in (".dcm", ".ima") or _has_dicm(entry)):
+        if entry.is_file() and (entry.suffix.lower() in (".dcm", ".ima") or is_dicom_file(entry)):
             return True
     return False
 
 
-def _has_dicm(path: Path) -> bool:
+def is_dicom_file(path: Path) -> bool:
+    """A file with the DICOM preamble's ``DICM`` mark."""
     try:
         with open(path, "rb") as f:
             f.seek(128)

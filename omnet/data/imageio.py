@@ -21,7 +21,7 @@ from typing import NamedTuple, Union
 import numpy as np
 import SimpleITK as sitk
 
-from omnet.data.discovery import CaseFiles
+from omnet.data.discovery import CaseFiles, is_dicom_file
 from omnet.data.geometry import register_rigid, resample_onto, same_grid
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, case_id_from_file
 from omnet.errors import InputError
@@ -76,7 +76,7 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
                                  "put each sequence in its own folder")
             reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(path), series[0]))
             return reader.Execute()
-        image = sitk.ReadImage(str(path))
+        image = _whole_dicom_series(path) or sitk.ReadImage(str(path))
     except RuntimeError as exc:
         first = next((ln.strip() for ln in str(exc).splitlines()
                       if "ERROR" in ln or "error" in ln), "")
@@ -94,6 +94,25 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
         if nonfinite:
             raise InputError(f"{path.name}: contains NaN or infinite values")
     return image
+
+
+def _whole_dicom_series(path: Path) -> sitk.Image | None:
+    """The whole series one DICOM file belongs to (a user gave one image of it), or None for
+    anything else."""
+    if not (path.suffix.lower() in (".dcm", ".ima") or is_dicom_file(path)):
+        return None
+    header = sitk.ImageFileReader()
+    header.SetFileName(str(path))
+    header.ReadImageInformation()
+    uid = header.GetMetaData("0020|000e").strip() if header.HasMetaDataKey("0020|000e") else ""
+    files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(path.parent), uid) if uid else ()
+    if len(files) < 2:
+        return None
+    log.info("%s is one image of a %d-image DICOM series: reading the series", path.name,
+             len(files))
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(files)
+    return reader.Execute()
 
 
 class _NiftiLayout(NamedTuple):

@@ -84,3 +84,15 @@ def test_sequences_from_two_studies_are_refused(phantom_case, tmp_path):
                      study=STUDY if role != "t2" else STUDY + "9")
     with pytest.raises(InputError, match="come from 2 DICOM studies"):
         case_input(tmp_path / "two")
+
+
+def test_one_image_of_a_series_reads_the_whole_series(phantom_case, tmp_path):
+    from omnet.data.imageio import read_image
+
+    folder = phantom_case(shape=(16, 24, 24), name="nifti")
+    t1ce = sitk.ReadImage(str(folder / "nifti_t1ce.nii.gz"))
+    write_series(t1ce, tmp_path / "series", "AX T1 POST GD", 1)
+    write_series(t1ce[:, :, :5], tmp_path / "series", "OTHER", 2, first_file=500)  # beside it
+    image = read_image(sorted((tmp_path / "series").iterdir())[3])
+    assert image.GetSize() == (24, 24, 16)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(t1ce))
