@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from omnet.inference.settings import SegmentSettings  # torch-free, light
+
 __version__ = "0.1.0"
-__all__ = ["__version__", "segment"]
+__all__ = ["SegmentSettings", "__version__", "segment"]
 
 
 def segment(*args: Any, **kwargs: Any) -> Any:
