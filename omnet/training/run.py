@@ -137,6 +137,14 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     if not resume and (ckpt.list_checkpoints(checkpoints) or (run_dir / "config.json").exists()):
         raise InputError(f"{run_dir} already holds a training run; pass --resume to continue "
                          "it or choose another --out")
+    # the network first: a bad --init-from is one line before the cache or the run folder
+    torch.manual_seed(config.run.seed)
+    from omnet.model import build_model
+
+    model = build_model(config.model)
+    initial = None
+    if config.optim.init_from and not (resume and ckpt.list_checkpoints(checkpoints)):
+        initial = _initialise(model, config)
     device = resolve_device(config.run.device, dist.local_rank)
     precision = resolve_training_precision(config.run.precision, device)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -159,13 +167,6 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
             "world_size": dist.world, "skipped_cases": dataset.problems})
     log.info("training on %d cases, validating on %d; %d iterations on %s (%s)",
              len(split.train), len(split.validation), plan.total, device, precision.name)
-    torch.manual_seed(config.run.seed)
-    from omnet.model import build_model
-
-    model = build_model(config.model)
-    initial = None
-    if config.optim.init_from and not (resume and ckpt.list_checkpoints(checkpoints)):
-        initial = _initialise(model, config)
     cases = [open_cached_case(dataset.cases[c]) for c in split.train]
     validator = None  # built on every rank so all agree when to validate; rank 0 runs it
     if split.validation:

@@ -201,3 +201,18 @@ def test_a_run_folder_that_is_a_file_is_refused_in_one_line(synthetic_dataset, t
         f"omnet: error: the run folder {taken} is a file, not a folder; choose another --out"]
     assert taken.read_text() == "notes"
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_bad_init_from_writes_no_run_folder(synthetic_dataset, tmp_path, capsys):
+    """The network is set up before anything is written: a failed start leaves nothing that
+    would make the corrected command answer 'already holds a training run'."""
+    not_a_model = tmp_path / "notes.json"
+    not_a_model.write_text('{"case": "a report, not a model", "volumes_ml": {}}')
+    code = main(["train", str(synthetic_dataset), "--out", str(tmp_path / "run"), "--cache",
+                 str(tmp_path / "cache"), "--progress-format", "none", "--init-from",
+                 str(not_a_model), *TINY_ARGS])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert [ln for ln in err.splitlines() if ln.startswith("omnet:")] == [
+        "omnet: error: notes.json is not a safetensors file (bad header length)"]
+    assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()
