@@ -82,7 +82,8 @@ def study_case(root: Path) -> CaseFiles | None:
     missing = [ROLE_TITLES[r] for r in SEQUENCE_ROLES if r not in chosen]
     if missing:
         raise InputError(f"{root.name}: no {', no '.join(missing)} among its DICOM series "
-                         f"{seen}; pass --flair/--t1/--t1ce/--t2 with series folders")
+                         f"{seen}; pass --flair/--t1/--t1ce/--t2 with a folder or one "
+                         "image of each series")
     studies = {s.study for s in chosen.values()}
     if len(studies) > 1:
         raise InputError(f"{root.name}: the sequences come from {len(studies)} DICOM studies; "
