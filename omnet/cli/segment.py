@@ -142,14 +142,12 @@ def _check_arguments(args: argparse.Namespace) -> str:
         return "batch"
     if args.output_dir:
         raise InputError("--output-dir is for batch mode (--input-dir); use -o for one case")
-    from omnet.inference.outputs import check_destinations
+    from omnet.inference.outputs import check_segment_destinations
 
-    check_destinations(  # before the progress bar: a bad name is one line, nothing else
-        images={"the label map": None if _names_a_folder(args.output) else args.output,
-                "the brain mask": args.brain_mask, "the uncertainty map": args.uncertainty},
-        files={"the report": args.report},
-        folders={"the probabilities folder": args.probabilities,
-                 "the attention folder": args.attention})
+    check_segment_destinations(  # before the progress bar: a bad name is the only line
+        output=None if _names_a_folder(args.output) else args.output,
+        brain_mask=args.brain_mask, uncertainty=args.uncertainty, report=args.report,
+        probabilities_dir=args.probabilities, attention_dir=args.attention)
     return "case" if args.case else "files"
 
 

@@ -16,7 +16,8 @@ from omnet.utils.atomic import atomic_path
 
 __all__ = ["PROBABILITY_NAMES", "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
            "check_file_destination", "check_folder_destination", "check_image_destination",
-           "label_volumes_ml", "probability_images", "to_image", "write_image", "write_images"]
+           "check_segment_destinations", "label_volumes_ml", "probability_images", "to_image",
+           "write_image", "write_images"]
 
 #: Image formats SimpleITK writes, told by the file name's ending.
 WRITABLE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -95,6 +96,21 @@ def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = N
         for what, path in (checks or {}).items():
             if path is not None:
                 check(path, what)
+
+
+def check_segment_destinations(*, output: str | os.PathLike | None = None,
+                               brain_mask: str | os.PathLike | None = None,
+                               uncertainty: str | os.PathLike | None = None,
+                               report: str | os.PathLike | None = None,
+                               probabilities_dir: str | os.PathLike | None = None,
+                               attention_dir: str | os.PathLike | None = None) -> None:
+    """Every destination of one ``omnet segment`` run, named as its messages name them."""
+    check_destinations(
+        images={"the label map": output, "the brain mask": brain_mask,
+                "the uncertainty map": uncertainty},
+        files={"the report": report},
+        folders={"the probabilities folder": probabilities_dir,
+                 "the attention folder": attention_dir})
 
 
 def write_image(image: sitk.Image, path: str | os.PathLike) -> Path:

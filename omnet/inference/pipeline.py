@@ -28,7 +28,7 @@ from omnet.inference.model_source import ModelSource, first_network, resolve_mod
 from omnet.inference.network import has_attention
 from omnet.inference.outputs import (
     attention_images,
-    check_destinations,
+    check_segment_destinations,
     label_volumes_ml,
     probability_images,
     write_image,
@@ -162,12 +162,9 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         settings = settings.with_options(tta="all")
     scheme = get_scheme(settings.labels)
     tta = settings.tta
-    check_destinations(
-        images={"the label map": output, "the brain mask": brain_mask,
-                "the uncertainty map": uncertainty},
-        files={"the report": report},
-        folders={"the probabilities folder": probabilities_dir,
-                 "the attention folder": attention_dir})
+    check_segment_destinations(output=output, brain_mask=brain_mask, uncertainty=uncertainty,
+                               report=report, probabilities_dir=probabilities_dir,
+                               attention_dir=attention_dir)
     tiling = tiling or TilingSettings(mode=settings.mode)
     precision = settings.precision
     stages = _Stages(progress, cancel)
