@@ -19,12 +19,12 @@ from omnet.data.discovery import CaseFiles, is_image_path
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
 
-__all__ = ["DicomSeries", "find_series", "study_case"]
+__all__ = ["DicomSeries", "find_series", "header_tags", "read_series", "study_case"]
 
 log = logging.getLogger(__name__)
 
-#: Series description, study instance UID.
-DESCRIPTION, STUDY = "0008|103e", "0020|000d"
+#: Series description, study and series instance UIDs.
+DESCRIPTION, STUDY, SERIES = "0008|103e", "0020|000d", "0020|000e"
 
 
 @dataclass(frozen=True)
@@ -37,16 +37,25 @@ class DicomSeries:
     files: tuple[str, ...]
 
 
-def _header(file: str) -> tuple[str, str]:
+def header_tags(file: str, *keys: str) -> tuple[str, ...]:
+    """The values of ``keys`` ("gggg|eeee") in one DICOM file's header, stripped; "" where a
+    key is absent or the header unreadable."""
     reader = sitk.ImageFileReader()
     reader.SetFileName(file)
     reader.LoadPrivateTagsOff()
     try:
         reader.ReadImageInformation()
     except RuntimeError:
-        return "", ""
+        return tuple("" for _ in keys)
     return tuple(reader.GetMetaData(key).strip() if reader.HasMetaDataKey(key) else ""
-                 for key in (DESCRIPTION, STUDY))
+                 for key in keys)
+
+
+def read_series(files) -> sitk.Image:
+    """One DICOM series from its files (in the order GDCM sorted them)."""
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(list(files))
+    return reader.Execute()
 
 
 def find_series(root: Path) -> list[DicomSeries]:
@@ -60,7 +69,7 @@ def find_series(root: Path) -> list[DicomSeries]:
         for uid in reader.GetGDCMSeriesIDs(folder):
             names = tuple(reader.GetGDCMSeriesFileNames(folder, uid))
             if names:
-                description, study = _header(names[0])
+                description, study = header_tags(names[0], DESCRIPTION, STUDY)
                 found.append(DicomSeries(Path(folder), description, study, names))
     return found
 

@@ -21,9 +21,10 @@ from typing import NamedTuple, Union
 import numpy as np
 import SimpleITK as sitk
 
+from omnet.data.dicom import SERIES, header_tags, read_series
 from omnet.data.discovery import CaseFiles, is_dicom_file
 from omnet.data.geometry import register_rigid, resample_onto, same_grid
-from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, case_id_from_file
+from omnet.data.naming import IMAGE_SUFFIXES, ROLE_TITLES, SEQUENCE_ROLES, case_id_from_file
 from omnet.errors import InputError
 
 __all__ = ["REFERENCE_ROLE", "LoadedCase", "RawCase", "align_case", "check_volume", "load_case",
@@ -74,8 +75,7 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
             if len(series) > 1:
                 raise InputError(f"{path.name}/: {len(series)} DICOM series in one folder; "
                                  "put each sequence in its own folder")
-            reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(path), series[0]))
-            return reader.Execute()
+            return read_series(reader.GetGDCMSeriesFileNames(str(path), series[0]))
         image = _whole_dicom_series(path) or sitk.ReadImage(str(path))
     except RuntimeError as exc:
         first = next((ln.strip() for ln in str(exc).splitlines()
@@ -98,21 +98,18 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
 
 def _whole_dicom_series(path: Path) -> sitk.Image | None:
     """The whole series one DICOM file belongs to (a user gave one image of it), or None for
-    anything else."""
-    if not (path.suffix.lower() in (".dcm", ".ima") or is_dicom_file(path)):
+    anything else (a NIfTI, NRRD, ... file is not even opened here)."""
+    name = path.name.lower()
+    named_dicom = name.endswith((".dcm", ".ima"))
+    if not named_dicom and (name.endswith(IMAGE_SUFFIXES) or not is_dicom_file(path)):
         return None
-    header = sitk.ImageFileReader()
-    header.SetFileName(str(path))
-    header.ReadImageInformation()
-    uid = header.GetMetaData("0020|000e").strip() if header.HasMetaDataKey("0020|000e") else ""
+    (uid,) = header_tags(str(path), SERIES)
     files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(path.parent), uid) if uid else ()
     if len(files) < 2:
         return None
     log.info("%s is one image of a %d-image DICOM series: reading the series", path.name,
              len(files))
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(files)
-    return reader.Execute()
+    return read_series(files)
 
 
 class _NiftiLayout(NamedTuple):
@@ -218,10 +215,8 @@ def check_volume(image: sitk.Image, name: str) -> sitk.Image:
 
 def read_dicom_files(files: tuple[str, ...], name: str) -> sitk.Image:
     """One DICOM series from its files (a study searched by description), checked."""
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(list(files))
     try:
-        image = reader.Execute()
+        image = read_series(files)
     except RuntimeError as exc:
         detail = str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else "unreadable"
         raise InputError(f"cannot read the DICOM series of {name}: {detail}") from None
