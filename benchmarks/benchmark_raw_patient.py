@@ -12,7 +12,15 @@ A public pair: TCGA-FG-6692 in BrainLesion/preprocessing (the four
 each, skull on, not co-registered; and the pipeline's own skull-stripped atlas-space
 output ``OtherEXampleFromTCIA_brainles/raw_bet/*_bet_raw.nii.gz`` from its history).
 
-    python benchmarks/benchmark_raw_patient.py RAW_DIR PREPARED_DIR [--model m.safetensors]
+``--reference SEG`` (a label map of the pre-processed scans, e.g. BraTS-Toolkit's fusion of
+five BraTS 2020 algorithms in the same examples, ``segmentation/fusion/mav.nii.gz``) also
+prints Dice WT / TC / ET against it of: the prepared run; the raw run, carried into the
+prepared frame by a rigid registration of the raw T1c (inside the brain mask the run
+found) onto the prepared T1c; and the prepared run taken onto the raw T1c's grid and back
+(nearest neighbour), what a label map on the raw grid can express of it.
+
+    python benchmarks/benchmark_raw_patient.py RAW_DIR PREPARED_DIR [--model m.safetensors] \
+        [--reference SEG]
 """
 
 from __future__ import annotations
@@ -20,12 +28,65 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import tempfile
 import time
 from pathlib import Path
 
+import SimpleITK as sitk
+
 from omnet import segment
+from omnet.data.discovery import find_case_files
+from omnet.evaluation import dice, region_masks
+from omnet.preparation.alignment import rigid_register
 
 VOLUMES = ("whole", "core", "enhancing_tumour")
+REGIONS = ("whole", "core", "enhancing")
+
+
+def _dice(labels: sitk.Image, reference: sitk.Image) -> str:
+    a = region_masks(sitk.GetArrayFromImage(labels))
+    b = region_masks(sitk.GetArrayFromImage(reference))
+    return " / ".join(f"{dice(a[k], b[k]):.3f}" for k in REGIONS)
+
+
+def raw_to_prepared(raw_t1c: sitk.Image, brain: sitk.Image, prepared_t1c: sitk.Image
+                    ) -> sitk.Transform:
+    """Rigid transform from prepared-frame points to raw points: the raw T1c inside its
+    brain mask registered onto the prepared (skull-stripped) T1c, down to 1 mm."""
+    moving = sitk.Mask(sitk.Cast(raw_t1c, sitk.sitkFloat32), sitk.Cast(brain, sitk.sitkUInt8))
+    fixed = sitk.Cast(prepared_t1c, sitk.sitkFloat32)
+    start = sitk.CenteredTransformInitializer(fixed, moving, sitk.Euler3DTransform(),
+                                              sitk.CenteredTransformInitializerFilter.MOMENTS)
+    transform, _ = rigid_register(fixed, moving, start, levels_mm=(4.0, 2.0, 1.0),
+                                  samples=100_000, iterations=300, name="raw T1c")
+    return transform
+
+
+def compare_with_reference(args, results, folder: Path) -> None:
+    """Dice of both runs against ``args.reference`` in the prepared frame (see above)."""
+    reference = sitk.ReadImage(str(args.reference))
+    prepared_t1c = sitk.ReadImage(str(find_case_files(args.prepared).t1ce))
+    raw_t1c = sitk.ReadImage(str(find_case_files(args.raw).t1ce))
+    brain = sitk.ReadImage(str(folder / "brain.nii.gz"))
+    transform = raw_to_prepared(raw_t1c, brain, prepared_t1c)
+    in_prepared = sitk.Resample(results["raw"].labels, prepared_t1c, transform,
+                                sitk.sitkNearestNeighbor, 0)
+    moved_brain = sitk.Resample(brain, prepared_t1c, transform, sitk.sitkNearestNeighbor, 0)
+    brain_dice = dice(sitk.GetArrayFromImage(moved_brain) > 0,
+                      sitk.GetArrayFromImage(prepared_t1c) > 0)
+    inverse = sitk.CompositeTransform(transform).GetNthTransform(0).GetInverse()
+    on_raw_grid = sitk.Resample(results["prepared"].labels, raw_t1c, inverse,
+                                sitk.sitkNearestNeighbor, 0)
+    round_trip = sitk.Resample(on_raw_grid, prepared_t1c, transform,
+                               sitk.sitkNearestNeighbor, 0)
+    print(f"against {args.reference.name}, Dice WT / TC / ET (brain masks after the "
+          f"registration: Dice {brain_dice:.3f}):")
+    rows = (("prepared run", _dice(results["prepared"].labels, reference)),
+            ("raw run, in the prepared frame", _dice(in_prepared, reference)),
+            ("prepared run through the raw T1c's grid", _dice(round_trip, reference)),
+            ("raw run against that", _dice(in_prepared, round_trip)))
+    for name, figures in rows:
+        print(f"  {name:40} {figures}")
 
 
 def main() -> None:
@@ -34,13 +95,17 @@ def main() -> None:
     parser.add_argument("prepared", type=Path, help="the same patient, pre-processed")
     parser.add_argument("--model")
     parser.add_argument("--labels", type=Path, help="also write the raw run's label map here")
+    parser.add_argument("--reference", type=Path,
+                        help="a label map of the pre-processed scans to measure both runs by")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     results = {}
+    scratch = tempfile.TemporaryDirectory()
     for name, folder, output in (("prepared", args.prepared, None),
                                  ("raw", args.raw, args.labels)):
         started = time.perf_counter()
-        result = segment(folder, output, model=args.model, device="cpu")
+        mask = Path(scratch.name) / "brain.nii.gz" if name == "raw" else None
+        result = segment(folder, output, model=args.model, device="cpu", brain_mask=mask)
         seconds = time.perf_counter() - started
         results[name] = result
         stages = json.dumps(result.report["timings_s"])
@@ -51,6 +116,9 @@ def main() -> None:
               for k in VOLUMES}
     print("raw / prepared volume: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items())
           + f"; whole tumour within 35 %: {abs(ratios['whole'] - 1.0) <= 0.35}")
+    if args.reference is not None:
+        compare_with_reference(args, results, Path(scratch.name))
+    scratch.cleanup()
 
 
 if __name__ == "__main__":

@@ -1,14 +1,15 @@
 """Step 2, alignment: put every sequence in the reference's physical frame.
 
 Sequences written by one scanner session share a physical frame and need no registration;
-series from another session, or taken after the head moved, do. Sequences on exactly the
-reference's grid were put there by a pre-processing tool (BraTS, BrainLesion) that
-co-registered them, and are taken as they are. For the others ``auto`` finds out with a
-quick rigid registration (Mattes mutual information on copies binned to 4 mm, then 2 mm,
-started from the identity): when it would move the head by more than :func:`detection_mm`
-(2 mm, or 0.6 of the thickest slice), its transform is used, else the sequence is taken as
-it is. A sequence that does not
-overlap the reference at all is refused (``on`` first centres it by its image moments).
+series from another session, or taken after the head moved, do. Skull-stripped sequences
+on exactly the reference's grid were put there by a pre-processing tool (BraTS,
+BrainLesion) that co-registered them, and are taken as they are. For the others (a scanner
+also writes two series on one grid) ``auto`` finds out with a quick rigid registration
+(Mattes mutual information on copies binned to 4 mm, then 2 mm, started from the
+identity): when it would move the head by more than :func:`detection_mm` (2 mm, or 0.6 of
+the thickest slice), its transform is used, else the sequence is taken as it is. A
+sequence that does not overlap the reference at all is refused (``on`` first centres it by
+its image moments).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from omnet.data.naming import ROLE_TITLES
 from omnet.errors import GeometryError
 
 __all__ = ["DETECT_MM", "DETECT_SLICE_SHARE", "align", "detection_mm", "head_points",
-           "max_displacement", "on_reference", "rigid_register"]
+           "max_displacement", "on_reference", "processed_pair", "rigid_register"]
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,17 @@ def rigid_register(fixed: sitk.Image, moving: sitk.Image, initial: sitk.Transfor
     return transform, metric
 
 
+def processed_pair(reference: sitk.Image, moving: sitk.Image) -> bool:
+    """Whether two sequences on one grid come from a pre-processing tool (both skull-stripped,
+    as BraTS and BrainLesion write them), which co-registered them. A scanner writes a T1
+    and a T1c on one grid too when the second copies the first's prescription, but the head
+    may move in the minutes between them (TCGA-FG-6692's raw T1 lies 26 mm off its T1c):
+    those are checked like any other pair."""
+    from omnet.preparation.brain_extraction import looks_skull_stripped
+
+    return looks_skull_stripped({"reference": reference, "sequence": moving})[0]
+
+
 def _start(reference: sitk.Image, moving: sitk.Image, covered: float) -> sitk.Transform:
     """The identity about the reference's centre; a moving image that barely overlaps the
     reference is first centred on it by its intensity moments."""
@@ -147,9 +159,10 @@ def _align_one(reference: sitk.Image, moving: sitk.Image, mode: str, name: str,
         log.warning("%s covers only %.0f%% of the reference field of view", name, 100 * covered)
     if mode == "off":
         return None, {**entry, "registered": False, "reason": "registration off"}
-    if mode == "auto" and same_grid(moving, reference):
+    if mode == "auto" and same_grid(moving, reference) and processed_pair(reference, moving):
         return None, {**entry, "registered": False,
-                      "reason": "on the reference's grid: co-registered by the tool that wrote it"}
+                      "reason": "on the reference's grid and skull-stripped: co-registered by "
+                                "the tool that wrote it"}
     start = _start(reference, moving, covered)
     transform, metric = rigid_register(reference, moving, start, name=name)
     shift = max_displacement(transform, points)

@@ -1,5 +1,5 @@
-"""Alignment: a known rigid motion is found and undone; aligned series are left alone; a
-series elsewhere in space is refused."""
+"""Alignment: a known rigid motion is found and undone, also between two scanner series on one
+grid; aligned series are left alone; a series elsewhere in space is refused."""
 
 from __future__ import annotations
 
@@ -57,7 +57,33 @@ def test_a_known_rigid_motion_is_detected_and_recovered(case_2mm):
     assert error < 2.5  # at the corners of the head's box, on 2 mm data (~1 voxel)
     assert not record["sequences"]["flair"]["registered"]  # another grid, not moved
     assert transforms["flair"] is None
-    assert transforms["t1"] is None  # on the reference grid: taken as co-registered
+    assert transforms["t1"] is None  # on the reference grid, skull-stripped: co-registered
+    assert "skull-stripped" in record["sequences"]["t1"]["reason"]
+
+
+def _as_scanner_wrote_it(image: sitk.Image) -> sitk.Image:
+    """``image`` with the noise floor a scanner writes in the air (no exact background)."""
+    noise = np.abs(np.random.default_rng(0).normal(0.0, 8.0, image.GetSize()[::-1]))
+    out = sitk.GetImageFromArray(sitk.GetArrayFromImage(image) + noise.astype(np.float32))
+    out.CopyInformation(image)
+    return out
+
+
+def test_a_series_moved_on_the_reference_grid_is_registered(case_2mm):
+    # A T1 written with the T1c's prescription (one grid) after the head moved, as
+    # TCGA-FG-6692's raw T1 is: one grid proves nothing outside a pre-processing tool.
+    scanner = {role: _as_scanner_wrote_it(image) for role, image in case_2mm.items()}
+    reference = scanner["t1ce"]
+    motion = _known_motion(reference)
+    moved = sitk.Resample(scanner["t1"], reference, motion, sitk.sitkLinear, 0.0)
+    transforms, record = align(dict(scanner, t1=_as_scanner_wrote_it(moved)), "t1ce", "auto")
+    points = head_points(reference)
+    error = max_displacement(transforms["t1"], points, motion.GetInverse())
+    assert record["sequences"]["t1"]["registered"], record["sequences"]["t1"]
+    assert error < 2.5
+    # the unmoved scanner series on that grid are checked, found aligned, and left alone
+    assert transforms["flair"] is None and transforms["t2"] is None
+    assert record["sequences"]["flair"]["reason"].startswith("already aligned")
 
 
 def test_registration_off_keeps_the_scanner_frame(case_2mm):

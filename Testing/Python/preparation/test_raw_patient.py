@@ -54,6 +54,9 @@ def test_raw_whole_tumour_is_within_35_percent_of_the_prepared_one():
     assert steps["skull strip"]["done"] is True, steps["skull strip"]
     registered = {role for role, entry in steps["alignment"]["sequences"].items()
                   if entry["registered"]}
-    assert registered == {"flair", "t2"}, steps["alignment"]   # other series than the T1c's
+    # FLAIR and T2 are other series than the T1c's; the T1 shares the T1c's grid but the
+    # head moved between them (26 mm at the head's corners; against BrainLesion's own
+    # registration of it, correlation 0.54 left as it was, 0.95 registered)
+    assert registered == {"flair", "t1", "t2"}, steps["alignment"]
     ratio = raw.volumes_ml["whole"] / prepared.volumes_ml["whole"]
     assert 0.65 <= ratio <= 1.35, (raw.volumes_ml["whole"], prepared.volumes_ml["whole"])
