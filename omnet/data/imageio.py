@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,11 +62,24 @@ class LoadedCase:
     label_scheme: str | None = None
 
 
+def _reader_complaint(line: str, path: Path) -> str:
+    """ITK's complaint in a few words: what follows its last "ERROR:", without the file's
+    path (the message names the file already)."""
+    if not line:
+        return "unreadable"
+    words = re.split(r"ERROR:\s*", line)[-1]
+    words = re.sub(r'\s*(for|from)?\s*"[^"]*"?', "", words).strip(" .:")
+    return words[:120] or "unreadable"
+
+
 def read_raw(path: str | os.PathLike) -> sitk.Image:
     """Read an image file or DICOM series folder as it is (no checks on its content)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"image not found: {path}")
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"cannot read {path.name}: the file is empty (0 bytes: an interrupted "
+                         "copy or download?)")
     try:
         if path.is_dir():
             reader = sitk.ImageSeriesReader()
@@ -80,7 +94,7 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
     except RuntimeError as exc:
         first = next((ln.strip() for ln in str(exc).splitlines()
                       if "ERROR" in ln or "error" in ln), "")
-        detail = first.split(":", 1)[-1].strip()[:120] if first else "unreadable"
+        detail = _reader_complaint(first, path)
         raise InputError(f"cannot read {path.name}: not a readable image ({detail})") from None
     name = path.name.lower()
     if name.endswith(".nii.gz") and not _gzip_nifti_complete(path):

@@ -43,6 +43,24 @@ def test_corrupt_file(tmp_path):
     _one_line(exc)
 
 
+def test_a_file_that_is_not_an_image_names_the_complaint_once(tmp_path):
+    bad = tmp_path / "notes_t1.nii.gz"
+    bad.write_bytes(b"hello, not an image")
+    with pytest.raises(InputError) as exc:
+        read_image(bad)
+    message = _one_line(exc)
+    assert message == ("cannot read notes_t1.nii.gz: not a readable image "
+                       "(Unable to determine ImageIO reader)")
+
+
+def test_an_empty_file(tmp_path):
+    empty = tmp_path / "copied_t2.nii.gz"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match=r"copied_t2\.nii\.gz: the file is empty") as exc:
+        read_image(empty)
+    _one_line(exc)
+
+
 def test_two_dimensional_image(tmp_path):
     path = _write(np.ones((10, 12), dtype=np.float32), tmp_path / "slice_t2.nii.gz")
     with pytest.raises(InputError, match="2D image"):
