@@ -20,7 +20,7 @@ found) onto the prepared T1c; and the prepared run taken onto the raw T1c's grid
 (nearest neighbour), what a label map on the raw grid can express of it.
 
     python benchmarks/benchmark_raw_patient.py RAW_DIR PREPARED_DIR [--model m.safetensors] \
-        [--reference SEG]
+        [--reference SEG] [--output-grid network]
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ def compare_with_reference(args, results, folder: Path) -> None:
     reference = sitk.ReadImage(str(args.reference))
     prepared_t1c = sitk.ReadImage(str(find_case_files(args.prepared).t1ce))
     raw_t1c = sitk.ReadImage(str(find_case_files(args.raw).t1ce))
-    brain = sitk.ReadImage(str(folder / "brain.nii.gz"))
+    brain = sitk.Resample(sitk.ReadImage(str(folder / "brain.nii.gz")), raw_t1c,
+                          sitk.Transform(), sitk.sitkNearestNeighbor, 0)
     transform = raw_to_prepared(raw_t1c, brain, prepared_t1c)
     in_prepared = sitk.Resample(results["raw"].labels, prepared_t1c, transform,
                                 sitk.sitkNearestNeighbor, 0)
@@ -95,6 +96,8 @@ def main() -> None:
     parser.add_argument("prepared", type=Path, help="the same patient, pre-processed")
     parser.add_argument("--model")
     parser.add_argument("--labels", type=Path, help="also write the raw run's label map here")
+    parser.add_argument("--output-grid", default="reference", choices=("reference", "network"),
+                        help="where the raw run's outputs go (as omnet segment's)")
     parser.add_argument("--reference", type=Path,
                         help="a label map of the pre-processed scans to measure both runs by")
     args = parser.parse_args()
@@ -105,7 +108,8 @@ def main() -> None:
                                  ("raw", args.raw, args.labels)):
         started = time.perf_counter()
         mask = Path(scratch.name) / "brain.nii.gz" if name == "raw" else None
-        result = segment(folder, output, model=args.model, device="cpu", brain_mask=mask)
+        result = segment(folder, output, model=args.model, device="cpu", brain_mask=mask,
+                         output_grid=args.output_grid if name == "raw" else "reference")
         seconds = time.perf_counter() - started
         results[name] = result
         stages = json.dumps(result.report["timings_s"])

@@ -24,6 +24,7 @@ from omnet.inference.settings import (
     LABEL_SETS,
     MATCH_CHOICES,
     MODES,
+    OUTPUT_GRIDS,
     PRECISIONS,
     PREPARE_CHOICES,
     TTA_CHOICES,
@@ -88,6 +89,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "thick series alike, the ensemble's first network does")
     prep.add_argument("--brain-mask", metavar="FILE",
                       help="write the brain mask (1 = brain) on the T1c grid")
+    prep.add_argument("--output-grid", default="reference", choices=OUTPUT_GRIDS,
+                      help="where every output is written: reference (default: the T1c's "
+                           "grid, as it was read) or network (the 1 mm axis-aligned grid the "
+                           "network ran on, around the brain: finer than a thick T1c)")
     p.add_argument("--tta", nargs="?", const="all", default=None, choices=TTA_CHOICES,
                    help="test-time augmentation: average the network over mirrored copies "
                         "(all: the 8 mirrorings, about 8x the network time; x: left-right, 2x)")
@@ -157,7 +162,8 @@ def segment_settings(args: argparse.Namespace) -> SegmentSettings:
                            postprocess=not args.no_postprocess, labels=args.labels,
                            register=args.register, skull_strip=args.skull_strip,
                            bias_correction=args.bias_correction,
-                           match_resolution=args.match_resolution, tta=args.tta)
+                           match_resolution=args.match_resolution, tta=args.tta,
+                           output_grid=args.output_grid)
 
 
 def preparation_line(preparation: dict) -> str:

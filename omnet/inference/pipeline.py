@@ -145,6 +145,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             match_resolution: auto: when one sequence has far thicker slices than another,
             a second network pass at that resolution bounds the whole tumour; off.
             tta: test-time augmentation by mirroring: ``all`` (8 runs), ``x`` (2) or None.
+            output_grid: where every output goes: ``reference`` (the T1c's grid, as it
+            was read) or ``network`` (the 1 mm axis-aligned grid the network ran on).
         probabilities_dir / attention_dir: write per-task probabilities / CGA maps there.
         report: write the JSON report there.
         brain_mask: write the brain mask (uint8, T1c grid) there.
@@ -183,6 +185,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
                                   match_resolution=settings.match_resolution,
                                   spacing=source.spacing)
     prepared = prepare(raw, preparation, extractor=extractor)
+    if settings.output_grid == "network":
+        prepared = prepared.on_network_grid()
     stages.end("preparing", "prepare")
 
     stages.begin("network")

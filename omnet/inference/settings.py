@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from omnet.errors import InputError
 
-__all__ = ["DEVICES", "LABEL_SETS", "MATCH_CHOICES", "MODES", "PRECISIONS", "PREPARE_CHOICES",
-           "TTA_CHOICES", "SegmentSettings"]
+__all__ = ["DEVICES", "LABEL_SETS", "MATCH_CHOICES", "MODES", "OUTPUT_GRIDS", "PRECISIONS",
+           "PREPARE_CHOICES", "TTA_CHOICES", "SegmentSettings"]
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: fast: large tiles with the windowed CGA statistics; exact: the paper's overlap-tile.
@@ -26,6 +26,8 @@ PREPARE_CHOICES = ("auto", "on", "off")
 MATCH_CHOICES = ("auto", "off")
 #: all: the 8 mirrorings; x: left-right only.
 TTA_CHOICES = ("all", "x")
+#: reference: the T1c's grid, as it was read; network: the 1 mm axis-aligned grid it ran on.
+OUTPUT_GRIDS = ("reference", "network")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class SegmentSettings:
     bias_correction: bool = False
     match_resolution: str = "auto"
     tta: str | None = None
+    output_grid: str = "reference"
 
     def __post_init__(self) -> None:
         if isinstance(self.register, bool):
@@ -52,7 +55,8 @@ class SegmentSettings:
         for name, allowed in (("device", DEVICES), ("mode", MODES), ("precision", PRECISIONS),
                               ("labels", LABEL_SETS), ("register", PREPARE_CHOICES),
                               ("skull_strip", PREPARE_CHOICES),
-                              ("match_resolution", MATCH_CHOICES)):
+                              ("match_resolution", MATCH_CHOICES),
+                              ("output_grid", OUTPUT_GRIDS)):
             value = getattr(self, name)
             if value not in allowed:
                 raise InputError(f"unknown {name.replace('_', '-')} {value!r}; choose "

@@ -11,6 +11,7 @@ probabilities, attention maps, the brain mask) onto the reference sequence's gri
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,6 +84,13 @@ class PreparedCase:
                                                                                copy=False))
         image.CopyInformation(self.reference)
         return image
+
+    def on_network_grid(self) -> PreparedCase:
+        """The same case with its outputs going onto the network's grid (the model card's
+        spacing, axis-aligned, around the brain) instead of the reference's: a thick or
+        oblique T1c then keeps the network's 1 mm answer instead of its own slices'."""
+        cropped = tuple(r for r in self.records if isinstance(r, Cropped))
+        return dataclasses.replace(self, records=cropped, reference=self.canonical.image())
 
     def brain_image(self) -> sitk.Image:
         """The brain mask (uint8, 1 = brain) on the reference grid."""
