@@ -76,7 +76,7 @@ def measure_case(folder: Path, variants: list[str], segment_options: dict,
     raw = read_case(find_case_files(folder, need_seg=True))
     expert = raw.seg
     started = time.perf_counter()
-    original = segment(raw.images, None, **segment_options)
+    original = segment(raw.images, None, **dict(segment_options, output_grid="reference"))
     rows = {"original": {"dice": _dice(original.labels, expert),
                          "seconds": round(time.perf_counter() - started, 1),
                          "whole_ml": original.volumes_ml["whole"]}}
@@ -114,15 +114,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", default="fast", choices=("fast", "exact"))
     parser.add_argument("--match-resolution", default="auto", choices=("auto", "off"),
                         help="as omnet segment's (off: measure without the second pass)")
+    parser.add_argument("--output-grid", default="reference", choices=("reference", "network"),
+                        help="as omnet segment's: the variant's label map on its T1c's grid "
+                             "(default) or on the network's 1 mm grid")
     parser.add_argument("--expert-ceiling", action="store_true",
                         help="also the expert masks' Dice against themselves re-acquired")
     parser.add_argument("--compare", default="original", choices=("original", "smooth", "variant"),
                         help="the grid both label maps meet on (see above; default original)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
+    if args.output_grid == "network" and args.compare == "variant":
+        parser.error("--output-grid network compares on the original's grid: --compare "
+                     "original or smooth")
     logging.basicConfig(level=logging.WARNING)
     options = {"model": args.model, "device": args.device, "mode": args.mode,
-               "match_resolution": args.match_resolution}
+               "match_resolution": args.match_resolution, "output_grid": args.output_grid}
     figures = {}
     header = f"{'case':22} {'variant':17} {'WT':>6} {'TC':>6} {'ET':>6} {'dWT':>6} " \
              f"{'dTC':>6} {'dET':>6} {'WT~orig':>7} {'WT mL':>7} {'s':>5}"
