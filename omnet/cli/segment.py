@@ -88,7 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "with all four at that resolution bounds the whole tumour; with four "
                            "thick series alike, the ensemble's first network does")
     prep.add_argument("--brain-mask", metavar="FILE",
-                      help="write the brain mask (1 = brain) on the T1c grid")
+                      help="write the brain mask (1 = brain) on the outputs' grid (the T1c's "
+                           "unless --output-grid network)")
     prep.add_argument("--output-grid", default="reference", choices=OUTPUT_GRIDS,
                       help="where every output is written: reference (default: the T1c's "
                            "grid, as it was read) or network (the 1 mm axis-aligned grid the "

@@ -62,7 +62,7 @@ class LoadedCase:
     label_scheme: str | None = None
 
 
-def _reader_complaint(line: str, path: Path) -> str:
+def _reader_complaint(line: str) -> str:
     """ITK's complaint in a few words: what follows its last "ERROR:", without the file's
     path (the message names the file already)."""
     if not line:
@@ -94,7 +94,7 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
     except RuntimeError as exc:
         first = next((ln.strip() for ln in str(exc).splitlines()
                       if "ERROR" in ln or "error" in ln), "")
-        detail = _reader_complaint(first, path)
+        detail = _reader_complaint(first)
         raise InputError(f"cannot read {path.name}: not a readable image ({detail})") from None
     name = path.name.lower()
     if name.endswith(".nii.gz") and not _gzip_nifti_complete(path):

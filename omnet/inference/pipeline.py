@@ -149,7 +149,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             was read) or ``network`` (the 1 mm axis-aligned grid the network ran on).
         probabilities_dir / attention_dir: write per-task probabilities / CGA maps there.
         report: write the JSON report there.
-        brain_mask: write the brain mask (uint8, T1c grid) there.
+        brain_mask: write the brain mask (uint8, on the outputs' grid) there.
         uncertainty: write the voxel-wise disagreement of the mirrored runs there (implies
             ``tta="all"`` when ``tta`` is None).
         progress: called with (fraction 0..1, stage name).
