@@ -20,7 +20,7 @@ found) onto the prepared T1c; and the prepared run taken onto the raw T1c's grid
 (nearest neighbour), what a label map on the raw grid can express of it.
 
     python benchmarks/benchmark_raw_patient.py RAW_DIR PREPARED_DIR [--model m.safetensors] \
-        [--reference SEG] [--output-grid network]
+        [--reference SEG] [--output-grid network] [--bias-correction]
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ def main() -> None:
     parser.add_argument("--labels", type=Path, help="also write the raw run's label map here")
     parser.add_argument("--output-grid", default="reference", choices=("reference", "network"),
                         help="where the raw run's outputs go (as omnet segment's)")
+    parser.add_argument("--bias-correction", action="store_true",
+                        help="N4 on both runs (as omnet segment's)")
     parser.add_argument("--reference", type=Path,
                         help="a label map of the pre-processed scans to measure both runs by")
     args = parser.parse_args()
@@ -109,6 +111,7 @@ def main() -> None:
         started = time.perf_counter()
         mask = Path(scratch.name) / "brain.nii.gz" if name == "raw" else None
         result = segment(folder, output, model=args.model, device="cpu", brain_mask=mask,
+                         bias_correction=args.bias_correction,
                          output_grid=args.output_grid if name == "raw" else "reference")
         seconds = time.perf_counter() - started
         results[name] = result
