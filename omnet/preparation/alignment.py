@@ -24,8 +24,8 @@ from omnet.data.geometry import coverage_fraction, same_grid
 from omnet.data.naming import ROLE_TITLES
 from omnet.errors import GeometryError
 
-__all__ = ["DETECT_MM", "DETECT_SLICE_SHARE", "align", "detection_mm", "head_points",
-           "max_displacement", "on_reference", "processed_pair", "rigid_register"]
+__all__ = ["DETECT_MM", "DETECT_SLICE_SHARE", "align", "co_registered_by_a_tool", "detection_mm",
+           "head_points", "max_displacement", "on_reference", "rigid_register"]
 
 log = logging.getLogger(__name__)
 
@@ -125,15 +125,21 @@ def rigid_register(fixed: sitk.Image, moving: sitk.Image, initial: sitk.Transfor
     return transform, metric
 
 
-def processed_pair(reference: sitk.Image, moving: sitk.Image) -> bool:
-    """Whether two sequences on one grid come from a pre-processing tool (both skull-stripped,
-    as BraTS and BrainLesion write them), which co-registered them. A scanner writes a T1
-    and a T1c on one grid too when the second copies the first's prescription, but the head
-    may move in the minutes between them (TCGA-FG-6692's raw T1 lies 26 mm off its T1c):
-    those are checked like any other pair."""
+def co_registered_by_a_tool(images: Mapping[str, sitk.Image], reference_role: str) -> set[str]:
+    """The sequences a pre-processing tool co-registered with the reference: on exactly its
+    grid and, like the reference, skull-stripped (as BraTS and BrainLesion write them). A
+    scanner writes a T1 and a T1c on one grid too when the second copies the first's
+    prescription, but the head may move in the minutes between them (TCGA-FG-6692's raw T1
+    lies 26 mm off its T1c): those are checked like any other pair. Each sequence's
+    skull-stripped check runs once."""
     from omnet.preparation.brain_extraction import looks_skull_stripped
 
-    return looks_skull_stripped({"reference": reference, "sequence": moving})[0]
+    reference = images[reference_role]
+    on_grid = {role: image for role, image in images.items()
+               if role != reference_role and same_grid(image, reference)}
+    if not on_grid or not looks_skull_stripped({reference_role: reference})[0]:
+        return set()
+    return {role for role, image in on_grid.items() if looks_skull_stripped({role: image})[0]}
 
 
 def _start(reference: sitk.Image, moving: sitk.Image, covered: float) -> sitk.Transform:
@@ -149,7 +155,7 @@ def _start(reference: sitk.Image, moving: sitk.Image, covered: float) -> sitk.Tr
 
 
 def _align_one(reference: sitk.Image, moving: sitk.Image, mode: str, name: str,
-               points: np.ndarray) -> tuple[sitk.Transform | None, dict]:
+               points: np.ndarray, co_registered: bool) -> tuple[sitk.Transform | None, dict]:
     covered = coverage_fraction(moving, reference)
     entry: dict = {"coverage": round(covered, 3)}
     if covered == 0.0 and mode != "on":
@@ -159,7 +165,7 @@ def _align_one(reference: sitk.Image, moving: sitk.Image, mode: str, name: str,
         log.warning("%s covers only %.0f%% of the reference field of view", name, 100 * covered)
     if mode == "off":
         return None, {**entry, "registered": False, "reason": "registration off"}
-    if mode == "auto" and same_grid(moving, reference) and processed_pair(reference, moving):
+    if co_registered:
         return None, {**entry, "registered": False,
                       "reason": "on the reference's grid and skull-stripped: co-registered by "
                                 "the tool that wrote it"}
@@ -187,11 +193,13 @@ def align(images: Mapping[str, sitk.Image], reference_role: str,
     points = head_points(reference)
     transforms: dict[str, sitk.Transform | None] = {reference_role: None}
     sequences: dict[str, dict] = {}
+    trusted = co_registered_by_a_tool(images, reference_role) if mode == "auto" else set()
     for role, image in images.items():
         if role == reference_role:
             continue
         transforms[role], sequences[role] = _align_one(reference, image, mode,
-                                                       ROLE_TITLES.get(role, role), points)
+                                                       ROLE_TITLES.get(role, role), points,
+                                                       role in trusted)
     return transforms, {"step": "alignment", "mode": mode, "sequences": sequences}
 
 
