@@ -37,6 +37,7 @@ import SimpleITK as sitk
 from omnet import segment
 from omnet.data.discovery import find_case_files
 from omnet.evaluation import dice, region_masks
+from omnet.inference.settings import OUTPUT_GRIDS
 from omnet.preparation.alignment import rigid_register
 
 VOLUMES = ("whole", "core", "enhancing_tumour")
@@ -75,8 +76,7 @@ def compare_with_reference(args, results, folder: Path) -> None:
     moved_brain = sitk.Resample(brain, prepared_t1c, transform, sitk.sitkNearestNeighbor, 0)
     brain_dice = dice(sitk.GetArrayFromImage(moved_brain) > 0,
                       sitk.GetArrayFromImage(prepared_t1c) > 0)
-    inverse = sitk.CompositeTransform(transform).GetNthTransform(0).GetInverse()
-    on_raw_grid = sitk.Resample(results["prepared"].labels, raw_t1c, inverse,
+    on_raw_grid = sitk.Resample(results["prepared"].labels, raw_t1c, transform.GetInverse(),
                                 sitk.sitkNearestNeighbor, 0)
     round_trip = sitk.Resample(on_raw_grid, prepared_t1c, transform,
                                sitk.sitkNearestNeighbor, 0)
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("prepared", type=Path, help="the same patient, pre-processed")
     parser.add_argument("--model")
     parser.add_argument("--labels", type=Path, help="also write the raw run's label map here")
-    parser.add_argument("--output-grid", default="reference", choices=("reference", "network"),
+    parser.add_argument("--output-grid", default="reference", choices=OUTPUT_GRIDS,
                         help="where the raw run's outputs go (as omnet segment's)")
     parser.add_argument("--bias-correction", action="store_true",
                         help="N4 on both runs (as omnet segment's)")
@@ -104,12 +104,18 @@ def main() -> None:
                         help="a label map of the pre-processed scans to measure both runs by")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory() as scratch:
+        run_both(args, Path(scratch))
+
+
+def run_both(args, scratch: Path) -> None:
+    """Segment the prepared and the raw folder, print their figures (and, with
+    ``--reference``, both against it); the raw run's brain mask goes to ``scratch``."""
     results = {}
-    scratch = tempfile.TemporaryDirectory()
     for name, folder, output in (("prepared", args.prepared, None),
                                  ("raw", args.raw, args.labels)):
         started = time.perf_counter()
-        mask = Path(scratch.name) / "brain.nii.gz" if name == "raw" else None
+        mask = scratch / "brain.nii.gz" if name == "raw" else None
         result = segment(folder, output, model=args.model, device="cpu", brain_mask=mask,
                          bias_correction=args.bias_correction,
                          output_grid=args.output_grid if name == "raw" else "reference")
@@ -124,8 +130,7 @@ def main() -> None:
     print("raw / prepared volume: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items())
           + f"; whole tumour within 35 %: {abs(ratios['whole'] - 1.0) <= 0.35}")
     if args.reference is not None:
-        compare_with_reference(args, results, Path(scratch.name))
-    scratch.cleanup()
+        compare_with_reference(args, results, scratch)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ def measure_case(folder: Path, variants: list[str], segment_options: dict,
 
 def main(argv: list[str] | None = None) -> int:
     from omnet.demo.variants import VARIANTS
+    from omnet.inference.settings import MATCH_CHOICES, MODES, OUTPUT_GRIDS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="folder of BraTS case folders")
@@ -111,10 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--model", help=".safetensors model (default: the bundled one)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--mode", default="fast", choices=("fast", "exact"))
-    parser.add_argument("--match-resolution", default="auto", choices=("auto", "off"),
+    parser.add_argument("--mode", default="fast", choices=MODES)
+    parser.add_argument("--match-resolution", default="auto", choices=MATCH_CHOICES,
                         help="as omnet segment's (off: measure without the second pass)")
-    parser.add_argument("--output-grid", default="reference", choices=("reference", "network"),
+    parser.add_argument("--output-grid", default="reference", choices=OUTPUT_GRIDS,
                         help="as omnet segment's: the variant's label map on its T1c's grid "
                              "(default) or on the network's 1 mm grid")
     parser.add_argument("--expert-ceiling", action="store_true",
