@@ -62,9 +62,11 @@ class LoadedCase:
     label_scheme: str | None = None
 
 
-def _reader_complaint(line: str) -> str:
-    """ITK's complaint in a few words: what follows its last "ERROR:", without the file's
-    path (the message names the file already)."""
+def _reader_complaint(exc: RuntimeError) -> str:
+    """ITK's complaint in a few words: its first error line, what follows its last "ERROR:",
+    without the file's path (the message names the file already)."""
+    line = next((ln.strip() for ln in str(exc).splitlines()
+                 if "ERROR" in ln or "error" in ln), "")
     if not line:
         return "unreadable"
     words = re.split(r"ERROR:\s*", line)[-1]
@@ -92,10 +94,8 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
             return read_series(reader.GetGDCMSeriesFileNames(str(path), series[0]))
         image = _whole_dicom_series(path) or sitk.ReadImage(str(path))
     except RuntimeError as exc:
-        first = next((ln.strip() for ln in str(exc).splitlines()
-                      if "ERROR" in ln or "error" in ln), "")
-        detail = _reader_complaint(first)
-        raise InputError(f"cannot read {path.name}: not a readable image ({detail})") from None
+        raise InputError(f"cannot read {path.name}: not a readable image "
+                         f"({_reader_complaint(exc)})") from None
     name = path.name.lower()
     if name.endswith(".nii.gz") and not _gzip_nifti_complete(path):
         raise InputError(f"cannot read {path.name}: the file is truncated or corrupt (its "
@@ -232,8 +232,8 @@ def read_dicom_files(files: tuple[str, ...], name: str) -> sitk.Image:
     try:
         image = read_series(files)
     except RuntimeError as exc:
-        detail = str(exc).strip().splitlines()[-1][:120] if str(exc).strip() else "unreadable"
-        raise InputError(f"cannot read the DICOM series of {name}: {detail}") from None
+        raise InputError(f"cannot read the DICOM series of {name}: "
+                         f"{_reader_complaint(exc)}") from None
     return check_volume(image, name)
 
 

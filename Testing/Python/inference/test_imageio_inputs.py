@@ -7,7 +7,7 @@ import pytest
 import SimpleITK as sitk
 
 from omnet.data.discovery import find_case_files
-from omnet.data.imageio import load_case, read_four_d, read_image
+from omnet.data.imageio import load_case, read_dicom_files, read_four_d, read_image
 from omnet.errors import InputError
 
 
@@ -51,6 +51,16 @@ def test_a_file_that_is_not_an_image_names_the_complaint_once(tmp_path):
     message = _one_line(exc)
     assert message == ("cannot read notes_t1.nii.gz: not a readable image "
                        "(Unable to determine ImageIO reader)")
+
+
+def test_a_dicom_series_that_cannot_be_read_is_one_line(tmp_path):
+    broken = tmp_path / "IM0001"
+    broken.write_bytes(b"\0" * 128 + b"DICM" + b"not a dataset" * 4)
+    with pytest.raises(InputError) as exc:
+        read_dicom_files((str(broken),), "T1")
+    message = _one_line(exc)
+    assert message.startswith("cannot read the DICOM series of T1: ")
+    assert str(tmp_path) not in message   # the file's path is not repeated
 
 
 def test_an_empty_file(tmp_path):
