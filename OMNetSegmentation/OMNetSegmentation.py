@@ -55,6 +55,7 @@ class OMNetSegmentationParameterNode:
     register: Annotated[str, Choice(list(PREPARE_CHOICES))] = "auto"
     biasCorrection: bool = False
     matchResolution: bool = True
+    fineGrid: bool = True
     postprocess: bool = True
     attentionMaps: bool = False
     updateExisting: bool = False

@@ -117,16 +117,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="as omnet segment's (off: measure without the second pass)")
     parser.add_argument("--output-grid", default="reference", choices=OUTPUT_GRIDS,
                         help="as omnet segment's: the variant's label map on its T1c's grid "
-                             "(default) or on the network's 1 mm grid")
+                             "(default), on the network's 1 mm grid, or auto (the network's "
+                             "for a T1c with 3 mm slices or thicker, as in Slicer)")
     parser.add_argument("--expert-ceiling", action="store_true",
                         help="also the expert masks' Dice against themselves re-acquired")
     parser.add_argument("--compare", default="original", choices=("original", "smooth", "variant"),
                         help="the grid both label maps meet on (see above; default original)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    if args.output_grid == "network" and args.compare == "variant":
-        parser.error("--output-grid network compares on the original's grid: --compare "
-                     "original or smooth")
+    if args.output_grid != "reference" and args.compare == "variant":
+        parser.error(f"--output-grid {args.output_grid} compares on the original's grid: "
+                     "--compare original or smooth")
     logging.basicConfig(level=logging.WARNING)
     options = {"model": args.model, "device": args.device, "mode": args.mode,
                "match_resolution": args.match_resolution, "output_grid": args.output_grid}

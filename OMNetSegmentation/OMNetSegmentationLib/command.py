@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omnet.data.naming import SEQUENCE_ROLES
-from omnet.inference.settings import MODES
+from omnet.inference.settings import MODES, OUTPUT_GRIDS
 from omnet.inference.settings import PREPARE_CHOICES as PREPARE_SETTINGS
 
 __all__ = ["DEVICE_CHOICES", "MODE_CHOICES", "PREPARE_CHOICES", "SegmentOptions",
@@ -46,6 +46,8 @@ class SegmentOptions:
     register: str = "auto"  # one of PREPARE_CHOICES
     bias_correction: bool = False
     match_resolution: bool = True  # a second pass for thick series beside a sharp T1c
+    # auto: segments on the network's 1 mm grid when the T1c's slices are 3 mm or thicker
+    output_grid: str = "auto"  # one of OUTPUT_GRIDS
 
     def __post_init__(self) -> None:
         for name in ("skull_strip", "register"):
@@ -56,6 +58,9 @@ class SegmentOptions:
             raise ValueError(f"device must be one of {DEVICE_CHOICES}, got {self.device!r}")
         if self.mode not in MODE_CHOICES:
             raise ValueError(f"mode must be one of {MODE_CHOICES}, got {self.mode!r}")
+        if self.output_grid not in OUTPUT_GRIDS:
+            raise ValueError(f"output_grid must be one of {OUTPUT_GRIDS}, "
+                             f"got {self.output_grid!r}")
 
 
 def cli_device(choice: str, system: str = sys.platform, machine: str | None = None) -> str:
@@ -123,6 +128,7 @@ def segment_arguments(inputs: Mapping[str, str | os.PathLike], output: str | os.
         argv.append("--bias-correction")
     if not options.match_resolution:
         argv += ["--match-resolution", "off"]
+    argv += ["--output-grid", options.output_grid]
     if options.attention:
         if attention_dir is None:
             raise ValueError("attention maps were asked for but no folder was given")

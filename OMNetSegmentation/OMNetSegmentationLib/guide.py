@@ -6,11 +6,12 @@ __all__ = ["DEMO_LOADED", "INPUT_REQUIREMENTS"]
 
 #: Shown above the input selectors.
 INPUT_REQUIREMENTS = (
-    "Inputs: four 3D MRI sequences of one patient and one session: FLAIR, T1, T1 with "
-    "contrast (T1c) and T2. They must show the brain only (skull-stripped, as in BraTS) and "
-    "be aligned with each other (co-registered); OMNet resamples them onto the T1c grid and "
-    "writes the result there. No data at hand? 'Load demo case' makes a synthetic case on "
-    "this computer.")
+    "Inputs: four 3D MRI sequences of one patient: FLAIR, T1, T1 with contrast (T1c) and "
+    "T2, as the scanner wrote them or pre-processed as in BraTS. With the defaults below, "
+    "skull and scalp are stripped when present and series not co-registered with the T1c "
+    "are registered onto it; the segments lie on the T1c grid (a 1 mm grid when the T1c has "
+    "thick slices). No data at hand? 'Load demo case' makes a synthetic case on this "
+    "computer.")
 
 #: Status once the demo case is in the scene.
 DEMO_LOADED = ("Demo case loaded (synthetic, made on this computer): press 'Segment tumor'. "

@@ -14,7 +14,7 @@ import slicer
 import vtk
 
 from .lesions import COLUMNS, diameter_lines, measure_labelmap_file, table_rows
-from .segments import SEGMENT_TAG, SEGMENTS
+from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS
 
 __all__ = ["LINES_ATTRIBUTE", "TABLE_ATTRIBUTE", "export_labelmap", "measure_segmentation",
            "show_lesions"]
@@ -98,15 +98,17 @@ def _omnet_segments(segmentationNode) -> list[str]:
 
 
 def export_labelmap(segmentationNode, referenceVolume, path: str | os.PathLike) -> str:
-    """Write OMNet's three segments as a 1/2/3 label map on the reference volume's grid."""
+    """Write OMNet's three segments as a 1/2/3 label map on the reference volume's grid, or
+    on the segmentation's own grid when OMNet made it on the network's 1 mm grid."""
     segmentIds = vtk.vtkStringArray()
     for segmentId in _omnet_segments(segmentationNode):   # necrotic, edema, enhancing: 1, 2, 3
         segmentIds.InsertNextValue(segmentId)
     labelNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode")
     try:
         logic = slicer.modules.segmentations.logic()
+        onNetworkGrid = segmentationNode.GetAttribute(GRID_ATTRIBUTE) == "network"
         if not logic.ExportSegmentsToLabelmapNode(segmentationNode, segmentIds, labelNode,
-                                                  referenceVolume):
+                                                  None if onNetworkGrid else referenceVolume):
             raise RuntimeError("Slicer could not export the segmentation to a label map")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         if not slicer.util.saveNode(labelNode, str(path)):

@@ -176,7 +176,9 @@ class SegmentationRun:
                                  [node.GetName() for node in self.volumes.values()],
                                  reference.GetName())
         labels = self._resolve(data.get("output") or "labels.nii.gz")
-        segmentation = scene.import_segmentation(labels, reference, name, target=self.target)
+        segmentation = scene.import_segmentation(
+            labels, reference, name, target=self.target,
+            onNetworkGrid=data.get("output_grid") == "network")
         scene.store_volumes(segmentation, data.get("volumes_ml") or {})
         scene.show_segmentation(segmentation, reference, self.show3D)
         attention = []

@@ -176,7 +176,8 @@ class SegmentationPanel:
                                  postprocess=p.postprocess, attention=p.attentionMaps,
                                  skull_strip=p.skullStrip, register=p.register,
                                  bias_correction=p.biasCorrection,
-                                 match_resolution=p.matchResolution)
+                                 match_resolution=p.matchResolution,
+                                 output_grid="auto" if p.fineGrid else "reference")
         target = p.outputSegmentation if p.updateExisting else None
         self.ui.logText.clear()
         self.ui.progressBar.value = 0

@@ -15,7 +15,7 @@ import slicer
 import vtk
 
 from .names import attention_title
-from .segments import SEGMENT_TAG, SEGMENTS, terminology_entry
+from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, terminology_entry
 
 __all__ = ["ATTENTION_ATTRIBUTE", "import_segmentation", "load_attention_maps",
            "patient_name", "place_next_to", "set_visibility_3d", "show_attention",
@@ -110,11 +110,13 @@ def _omnet_segment_ids(segmentationNode) -> list[str]:
 
 
 def import_segmentation(labelPath: str | os.PathLike, referenceVolume, name: str,
-                        target=None):
+                        target=None, onNetworkGrid: bool = False):
     """Fill OMNet's segments of ``target`` (or of a new node) from the child's label map.
 
     Label values 1, 2, 3 go to the necrotic, edema and enhancing segments; other segments of
-    ``target`` are left alone. Returns the segmentation node.
+    ``target`` are left alone. The segmentation's geometry (the grid Segment Editor edits
+    on) is the T1c's, or with ``onNetworkGrid`` the label map's own 1 mm grid, still tied to
+    the T1c as its reference volume. Returns the segmentation node.
     """
     labelNode = slicer.util.loadLabelVolume(str(labelPath), {"show": False})
     if labelNode is None:
@@ -126,7 +128,13 @@ def import_segmentation(labelPath: str | os.PathLike, referenceVolume, name: str
         transformId = referenceVolume.GetTransformNodeID()
         labelNode.SetAndObserveTransformNodeID(transformId)
         segmentationNode.SetAndObserveTransformNodeID(transformId)
-        segmentationNode.SetReferenceImageGeometryParameterFromVolumeNode(referenceVolume)
+        if onNetworkGrid:  # the grid's geometry, then the T1c as the reference volume again
+            segmentationNode.SetReferenceImageGeometryParameterFromVolumeNode(labelNode)
+            segmentationNode.SetNodeReferenceID(
+                segmentationNode.GetReferenceImageGeometryReferenceRole(), referenceVolume.GetID())
+        else:
+            segmentationNode.SetReferenceImageGeometryParameterFromVolumeNode(referenceVolume)
+        segmentationNode.SetAttribute(GRID_ATTRIBUTE, "network" if onNetworkGrid else "reference")
         segmentationNode.CreateDefaultDisplayNodes()
         segmentIds = vtk.vtkStringArray()
         for segmentId in _omnet_segment_ids(segmentationNode):

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["SEGMENTS", "SEGMENT_TAG", "Code", "SegmentSpec", "region_volumes_ml",
+__all__ = ["GRID_ATTRIBUTE", "SEGMENTS", "SEGMENT_TAG", "Code", "SegmentSpec", "region_volumes_ml",
            "terminology_entry", "volume_rows"]
 
 #: Segment tag that marks a segment as OMNet's and says which one it is.
 SEGMENT_TAG = "OMNet.Segment"
+#: Segmentation attribute: where OMNet made the segments, "network" (its 1 mm grid) or
+#: "reference" (the T1c's grid); measuring again exports them on that grid.
+GRID_ATTRIBUTE = "OMNet.Grid"
 TERMINOLOGY_CONTEXT = "Segmentation category and type - DICOM master list"
 ANATOMIC_CONTEXT = "Anatomic codes - DICOM master list"
 

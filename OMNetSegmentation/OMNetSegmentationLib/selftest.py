@@ -25,7 +25,13 @@ from .demo import DemoCase
 from .lesions import COLUMNS, diameter_lines, table_rows
 from .logic import SegmentationRun
 from .roles import Volume, assign_roles
-from .segments import SEGMENT_TAG, SEGMENTS, region_volumes_ml, terminology_entry
+from .segments import (
+    GRID_ATTRIBUTE,
+    SEGMENT_TAG,
+    SEGMENTS,
+    region_volumes_ml,
+    terminology_entry,
+)
 
 __all__ = ["make_demo_case", "missing_packages", "run_scene_test", "run_self_test"]
 
@@ -110,6 +116,8 @@ def run_scene_test(test) -> None:
         test.assertGreater(want, 0)
         test.assertAlmostEqual(voxels[spec.label], want, delta=0.01 * want)
 
+    _check_network_grid_import(test, labelPath, reference, folder)
+
     # display: 2D on, 3D as asked; "Show in 3D" on a node without a display node
     scene.show_segmentation(segmentationNode, reference, show3D=False)
     test.assertFalse(segmentationNode.GetDisplayNode().GetVisibility3D())
@@ -129,6 +137,30 @@ def run_scene_test(test) -> None:
     test.assertEqual(_foregrounds(), {volumes["t2"].GetID()})
     scene.show_attention(None, 0.5)
     test.assertEqual(_foregrounds(), {None})
+
+
+def _check_network_grid_import(test, labelPath: Path, reference, folder: Path) -> None:
+    """A label map on a grid of its own (as ``--output-grid network`` writes it) keeps that
+    grid in the segmentation, with the T1c still its reference volume, and is measured on it."""
+    truth = sitk.ReadImage(str(labelPath))
+    grid = sitk.Resample(truth, [max(1, n // 2) for n in truth.GetSize()], sitk.Transform(),
+                         sitk.sitkNearestNeighbor, truth.GetOrigin(),
+                         [2.0 * s for s in truth.GetSpacing()], truth.GetDirection(), 0,
+                         truth.GetPixelID())
+    gridPath = folder / "truth-on-its-own-grid.nii.gz"
+    sitk.WriteImage(grid, str(gridPath))
+    node = scene.import_segmentation(gridPath, reference, "OMNet demo truth, own grid",
+                                     onNetworkGrid=True)
+    _check_segments(test, node, reference)  # the T1c stays the reference volume
+    test.assertEqual(node.GetAttribute(GRID_ATTRIBUTE), "network")
+    exported = sitk.ReadImage(lesionscene.export_labelmap(node, reference,
+                                                          folder / "exported.nrrd"))
+    np.testing.assert_allclose(exported.GetSpacing(), grid.GetSpacing(), rtol=1e-4)
+    want = sitk.GetArrayViewFromImage(grid)
+    got = sitk.GetArrayViewFromImage(exported)
+    for spec in SEGMENTS:
+        test.assertEqual(int(np.count_nonzero(got == spec.label)),
+                         int(np.count_nonzero(want == spec.label)))
 
 
 def run_self_test(test) -> None:

@@ -92,8 +92,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "unless --output-grid network)")
     prep.add_argument("--output-grid", default="reference", choices=OUTPUT_GRIDS,
                       help="where every output is written: reference (default: the T1c's "
-                           "grid, as it was read) or network (the 1 mm axis-aligned grid the "
-                           "network ran on, around the brain: finer than a thick T1c)")
+                           "grid, as it was read), network (the 1 mm axis-aligned grid the "
+                           "network ran on, around the brain: finer than a thick T1c), or auto "
+                           "(network when the T1c's slices are 3 mm or thicker)")
     p.add_argument("--tta", nargs="?", const="all", default=None, choices=TTA_CHOICES,
                    help="test-time augmentation: average the network over mirrored copies "
                         "(all: the 8 mirrorings, about 8x the network time; x: left-right, 2x)")
@@ -194,6 +195,10 @@ def preparation_line(preparation: dict) -> str:
                      f"{matching['slice_mm']:g} mm slices")
     elif matching.get("thick_mm"):
         parts.append(f"all four have {matching['thick_mm']:g} mm slices or thicker")
+    outputs = steps.get("output grid", {})
+    if outputs:
+        parts.append(f"outputs on the network's {outputs['network_mm']:g} mm grid (the T1c's "
+                     f"slices are {outputs['reference_slice_mm']:g} mm)")
     return "; ".join(parts)
 
 
@@ -220,7 +225,8 @@ def _result_line(result, report: str | None, seconds: float) -> dict:
             "model": {"name": model["name"], "sha256": model["sha256"]},
             "device": result.report["device"], "seconds": round(seconds, 2),
             "brain_mask": result.files.get("brain_mask", []),
-            "preparation": preparation_line(result.report["preparation"])}
+            "preparation": preparation_line(result.report["preparation"]),
+            "output_grid": result.report["output_grid"]}
 
 
 def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:

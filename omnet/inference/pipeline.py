@@ -146,7 +146,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             a second network pass at that resolution bounds the whole tumour; off.
             tta: test-time augmentation by mirroring: ``all`` (8 runs), ``x`` (2) or None.
             output_grid: where every output goes: ``reference`` (the T1c's grid, as it
-            was read) or ``network`` (the 1 mm axis-aligned grid the network ran on).
+            was read), ``network`` (the 1 mm axis-aligned grid the network ran on), or
+            ``auto`` (network when the T1c's slices are far thicker than that grid).
         probabilities_dir / attention_dir: write per-task probabilities / CGA maps there.
         report: write the JSON report there.
         brain_mask: write the brain mask (uint8, on the outputs' grid) there.
@@ -185,8 +186,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
                                   match_resolution=settings.match_resolution,
                                   spacing=source.spacing)
     prepared = prepare(raw, preparation, extractor=extractor)
-    if settings.output_grid == "network":
-        prepared = prepared.on_network_grid()
+    prepared = prepared.for_outputs(settings.output_grid)
     stages.end("preparing", "prepare")
 
     stages.begin("network")
@@ -268,7 +268,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         postprocessing=post_info, preparation=prepared.report(),
         model=source.describe(), reference=prepared.reference, box=prepared.box,
         timings=stages.timings, attention=attention_info, files=files,
-        settings=settings.to_dict())
+        settings=settings.to_dict(),
+        output_grid="reference" if prepared.on_reference_grid else "network")
     if report is not None:
         from omnet.measurement.report import measure_image
 

@@ -21,13 +21,15 @@ def geometry_of(image: sitk.Image) -> dict:
 def build_report(*, case_id: str, output: str | os.PathLike | None, scheme: LabelScheme,
                  volumes_ml: dict, run, mode: str, postprocessing: dict, preparation: dict,
                  model: dict, reference: sitk.Image, box: BBox, timings: dict,
-                 attention: dict, files: dict, settings: dict | None = None) -> dict:
+                 attention: dict, files: dict, settings: dict | None = None,
+                 output_grid: str = "reference") -> dict:
     """A JSON-ready dict; ``run`` is the network stage's :class:`NetworkRun`.
 
     ``timings`` (seconds) has one entry per stage: load_model, read, prepare, network,
     fusion, postprocessing, write, and total. ``preparation`` says what each preparation
     step did (alignment, skull strip, bias field, canonical grid, crop) and its seconds;
-    ``crop`` is the network's box on the canonical grid; ``settings`` the options asked for
+    ``crop`` is the network's box on the canonical grid; ``output_grid`` where the outputs
+    went (reference or network) and ``geometry`` that grid; ``settings`` the options asked for
     (:class:`omnet.inference.settings.SegmentSettings`).
     """
     return {
@@ -40,7 +42,8 @@ def build_report(*, case_id: str, output: str | os.PathLike | None, scheme: Labe
                                 "batch": run.batch_size},
         "events": list(run.events), "gpu_peak_mb": run.gpu_peak_mb,
         "postprocessing": postprocessing,
-        "preparation": preparation, "model": model, "geometry": geometry_of(reference),
+        "preparation": preparation, "model": model, "output_grid": output_grid,
+        "geometry": geometry_of(reference),
         "crop": [[s.start, s.stop] for s in box], "timings_s": timings,
         "attention": attention, "files": files, "settings": settings,
     }

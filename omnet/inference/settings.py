@@ -26,8 +26,9 @@ PREPARE_CHOICES = ("auto", "on", "off")
 MATCH_CHOICES = ("auto", "off")
 #: all: the 8 mirrorings; x: left-right only.
 TTA_CHOICES = ("all", "x")
-#: reference: the T1c's grid, as it was read; network: the 1 mm axis-aligned grid it ran on.
-OUTPUT_GRIDS = ("reference", "network")
+#: reference: the T1c's grid, as it was read; network: the 1 mm axis-aligned grid it ran on;
+#: auto: network when the T1c's slices are far thicker than that grid, else reference.
+OUTPUT_GRIDS = ("reference", "network", "auto")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from omnet.data.naming import SEQUENCE_ROLES
 from omnet.preparation.grids import Grid, resample_array
 
 __all__ = ["FWHM_SIGMAS", "MATCH_MIN_GAP_MM", "MATCH_RATIO", "coarsest_sequence",
-           "matched_volume", "slice_thickness", "thick_throughout"]
+           "far_coarser_than_grid", "matched_volume", "slice_thickness", "thick_throughout"]
 
 #: A series is far coarser than another when its slices are at least this many times
 #: thicker ...
@@ -60,6 +60,12 @@ def thick_throughout(images: Mapping[str, sitk.Image],
     :data:`MATCH_RATIO`) than the network's grid ``spacing``, else None."""
     thinnest = min(slice_thickness(images[role]) for role in SEQUENCE_ROLES)
     return thinnest if _far_coarser(thinnest, max(spacing)) else None
+
+
+def far_coarser_than_grid(image: sitk.Image, spacing: tuple[float, float, float]) -> bool:
+    """True when ``image``'s slices are far thicker (see :data:`MATCH_RATIO`) than the
+    network's grid ``spacing``: a label map on its grid would lose the network's detail."""
+    return _far_coarser(slice_thickness(image), max(spacing))
 
 
 def _slice_profile_sigmas(coarse: Grid, grid: Grid) -> tuple[float, float, float]:

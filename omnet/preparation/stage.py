@@ -26,7 +26,13 @@ from omnet.preparation.canonical import canonical_grid, to_canonical
 from omnet.preparation.crop import check_brain, normalise_and_crop
 from omnet.preparation.grids import Cropped, Grid, Resampled
 from omnet.preparation.reference import reference_grid
-from omnet.preparation.resolution import coarsest_sequence, matched_volume, thick_throughout
+from omnet.preparation.resolution import (
+    coarsest_sequence,
+    far_coarser_than_grid,
+    matched_volume,
+    slice_thickness,
+    thick_throughout,
+)
 from omnet.preparation.settings import PrepareSettings
 from omnet.preparation.skullstrip import Detector, skull_strip
 from omnet.preprocessing.normalize import zscore_nonzero
@@ -85,12 +91,31 @@ class PreparedCase:
         image.CopyInformation(self.reference)
         return image
 
-    def on_network_grid(self) -> PreparedCase:
+    @property
+    def on_reference_grid(self) -> bool:
+        """True while the outputs go onto the reference sequence's grid."""
+        return any(isinstance(r, Resampled) for r in self.records)
+
+    def on_network_grid(self, chosen: str = "asked") -> PreparedCase:
         """The same case with its outputs going onto the network's grid (the model card's
         spacing, axis-aligned, around the brain) instead of the reference's: a thick or
         oblique T1c then keeps the network's 1 mm answer instead of its own slices'."""
         cropped = tuple(r for r in self.records if isinstance(r, Cropped))
-        return dataclasses.replace(self, records=cropped, reference=self.canonical.image())
+        step = {"step": "output grid", "grid": "network", "chosen": chosen,
+                "network_mm": round(max(self.canonical.spacing), 2),
+                "reference_slice_mm": round(slice_thickness(self.reference), 2)}
+        return dataclasses.replace(self, records=cropped, reference=self.canonical.image(),
+                                   steps=[*self.steps, step])
+
+    def for_outputs(self, output_grid: str) -> PreparedCase:
+        """This case with its outputs on the grid ``output_grid`` names (reference, network,
+        or auto: the network's when the reference's slices are far thicker than it)."""
+        if output_grid == "network":
+            return self.on_network_grid("asked")
+        if output_grid == "auto" and far_coarser_than_grid(self.reference,
+                                                           self.canonical.spacing):
+            return self.on_network_grid("auto: the reference's slices are far thicker")
+        return self
 
     def brain_image(self) -> sitk.Image:
         """The brain mask (uint8, 1 = brain) on the reference grid."""

@@ -1,5 +1,6 @@
-"""``output_grid="network"``: every output on the 1 mm axis-aligned grid the network ran on,
-the same answer as the default's on the T1c's grid before its slices coarsen it."""
+"""``output_grid="network"`` (and ``auto`` with a thick T1c): every output on the 1 mm
+axis-aligned grid the network ran on, the same answer as the default's on the T1c's grid
+before its slices coarsen it."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_network_grid_outputs_are_the_default_answer_before_the_t1c_slices(thick
     from omnet import segment
 
     default = segment(thick_case, None, device="cpu")
-    fine = segment(thick_case, None, device="cpu", output_grid="network",
+    fine = segment(thick_case, None, device="cpu", output_grid="auto",
                    brain_mask=tmp_path / "brain.nii.gz")
     assert default.labels.GetSpacing()[2] == pytest.approx(5.0)
     assert fine.labels.GetSpacing() == pytest.approx((1.0, 1.0, 1.0))
@@ -39,10 +40,12 @@ def test_network_grid_outputs_are_the_default_answer_before_the_t1c_slices(thick
     same = np.mean(sitk.GetArrayViewFromImage(coarse) == sitk.GetArrayViewFromImage(
         default.labels))
     assert same > 0.999
-    assert fine.report["settings"]["output_grid"] == "network"
+    assert fine.report["settings"]["output_grid"] == "auto"
+    assert fine.report["output_grid"] == "network" and default.report["output_grid"] == "reference"
     assert fine.volumes_ml["whole"] == pytest.approx(default.volumes_ml["whole"], rel=0.1)
 
 
 def test_an_unknown_output_grid_is_one_line():
-    with pytest.raises(InputError, match="unknown output-grid 'atlas'; choose reference, network"):
+    with pytest.raises(InputError,
+                       match="unknown output-grid 'atlas'; choose reference, network, auto"):
         SegmentSettings(output_grid="atlas")

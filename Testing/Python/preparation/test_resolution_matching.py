@@ -195,3 +195,20 @@ def test_four_5mm_axial_series_segment_close_to_the_original(brats_dir):
     the first network alone, 0.85 where both agree (0.90 on the original case)."""
     whole_dice, _, _ = _segment_variant_of_aqn_1(brats_dir, "thick_axial")
     assert whole_dice >= 0.83
+
+
+def test_auto_output_grid_goes_to_the_network_grid_only_for_a_thick_reference():
+    from omnet.cli.segment import preparation_line
+
+    thick = prepare(_thick_head(), PrepareSettings(register="off"))
+    fine = thick.for_outputs("auto")
+    assert not fine.on_reference_grid and thick.on_reference_grid
+    assert fine.reference.GetSpacing() == pytest.approx(thick.canonical.spacing)
+    entry = next(s for s in fine.report()["steps"] if s["step"] == "output grid")
+    assert entry["reference_slice_mm"] == pytest.approx(6.0) and entry["chosen"].startswith("auto")
+    assert "outputs on the network's 1 mm grid (the T1c's slices are 6 mm)" in preparation_line(
+        fine.report())
+    sharp = prepare(_mixed_head(), PrepareSettings(register="off"))  # the T1c is 1 mm
+    assert sharp.for_outputs("auto") is sharp and sharp.for_outputs("reference") is sharp
+    assert "outputs on" not in preparation_line(sharp.report())
+    assert not sharp.for_outputs("network").on_reference_grid

@@ -110,11 +110,15 @@ def test_preparation_options_reach_the_command_line():
     assert option_value(argv, "--register") == "auto"
     assert "--bias-correction" not in argv
     assert build_parser().parse_args(argv[3:]).match_resolution == "auto"
+    # a thick T1c's segments on the network's 1 mm grid (the command line's default: the T1c's)
+    assert build_parser().parse_args(argv[3:]).output_grid == "auto"
     options = SegmentOptions(skull_strip="off", register="on", bias_correction=True,
-                             match_resolution=False)
+                             match_resolution=False, output_grid="reference")
     argv = segment_command(["py"], INPUTS, "o.nii.gz", options)
     args = build_parser().parse_args(argv[3:])
     assert (args.skull_strip, args.register, args.bias_correction,
-            args.match_resolution) == ("off", "on", True, "off")
+            args.match_resolution, args.output_grid) == ("off", "on", True, "off", "reference")
+    with pytest.raises(ValueError, match="output_grid"):
+        SegmentOptions(output_grid="atlas")
     with pytest.raises(ValueError, match="skull_strip"):
         SegmentOptions(skull_strip="maybe")

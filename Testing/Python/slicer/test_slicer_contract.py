@@ -70,11 +70,12 @@ def run(argv, cancel_at=None) -> JobMonitor:
     return monitor
 
 
-def test_segment_result_matches_what_the_module_imports(case, tmp_path):
+@pytest.mark.parametrize("output_grid", ["reference", "auto"])
+def test_segment_result_matches_what_the_module_imports(case, tmp_path, output_grid):
     inputs, model = case
     out = tmp_path / "labels.nii.gz"
-    argv = segment_command([sys.executable], inputs, out,
-                           SegmentOptions(model=model, device="CPU", attention=True),
+    options = SegmentOptions(model=model, device="CPU", attention=True, output_grid=output_grid)
+    argv = segment_command([sys.executable], inputs, out, options,
                            attention_dir=tmp_path / "attention", report=tmp_path / "r.json")
     monitor = run(argv)
     assert monitor.outcome.succeeded, monitor.outcome.message + monitor.outcome.details
@@ -83,8 +84,15 @@ def test_segment_result_matches_what_the_module_imports(case, tmp_path):
 
     labels = sitk.ReadImage(str(out))
     reference = sitk.ReadImage(inputs["t1ce"])
-    assert labels.GetSize() == reference.GetSize()
-    assert np.allclose(labels.GetSpacing(), reference.GetSpacing())
+    if output_grid == "reference":
+        assert result["output_grid"] == "reference"
+        assert labels.GetSize() == reference.GetSize()
+        assert np.allclose(labels.GetSpacing(), reference.GetSpacing())
+    else:  # this demo's T1c has 5 mm voxels: the module gets the network's 1 mm grid
+        assert result["output_grid"] == "network"
+        assert np.allclose(labels.GetSpacing(), (1.0, 1.0, 1.0))
+        attention = sitk.ReadImage(result["attention"][0])
+        assert attention.GetSize() == labels.GetSize()
     values = sitk.GetArrayFromImage(labels)
     assert set(np.unique(values)) <= {0, *(spec.label for spec in SEGMENTS)}
     counts = {spec.label: int((values == spec.label).sum()) for spec in SEGMENTS}

@@ -74,8 +74,8 @@ def test_demo_case_command_runs_with_only_what_slicer_ships(tmp_path):
 
 
 def test_the_panel_states_the_inputs():
-    for needle in ("FLAIR", "T1", "T1c", "T2", "one patient", "skull-stripped", "co-registered",
-                   "Load demo case"):
+    for needle in ("FLAIR", "T1", "T1c", "T2", "one patient", "as the scanner wrote them",
+                   "skull and scalp are stripped", "co-registered", "Load demo case"):
         assert needle in guide.INPUT_REQUIREMENTS
     assert "Segment tumor" in guide.DEMO_LOADED
 
