@@ -179,3 +179,91 @@ def test_segments_keep_their_names_and_colours_when_the_terminology_changes(worl
     assert [(s.name_auto, s.color_auto) for s in omnet] == [(False, False)] * 3
     assert node.segmentation.GetSegment("mine").name_auto  # not OMNet's: untouched
     assert omnet[0].tags["TerminologyEntry"].count("~") == 6
+
+
+class LabelNode(Volume):
+    """What ``slicer.util.loadLabelVolume`` returns: a label volume without helpers."""
+
+    transform = None
+
+    def SetAndObserveTransformNodeID(self, node_id):
+        self.transform = node_id
+
+    def GetNumberOfDisplayNodes(self):
+        return 0
+
+    def GetStorageNode(self):
+        return None
+
+
+class ImportTarget(SegmentationNode):
+    """A segmentation node that records the geometry calls of an import."""
+
+    ROLE = "referenceImageGeometryRef"  # vtkMRMLSegmentationNode's role name
+
+    def __init__(self):
+        super().__init__(display=Display())
+        self.geometry_from = self.reference = self.transform = None
+        self.attributes = {}
+
+    def SetAndObserveTransformNodeID(self, node_id):
+        self.transform = node_id
+
+    def SetReferenceImageGeometryParameterFromVolumeNode(self, volume):
+        self.geometry_from = volume  # sets the geometry, then the reference to that volume
+        self.reference = volume.GetID()
+
+    def GetReferenceImageGeometryReferenceRole(self):
+        return self.ROLE
+
+    def SetNodeReferenceID(self, role, node_id):
+        assert role == self.ROLE
+        self.reference = node_id
+
+    def SetAttribute(self, name, value):
+        self.attributes[name] = value
+
+
+@pytest.fixture
+def importing(world, monkeypatch):
+    """``import_segmentation`` against an existing target, with the label map it loads."""
+    slicer = sys.modules["slicer"]
+    label = LabelNode("vtkMRMLLabelMapVolumeNode3")
+    imported, removed = [], []
+    slicer.util.loadLabelVolume = lambda path, properties: label
+    slicer.mrmlScene.RemoveNode = removed.append
+
+    class Logic:
+        def ImportLabelmapToSegmentationNode(self, labelNode, segmentationNode, ids):
+            imported.append((labelNode, segmentationNode, ids.values))
+            return True
+
+    slicer.modules = types.SimpleNamespace(segmentations=types.SimpleNamespace(logic=Logic))
+
+    class StringArray:
+        def __init__(self):
+            self.values = []
+
+        def InsertNextValue(self, value):
+            self.values.append(value)
+
+    sys.modules["vtk"].vtkStringArray = StringArray
+    t1c = Volume("vtkMRMLScalarVolumeNode1")
+    t1c.GetTransformNodeID = lambda: "vtkMRMLLinearTransformNode4"
+    return types.SimpleNamespace(scene=world.scene, label=label, t1c=t1c, imported=imported,
+                                 removed=removed)
+
+
+@pytest.mark.parametrize("network", [False, True])
+def test_the_segments_geometry_is_the_t1cs_or_the_network_grids(importing, network):
+    target = ImportTarget()
+    node = importing.scene.import_segmentation("labels.nii.gz", importing.t1c, "OMNet",
+                                               target=target, onNetworkGrid=network)
+    assert node is target and len(importing.imported) == 1
+    assert len(importing.imported[0][2]) == 3  # OMNet's three segments, labels 1, 2, 3
+    # the geometry Segment Editor edits on: the label map's 1 mm grid, or the T1c's
+    assert target.geometry_from is (importing.label if network else importing.t1c)
+    assert target.reference == importing.t1c.GetID()  # the T1c stays the reference volume
+    assert target.attributes["OMNet.Grid"] == ("network" if network else "reference")
+    assert importing.label.transform == target.transform == "vtkMRMLLinearTransformNode4"
+    assert importing.removed == [importing.label]  # the loaded label map does not stay
