@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "segment", help="segment a brain tumour from FLAIR, T1, T1c and T2",
         description="Segment a brain tumour (BraTS labels) from the four MRI sequences of a "
-                    "case. The output has the geometry of the T1c input.",
+                    "case. The output has the geometry of the T1c input (unless "
+                    "--output-grid says otherwise).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("case", nargs="?", help="case folder, or one 4D file (FLAIR, T1w, T1gd, T2w)")
     p.add_argument("-o", "--output",
