@@ -76,6 +76,8 @@ def tokens(name: str) -> list[str]:
     text = re.sub(r"\+\s*(c|gd|gad)(?![a-z0-9])", " postcontrast ", text)
     text = re.sub(r"(?<![a-z0-9])c\s*\+(?![a-z0-9])", " postcontrast ", text)
     text = re.sub(r"t2\s*[-_ ]?\s*flair", "t2flair", text)
+    # Siemens' dark-fluid (FLAIR) series: "t2_tirm_tra_dark-fluid", 3D "t2_spc_da-fl_sag"
+    text = re.sub(r"(?<![a-z0-9])(dark|da)[-_ ]?(fluid|fl)(?![a-z0-9])", "darkfluid", text)
     return [t for t in re.split(r"[^a-z0-9]+", text) if t]
 
 

@@ -31,6 +31,8 @@ NAMES = {
     "FSPGR 3D POST": "t1ce", "AX FSPGR 3D": "t1", "sT1W_3D_TFE_gd": "t1ce",
     "eT1W_SE_CLEAR": "t1", "t2_tirm_tra_dark-fluid": "flair", "t1_se_tra_KM": "t1ce",
     "T1 +Gd": "t1ce", "COR T1 POST GAD": "t1ce", "T2W_FLAIR": "flair", "T1W_3D_TFE_GD": "t1ce",
+    "t2_spc_da-fl_sag_p2_iso": "flair", "t2_spc_da-fl_irprep_sag_p2_iso": "flair",
+    "T2 DARK FLUID TRA": "flair", "Sag CUBE FLAIR": "flair", "t1_vibe_fs_tra_post": "t1ce",
     # not one of the four inputs
     "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
     "AX T2 GRE": None, "T2_FFE": None, "T1 MAP": None, "ADC map": None,
