@@ -1,6 +1,9 @@
 """A DICOM study as a PACS or a CD exports it: the four sequences found by the series
-descriptions the scanner wrote ("AX FLAIR", "AX T1 POST GD", ...), at any folder depth and
-whatever the folders are called (``SE000001``), several series to a folder or one each.
+descriptions the scanner wrote ("AX FLAIR", "AX T1 POST GD", ...), else by the protocol
+names, at any folder depth and whatever the folders are called (``SE000001``), several
+series to a folder or one each. A sequence no series names (an anonymised study keeps
+neither name) is looked for among the unnamed series by its acquisition parameters
+(:mod:`omnet.data.acquisition`).
 
 Of several series that name one sequence, the one with the most slices is taken (a 3D
 acquisition before a 2D one); the choice is logged and kept in the case.
@@ -10,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import SimpleITK as sitk
 
+from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, role_from_acquisition
 from omnet.data.discovery import CaseFiles, is_image_path
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
@@ -23,8 +27,8 @@ __all__ = ["DicomSeries", "find_series", "header_tags", "read_series", "study_ca
 
 log = logging.getLogger(__name__)
 
-#: Series description, study and series instance UIDs.
-DESCRIPTION, STUDY, SERIES = "0008|103e", "0020|000d", "0020|000e"
+#: Series description, study and series instance UIDs, protocol name.
+DESCRIPTION, STUDY, SERIES, PROTOCOL = "0008|103e", "0020|000d", "0020|000e", "0018|1030"
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,14 @@ class DicomSeries:
     description: str
     study: str
     files: tuple[str, ...]
+    protocol: str = ""
+    acquisition: Acquisition = field(default_factory=Acquisition)
+
+    @property
+    def named_role(self) -> str | None:
+        """The sequence its description, else its protocol name, names (None: neither)."""
+        role = classify_name(self.description)
+        return role if role is not None else classify_name(self.protocol)
 
 
 def header_tags(file: str, *keys: str) -> tuple[str, ...]:
@@ -69,8 +81,10 @@ def find_series(root: Path) -> list[DicomSeries]:
         for uid in reader.GetGDCMSeriesIDs(folder):
             names = tuple(reader.GetGDCMSeriesFileNames(folder, uid))
             if names:
-                description, study = header_tags(names[0], DESCRIPTION, STUDY)
-                found.append(DicomSeries(Path(folder), description, study, names))
+                description, study, protocol, *acquisition = header_tags(
+                    names[0], DESCRIPTION, STUDY, PROTOCOL, *ACQUISITION_TAGS)
+                found.append(DicomSeries(Path(folder), description, study, names, protocol,
+                                         Acquisition.from_tags(tuple(acquisition))))
     return found
 
 
@@ -81,8 +95,13 @@ def study_case(root: Path) -> CaseFiles | None:
     if not series:
         return None
     chosen: dict[str, DicomSeries] = {}
+    unnamed = [s for s in series if s.named_role is None]
+    by_parameters = []
     for role in SEQUENCE_ROLES:
-        candidates = [s for s in series if classify_name(s.description) == role]
+        candidates = [s for s in series if s.named_role == role]
+        if not candidates:  # only when no series names the sequence
+            candidates = [s for s in unnamed if role_from_acquisition(s.acquisition) == role]
+            by_parameters += [role] if candidates else []
         if candidates:
             chosen[role] = max(candidates, key=lambda s: len(s.files))
     seen = ", ".join(f"'{s.description or '(no description)'}' ({len(s.files)} images)"
@@ -98,7 +117,11 @@ def study_case(root: Path) -> CaseFiles | None:
         raise InputError(f"{root.name}: the sequences come from {len(studies)} DICOM studies; "
                          "give one patient's study at a time")
     for role, s in chosen.items():
-        log.info("%s: DICOM series '%s' (%d images) in %s", ROLE_TITLES[role], s.description,
-                 len(s.files), s.folder)
+        how = (f", by its acquisition (TR {s.acquisition.repetition_ms:g} ms, TE "
+               f"{s.acquisition.echo_ms:g} ms, TI {s.acquisition.inversion_ms or 0:g} ms"
+               f"{', contrast agent' if s.acquisition.contrast_agent else ''})"
+               if role in by_parameters else "")
+        log.info("%s: DICOM series '%s' (%d images) in %s%s", ROLE_TITLES[role],
+                 s.description, len(s.files), s.folder, how)
     return CaseFiles(case_id=root.name, **{role: s.folder for role, s in chosen.items()},
                      dicom_files={role: s.files for role, s in chosen.items()})

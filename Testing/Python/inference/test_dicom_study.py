@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -15,8 +17,9 @@ STUDY = "1.2.826.0.1.3680043.8.498.1"
 
 
 def write_series(image: sitk.Image, folder, description: str, series: int,
-                 study: str = STUDY, first_file: int = 0) -> None:
-    """``image`` as one DICOM series of axial slices, as a scanner writes it."""
+                 study: str = STUDY, first_file: int = 0, tags=()) -> None:
+    """``image`` as one DICOM series of axial slices, as a scanner writes it (``tags``: more
+    header entries, (key, value) pairs)."""
     folder.mkdir(parents=True, exist_ok=True)
     image = sitk.Cast(image, sitk.sitkInt16)
     d = image.GetDirection()
@@ -32,7 +35,7 @@ def write_series(image: sitk.Image, folder, description: str, series: int,
                            ("0020|0032", "\\".join(map(str, image.TransformIndexToPhysicalPoint(
                                (0, 0, k))))),
                            ("0020|0013", str(k + 1)),
-                           ("0018|0050", str(image.GetSpacing()[2]))):
+                           ("0018|0050", str(image.GetSpacing()[2])), *tags):
             plane.SetMetaData(tag, value)
         writer.SetFileName(str(folder / f"IM{first_file + k:06d}"))
         writer.Execute(plane)
@@ -96,3 +99,54 @@ def test_one_image_of_a_series_reads_the_whole_series(phantom_case, tmp_path):
     image = read_image(sorted((tmp_path / "series").iterdir())[3])
     assert image.GetSize() == (24, 24, 16)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(t1ce))
+
+
+#: TR, TE, TI, scanning sequence and contrast agent of each series, as an anonymised export
+#: keeps them (tags 0018|0080, 0018|0081, 0018|0082, 0018|0020, 0018|0010).
+PARAMETERS = {"flair": ("9000", "81", "2500", "SE\\IR", ""), "t1": ("500", "10", "", "SE", ""),
+              "t1ce": ("2300", "2.3", "900", "GR\\IR", "GADOVIST"),
+              "t2": ("4000", "100", "", "SE", "")}
+UNNAMED_OTHERS = {"diffusion": ("6000", "90", "", "EP", ""),
+                  "time of flight": ("23", "3.5", "", "GR", "")}
+
+
+def _parameter_tags(values):
+    return tuple(zip(("0018|0080", "0018|0081", "0018|0082", "0018|0020", "0018|0010"),
+                     values))
+
+
+def test_an_anonymised_study_is_read_by_its_acquisition_parameters(phantom_case, tmp_path):
+    folder = phantom_case(shape=(16, 24, 24), name="nifti")
+    images = {role: sitk.ReadImage(str(folder / f"nifti_{role}.nii.gz")) for role in PARAMETERS}
+    root = tmp_path / "anonymised"
+    series = [(images[role], PARAMETERS[role]) for role in PARAMETERS]
+    series += [(images["t2"], values) for values in UNNAMED_OTHERS.values()]
+    series.append((images["t1"][:, :, :12], ("450", "9", "", "SE", "")))  # a shorter T1
+    for number, (image, values) in enumerate(series, 1):
+        write_series(image, root / f"SE{number}", "", number, first_file=1000 * number,
+                     tags=_parameter_tags(values))
+    case = case_input(root)
+    assert {role: path.name for role, path in zip(PARAMETERS, (case.flair, case.t1, case.t1ce,
+                                                              case.t2))} == {
+        "flair": "SE1", "t1": "SE2", "t1ce": "SE3", "t2": "SE4"}
+
+
+def test_a_named_series_wins_over_the_parameters(phantom_case, tmp_path):
+    folder = phantom_case(shape=(16, 24, 24), name="nifti")
+    images = {role: sitk.ReadImage(str(folder / f"nifti_{role}.nii.gz")) for role in PARAMETERS}
+    root = tmp_path / "mixed"
+    for number, role in enumerate(PARAMETERS, 1):
+        write_series(images[role], root / f"SE{number}", DESCRIPTIONS[role], number,
+                     first_file=1000 * number, tags=_parameter_tags(PARAMETERS[role]))
+    # an unnamed series with T2 parameters and more slices than the named T2
+    write_series(sitk.Expand(images["t2"], (1, 1, 2)), root / "SE9", "", 9, first_file=9000,
+                 tags=_parameter_tags(PARAMETERS["t2"]))
+    assert case_input(root).t2.name == "SE4"
+
+
+def test_the_protocol_name_stands_in_for_a_missing_description():
+    from omnet.data.dicom import DicomSeries
+
+    assert DicomSeries(Path("s"), "", "1", (), protocol="t2_tse_tra").named_role == "t2"
+    assert DicomSeries(Path("s"), "AX FLAIR", "1", (), protocol="t2_tse").named_role == "flair"
+    assert DicomSeries(Path("s"), "", "1", ()).named_role is None

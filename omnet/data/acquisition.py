@@ -1,0 +1,89 @@
+"""Which sequence a DICOM series is, from its acquisition parameters (pure, no I/O).
+
+De-identification by DICOM's basic profile (PS3.15) removes the series description and the
+protocol name, so an anonymised study may name none of its series; it keeps the repetition,
+echo and inversion times, the scanning sequence and the image type, and it replaces a
+contrast agent entry by a dummy value (so a post-contrast series still says so). Those tell
+the four inputs apart as the contrast weighting is defined: FLAIR is an inversion recovery
+whose long inversion nulls CSF, read with a long echo; T2 a long-TR, long-TE acquisition
+without inversion; T1 a short-TE spin echo with a short TR, or a gradient echo with a very
+short TE (FLASH, SPGR, MPRAGE, BRAVO). Diffusion, perfusion and other EPI series, T2*/SWI
+gradient echoes (long TE) and time-of-flight angiography (a TR of 15-50 ms without
+inversion) are none of the four, and neither is a derived image (ADC, MIP, subtraction).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ACQUISITION_TAGS", "Acquisition", "role_from_acquisition"]
+
+#: Repetition, echo and inversion time (ms), scanning sequence, image type, contrast agent.
+ACQUISITION_TAGS = ("0018|0080", "0018|0081", "0018|0082", "0018|0020", "0008|0008",
+                    "0018|0010")
+#: An inversion at least this long (ms) nulls CSF: a FLAIR.
+FLAIR_MIN_INVERSION_MS = 1500.0
+#: Echo times (ms) from which a series is T2-weighted.
+T2_MIN_ECHO_MS = 60.0
+T2_MIN_REPETITION_MS = 1500.0
+#: T1-weighted: a spin echo with at most this TE and TR (ms) ...
+T1_MAX_SPIN_ECHO_MS, T1_MAX_REPETITION_MS = 30.0, 1000.0
+#: ... or an inversion that darkens CSF without nulling it (MPRAGE, T1-FLAIR) ...
+T1_INVERSION_MS = (300.0, 1300.0)
+#: ... or a gradient echo with at most this TE (longer: T2*, SWI).
+T1_MAX_GRADIENT_ECHO_MS = 10.0
+#: A gradient echo without inversion and a TR in this range (ms) is time-of-flight MRA.
+ANGIOGRAPHY_REPETITION_MS = (15.0, 50.0)
+_DERIVED = ("DIFFUSION", "ADC", "TRACE", "FA", "MIP", "SUB", "PERFUSION", "PROJECTION")
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.split("\\")[0])
+    except (ValueError, IndexError):
+        return None
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """A series' acquisition parameters as its header gives them (None: absent)."""
+
+    repetition_ms: float | None = None
+    echo_ms: float | None = None
+    inversion_ms: float | None = None
+    scanning_sequence: tuple[str, ...] = ()  # SE, IR, GR, EP, RM
+    image_type: tuple[str, ...] = ()
+    contrast_agent: str = ""
+
+    @classmethod
+    def from_tags(cls, values: tuple[str, ...]) -> Acquisition:
+        """From the header values of :data:`ACQUISITION_TAGS`, in that order ("" absent)."""
+        tr, te, ti, scanning, image_type, agent = values
+        return cls(_number(tr), _number(te), _number(ti),
+                   tuple(s.strip().upper() for s in scanning.split("\\") if s.strip()),
+                   tuple(s.strip().upper() for s in image_type.split("\\") if s.strip()),
+                   agent.strip())
+
+
+def role_from_acquisition(a: Acquisition) -> str | None:
+    """flair, t1, t1ce or t2 from the parameters of :class:`Acquisition`, or None when they
+    are missing or name none of the four (see the module's docstring)."""
+    if a.repetition_ms is None or a.echo_ms is None:
+        return None
+    if "EP" in a.scanning_sequence or any(word in a.image_type for word in _DERIVED):
+        return None
+    tr, te, ti = a.repetition_ms, a.echo_ms, a.inversion_ms or 0.0
+    gradient = "GR" in a.scanning_sequence
+    if ti >= FLAIR_MIN_INVERSION_MS and te >= T2_MIN_ECHO_MS:
+        return "flair"
+    if not ti and not gradient and tr >= T2_MIN_REPETITION_MS and te >= T2_MIN_ECHO_MS:
+        return "t2"
+    inverted = T1_INVERSION_MS[0] <= ti <= T1_INVERSION_MS[1]
+    if gradient:
+        low, high = ANGIOGRAPHY_REPETITION_MS
+        t1 = te <= T1_MAX_GRADIENT_ECHO_MS and (inverted or not low <= tr <= high)
+    else:
+        t1 = te <= T1_MAX_SPIN_ECHO_MS and (tr <= T1_MAX_REPETITION_MS or inverted)
+    if not t1:
+        return None
+    return "t1ce" if a.contrast_agent else "t1"
