@@ -54,7 +54,7 @@ class SegmentationPanel:
         """Fill the four selectors from the volume names (volumes in ``newIds`` first)."""
         if not self.parameterNode or self.running:
             return
-        volumes = [Volume(n.GetID(), n.GetName())
+        volumes = [Volume(n.GetID(), n.GetName(), scene.acquisition_role(n))
                    for n in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode")
                    if not n.IsA("vtkMRMLLabelMapVolumeNode")
                    and not n.GetAttribute(scene.ATTENTION_ATTRIBUTE)]

@@ -3,7 +3,10 @@
 The names are read with the same rules as ``omnet segment``
 (:func:`omnet.data.naming.classify_name`); nnU-Net / Medical Segmentation Decathlon channel
 files (``<case>_0000`` .. ``_0003``, order FLAIR, T1w, T1gd, T2w) are recognised when all four
-channels of a case are present. One volume never gets two roles. When several volumes look
+channels of a case are present. A volume loaded from DICOM whose name says nothing (an
+anonymised study) may carry the sequence its acquisition parameters say
+(:func:`omnet.data.acquisition.role_from_acquisition`); it is used only for a sequence no
+name gives. One volume never gets two roles. When several volumes look
 like the same sequence, the volumes of the newest load win over older ones, then the most
 canonical name (fewest words), then the newest volume.
 """
@@ -24,10 +27,12 @@ _CHANNEL = re.compile(r"^(?P<stem>.+?)[_-](?P<index>000[0-3])$")
 
 @dataclass(frozen=True)
 class Volume:
-    """A candidate volume: ``key`` identifies it (the MRML node ID), ``name`` is shown."""
+    """A candidate volume: ``key`` identifies it (the MRML node ID), ``name`` is shown,
+    ``acquisition`` the sequence its DICOM acquisition parameters say (None: unknown)."""
 
     key: str
     name: str
+    acquisition: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,11 @@ def assign_roles(volumes: Sequence[Volume], current: Mapping[str, str | None] | 
 
     candidates = {role: [key for key in order if detected.get(key) == role]
                   for role in SEQUENCE_ROLES}
+    for volume in volumes:  # by acquisition only for sequences that no name gives
+        role = volume.acquisition
+        if role in candidates and volume.key not in detected and not any(
+                detected.get(key) == role for key in order):
+            candidates[role].append(volume.key)
     for role in SEQUENCE_ROLES:
         choose(role, [key for key in candidates[role] if key in new_keys])
     for role in SEQUENCE_ROLES:

@@ -14,10 +14,12 @@ from pathlib import Path
 import slicer
 import vtk
 
+from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, role_from_acquisition
+
 from .names import attention_title
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, terminology_entry
 
-__all__ = ["ATTENTION_ATTRIBUTE", "import_segmentation", "load_attention_maps",
+__all__ = ["ATTENTION_ATTRIBUTE", "acquisition_role", "import_segmentation", "load_attention_maps",
            "patient_name", "place_next_to", "set_visibility_3d", "show_attention",
            "show_segmentation", "store_volumes", "write_volumes"]
 
@@ -42,6 +44,23 @@ def write_volumes(volumes: Mapping[str, object], folder: str | os.PathLike) -> d
             storageNode.UnRegister(None)
         paths[role] = path
     return paths
+
+
+def acquisition_role(volumeNode) -> str | None:
+    """The sequence a volume loaded from DICOM is by its acquisition parameters (TR, TE, TI,
+    ...: :mod:`omnet.data.acquisition`), read from its first file in Slicer's DICOM
+    database; None for a volume not from DICOM, or when the database cannot say."""
+    uids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
+    database = getattr(slicer, "dicomDatabase", None)
+    if not uids or database is None:
+        return None
+    try:
+        path = database.fileForInstance(uids[0])
+        values = tuple(database.fileValue(path, tag.replace("|", ","))
+                       for tag in ACQUISITION_TAGS)
+        return role_from_acquisition(Acquisition.from_tags(values))
+    except Exception:  # a closed or moved database must not stop role detection
+        return None
 
 
 def _subject_hierarchy():

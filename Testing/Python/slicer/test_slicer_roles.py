@@ -128,3 +128,21 @@ def test_volumes_must_share_one_transform():
     assert transform_problem([None, None, None, None]) is None
     assert transform_problem(["vtkMRMLLinearTransformNode4"] * 4) is None
     assert "different transforms" in transform_problem([None, None, "vtkMRMLTransformNode1", None])
+
+
+def test_an_anonymised_dicom_load_gets_its_roles_from_the_acquisition():
+    vols = [Volume("n1", "3: Unnamed Series", "t1"), Volume("n2", "4: Unnamed Series", "t1ce"),
+            Volume("n3", "5: Unnamed Series", "flair"), Volume("n4", "6: Unnamed Series", "t2"),
+            Volume("n5", "7: Unnamed Series", None)]
+    assert by_name(assign_roles(vols), vols) == {
+        "flair": "5: Unnamed Series", "t1": "3: Unnamed Series", "t1ce": "4: Unnamed Series",
+        "t2": "6: Unnamed Series"}
+
+
+def test_a_name_wins_over_the_acquisition():
+    vols = [Volume("n1", "AX T2 FSE"), Volume("n2", "8: Unnamed Series", "t2"),
+            Volume("n3", "9: Unnamed Series", "flair")]
+    roles = assign_roles(vols).roles
+    assert roles["t2"] == "n1" and roles["flair"] == "n3"
+    # a volume named as one sequence is never given another by its parameters
+    assert assign_roles([Volume("n1", "AX T2 FSE", "flair")]).roles["flair"] is None

@@ -267,3 +267,27 @@ def test_the_segments_geometry_is_the_t1cs_or_the_network_grids(importing, netwo
     assert target.attributes["OMNet.Grid"] == ("network" if network else "reference")
     assert importing.label.transform == target.transform == "vtkMRMLLinearTransformNode4"
     assert importing.removed == [importing.label]  # the loaded label map does not stay
+
+
+class DicomDatabase:
+    """``slicer.dicomDatabase``: file per instance UID, tag values ("gggg,eeee") per file."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def fileForInstance(self, uid):
+        return f"/db/{uid}.dcm"
+
+    def fileValue(self, path, tag):
+        assert path == "/db/1.2.3.dcm", "the first instance's file is read"
+        return self.values.get(tag, "")
+
+
+def test_a_dicom_volume_gets_the_role_its_acquisition_says(world):
+    flair = {"0018,0080": "9000", "0018,0081": "81", "0018,0082": "2500", "0018,0020": "SE\\IR"}
+    sys.modules["slicer"].dicomDatabase = DicomDatabase(flair)
+    node = Volume("vtkMRMLScalarVolumeNode5", {"DICOM.instanceUIDs": "1.2.3 1.2.4"})
+    assert world.scene.acquisition_role(node) == "flair"
+    assert world.scene.acquisition_role(Volume("vtkMRMLScalarVolumeNode6")) is None  # no DICOM
+    sys.modules["slicer"].dicomDatabase = DicomDatabase({"0018,0081": "81"})  # no TR
+    assert world.scene.acquisition_role(node) is None
