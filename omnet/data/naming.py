@@ -6,7 +6,8 @@ ignored. Covers BraTS 2018-2021 (``_flair``, ``_t1``, ``_t1ce``, ``_t2``), BraTS
 (``-t2f``, ``-t1n``, ``-t1c``, ``-t2w``), the pre-processing tools' outputs (BrainLesion /
 BraTS-Toolkit ``_fla``, ``_t1c``, ``_t1gd``, ``_t1_gd`` with suffixes such as ``_bet``,
 ``_brain``, ``_skullstripped``, ``_reg``, ``_n4``, which say nothing about the sequence) and
-common clinical names ("AX T1 POST GAD", "T2 FLAIR", "t1_mprage_gd", "T1+C", "T1 C+"). A brain mask
+common clinical names ("AX T1 POST GAD", "T2 FLAIR", "t1_mprage_gd", "T1+C", "T1 C+") and
+BIDS names (``sub-01_ses-pre_ce-gadovist_T1w``, ``sub-01_FLAIR``). A brain mask
 those tools write beside the sequences (``*_bet_mask``, ``*_brain_mask``, ``brainmask``) is
 neither a sequence nor a label map.
 """
@@ -68,6 +69,10 @@ def tokens(name: str) -> list[str]:
     """Lower-case word tokens of a name; ``T1+C`` and ``T1+Gd`` become ``t1ce``, a ``C+`` or
     ``+C`` elsewhere ``postcontrast``."""
     text = strip_image_suffix(name).lower()
+    # BIDS entities: subject, session and run labels say nothing about the sequence (a
+    # "ses-pre" session is not pre-contrast); "ce-<agent>" marks a contrast-enhanced image
+    text = re.sub(r"(?<![a-z0-9])(sub|ses|run)-[a-z0-9]+", " ", text)
+    text = re.sub(r"(?<![a-z0-9])ce-[a-z0-9]+", " postcontrast ", text)
     text = re.sub(r"t2\s*\*", "t2star", text)  # T2* (susceptibility) is not T2
     text = re.sub(r"t2w?[\s_-]*(gre|ffe|fe)(?![a-z0-9])", "t2star", text)  # gradient echo: T2*
     text = re.sub(r"(?<![a-z0-9])[se](t[12]w)(?![a-z0-9])", r"\1", text)  # Philips sT1W, eT2W

@@ -32,6 +32,10 @@ NAMES = {
     "eT1W_SE_CLEAR": "t1", "t2_tirm_tra_dark-fluid": "flair", "t1_se_tra_KM": "t1ce",
     "T1 +Gd": "t1ce", "COR T1 POST GAD": "t1ce", "T2W_FLAIR": "flair", "T1W_3D_TFE_GD": "t1ce",
     "t2_spc_da-fl_sag_p2_iso": "flair", "t2_spc_da-fl_irprep_sag_p2_iso": "flair",
+    # BIDS: a "ses-pre" session is not pre-contrast; "ce-<agent>" is the contrast agent
+    "sub-01_ses-pre_ce-gadovist_T1w.nii.gz": "t1ce", "sub-01_ses-pre_T1w.nii.gz": "t1",
+    "sub-01_ses-pre_FLAIR.nii.gz": "flair", "sub-01_run-1_T2w.nii.gz": "t2",
+    "sub-02_ce-Gd_acq-mprage_T1w.nii.gz": "t1ce", "sub-01_dwi.nii.gz": None,
     "T2 DARK FLUID TRA": "flair", "Sag CUBE FLAIR": "flair", "t1_vibe_fs_tra_post": "t1ce",
     # not one of the four inputs
     "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
