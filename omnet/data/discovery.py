@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from omnet.data.bids import bids_case_id
 from omnet.data.naming import (
     IMAGE_SUFFIXES,
     ROLE_TITLES,
@@ -114,7 +115,7 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> Case
         role = classify_name(path.name)
         if role is not None:
             roles.setdefault(role, []).append(path)
-    case = CaseFiles(case_id=case_dir.name)
+    case = CaseFiles(case_id=bids_case_id(case_dir) or case_dir.name)
     for role, paths in roles.items():
         if len(paths) > 1:
             raise InputError(f"{case_dir.name}: several files look like {ROLE_TITLES[role]}: "

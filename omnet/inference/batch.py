@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from omnet.data.bids import bids_anat_folders, bids_case_id
 from omnet.data.discovery import is_image_path
 from omnet.data.naming import SEQUENCE_ROLES, case_id_from_file, classify_name
 from omnet.errors import Cancelled, InputError, OMNetError
@@ -66,7 +67,8 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
                      other_outputs: tuple[str | os.PathLike | None, ...] = ()
                      ) -> list[BatchCase]:
     """Case folders of ``input_dir`` (and 4D image files or zipped case folders lying
-    directly in it), by name; a folder holding one case's sequences itself is that one case.
+    directly in it), by name; a folder holding one case's sequences itself is that one case;
+    a BIDS dataset's cases are its ``anat`` folders, named ``sub-01[_ses-pre]``.
     The batch's own output folders (``output_dir``, ``other_outputs``) are never cases, so
     a batch written inside its input folder can be run again."""
     root = Path(input_dir)
@@ -76,6 +78,11 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     ours = {Path(p).resolve() for p in (out, *other_outputs) if p is not None}
     entries = [e for e in sorted(root.iterdir())
                if not e.name.startswith(".") and e.resolve() not in ours]
+    anat = [folder for folder in bids_anat_folders(root) if folder.resolve() not in ours]
+    if anat:
+        log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
+        return [BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
+                for folder in anat if (case_id := bids_case_id(folder))]
     if _is_one_case(entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
