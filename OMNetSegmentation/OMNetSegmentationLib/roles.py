@@ -13,16 +13,13 @@ canonical name (fewest words), then the newest volume.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from omnet.data.naming import SEQUENCE_ROLES, classify_name, strip_image_suffix, tokens
+from omnet.data.naming import SEQUENCE_ROLES, channel_groups, classify_name, tokens
 
 __all__ = ["RoleAssignment", "RoleConflict", "Volume", "assign_roles", "channel_roles",
            "detect_role", "transform_problem"]
-
-_CHANNEL = re.compile(r"^(?P<stem>.+?)[_-](?P<index>000[0-3])$")
 
 
 @dataclass(frozen=True)
@@ -64,17 +61,9 @@ def detect_role(name: str) -> str | None:
 
 def channel_roles(volumes: Sequence[Volume]) -> dict[str, str]:
     """Roles from ``<case>_0000``..``_0003`` names, only for cases with all four channels."""
-    groups: dict[str, dict[str, str]] = {}
-    for volume in volumes:
-        match = _CHANNEL.match(strip_image_suffix(volume.name))
-        if match:
-            groups.setdefault(match["stem"], {})[match["index"]] = volume.key
-    found: dict[str, str] = {}
-    for channels in groups.values():
-        if len(channels) == len(SEQUENCE_ROLES):
-            for index, role in enumerate(SEQUENCE_ROLES):
-                found[channels[f"000{index}"]] = role
-    return found
+    keys = {volume.name: volume.key for volume in volumes}
+    return {keys[name]: role for roles in channel_groups(list(keys)).values()
+            for role, name in roles.items()}
 
 
 def assign_roles(volumes: Sequence[Volume], current: Mapping[str, str | None] | None = None,

@@ -17,6 +17,7 @@ from omnet.data.naming import (
     ROLE_TITLES,
     SEQUENCE_ROLES,
     case_id_from_file,
+    channel_groups,
     classify_name,
 )
 from omnet.errors import InputError
@@ -100,7 +101,9 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> Case
     """Assign the images of ``case_dir`` to roles by name.
 
     A folder with exactly one image and no recognisable sequence names is taken as one 4D
-    image in the Medical Segmentation Decathlon order (FLAIR, T1w, T1gd, T2w).
+    image in the Medical Segmentation Decathlon order (FLAIR, T1w, T1gd, T2w); one with the
+    four nnU-Net channel files of one case (``<case>_0000`` .. ``_0003``, that order) as
+    that case.
 
     Raises:
         InputError: missing folder, a role claimed by two files, or a missing sequence;
@@ -123,7 +126,11 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> Case
         setattr(case, role, paths[0])
     sequences = case.sequences()
     unnamed = [p for p in images if classify_name(p.name) is None]
-    if not sequences and len(unnamed) == 1:
+    groups = channel_groups([p.name for p in unnamed])
+    if not sequences and len(groups) == 1:  # nnU-Net channel files: <case>_0000 .. _0003
+        (stem, names), = groups.items()
+        case = CaseFiles(case_id=stem, **{role: case_dir / name for role, name in names.items()})
+    elif not sequences and len(unnamed) == 1:
         case.four_d = unnamed[0]
     elif not images and (cases := _case_folders(case_dir)):
         raise InputError(f"{case_dir.name} holds {len(cases)} case folders, not one case's "

@@ -15,10 +15,10 @@ neither a sequence nor a label map.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-__all__ = ["IMAGE_SUFFIXES", "ROLES", "SEQUENCE_ROLES", "case_id_from_file", "classify_name",
-           "strip_image_suffix",
-           "tokens"]
+__all__ = ["IMAGE_SUFFIXES", "ROLES", "SEQUENCE_ROLES", "case_id_from_file", "channel_groups",
+           "classify_name", "strip_image_suffix", "tokens"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
 ROLES = (*SEQUENCE_ROLES, "seg")
@@ -55,6 +55,22 @@ def strip_image_suffix(name: str) -> str:
         if lower.endswith(suffix):
             return name[: -len(suffix)]
     return name
+
+
+_CHANNEL = re.compile(r"^(?P<stem>.+?)[_-](?P<index>000[0-3])$")
+
+
+def channel_groups(names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """nnU-Net / Medical Segmentation Decathlon channel files (``<case>_0000`` .. ``_0003``,
+    channel order FLAIR, T1w, T1gd, T2w): case stem -> role -> name, for the cases whose four
+    channels are all among ``names``."""
+    found: dict[str, dict[str, str]] = {}
+    for name in names:
+        match = _CHANNEL.match(strip_image_suffix(name))
+        if match:
+            role = SEQUENCE_ROLES[int(match["index"])]
+            found.setdefault(match["stem"], {})[role] = name
+    return {stem: roles for stem, roles in found.items() if len(roles) == len(SEQUENCE_ROLES)}
 
 
 def case_id_from_file(name: str) -> str:

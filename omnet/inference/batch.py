@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.bids import bids_anat_folders, bids_case_id
-from omnet.data.discovery import is_image_path
-from omnet.data.naming import SEQUENCE_ROLES, case_id_from_file, classify_name
+from omnet.data.discovery import CaseFiles, is_image_path
+from omnet.data.naming import SEQUENCE_ROLES, case_id_from_file, channel_groups, classify_name
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.outputs import check_destinations
 
@@ -25,7 +25,7 @@ class BatchCase:
     """One case of a batch and what became of it (segmented, skipped or failed)."""
 
     case_id: str
-    source: Path
+    source: Path | CaseFiles  # a folder, 4D image or zip; or the files of a channel group
     output: Path
     status: str = "pending"
     error: str | None = None
@@ -68,7 +68,8 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
                      ) -> list[BatchCase]:
     """Case folders of ``input_dir`` (and 4D image files or zipped case folders lying
     directly in it), by name; a folder holding one case's sequences itself is that one case;
-    a BIDS dataset's cases are its ``anat`` folders, named ``sub-01[_ses-pre]``.
+    a BIDS dataset's cases are its ``anat`` folders, named ``sub-01[_ses-pre]``, and a
+    folder of nnU-Net channel files (``<case>_0000`` .. ``_0003``) holds one case per stem.
     The batch's own output folders (``output_dir``, ``other_outputs``) are never cases, so
     a batch written inside its input folder can be run again."""
     root = Path(input_dir)
@@ -83,6 +84,12 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
         return [BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
                 for folder in anat if (case_id := bids_case_id(folder))]
+    files = [e for e in entries if e.is_file() and is_image_path(e)]
+    groups = channel_groups([e.name for e in files])
+    if groups:
+        log.info("%s holds the channel files of %d cases (nnU-Net layout)", root, len(groups))
+        return [BatchCase(stem, CaseFiles(case_id=stem, **{r: root / n for r, n in names.items()}),
+                          out / f"{stem}.nii.gz") for stem, names in sorted(groups.items())]
     if _is_one_case(entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",

@@ -40,3 +40,25 @@ def test_an_anat_folder_is_one_case_named_by_subject_and_session(tmp_path):
     assert case.t1.name == "sub-07_ses-pre_T1w.nii.gz"
     assert bids_case_id(tmp_path / "other" / "anat") is None
     assert bids_case_id(tmp_path / "sub-07") is None
+
+
+def _channels(folder: Path, *stems: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem in stems:
+        for channel in range(4):
+            (folder / f"{stem}_{channel:04d}.nii.gz").write_bytes(b"")
+    return folder
+
+
+def test_nnunet_channel_files_are_one_case_per_stem(tmp_path):
+    images = _channels(tmp_path / "imagesTs", "BRATS_001", "BRATS_002")
+    (images / "BRATS_003_0000.nii.gz").write_bytes(b"")  # an incomplete case is not one
+    cases = find_batch_cases(images, tmp_path / "out")
+    assert [c.case_id for c in cases] == ["BRATS_001", "BRATS_002"]
+    assert cases[1].source.t1ce == images / "BRATS_002_0002.nii.gz"   # channel 2: T1gd
+    assert cases[1].source.flair == images / "BRATS_002_0000.nii.gz"
+    assert cases[0].output == tmp_path / "out" / "BRATS_001.nii.gz"
+    one = _channels(tmp_path / "one", "BRATS_009")
+    assert [c.case_id for c in find_batch_cases(one, tmp_path / "out")] == ["BRATS_009"]
+    case = find_case_files(one)
+    assert case.case_id == "BRATS_009" and case.t2 == one / "BRATS_009_0003.nii.gz"
