@@ -19,6 +19,7 @@ from omnet.data.naming import (
     case_id_from_file,
     channel_groups,
     classify_name,
+    strip_image_suffix,
 )
 from omnet.errors import InputError
 
@@ -153,20 +154,51 @@ class DatasetScan:
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _edema_label(labels: dict) -> int | None:
+    """The edema's value in a ``dataset.json`` ``labels`` entry: MSD's value -> name
+    (``{"1": "edema"}``), nnU-Net v2's name -> value (``{"edema": 1}``), or nnU-Net's BraTS
+    regions (``"whole tumor": [1, 2, 3], "tumor core": [2, 3]``: the edema is what lies in the
+    whole tumour and not in the core)."""
+    if all(str(k).isdigit() for k in labels):
+        names = {str(v).lower(): int(k) for k, v in labels.items()}
+    else:
+        names = {str(k).lower(): v for k, v in labels.items()}
+    if isinstance(names.get("edema"), int):
+        return names["edema"]
+    whole, core = (names.get(f"{r} {w}") for r, w in (("whole", "tumor"), ("tumor", "core")))
+    if isinstance(whole, list) and isinstance(core, list):
+        edema = set(whole) - set(core)
+        return edema.pop() if len(edema) == 1 else None
+    return None
+
+
 def _scan_msd(root: Path) -> DatasetScan:
     scan = DatasetScan()
     scheme = "msd"
     meta = root / "dataset.json"
     if meta.is_file():
         try:
-            labels = json.loads(meta.read_text()).get("labels", {})
-            names = {str(v).lower(): int(k) for k, v in labels.items()}
-            if names.get("edema") != 1:
-                scheme = None  # unknown label meaning: detect from values later
+            edema = _edema_label(json.loads(meta.read_text()).get("labels", {}))
         except (ValueError, AttributeError, TypeError):
             log.warning("%s is not valid JSON; assuming the MSD brain tumour labels", meta)
+        else:
+            # MSD order (1 edema, 2 non-enhancing, 3 enhancing), also nnU-Net's BraTS
+            # conversion; any other: detect from the values later
+            scheme = "msd" if edema == 1 else None
     label_dir = root / "labelsTr"
-    for image in sorted(p for p in (root / "imagesTr").iterdir() if is_image_path(p)):
+    images = sorted(p for p in (root / "imagesTr").iterdir() if is_image_path(p))
+    groups = channel_groups([p.name for p in images])
+    for stem, names in sorted(groups.items()):  # nnU-Net v2: <case>_0000 .. _0003, <case>
+        ending = names["flair"][len(strip_image_suffix(names["flair"])):]
+        label = label_dir / f"{stem}{ending}"
+        if not label.is_file():
+            scan.problems.append((stem, f"no label map {label_dir.name}/{label.name}"))
+            continue
+        scan.cases.append(CaseFiles(case_id=stem, seg=label, label_scheme=scheme, **{
+            role: root / "imagesTr" / name for role, name in names.items()}))
+    if groups:
+        return scan
+    for image in images:
         label = label_dir / image.name
         case_id = case_id_from_file(image.name)
         if not label.is_file():

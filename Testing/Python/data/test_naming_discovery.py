@@ -110,6 +110,27 @@ def test_msd_layout(tmp_path: Path) -> None:
     assert scan.problems[0][0] == "BRATS_002"
 
 
+def test_nnunet_v2_layout(tmp_path: Path) -> None:
+    """Channel files ``<case>_0000`` .. ``_0003`` in imagesTr, ``<case>`` in labelsTr."""
+    _touch(tmp_path / "imagesTr", *(f"BRATS_{n}_{c:04d}.nii.gz" for n in ("001", "002")
+                                    for c in range(4)))
+    _touch(tmp_path / "labelsTr", "BRATS_001.nii.gz")
+    (tmp_path / "dataset.json").write_text('{"labels": {"background": 0, "edema": 1, '
+                                           '"non-enhancing tumor": 2, "enhancing tumour": 3}}')
+    scan = scan_dataset(tmp_path)
+    assert [(c.case_id, c.label_scheme) for c in scan.cases] == [("BRATS_001", "msd")]
+    case = scan.cases[0]
+    assert case.t1ce.name == "BRATS_001_0002.nii.gz" and case.four_d is None
+    assert case.seg == tmp_path / "labelsTr" / "BRATS_001.nii.gz"
+    assert scan.problems == [("BRATS_002", "no label map labelsTr/BRATS_002.nii.gz")]
+    # nnU-Net's region-based BraTS datasets list regions: edema = whole tumour minus core
+    regions = '"background": 0, "whole tumor": [1, 2, 3], "tumor core": [%s], "enhancing tumor": 3'
+    (tmp_path / "dataset.json").write_text('{"labels": {%s}}' % (regions % "2, 3"))
+    assert scan_dataset(tmp_path).cases[0].label_scheme == "msd"
+    (tmp_path / "dataset.json").write_text('{"labels": {%s}}' % (regions % "1, 3"))
+    assert scan_dataset(tmp_path).cases[0].label_scheme is None  # not MSD order: detect later
+
+
 def test_real_cases_are_found(brats_dir: Path) -> None:
     scan = scan_dataset(brats_dir)
     assert len(scan.cases) == 16 and not scan.problems
