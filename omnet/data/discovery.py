@@ -23,8 +23,8 @@ from omnet.data.naming import (
 )
 from omnet.errors import InputError
 
-__all__ = ["CaseFiles", "DatasetScan", "find_case_files", "is_dicom_file", "is_image_path",
-           "scan_dataset"]
+__all__ = ["CaseFiles", "DatasetScan", "channel_cases", "find_case_files", "is_dicom_file",
+           "is_image_path", "scan_dataset"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,13 @@ def _case_folders(folder: Path) -> list[Path]:
             and any(is_image_path(p) for p in d.iterdir())]
 
 
+def channel_cases(folder: Path, names: list[str]) -> list[CaseFiles]:
+    """One case per complete group of nnU-Net channel files among ``names`` in ``folder``
+    (:func:`omnet.data.naming.channel_groups`), named by its stem, in stem order."""
+    return [CaseFiles(case_id=stem, **{role: folder / name for role, name in roles.items()})
+            for stem, roles in sorted(channel_groups(names).items())]
+
+
 def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> CaseFiles:
     """Assign the images of ``case_dir`` to roles by name.
 
@@ -127,10 +134,9 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> Case
         setattr(case, role, paths[0])
     sequences = case.sequences()
     unnamed = [p for p in images if classify_name(p.name) is None]
-    groups = channel_groups([p.name for p in unnamed])
-    if not sequences and len(groups) == 1:  # nnU-Net channel files: <case>_0000 .. _0003
-        (stem, names), = groups.items()
-        case = CaseFiles(case_id=stem, **{role: case_dir / name for role, name in names.items()})
+    channels = channel_cases(case_dir, [p.name for p in unnamed])
+    if not sequences and len(channels) == 1:  # nnU-Net channel files: <case>_0000 .. _0003
+        case = channels[0]
     elif not sequences and len(unnamed) == 1:
         case.four_d = unnamed[0]
     elif not images and (cases := _case_folders(case_dir)):
@@ -187,16 +193,16 @@ def _scan_msd(root: Path) -> DatasetScan:
             scheme = "msd" if edema == 1 else None
     label_dir = root / "labelsTr"
     images = sorted(p for p in (root / "imagesTr").iterdir() if is_image_path(p))
-    groups = channel_groups([p.name for p in images])
-    for stem, names in sorted(groups.items()):  # nnU-Net v2: <case>_0000 .. _0003, <case>
-        ending = names["flair"][len(strip_image_suffix(names["flair"])):]
-        label = label_dir / f"{stem}{ending}"
+    channels = channel_cases(root / "imagesTr", [p.name for p in images])
+    for case in channels:  # nnU-Net v2: <case>_0000 .. _0003, labelsTr/<case>
+        ending = case.flair.name[len(strip_image_suffix(case.flair.name)):]
+        label = label_dir / f"{case.case_id}{ending}"
         if not label.is_file():
-            scan.problems.append((stem, f"no label map {label_dir.name}/{label.name}"))
+            scan.problems.append((case.case_id, f"no label map {label_dir.name}/{label.name}"))
             continue
-        scan.cases.append(CaseFiles(case_id=stem, seg=label, label_scheme=scheme, **{
-            role: root / "imagesTr" / name for role, name in names.items()}))
-    if groups:
+        case.seg, case.label_scheme = label, scheme
+        scan.cases.append(case)
+    if channels:
         return scan
     for image in images:
         label = label_dir / image.name

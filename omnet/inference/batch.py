@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.bids import bids_anat_folders, bids_case_id
-from omnet.data.discovery import CaseFiles, is_image_path
-from omnet.data.naming import SEQUENCE_ROLES, case_id_from_file, channel_groups, classify_name
+from omnet.data.discovery import CaseFiles, channel_cases, is_image_path
+from omnet.data.naming import SEQUENCE_ROLES, case_id_from_file, classify_name
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.outputs import check_destinations
 
@@ -84,12 +84,11 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
         return [BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
                 for folder in anat if (case_id := bids_case_id(folder))]
-    files = [e for e in entries if e.is_file() and is_image_path(e)]
-    groups = channel_groups([e.name for e in files])
-    if groups:
-        log.info("%s holds the channel files of %d cases (nnU-Net layout)", root, len(groups))
-        return [BatchCase(stem, CaseFiles(case_id=stem, **{r: root / n for r, n in names.items()}),
-                          out / f"{stem}.nii.gz") for stem, names in sorted(groups.items())]
+    channels = channel_cases(root, [e.name for e in entries if e.is_file() and is_image_path(e)])
+    if channels:
+        log.info("%s holds the channel files of %d cases (nnU-Net layout)", root, len(channels))
+        return [BatchCase(case.case_id, case, out / f"{case.case_id}.nii.gz")
+                for case in channels]
     if _is_one_case(entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
