@@ -36,18 +36,17 @@ import SimpleITK as sitk
 
 from omnet import segment
 from omnet.data.discovery import find_case_files
-from omnet.evaluation import dice, region_masks
+from omnet.evaluation import dice
+from omnet.evaluation.metrics import paired_region_masks
 from omnet.inference.settings import OUTPUT_GRIDS
+from omnet.labels import REGION_NAMES
 from omnet.preparation.alignment import rigid_register
 
 VOLUMES = ("whole", "core", "enhancing_tumour")
-REGIONS = ("whole", "core", "enhancing")
-
-
 def _dice(labels: sitk.Image, reference: sitk.Image) -> str:
-    a = region_masks(sitk.GetArrayFromImage(labels))
-    b = region_masks(sitk.GetArrayFromImage(reference))
-    return " / ".join(f"{dice(a[k], b[k]):.3f}" for k in REGIONS)
+    pairs = paired_region_masks(sitk.GetArrayFromImage(labels),
+                                sitk.GetArrayFromImage(reference))
+    return " / ".join(f"{dice(*pairs[k]):.3f}" for k in REGION_NAMES)
 
 
 def raw_to_prepared(raw_t1c: sitk.Image, brain: sitk.Image, prepared_t1c: sitk.Image

@@ -16,7 +16,9 @@ import logging
 import sys
 from pathlib import Path
 
-LABELS = {"enhancing": 4, "edema": 2, "necrotic": 1}  # BraTS 2018 values
+#: The expert regions measured, as named in omnet.labels' BraTS 2018 scheme.
+REGIONS = ("enhancing", "edema", "necrotic")
+
 
 
 def case_contrast(folder: Path, sequence: str) -> dict[str, float | int | None]:
@@ -25,6 +27,7 @@ def case_contrast(folder: Path, sequence: str) -> dict[str, float | int | None]:
     import SimpleITK as sitk
 
     from omnet.data.discovery import find_case_files
+    from omnet.labels import BRATS2018
     from omnet.preprocessing.normalize import zscore_nonzero
 
     files = find_case_files(folder, need_seg=True)
@@ -32,8 +35,8 @@ def case_contrast(folder: Path, sequence: str) -> dict[str, float | int | None]:
     labels = sitk.GetArrayFromImage(sitk.ReadImage(str(files.seg)))
     z = zscore_nonzero(image[None].astype(np.float32))[0]
     row: dict[str, float | int | None] = {"enhancing_voxels": int((labels == 4).sum())}
-    for region, value in LABELS.items():
-        inside = labels == value
+    for region in REGIONS:
+        inside = labels == getattr(BRATS2018, region)
         row[region] = round(float(np.median(z[inside])), 2) if inside.any() else None
     return row
 
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'case':28} {'ET voxels':>9} {'ET':>6} {'edema':>6} {'NCR':>6}  (median z)")
     for folder in sorted(p for p in args.data.iterdir() if p.is_dir()):
         row = figures[folder.name] = case_contrast(folder, args.sequence)
-        cells = " ".join("     -" if row[r] is None else f"{row[r]:6.2f}" for r in LABELS)
+        cells = " ".join("     -" if row[r] is None else f"{row[r]:6.2f}" for r in REGIONS)
         flag = "  enhancing no brighter than edema" if (
             row["enhancing"] is not None and row["edema"] is not None
             and row["enhancing"] <= row["edema"]) else ""
