@@ -98,10 +98,10 @@ def assign_roles(volumes: Sequence[Volume], current: Mapping[str, str | None] | 
 
     candidates = {role: [key for key in order if detected.get(key) == role]
                   for role in SEQUENCE_ROLES}
+    named = set(detected.values())
     for volume in volumes:  # by acquisition only for sequences that no name gives
         role = volume.acquisition
-        if role in candidates and volume.key not in detected and not any(
-                detected.get(key) == role for key in order):
+        if role in candidates and role not in named and volume.key not in detected:
             candidates[role].append(volume.key)
     for role in SEQUENCE_ROLES:
         choose(role, [key for key in candidates[role] if key in new_keys])

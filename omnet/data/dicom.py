@@ -95,13 +95,14 @@ def study_case(root: Path) -> CaseFiles | None:
     if not series:
         return None
     chosen: dict[str, DicomSeries] = {}
-    unnamed = [s for s in series if s.named_role is None]
-    by_parameters = []
+    named = [(s, s.named_role) for s in series]
+    by_parameters = set()
     for role in SEQUENCE_ROLES:
-        candidates = [s for s in series if s.named_role == role]
+        candidates = [s for s, name in named if name == role]
         if not candidates:  # only when no series names the sequence
-            candidates = [s for s in unnamed if role_from_acquisition(s.acquisition) == role]
-            by_parameters += [role] if candidates else []
+            candidates = [s for s, name in named
+                          if name is None and role_from_acquisition(s.acquisition) == role]
+            by_parameters.add(role)
         if candidates:
             chosen[role] = max(candidates, key=lambda s: len(s.files))
     seen = ", ".join(f"'{s.description or '(no description)'}' ({len(s.files)} images)"
