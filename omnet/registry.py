@@ -83,6 +83,10 @@ def list_variants() -> list[VariantSpec]:
     return list(VARIANTS.values())
 
 
+#: What input an ensemble member runs on (``ModelConfig.member_inputs``).
+MEMBER_INPUTS = ("any", "ordinary", "thick")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to build a network; saved in the model card next to the weights.
@@ -97,6 +101,10 @@ class ModelConfig:
             the paper's +0.001 M of OM-Net + SE over OM-Net).
         members: independently trained networks of this config whose task probabilities
             are averaged (an ensemble); 1 for a single network.
+        member_inputs: per member of an ensemble, the input it runs on: ``any``,
+            ``ordinary`` (not input whose four sequences all have thick slices) or
+            ``thick`` (only that input: a thick-slice specialist); empty: every member on
+            every input.
     """
 
     variant: str = DEFAULT_VARIANT
@@ -106,9 +114,11 @@ class ModelConfig:
     bn_average_fraction: float = 0.999
     se_reduction: int = 8
     members: int = 1
+    member_inputs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         get_variant(self.variant)
+        object.__setattr__(self, "member_inputs", tuple(self.member_inputs))
         if self.width < 2 or self.width % 2:
             raise ModelConfigError(f"width must be an even number >= 2, got {self.width}")
         if self.in_channels < 1:
@@ -122,6 +132,36 @@ class ModelConfig:
             raise ModelConfigError(f"se_reduction must be >= 1, got {self.se_reduction}")
         if self.members < 1:
             raise ModelConfigError(f"members must be >= 1, got {self.members}")
+        if self.member_inputs:
+            if len(self.member_inputs) != self.members or self.members < 2:
+                raise ModelConfigError(f"member_inputs needs one entry per member of an "
+                                       f"ensemble ({self.members}), got {self.member_inputs}")
+            unknown = set(self.member_inputs) - set(MEMBER_INPUTS)
+            if unknown:
+                raise ModelConfigError(f"member_inputs: unknown {', '.join(sorted(unknown))}; "
+                                       f"choose from {', '.join(MEMBER_INPUTS)}")
+            for thick in (False, True):
+                if not self.members_for(thick=thick):
+                    raise ModelConfigError("member_inputs leaves no member for "
+                                           + ("thick-slice" if thick else "ordinary") + " input")
+
+    def members_for(self, *, thick: bool) -> tuple[int, ...]:
+        """The members averaged on input whose four sequences all have thick slices
+        (``thick``) or on any other input."""
+        if not self.member_inputs:
+            return tuple(range(self.members))
+        wanted = ("any", "thick" if thick else "ordinary")
+        return tuple(i for i, kind in enumerate(self.member_inputs) if kind in wanted)
+
+    def ensemble_text(self) -> str:
+        """How many networks run, in words ("" for a single network)."""
+        if self.members == 1:
+            return ""
+        text = f"ensemble of {len(self.members_for(thick=False))}"
+        specialists = self.member_inputs.count("thick")
+        if specialists:
+            text += (f" (+{specialists} for four thick-slice series)")
+        return text
 
     @property
     def spec(self) -> VariantSpec:
@@ -131,6 +171,10 @@ class ModelConfig:
         data = asdict(self)
         if self.members == 1:
             del data["members"]  # single networks' cards stay as they were
+        if self.member_inputs:
+            data["member_inputs"] = list(self.member_inputs)
+        else:
+            del data["member_inputs"]  # as cards were before thick-slice members
         return data
 
     @classmethod

@@ -56,7 +56,7 @@ def _held_out_dice(metrics: dict) -> str:
 def describe_card(card: ModelCard) -> str:
     """A one-line summary for tooltips: variant, width, validation Dice when known."""
     parts = [f"{card.model.variant}, width {card.model.width}"
-             + (f", ensemble of {card.model.members}" if card.model.members > 1 else "")]
+             + (f", {card.model.ensemble_text()}" if card.model.members > 1 else "")]
     metrics = card.metrics if isinstance(card.metrics, dict) else {}
     dice = metrics.get("dice")
     held_out = _held_out_dice(metrics)

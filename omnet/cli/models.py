@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
                 for v in list_variants()]
     bundled = [{"path": str(path), "name": card.name, "variant": card.model.variant,
                 "width": card.model.width, "members": card.model.members,
+                "networks": card.model.ensemble_text(),
                 "metrics": card.metrics}
                for path, card in list_bundled_models()]
     if args.json:
@@ -31,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {v['name']:<16} {v['title']:<14} {v['description']}")
     print("Bundled models:" if bundled else "Bundled models: none")
     for b in bundled:
-        networks = f", ensemble of {b['members']}" if b["members"] > 1 else ""
+        networks = f", {b['networks']}" if b["networks"] else ""
         print(f"  {b['name']:<24} {b['variant']} width {b['width']}{networks}  {b['path']}")
     return 0

@@ -25,9 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "*_seg / *-seg, or the MSD imagesTr/labelsTr layout). The run folder gets "
                     "config.json, split.json, metrics.csv, curves.png, checkpoints/ and the "
                     "exported model.safetensors. Settings default to the paper's "
-                    "(--preset paper); --preset quick is a short CPU run; --preset bundled and "
-                    "--preset bundled-plain are the recipes of the shipped ensemble's two "
-                    "networks (with --init-from the model they fine-tuned).")
+                    "(--preset paper); --preset quick is a short CPU run; --preset bundled, "
+                    "--preset bundled-plain and --preset bundled-thick are the recipes of the "
+                    "shipped ensemble's three networks (with --init-from the model they "
+                    "fine-tuned).")
     p.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="training cases")
     p.add_argument("-o", "--out", type=Path, help="run folder (required unless --check)")
     p.add_argument("--preset", choices=tuple(PRESETS), default=None,

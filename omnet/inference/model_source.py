@@ -12,7 +12,7 @@ from torch import nn
 
 from omnet.errors import ModelFileError
 
-__all__ = ["ModelSource", "first_network", "resolve_model"]
+__all__ = ["ModelSource", "first_network", "resolve_model", "thick_slice_network"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,19 @@ def first_network(source: ModelSource) -> ModelSource:
         return source
     return dataclasses.replace(source, module=network, members=1,
                                name=f"{source.name} (first network)")
+
+
+def thick_slice_network(source: ModelSource) -> ModelSource:
+    """The members of an ensemble that run on input whose four sequences all have thick
+    slices (``ModelConfig.member_inputs``: its thick-slice specialist in place of the member
+    never shown such input); any other source as it is."""
+    choose = getattr(source.module, "for_input", None)
+    network = choose(thick=True) if choose is not None else source.module
+    if network is source.module:
+        return source
+    count = int(getattr(network.config, "members", 1))
+    return dataclasses.replace(source, module=network, members=count,
+                               name=f"{source.name} (thick-slice members)")
 
 
 def _from_module(module: nn.Module) -> ModelSource:

@@ -24,7 +24,12 @@ from omnet.errors import Cancelled
 from omnet.inference.attention import attention_volumes
 from omnet.inference.device import select_device
 from omnet.inference.fusion import fused_classes, within_both_whole_tumours
-from omnet.inference.model_source import ModelSource, first_network, resolve_model
+from omnet.inference.model_source import (
+    ModelSource,
+    first_network,
+    resolve_model,
+    thick_slice_network,
+)
 from omnet.inference.network import has_attention
 from omnet.inference.outputs import (
     attention_images,
@@ -112,6 +117,20 @@ def _whole_tumour_input(prepared: PreparedCase, source: ModelSource) -> np.ndarr
     return None
 
 
+def _network_for(prepared: PreparedCase, source: ModelSource) -> ModelSource:
+    """The networks of the main pass: an ensemble's thick-slice members when all four
+    sequences have thick slices (with 5 mm axial series the validation cases lost 0.020 /
+    0.029 / 0.059 Dice against 0.024 / 0.029 / 0.069 without its specialist), else the
+    ensemble's ordinary members."""
+    if prepared.thick_mm is None:
+        return source
+    network = thick_slice_network(source)
+    if network is not source:
+        log.info("all four sequences have %.1f mm slices or thicker: %s runs",
+                 prepared.thick_mm, network.name)
+    return network
+
+
 def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             settings: SegmentSettings | None = None,
             probabilities_dir: str | os.PathLike | None = None,
@@ -191,6 +210,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
 
     stages.begin("network")
     extent_input = _whole_tumour_input(prepared, source)
+    network = _network_for(prepared, source)
     passes = 1 if extent_input is None else 2  # the second bounds the whole tumour
 
     def network_progress(done_passes: int) -> Callable[[float], None]:
@@ -206,11 +226,11 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         if want_attention:
             log.warning("attention maps are not written with test-time augmentation")
             want_attention = False
-        run = predict_with_tta(prepared.volume, prepared.brain, source, torch_device,
+        run = predict_with_tta(prepared.volume, prepared.brain, network, torch_device,
                                precision, tiling, tta, probabilities_dir is not None, cancel,
                                network_progress(0))
     else:
-        run = predict_crop(prepared.volume, prepared.brain, source, torch_device, precision,
+        run = predict_crop(prepared.volume, prepared.brain, network, torch_device, precision,
                            tiling, want_attention, cancel, network_progress(0),
                            with_probabilities=probabilities_dir is not None)
     extent_run = None
@@ -266,7 +286,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         case_id=raw.case_id, output=output, scheme=scheme, volumes_ml=volumes_ml, run=run,
         mode=tiling.mode if tta is None else f"{tiling.mode}, test-time mirroring ({tta})",
         postprocessing=post_info, preparation=prepared.report(),
-        model=source.describe(), reference=prepared.reference, box=prepared.box,
+        model=network.describe(), reference=prepared.reference, box=prepared.box,
         timings=stages.timings, attention=attention_info, files=files,
         settings=settings.to_dict(),
         output_grid="reference" if prepared.on_reference_grid else "network")

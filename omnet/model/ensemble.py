@@ -19,7 +19,7 @@ from omnet.model import build_model
 from omnet.model.networks import Ensemble
 from omnet.model.weights import LoadedModel
 
-__all__ = ["combine_models", "first_member"]
+__all__ = ["combine_models", "first_member", "member_model"]
 
 
 def _same_split(members: Sequence[LoadedModel]) -> dict:
@@ -33,9 +33,10 @@ def _same_split(members: Sequence[LoadedModel]) -> dict:
     return records[0]
 
 
-def combine_models(members: Sequence[LoadedModel], name: str,
-                   description: str = "") -> tuple[Ensemble, ModelCard]:
-    """An ensemble network holding ``members``' weights, and its card.
+def combine_models(members: Sequence[LoadedModel], name: str, description: str = "",
+                   member_inputs: Sequence[str] = ()) -> tuple[Ensemble, ModelCard]:
+    """An ensemble network holding ``members``' weights, and its card; ``member_inputs``
+    says which input each member runs on (``ModelConfig.member_inputs``; empty: all).
 
     Raises:
         ModelConfigError: fewer than two members, members of different networks, members
@@ -50,7 +51,8 @@ def combine_models(members: Sequence[LoadedModel], name: str,
         raise ModelConfigError("the members are different networks (variant, width or "
                                "settings differ)")
     data = _same_split(members)
-    config = dataclasses.replace(configs[0], members=len(members))
+    config = dataclasses.replace(configs[0], members=len(members),
+                                 member_inputs=tuple(member_inputs))
     ensemble = build_model(config)
     for target, member in zip(ensemble.members, members):
         target.load_state_dict(member.model.state_dict())
@@ -72,3 +74,24 @@ def first_member(model: nn.Module) -> nn.Module:
     """An ensemble's first network (its ``config`` has ``members`` 1); any other network as
     it is. Fine-tuning and thick input's second pass start from one network."""
     return model.members[0] if isinstance(model, Ensemble) else model
+
+
+def member_model(loaded: LoadedModel, index: int) -> tuple[nn.Module, ModelCard]:
+    """Member ``index`` of an ensemble file as a single network and its own card, which
+    records where it came from (``training["member_of"]``): a network fine-tuned from it
+    is then compared with its recipe twin by that position, not by a file's checksum.
+
+    Raises:
+        ModelConfigError: the file is not an ensemble, or has no such member.
+    """
+    config = loaded.card.model
+    if config.members < 2 or not 0 <= index < config.members:
+        raise ModelConfigError(f"{loaded.card.name} has no member {index + 1} "
+                               f"(it has {config.members} network(s))")
+    record = loaded.card.training["ensemble_of"][index]
+    training = {**record["training"], "member_of": {
+        "name": loaded.card.name, "file_sha256": loaded.file_sha256, "member": index}}
+    card = dataclasses.replace(loaded.card, name=record["name"], training=training,
+                               model=dataclasses.replace(config, members=1, member_inputs=()),
+                               metrics={}, tensors_sha256="", omnet_version="")
+    return loaded.model.members[index], card

@@ -7,6 +7,7 @@ coarse), task 2 (5 classes, refined inside the tumour), task 3 (2 classes, enhan
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -196,19 +197,36 @@ class Ensemble(_TaskModel):
     The output logits are the logarithm of the mean softmax per task, so everything
     downstream (decisions, probabilities, fusion) reads the averaged probabilities. The
     CGA maps and features with ``return_attention`` are the first member's, and thick
-    input's second pass (the whole tumour's bound) runs the first member alone. Inference
-    only: its members are trained one by one (``omnet train``) and combined afterwards.
+    input's second pass (the whole tumour's bound) runs the first member alone. A member
+    marked in ``config.member_inputs`` for thick slices (a specialist trained on them)
+    runs only on input whose four sequences all have thick slices (:meth:`for_input`),
+    one marked ``ordinary`` only on other input. Inference only: its members are trained
+    one by one (``omnet train``) and combined afterwards.
     """
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, networks: Sequence[nn.Module] = ()) -> None:
         super().__init__()
         if config.members < 2:
             raise ValueError("an ensemble needs at least two members")
         self.config = config
-        single = dataclasses.replace(config, members=1)
+        single = dataclasses.replace(config, members=1, member_inputs=())
         build = ModelCascade if single.spec.cascade_networks else OMNet
-        self.members = nn.ModuleList(build(single) for _ in range(config.members))
-        self.attention = getattr(self.members[0], "attention", None)
+        self.members = nn.ModuleList(networks or (build(single) for _ in range(config.members)))
+        #: The members ``forward`` averages: those for ordinary input (thick-slice
+        #: specialists run through :meth:`for_input` only).
+        self.averaged = config.members_for(thick=False)
+        self.attention = getattr(self.members[self.averaged[0]], "attention", None)
+
+    def for_input(self, *, thick: bool) -> nn.Module:
+        """The network for input whose four sequences all have thick slices (``thick``) or
+        for any other: this ensemble, or a view of the chosen members sharing their weights."""
+        chosen = self.config.members_for(thick=thick)
+        if chosen == self.averaged:
+            return self
+        if len(chosen) == 1:
+            return self.members[chosen[0]]
+        view = dataclasses.replace(self.config, members=len(chosen), member_inputs=())
+        return Ensemble(view, [self.members[i] for i in chosen]).eval()
 
     @property
     def context_window(self) -> Window | CoarseWindow | None:  # type: ignore[override]
@@ -224,8 +242,9 @@ class Ensemble(_TaskModel):
         """The mean of the members' task probabilities, as log-probabilities."""
         sums: list[torch.Tensor] | None = None
         attention = None
-        for index, member in enumerate(self.members):
-            if return_attention and index == 0:
+        for index in self.averaged:
+            member = self.members[index]
+            if return_attention and index == self.averaged[0]:
                 logits, attention = member(x, return_attention=True, window=window)
             else:
                 logits = member(x, window=window)
@@ -233,7 +252,7 @@ class Ensemble(_TaskModel):
             sums = probabilities if sums is None else [
                 total.add_(p) for total, p in zip(sums, probabilities)]
             del logits, probabilities
-        count = len(self.members)
+        count = len(self.averaged)
         averaged = TaskLogits(*(torch.log(total.div_(count).clamp_(min=1e-12))
                                 for total in sums))
         return (averaged, attention) if return_attention else averaged

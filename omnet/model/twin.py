@@ -26,13 +26,25 @@ def _networks(card: ModelCard) -> list[dict[str, Any]]:
         or [card.training]
 
 
+def _start(record: dict[str, Any]) -> Any:
+    """What a network started from: the checksum of its starting weights, or, for a member
+    fine-tuned from a member of its own recipe's ensemble (the model's from the model's,
+    the twin's from the twin's), that member's position: the members themselves are
+    compared recipe by recipe."""
+    start = record.get("initialised_from", {})
+    member_of = start.get("member_of")
+    if member_of:
+        return ("member", member_of.get("member"))
+    return start.get("file_sha256")
+
+
 def _recipe(record: dict[str, Any]) -> dict[str, Any]:
-    """A network's settings without the split, plus the checksum of its starting weights."""
+    """A network's settings without the split, plus what its starting weights were."""
     return {"settings": {(section, name): value
                          for section, values in record.get("settings", {}).items()
                          if isinstance(values, dict) for name, value in values.items()
                          if (section, name) not in SPLIT_SETTINGS},
-            "initialised_from": record.get("initialised_from", {}).get("file_sha256"),
+            "initialised_from": _start(record),
             "iterations": record.get("iterations")}
 
 

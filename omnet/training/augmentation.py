@@ -30,8 +30,10 @@ def thick_slice_groups(names: Sequence[str], sequences: str) -> list[list[str]]:
     """The sets of sequences one thick-slice re-acquisition may hit, drawn with equal odds.
 
     ``one``: a single sequence. ``mixed`` adds what hospitals send: 2D FLAIR, T1 and T2
-    with a 3D T1c, and all four sequences thick.
+    with a 3D T1c, and all four sequences thick. ``all``: all four alike, always.
     """
+    if sequences == "all":
+        return [list(names)]
     groups = [[name] for name in names]
     if sequences == "mixed":
         groups.append([name for name in names if name != "t1ce"])

@@ -88,8 +88,9 @@ class AugmentSettings:
         True, "TorchIO: average each thick slice over a Gaussian slice profile, as a scanner "
         "does (off: one thin slice picked out of every few, as the bundled model was trained)")
     thick_slice_sequences: str = _opt(
-        "one", "TorchIO: which sequences a thick-slice re-acquisition hits: one at a time, or "
-        "also the hospital mixes (all but T1c; all four)", choices=("one", "mixed"))
+        "one", "TorchIO: which sequences a thick-slice re-acquisition hits: one at a time, "
+        "also the hospital mixes (all but T1c; all four), or all four alike (a thick-slice "
+        "specialist)", choices=("one", "mixed", "all"))
     margin: list[int] = _opt(  # noqa: RUF009
         [0, 8, 8], "voxels (z y x) cut around the patch for the spatial transforms")
 
@@ -282,6 +283,19 @@ PRESETS["bundled-plain"] = {
     "augment": {"affine_p": 0.0, "elastic_p": 0.0, "gamma_p": 0.0, "noise_p": 0.0,
                 "blur_p": 0.0, "bias_field_p": 0.0, "thick_slice_p": 0.0,
                 "thick_slice_profile": False},
+}
+
+
+# The shipped ensemble's thick-slice member: the second member fine-tuned (its weights taken
+# out with tools/ensemble_member.py) on all four sequences re-acquired alike with 3-6 mm
+# slices averaged over a Gaussian slice profile, on every patch, at half the learning rate
+# for 600 iterations. It runs only on input whose four sequences all have thick slices.
+PRESETS["bundled-thick"] = {
+    **PRESETS["bundled-plain"],
+    "augment": {**PRESETS["bundled-plain"]["augment"], "thick_slice_p": 1.0,
+                "thick_slice_profile": True, "thick_slice_sequences": "all"},
+    "schedule": {**PRESETS["bundled"]["schedule"], "iterations": 600},
+    "optim": {**PRESETS["bundled"]["optim"], "lr": 0.005},
 }
 
 

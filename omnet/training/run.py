@@ -217,9 +217,12 @@ def _initialise(model: torch.nn.Module, config: TrainConfig) -> dict[str, Any]:
         log.info("%s is an ensemble of %d networks; fine-tuning starts from its first",
                  path.name, loaded.card.model.members)
     log.info("initialised from %s (%s)", path, loaded.card.name)
-    return {"name": loaded.card.name, "file": path.name, "file_sha256": loaded.file_sha256,
-            "tensors_sha256": loaded.card.tensors_sha256,
-            "train_cases": loaded.card.training.get("data", {}).get("train_cases", [])}
+    record = {"name": loaded.card.name, "file": path.name, "file_sha256": loaded.file_sha256,
+              "tensors_sha256": loaded.card.tensors_sha256,
+              "train_cases": loaded.card.training.get("data", {}).get("train_cases", [])}
+    if "member_of" in loaded.card.training:   # a member taken out of an ensemble
+        record["member_of"] = loaded.card.training["member_of"]
+    return record
 
 
 def _saved_initial(run_dir: Path) -> dict[str, Any] | None:

@@ -63,7 +63,7 @@ def test_named_presets_reproduce_the_bundled_networks_recipes(bundled):
 
     card = dict(bundled)[default_model_path("cpu")]
     members = card.training.get("ensemble_of") or [{"training": card.training}]
-    presets = ("bundled", "bundled-plain")[:len(members)]
+    presets = ("bundled", "bundled-plain", "bundled-thick")[:len(members)]
     for member, preset in zip(members, presets):
         recorded = member["training"]["settings"]
         wanted = preset_config(preset).to_dict()

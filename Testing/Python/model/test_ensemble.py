@@ -141,3 +141,57 @@ def test_the_resolution_matched_pass_reads_with_the_first_network_only(tmp_path)
     assert first.module is source.module.members[0] and first.name == "pair (first network)"
     single = resolve_model(str(a.path), torch.device("cpu"))
     assert first_network(single) is single
+
+
+def test_a_thick_slice_member_runs_only_on_thick_input(tmp_path):
+    """Members marked ordinary / thick: the first two averaged on ordinary input, the
+    first and the specialist on input whose four sequences all have thick slices."""
+    from omnet.inference.model_source import thick_slice_network
+
+    a, b, c = _member(1, tmp_path), _member(2, tmp_path), _member(3, tmp_path)
+    ensemble, card = combine_models([a, b, c], "trio",
+                                    member_inputs=("any", "ordinary", "thick"))
+    save_model(ensemble, card, tmp_path / "trio.safetensors", storage_dtype="float32")
+    loaded = load_model(tmp_path / "trio.safetensors")
+    assert loaded.card.model.member_inputs == ("any", "ordinary", "thick")
+    x = torch.randn(1, 4, 16, 16, 16)
+    pa, pb, pc = (_softmaxes(m.model, x) for m in (a, b, c))
+    for got, one, two in zip(_softmaxes(loaded.model, x), pa, pb):
+        torch.testing.assert_close(got, (one + two) / 2, atol=1e-5, rtol=1e-5)
+    source = resolve_model(str(tmp_path / "trio.safetensors"), torch.device("cpu"))
+    thick = thick_slice_network(source)
+    assert thick.members == 2 and thick.name == "trio (thick-slice members)"
+    assert thick.module.members[1] is source.module.members[2]   # weights shared, not copied
+    for got, one, two in zip(_softmaxes(thick.module, x), pa, pc):
+        torch.testing.assert_close(got, (one + two) / 2, atol=1e-5, rtol=1e-5)
+    pair = resolve_model(str(a.path), torch.device("cpu"))
+    assert thick_slice_network(pair) is pair
+
+
+def test_member_inputs_are_checked_and_left_out_of_cards_without_them():
+    assert "member_inputs" not in ModelConfig(width=4, members=2).to_dict()
+    config = ModelConfig.from_dict({"width": 4, "members": 2, "member_inputs": ["any", "thick"]})
+    assert config.members_for(thick=False) == (0,) and config.members_for(thick=True) == (0, 1)
+    with pytest.raises(ModelConfigError, match="one entry per member"):
+        ModelConfig(width=4, members=3, member_inputs=("any", "thick"))
+    with pytest.raises(ModelConfigError, match="unknown sideways"):
+        ModelConfig(width=4, members=2, member_inputs=("any", "sideways"))
+    with pytest.raises(ModelConfigError, match="no member for ordinary"):
+        ModelConfig(width=4, members=2, member_inputs=("thick", "thick"))
+
+
+def test_a_member_taken_out_of_an_ensemble_says_where_it_came_from(tmp_path):
+    from omnet.model.ensemble import member_model
+
+    a, b = _member(1, tmp_path), _member(2, tmp_path)
+    ensemble, card = combine_models([a, b], "pair")
+    save_model(ensemble, card, tmp_path / "pair.safetensors", storage_dtype="float32")
+    pair = load_model(tmp_path / "pair.safetensors")
+    network, member_card = member_model(pair, 1)
+    assert member_card.name == "m2" and member_card.model == b.card.model
+    assert member_card.training["member_of"] == {"name": "pair", "member": 1,
+                                                 "file_sha256": pair.file_sha256}
+    assert member_card.training["iterations"] == 2
+    assert all(torch.equal(network.state_dict()[k], v) for k, v in b.model.state_dict().items())
+    with pytest.raises(ModelConfigError, match="no member 3"):
+        member_model(pair, 2)

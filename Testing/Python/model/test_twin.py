@@ -74,3 +74,23 @@ def test_a_twin_without_held_out_figures_is_refused():
 def test_a_card_without_held_out_figures_has_none_to_show():
     with pytest.raises(ModelConfigError, match="no held-out figures"):
         never_seen_figures(_card(["a"], [], []))
+
+
+def _specialist(start: str, member: int = 1, val_cases=("c",)) -> dict:
+    """A network fine-tuned from member ``member`` of its own recipe's ensemble."""
+    network = _network(val_cases=val_cases, start=start)
+    network["initialised_from"]["member_of"] = {"name": "m", "member": member,
+                                                "file_sha256": start}
+    return network
+
+
+def test_a_member_fine_tuned_from_its_own_ensembles_member_is_compared_by_position():
+    twin = _card(["a", "b"], ["c"], [_network(), _specialist("sha-twin-pair")],
+                 {"heldout": HELD_OUT})
+    trained = _card(["a", "b", "c"], [],
+                    [_network(val_cases=()), _specialist("sha-model-pair", val_cases=())])
+    assert figures_from_twin(trained, twin, "sha")["twin"]["train_cases"] == ["a", "b"]
+    other = _card(["a", "b", "c"], [],
+                  [_network(val_cases=()), _specialist("sha-model-pair", 0, val_cases=())])
+    with pytest.raises(ModelConfigError, match="different recipes"):
+        figures_from_twin(other, twin, "sha")

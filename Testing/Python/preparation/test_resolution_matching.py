@@ -137,6 +137,26 @@ def test_the_whole_tumour_pass_reads_thick_input_again_only_through_an_ensemble(
     assert _whole_tumour_input(alike, ensemble) is None
 
 
+def test_thick_input_runs_the_thick_slice_members_and_other_input_the_ordinary_ones():
+    from types import SimpleNamespace
+
+    from omnet.inference.model_source import ModelSource
+    from omnet.inference.pipeline import _network_for
+    from omnet.model import build_model
+    from omnet.registry import ModelConfig
+
+    trio = build_model(ModelConfig(width=4, members=3,
+                                   member_inputs=("any", "ordinary", "thick")))
+    source = ModelSource(trio, "trio", "omnet-cga", 4, members=3)
+    thick = _network_for(SimpleNamespace(thick_mm=5.0), source)
+    assert thick.members == 2 and thick.name == "trio (thick-slice members)"
+    assert list(thick.module.members) == [trio.members[0], trio.members[2]]
+    assert _network_for(SimpleNamespace(thick_mm=None), source) is source
+    pair = ModelSource(build_model(ModelConfig(width=4, members=2)), "pair", "omnet-cga", 4,
+                       members=2)
+    assert _network_for(SimpleNamespace(thick_mm=5.0), pair) is pair
+
+
 def test_sequences_alike_get_no_second_input_and_off_turns_it_off():
     alike = prepare(head_case(**GRID), PrepareSettings(register="off"))
     assert alike.matched is None

@@ -99,6 +99,9 @@ def test_model_tooltips_say_when_a_model_is_an_ensemble():
     pair = describe_card(ModelCard(name="b", model=ModelConfig(width=16, members=2)))
     assert single.startswith("omnet-cga, width 16") and "ensemble" not in single
     assert pair.startswith("omnet-cga, width 16, ensemble of 2")
+    trio = describe_card(ModelCard(name="c", model=ModelConfig(
+        width=16, members=3, member_inputs=("any", "ordinary", "thick"))))
+    assert trio.startswith("omnet-cga, width 16, ensemble of 2 (+1 for four thick-slice series)")
 
 
 def test_model_tooltips_give_the_figures_of_cases_the_networks_never_saw():

@@ -169,6 +169,16 @@ def test_mixed_thick_slice_groups_add_the_hospital_mixes():
     mixed = thick_slice_groups(names, "mixed")
     assert mixed[:4] == [["flair"], ["t1"], ["t1ce"], ["t2"]]
     assert mixed[4:] == [["flair", "t1", "t2"], ["flair", "t1", "t1ce", "t2"]]
+    assert thick_slice_groups(names, "all") == [["flair", "t1", "t1ce", "t2"]]
+
+
+def test_all_thick_slice_simulation_hits_every_sequence():
+    image, classes = _crop()
+    augment = _augmenter(thick_slice_p=1.0, thick_slice_sequences="all")
+    centre = image[:, 2:10, 4:20, 4:20]
+    for seed in range(4):
+        out_image, _ = augment(image, classes, np.random.default_rng(seed), (8, 16, 16))
+        assert all(not np.allclose(out_image[c], centre[c]) for c in range(4))
 
 
 def test_mixed_thick_slice_simulation_can_hit_several_sequences():
