@@ -85,3 +85,20 @@ def test_segment_uses_the_bundled_model_on_a_low_grade_case(bundled, brats_dir, 
     metrics = evaluate_files(tmp_path / "tumour.nii.gz", folder / f"{case}_seg.nii.gz")
     # the tumour is found: a floor far below the paper's figures, well above chance
     assert metrics.status == "ok" and metrics.regions["whole"].dice > 0.5
+
+
+def test_the_default_model_swaps_in_its_thick_slice_member_for_four_thick_series(bundled):
+    """The shipped ensemble: two networks for ordinary input; on four thick-slice series
+    the third (trained on them) takes the second's place, the first stays."""
+    import torch
+
+    from omnet.inference.model_source import resolve_model, thick_slice_network
+
+    card = dict(bundled)[default_model_path("cpu")]
+    assert card.model.member_inputs == ("any", "ordinary", "thick")
+    assert card.training["ensemble_of"][2]["training"]["settings"]["augment"][
+        "thick_slice_sequences"] == "all"
+    source = resolve_model(default_model_path("cpu"), torch.device("cpu"))
+    thick = thick_slice_network(source)
+    assert list(thick.module.members) == [source.module.members[0], source.module.members[2]]
+    assert source.module.averaged == (0, 1)
