@@ -169,8 +169,9 @@ def segment_settings(args: argparse.Namespace) -> SegmentSettings:
                            output_grid=args.output_grid)
 
 
-def preparation_line(preparation: dict) -> str:
-    """What the preparation did, in one line for people (``omnet segment``, Slicer)."""
+def preparation_line(preparation: dict, model: dict | None = None) -> str:
+    """What the preparation did, in one line for people (``omnet segment``, Slicer); with
+    the report's ``model``, also when an ensemble's thick-slice network read the input."""
     steps = {step["step"]: step for step in preparation.get("steps", [])}
     parts = []
     floors = steps.get("reference grid", {}).get("background_moved_to_zero", {})
@@ -195,7 +196,9 @@ def preparation_line(preparation: dict) -> str:
         parts.append(f"whole tumour read at {matching['through']}'s "
                      f"{matching['slice_mm']:g} mm slices")
     elif matching.get("thick_mm"):
-        parts.append(f"all four have {matching['thick_mm']:g} mm slices or thicker")
+        parts.append(f"all four have {matching['thick_mm']:g} mm slices or thicker"
+                     + (", read by the thick-slice network"
+                        if (model or {}).get("thick_slice_members") else ""))
     outputs = steps.get("output grid", {})
     if outputs:
         parts.append(f"outputs on the network's {outputs['network_mm']:g} mm grid (the T1c's "
@@ -226,7 +229,7 @@ def _result_line(result, report: str | None, seconds: float) -> dict:
             "model": {"name": model["name"], "sha256": model["sha256"]},
             "device": result.report["device"], "seconds": round(seconds, 2),
             "brain_mask": result.files.get("brain_mask", []),
-            "preparation": preparation_line(result.report["preparation"]),
+            "preparation": preparation_line(result.report["preparation"], model),
             "output_grid": result.report["output_grid"]}
 
 
@@ -253,7 +256,7 @@ def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
         v = result.volumes_ml
         print(f"wrote {output}: whole tumour {v['whole']:.1f} mL, core {v['core']:.1f} mL, "
               f"enhancing {v['enhancing']:.1f} mL ({result.report['device']}, {seconds:.1f} s)")
-        print(f"prepared: {preparation_line(result.report['preparation'])}")
+        print(f"prepared: {preparation_line(result.report['preparation'], result.report['model'])}")
     return 0
 
 

@@ -31,10 +31,12 @@ class ModelSource:
     spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
     #: Networks whose probabilities are averaged (an ensemble), else 1.
     members: int = 1
+    #: True for an ensemble's thick-slice members (input of four thick-slice series).
+    thick_slice_members: bool = False
 
     def describe(self) -> dict:
         return {"name": self.name, "variant": self.variant, "width": self.width,
-                "members": self.members,
+                "members": self.members, "thick_slice_members": self.thick_slice_members,
                 "path": str(self.path) if self.path else None, "sha256": self.sha256}
 
 
@@ -64,7 +66,7 @@ def thick_slice_network(source: ModelSource) -> ModelSource:
     if network is source.module:
         return source
     count = int(getattr(network.config, "members", 1))
-    return dataclasses.replace(source, module=network, members=count,
+    return dataclasses.replace(source, module=network, members=count, thick_slice_members=True,
                                name=f"{source.name} (thick-slice members)")
 
 

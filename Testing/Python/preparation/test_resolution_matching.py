@@ -117,6 +117,9 @@ def test_four_thick_series_are_recorded_without_a_matched_input():
     prepared = prepare(_thick_head(), PrepareSettings(register="off"))
     assert prepared.matched is None and prepared.thick_mm == pytest.approx(6.0)
     assert "all four have 6 mm slices or thicker" in preparation_line(prepared.report())
+    assert "thick-slice network" not in preparation_line(prepared.report())
+    assert preparation_line(prepared.report(), {"thick_slice_members": True}).endswith(
+        "all four have 6 mm slices or thicker, read by the thick-slice network")
     off = prepare(_thick_head(), PrepareSettings(register="off", match_resolution="off"))
     assert off.thick_mm is None
 
@@ -150,6 +153,7 @@ def test_thick_input_runs_the_thick_slice_members_and_other_input_the_ordinary_o
     source = ModelSource(trio, "trio", "omnet-cga", 4, members=3)
     thick = _network_for(SimpleNamespace(thick_mm=5.0), source)
     assert thick.members == 2 and thick.name == "trio (thick-slice members)"
+    assert thick.describe()["thick_slice_members"] and not source.describe()["thick_slice_members"]
     assert list(thick.module.members) == [trio.members[0], trio.members[2]]
     assert _network_for(SimpleNamespace(thick_mm=None), source) is source
     pair = ModelSource(build_model(ModelConfig(width=4, members=2)), "pair", "omnet-cga", 4,
