@@ -160,7 +160,7 @@ class ModelConfig:
         text = f"ensemble of {len(self.members_for(thick=False))}"
         specialists = self.member_inputs.count("thick")
         if specialists:
-            text += (f" (+{specialists} for four thick-slice series)")
+            text += f" (+{specialists} for four thick-slice series)"
         return text
 
     @property

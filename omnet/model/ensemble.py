@@ -64,8 +64,11 @@ def combine_models(members: Sequence[LoadedModel], name: str, description: str =
         for m in members]}
     card = dataclasses.replace(
         first, name=name, model=config, training=training, metrics={},
-        description=description or (f"ensemble of {len(members)} {config.variant} networks "
-                                    f"(width {config.width}); task probabilities averaged"),
+        description=description or (
+            f"ensemble of {len(members)} {config.variant} networks (width {config.width}); "
+            "task probabilities averaged" + (
+                f" over the members for the input ({', '.join(config.member_inputs)})"
+                if config.member_inputs else "")),
         tensors_sha256="", omnet_version="")
     return ensemble, card
 

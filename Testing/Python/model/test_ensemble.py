@@ -154,6 +154,8 @@ def test_a_thick_slice_member_runs_only_on_thick_input(tmp_path):
     save_model(ensemble, card, tmp_path / "trio.safetensors", storage_dtype="float32")
     loaded = load_model(tmp_path / "trio.safetensors")
     assert loaded.card.model.member_inputs == ("any", "ordinary", "thick")
+    assert loaded.card.description.endswith(
+        "averaged over the members for the input (any, ordinary, thick)")
     x = torch.randn(1, 4, 16, 16, 16)
     pa, pb, pc = (_softmaxes(m.model, x) for m in (a, b, c))
     for got, one, two in zip(_softmaxes(loaded.model, x), pa, pb):
