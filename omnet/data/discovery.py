@@ -1,6 +1,7 @@
 """Find the four sequences (and the label map) of a case folder, and the cases of a dataset.
 
-No image is read here except to recognise DICOM series folders; errors name the files seen.
+No image is read here except to recognise DICOM series folders and, where dcm2niix's JSON
+sidecars name the sequences, to count voxels; errors name the files seen.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from omnet.data.naming import (
     classify_name,
     strip_image_suffix,
 )
+from omnet.data.sidecar import roles_from_sidecars
 from omnet.errors import InputError
 
 __all__ = ["CaseFiles", "DatasetScan", "channel_cases", "find_case_files", "is_dicom_file",
@@ -132,8 +134,13 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> Case
             raise InputError(f"{case_dir.name}: several files look like {ROLE_TITLES[role]}: "
                              f"{_listing(paths)}; pass --flair/--t1/--t1ce/--t2 explicitly")
         setattr(case, role, paths[0])
-    sequences = case.sequences()
     unnamed = [p for p in images if classify_name(p.name) is None]
+    missing_roles = [r for r in SEQUENCE_ROLES if getattr(case, r) is None]
+    if missing_roles and unnamed:  # dcm2niix output: series_0004.nii.gz + series_0004.json
+        for role, path in roles_from_sidecars(unnamed, missing_roles).items():
+            setattr(case, role, path)
+            unnamed.remove(path)
+    sequences = case.sequences()
     channels = channel_cases(case_dir, [p.name for p in unnamed])
     if not sequences and len(channels) == 1:  # nnU-Net channel files: <case>_0000 .. _0003
         case = channels[0]
