@@ -4,11 +4,12 @@ The names are read with the same rules as ``omnet segment``
 (:func:`omnet.data.naming.classify_name`); nnU-Net / Medical Segmentation Decathlon channel
 files (``<case>_0000`` .. ``_0003``, order FLAIR, T1w, T1gd, T2w) are recognised when all four
 channels of a case are present. A volume loaded from DICOM whose name says nothing (an
-anonymised study) may carry the sequence its acquisition parameters say
-(:func:`omnet.data.acquisition.role_from_acquisition`); it is used only for a sequence no
-name gives. One volume never gets two roles. When several volumes look
-like the same sequence, the volumes of the newest load win over older ones, then the most
-canonical name (fewest words), then the newest volume.
+anonymised study), or from a file with a dcm2niix JSON sidecar beside it, may carry the
+sequence its header says (:func:`omnet.data.acquisition.role_from_acquisition`,
+:mod:`omnet.data.sidecar`); it is used only for a sequence no name gives. One volume never
+gets two roles. When several volumes look like the same sequence, the volumes of the newest
+load win over older ones, then the most canonical name (fewest words), then the newest
+volume.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ __all__ = ["RoleAssignment", "RoleConflict", "Volume", "assign_roles", "channel_
 @dataclass(frozen=True)
 class Volume:
     """A candidate volume: ``key`` identifies it (the MRML node ID), ``name`` is shown,
-    ``acquisition`` the sequence its DICOM acquisition parameters say (None: unknown)."""
+    ``acquisition`` the sequence its DICOM header or dcm2niix sidecar says (None: unknown)."""
 
     key: str
     name: str

@@ -15,6 +15,7 @@ import slicer
 import vtk
 
 from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, role_from_acquisition
+from omnet.data.sidecar import read_sidecar
 
 from .names import attention_title
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, terminology_entry
@@ -49,10 +50,13 @@ def write_volumes(volumes: Mapping[str, object], folder: str | os.PathLike) -> d
 def acquisition_role(volumeNode) -> str | None:
     """The sequence a volume loaded from DICOM is by its acquisition parameters (TR, TE, TI,
     ...: :mod:`omnet.data.acquisition`), read from its first file in Slicer's DICOM
-    database; None for a volume not from DICOM, or when the database cannot say."""
+    database; for a volume loaded from a file, what the JSON sidecar dcm2niix wrote beside it
+    says (:mod:`omnet.data.sidecar`); None when neither can say."""
     uids = (volumeNode.GetAttribute("DICOM.instanceUIDs") or "").split()
+    if not uids:
+        return _sidecar_role(volumeNode)
     database = getattr(slicer, "dicomDatabase", None)
-    if not uids or database is None:
+    if database is None:
         return None
     try:
         path = database.fileForInstance(uids[0])
@@ -61,6 +65,15 @@ def acquisition_role(volumeNode) -> str | None:
         return role_from_acquisition(Acquisition.from_tags(values))
     except Exception:  # a closed or moved database must not stop role detection
         return None
+
+
+def _sidecar_role(volumeNode) -> str | None:
+    storageNode = volumeNode.GetStorageNode()
+    fileName = storageNode.GetFileName() if storageNode is not None else None
+    sidecar = read_sidecar(Path(fileName)) if fileName else None
+    if sidecar is None:
+        return None
+    return sidecar.named_role or sidecar.measured_role
 
 
 def _subject_hierarchy():

@@ -9,6 +9,7 @@ rules are checked in real Slicer by the module's self-test (``selftest.run_scene
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import types
 
@@ -26,15 +27,27 @@ class Reference:
         self.value = value
 
 
+class Storage:
+    def __init__(self, file_name):
+        self.file_name = file_name
+
+    def GetFileName(self):
+        return self.file_name
+
+
 class Volume:
-    def __init__(self, node_id, attributes=None):
+    def __init__(self, node_id, attributes=None, file_name=None):
         self.node_id, self.attributes = node_id, dict(attributes or {})
+        self.storage = Storage(file_name) if file_name is not None else None
 
     def GetID(self):
         return self.node_id
 
     def GetAttribute(self, name):
         return self.attributes.get(name)
+
+    def GetStorageNode(self):
+        return self.storage
 
 
 class SliceComposite:
@@ -291,3 +304,16 @@ def test_a_dicom_volume_gets_the_role_its_acquisition_says(world):
     assert world.scene.acquisition_role(Volume("vtkMRMLScalarVolumeNode6")) is None  # no DICOM
     sys.modules["slicer"].dicomDatabase = DicomDatabase({"0018,0081": "81"})  # no TR
     assert world.scene.acquisition_role(node) is None
+
+
+def test_a_volume_from_a_file_gets_the_role_its_dcm2niix_sidecar_says(world, tmp_path):
+    (tmp_path / "series_0004.json").write_text(json.dumps(
+        {"RepetitionTime": 9, "EchoTime": 0.081, "InversionTime": 2.5}))  # seconds
+    (tmp_path / "series_0005.json").write_text(json.dumps({"SeriesDescription": "AX T1 POST"}))
+    scene = world.scene
+    assert scene.acquisition_role(Volume("n1", file_name=str(tmp_path / "series_0004.nii.gz"))) \
+        == "flair"
+    assert scene.acquisition_role(Volume("n2", file_name=str(tmp_path / "series_0005.nrrd"))) \
+        == "t1ce"
+    assert scene.acquisition_role(Volume("n3", file_name=str(tmp_path / "other.nii.gz"))) is None
+    assert scene.acquisition_role(Volume("n4", file_name="")) is None  # created, not loaded
