@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import SimpleITK as sitk
-
 from omnet.data.acquisition import Acquisition, role_from_acquisition
 from omnet.data.naming import SEQUENCE_ROLES, classify_name, strip_image_suffix
 
@@ -102,6 +100,8 @@ def read_sidecar(image: Path) -> Sidecar | None:
 
 def _voxel_count(image: Path) -> int:
     """How many voxels ``image`` holds, from its header (0 when unreadable)."""
+    import SimpleITK as sitk  # here: discovery stays free of SimpleITK until it is needed
+
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(image))
     try:
