@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 EXAMPLES = """examples:
   omnet segment Brats18_2013_2_1/ -o tumour.nii.gz
   omnet segment --flair f.nii.gz --t1 t1.nii.gz --t1ce t1c.nii.gz --t2 t2.nii.gz -o out.nii.gz
+  omnet segment study/ --t1ce study/series_0007.nii.gz -o tumour.nii.gz
   omnet segment --input-dir cases/ --output-dir results/ --report results/batch.json
 """
 
@@ -53,7 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "<case>_omnet.nii.gz in (default: ./<case>_omnet.nii.gz)")
     for role, title in (("flair", "FLAIR"), ("t1", "T1"), ("t1ce", "contrast-enhanced T1"),
                         ("t2", "T2")):
-        p.add_argument(f"--{role}", metavar="FILE", help=f"{title} image (instead of CASE)")
+        p.add_argument(f"--{role}", metavar="FILE",
+                       help=f"{title} image (all four instead of CASE; with CASE, this one "
+                            "replaces what CASE would give)")
     p.add_argument("--input-dir", metavar="DIR", help="segment every case folder in DIR")
     p.add_argument("--output-dir", metavar="DIR", help="batch mode: where <case>.nii.gz go")
     p.add_argument("--model", metavar="FILE", help="OMNet .safetensors model (default: bundled)")
@@ -134,7 +137,7 @@ def _check_arguments(args: argparse.Namespace) -> str:
     forms = [name for name, used in (("CASE", args.case), ("--flair/--t1/--t1ce/--t2",
                                                            any(files)),
                                      ("--input-dir", args.input_dir)) if used]
-    if len(forms) != 1:
+    if not forms or (args.input_dir and len(forms) > 1):  # CASE + --t1ce: it completes CASE
         raise InputError("give one of: CASE, --flair/--t1/--t1ce/--t2, or --input-dir"
                          + (f" (got {' and '.join(forms)})" if forms else ""))
     if args.input_dir:
@@ -241,7 +244,9 @@ def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
 
     started = time.perf_counter()
     inputs = (explicit_case(args.flair, args.t1, args.t1ce, args.t2) if form == "files"
-              else case_input(args.case))
+              else case_input(args.case, {role: Path(path) for role, path in
+                                          (("flair", args.flair), ("t1", args.t1),
+                                           ("t1ce", args.t1ce), ("t2", args.t2)) if path}))
     case_id = getattr(inputs, "case_id", None) or case_id_from_file(
         Path(args.t1ce or args.case).name)
     output = label_map_destination(args.output, case_id)

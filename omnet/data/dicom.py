@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,16 +89,18 @@ def find_series(root: Path) -> list[DicomSeries]:
     return found
 
 
-def study_case(root: Path) -> CaseFiles | None:
+def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles | None:
     """The four sequences of the DICOM study below ``root`` (None when there is no DICOM
-    there); one-line errors for a missing sequence or several studies."""
+    there), but for the roles ``given`` fixes (role -> path); one-line errors for a missing
+    sequence or several studies."""
     series = find_series(root)
     if not series:
         return None
+    given = dict(given or {})
     chosen: dict[str, DicomSeries] = {}
     named = [(s, s.named_role) for s in series]
     by_parameters = set()
-    for role in SEQUENCE_ROLES:
+    for role in (r for r in SEQUENCE_ROLES if r not in given):
         candidates = [s for s, name in named if name == role]
         if not candidates:  # only when no series names the sequence
             candidates = [s for s, name in named
@@ -108,11 +111,11 @@ def study_case(root: Path) -> CaseFiles | None:
     seen = ", ".join(f"'{s.description or '(no description)'}' ({len(s.files)} images)"
                      for s in series[:12]) + (f" and {len(series) - 12} more"
                                               if len(series) > 12 else "")
-    missing = [ROLE_TITLES[r] for r in SEQUENCE_ROLES if r not in chosen]
+    missing = [ROLE_TITLES[r] for r in SEQUENCE_ROLES if r not in chosen and r not in given]
     if missing:
         raise InputError(f"{root.name}: no {', no '.join(missing)} among its DICOM series "
-                         f"{seen}; pass --flair/--t1/--t1ce/--t2 with a folder or one "
-                         "image of each series")
+                         f"{seen}; name it with --flair/--t1/--t1ce/--t2 (a series folder or "
+                         "one of its images) beside the study")
     studies = {s.study for s in chosen.values()}
     if len(studies) > 1:
         raise InputError(f"{root.name}: the sequences come from {len(studies)} DICOM studies; "
@@ -125,4 +128,4 @@ def study_case(root: Path) -> CaseFiles | None:
         log.info("%s: DICOM series '%s' (%d images) in %s%s", ROLE_TITLES[role],
                  s.description, len(s.files), s.folder, how)
     return CaseFiles(case_id=root.name, **{role: s.folder for role, s in chosen.items()},
-                     dicom_files={role: s.files for role, s in chosen.items()})
+                     **given, dicom_files={role: s.files for role, s in chosen.items()})

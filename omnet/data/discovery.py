@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,8 +108,10 @@ def channel_cases(folder: Path, names: list[str]) -> list[CaseFiles]:
             for stem, roles in sorted(channel_groups(names).items())]
 
 
-def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> CaseFiles:
-    """Assign the images of ``case_dir`` to roles by name.
+def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
+                    given: Mapping[str, Path] | None = None) -> CaseFiles:
+    """Assign the images of ``case_dir`` to roles by name; ``given`` (role -> path, from
+    ``--t1ce`` and the like) fixes those roles, and the rest are looked for.
 
     A folder with exactly one image and no recognisable sequence names is taken as one 4D
     image in the Medical Segmentation Decathlon order (FLAIR, T1w, T1gd, T2w); one with the
@@ -122,13 +125,15 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False) -> Case
     case_dir = Path(case_dir)
     if not case_dir.is_dir():
         raise InputError(f"case folder not found: {case_dir}")
-    images = sorted(p for p in case_dir.iterdir() if is_image_path(p))
+    given = {role: Path(path) for role, path in (given or {}).items()}
+    taken = {path.resolve() for path in given.values()}
+    images = sorted(p for p in case_dir.iterdir() if is_image_path(p) and p.resolve() not in taken)
     roles: dict[str, list[Path]] = {}
     for path in images:
         role = classify_name(path.name)
-        if role is not None:
+        if role is not None and role not in given:
             roles.setdefault(role, []).append(path)
-    case = CaseFiles(case_id=bids_case_id(case_dir) or case_dir.name)
+    case = CaseFiles(case_id=bids_case_id(case_dir) or case_dir.name, **given)
     for role, paths in roles.items():
         if len(paths) > 1:
             raise InputError(f"{case_dir.name}: several files look like {ROLE_TITLES[role]}: "

@@ -15,22 +15,29 @@ from omnet.errors import InputError
 __all__ = ["case_input", "explicit_case"]
 
 
-def case_input(inputs: object) -> CaseFiles | Mapping:
+def case_input(inputs: object, given: Mapping[str, Path] | None = None) -> CaseFiles | Mapping:
     """A case folder, one 4D file, a zip archive of a case folder, a :class:`CaseFiles`, or
-    a mapping role -> source."""
+    a mapping role -> source. ``given`` (role -> file, e.g. ``--t1ce``) fixes those roles of
+    a folder or archive; the others are found in it."""
     if isinstance(inputs, (CaseFiles, Mapping)):
         return inputs
     if isinstance(inputs, (str, os.PathLike)):
         path = Path(inputs)
+        for role, file in (given or {}).items():
+            if not Path(file).exists():
+                raise InputError(f"--{role} file not found: {file}")
         if path.is_dir():
-            return _case_folder(path)
+            return _case_folder(path, given)
         if is_zip_archive(path):
             folder = unpack_case_archive(path)
             try:
-                case = _case_folder(folder)
+                case = _case_folder(folder, given)
             except InputError as exc:
                 raise InputError(str(exc).replace(folder.name, path.name, 1)) from None
             return dataclasses.replace(case, case_id=case_id_from_file(path.name))
+        if path.is_file() and given:
+            raise InputError(f"{path.name} is one file, not a case folder: --flair/--t1/--t1ce/"
+                             "--t2 can only complete a folder")
         if path.is_file():
             return CaseFiles(case_id=case_id_from_file(path.name), four_d=path)
         raise InputError(f"input not found: {path}")
@@ -38,15 +45,15 @@ def case_input(inputs: object) -> CaseFiles | Mapping:
                      "file, or a mapping of flair/t1/t1ce/t2 to files or images")
 
 
-def _case_folder(folder: Path) -> CaseFiles:
+def _case_folder(folder: Path, given: Mapping[str, Path] | None = None) -> CaseFiles:
     """The sequences named by their files; failing that, by the series descriptions of a
     DICOM study anywhere below (a PACS export: ``DICOM/ST000001/SE000001/...``)."""
     try:
-        return find_case_files(folder)
+        return find_case_files(folder, given=given)
     except InputError:
         from omnet.data.dicom import study_case
 
-        study = study_case(folder)
+        study = study_case(folder, given)
         if study is None:
             raise
         return study

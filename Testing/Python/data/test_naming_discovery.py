@@ -149,3 +149,15 @@ def test_a_ge_protocol_with_t1_flair_is_one_case(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"")
     case = find_case_files(tmp_path)
     assert {role: path.name for role, path in case.sequences().items()} == names
+
+
+def test_given_files_complete_a_folder(tmp_path: Path) -> None:
+    case = _touch(tmp_path / "c", "c_flair.nii.gz", "c_t1.nii.gz", "c_t2.nii.gz",
+                  "c_t1ce.nii.gz", "c_t1ce_sub.nii.gz", "series_0007.nii.gz")
+    given = {"t1ce": case / "series_0007.nii.gz"}
+    files = find_case_files(case, given=given)   # the two named T1c files are passed over
+    assert (files.t1ce, files.flair.name, files.t2.name) == (
+        case / "series_0007.nii.gz", "c_flair.nii.gz", "c_t2.nii.gz")
+    outside = _touch(tmp_path / "other", "t2_better.nii.gz") / "t2_better.nii.gz"
+    assert find_case_files(case, given={"t1ce": case / "c_t1ce.nii.gz",
+                                        "t2": outside}).t2 == outside

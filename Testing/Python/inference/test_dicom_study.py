@@ -150,3 +150,10 @@ def test_the_protocol_name_stands_in_for_a_missing_description():
     assert DicomSeries(Path("s"), "", "1", (), protocol="t2_tse_tra").named_role == "t2"
     assert DicomSeries(Path("s"), "AX FLAIR", "1", (), protocol="t2_tse").named_role == "flair"
     assert DicomSeries(Path("s"), "", "1", ()).named_role is None
+
+
+def test_a_study_without_a_t2_is_completed_by_a_given_file(phantom_case, tmp_path):
+    nifti = _study(phantom_case, tmp_path / "study", skip=("t2",))
+    t2 = nifti / "nifti_t2.nii.gz"
+    case = case_input(tmp_path / "study", {"t2": t2})
+    assert case.t2 == t2 and set(case.dicom_files) == {"flair", "t1", "t1ce"}

@@ -32,7 +32,8 @@ def _one_error_line(err: str) -> str:
     (("nowhere/case",), "input not found"),
     (("--input-dir", "x"), "--input-dir needs --output-dir"),
     (("--flair", "a.nii.gz", "--t1", "b.nii.gz"), "missing --t1ce, --t2"),
-    (("case", "--t1", "b.nii.gz"), "got CASE and --flair/--t1/--t1ce/--t2"),
+    (("--input-dir", "x", "--t1", "b.nii.gz"), "got --flair/--t1/--t1ce/--t2 and --input-dir"),
+    (("case", "--t1", "b.nii.gz"), "--t1 file not found: b.nii.gz"),
 ])
 def test_usage_errors_exit_2_with_one_line(capsys, tmp_path, argv, words):
     code, _out, err = _run(capsys, *argv, "--progress-format", "none")
@@ -247,3 +248,12 @@ def test_sigterm_stops_the_run_and_leaves_no_partial_file(phantom_case, tiny_mod
     assert process.returncode == 130, err
     assert "RESULT" not in remaining
     assert not out.exists() or not [p for p in Path(out).rglob("*") if p.is_file()]
+
+
+def test_a_given_sequence_replaces_the_case_folders(capsys, phantom_case, tmp_path):
+    flat = tmp_path / "flat_t1c.nii.gz"
+    sitk.WriteImage(sitk.Image(24, 24, sitk.sitkInt16), str(flat))   # 2D: refused by name
+    code, _out, err = _run(capsys, phantom_case(shape=(16, 24, 24)), "--t1ce", flat,
+                           "-o", tmp_path / "o.nii.gz", "--progress-format", "none")
+    assert code == 2 and "flat_t1c.nii.gz: is a 2D image" in _one_error_line(err)
+    assert not (tmp_path / "o.nii.gz").exists()
