@@ -137,7 +137,8 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
     for role, paths in roles.items():
         if len(paths) > 1:
             raise InputError(f"{case_dir.name}: several files look like {ROLE_TITLES[role]}: "
-                             f"{_listing(paths)}; pass --flair/--t1/--t1ce/--t2 explicitly")
+                             f"{_listing(paths)}; name the right one with "
+                             "--flair/--t1/--t1ce/--t2")
         setattr(case, role, paths[0])
     unnamed = [p for p in images if classify_name(p.name) is None]
     missing_roles = [r for r in SEQUENCE_ROLES if getattr(case, r) is None]

@@ -89,8 +89,10 @@ def test_missing_sequence_names_what_was_seen(tmp_path: Path) -> None:
 def test_ambiguous_sequence_is_an_error(tmp_path: Path) -> None:
     case = _touch(tmp_path / "c", "c_flair.nii.gz", "c_t2flair.nrrd", "c_t1.nii.gz",
                   "c_t1ce.nii.gz", "c_t2.nii.gz")
-    with pytest.raises(InputError, match="several files look like FLAIR"):
+    with pytest.raises(InputError, match=r"several files look like FLAIR.*name the right one"):
         find_case_files(case)
+    chosen = case / "c_t2flair.nrrd"   # omnet segment c --flair c/c_t2flair.nrrd
+    assert find_case_files(case, given={"flair": chosen}).flair == chosen
 
 
 def test_dataset_scan_reports_bad_cases_by_name(tmp_path: Path) -> None:
