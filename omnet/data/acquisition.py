@@ -14,9 +14,13 @@ inversion) are none of the four, and neither is a derived image (ADC, MIP, subtr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-__all__ = ["ACQUISITION_TAGS", "Acquisition", "role_from_acquisition"]
+__all__ = ["ACQUISITION_TAGS", "Acquisition", "choose_series", "role_from_acquisition"]
+
+Series = TypeVar("Series")
 
 #: Repetition, echo and inversion time (ms), scanning sequence, image type, contrast agent.
 ACQUISITION_TAGS = ("0018|0080", "0018|0081", "0018|0082", "0018|0020", "0008|0008",
@@ -87,3 +91,24 @@ def role_from_acquisition(a: Acquisition) -> str | None:
     if not t1:
         return None
     return "t1ce" if a.contrast_agent else "t1"
+
+
+def choose_series(series: Sequence[Series], roles: Iterable[str],
+                  named_role: Callable[[Series], str | None],
+                  acquisition: Callable[[Series], Acquisition],
+                  size: Callable[[Series], int]) -> dict[str, tuple[Series, bool]]:
+    """Per role, the series whose name gives it; when none does, an unnamed series whose
+    acquisition parameters give it; of several, the largest (a 3D acquisition before a 2D
+    one). Role -> (series, chosen by its parameters). Shared by DICOM studies and dcm2niix
+    sidecars."""
+    names = [(s, named_role(s)) for s in series]
+    chosen: dict[str, tuple[Series, bool]] = {}
+    for role in roles:
+        candidates = [s for s, name in names if name == role]
+        by_parameters = not candidates
+        if by_parameters:  # only when no series names the sequence
+            candidates = [s for s, name in names
+                          if name is None and role_from_acquisition(acquisition(s)) == role]
+        if candidates:
+            chosen[role] = (max(candidates, key=size), by_parameters)
+    return chosen

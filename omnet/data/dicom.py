@@ -19,7 +19,7 @@ from pathlib import Path
 
 import SimpleITK as sitk
 
-from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, role_from_acquisition
+from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, choose_series
 from omnet.data.discovery import CaseFiles, is_image_path
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
@@ -97,17 +97,10 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
     if not series:
         return None
     given = dict(given or {})
-    chosen: dict[str, DicomSeries] = {}
-    named = [(s, s.named_role) for s in series]
-    by_parameters = set()
-    for role in (r for r in SEQUENCE_ROLES if r not in given):
-        candidates = [s for s, name in named if name == role]
-        if not candidates:  # only when no series names the sequence
-            candidates = [s for s, name in named
-                          if name is None and role_from_acquisition(s.acquisition) == role]
-            by_parameters.add(role)
-        if candidates:
-            chosen[role] = max(candidates, key=lambda s: len(s.files))
+    picked = choose_series(series, (r for r in SEQUENCE_ROLES if r not in given),
+                           named_role=lambda s: s.named_role,
+                           acquisition=lambda s: s.acquisition, size=lambda s: len(s.files))
+    chosen = {role: s for role, (s, _) in picked.items()}
     seen = ", ".join(f"'{s.description or '(no description)'}' ({len(s.files)} images)"
                      for s in series[:12]) + (f" and {len(series) - 12} more"
                                               if len(series) > 12 else "")
@@ -124,7 +117,7 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
         how = (f", by its acquisition (TR {s.acquisition.repetition_ms:g} ms, TE "
                f"{s.acquisition.echo_ms:g} ms, TI {s.acquisition.inversion_ms or 0:g} ms"
                f"{', contrast agent' if s.acquisition.contrast_agent else ''})"
-               if role in by_parameters else "")
+               if picked[role][1] else "")
         log.info("%s: DICOM series '%s' (%d images) in %s%s", ROLE_TITLES[role],
                  s.description, len(s.files), s.folder, how)
     return CaseFiles(case_id=root.name, **{role: s.folder for role, s in chosen.items()},

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omnet.data.acquisition import Acquisition, role_from_acquisition
+from omnet.data.acquisition import Acquisition, choose_series, role_from_acquisition
 from omnet.data.naming import SEQUENCE_ROLES, classify_name, strip_image_suffix
 
 __all__ = ["Sidecar", "read_sidecar", "roles_from_sidecars", "sidecar_path"]
@@ -113,21 +113,16 @@ def _voxel_count(image: Path) -> int:
 
 def roles_from_sidecars(images: Iterable[Path], roles: Iterable[str]) -> dict[str, Path]:
     """Which of ``images`` (files whose names name no sequence) is each of ``roles``, by
-    their sidecars: series named by description or protocol first, then, for a role none
-    names, series whose acquisition parameters give it. Of several, the one with the most
-    voxels (a 3D acquisition before a 2D one), as for a DICOM study."""
+    their sidecars, with a DICOM study's rules (:func:`omnet.data.acquisition.choose_series`:
+    named by description or protocol first, else by acquisition parameters; the one with
+    most voxels of several)."""
     sidecars = {image: sidecar for image in images
                 if (sidecar := read_sidecar(image)) is not None}
-    chosen: dict[str, Path] = {}
-    for role in roles:
-        how = "series description"
-        candidates = [image for image, s in sidecars.items() if s.named_role == role]
-        if not candidates:
-            how = "acquisition parameters"
-            candidates = [image for image, s in sidecars.items()
-                          if s.named_role is None and s.measured_role == role]
-        if candidates:
-            chosen[role] = max(candidates, key=_voxel_count)
-            log.info("%s: %s, by its JSON sidecar's %s%s", role, chosen[role].name, how,
-                     f" (of {len(candidates)})" if len(candidates) > 1 else "")
-    return chosen
+    picked = choose_series(list(sidecars), roles,
+                           named_role=lambda image: sidecars[image].named_role,
+                           acquisition=lambda image: sidecars[image].acquisition,
+                           size=_voxel_count)
+    for role, (image, by_parameters) in picked.items():
+        log.info("%s: %s, by its JSON sidecar's %s", role, image.name,
+                 "acquisition parameters" if by_parameters else "series description")
+    return {role: image for role, (image, _) in picked.items()}
