@@ -113,12 +113,15 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
     if len(studies) > 1:
         raise InputError(f"{root.name}: the sequences come from {len(studies)} DICOM studies; "
                          "give one patient's study at a time")
+    found_by = {role: "given" for role in given}
     for role, s in chosen.items():
-        how = (f", by its acquisition (TR {s.acquisition.repetition_ms:g} ms, TE "
+        how = (f"by its acquisition (TR {s.acquisition.repetition_ms:g} ms, TE "
                f"{s.acquisition.echo_ms:g} ms, TI {s.acquisition.inversion_ms or 0:g} ms"
                f"{', contrast agent' if s.acquisition.contrast_agent else ''})"
-               if picked[role][1] else "")
-        log.info("%s: DICOM series '%s' (%d images) in %s%s", ROLE_TITLES[role],
+               if picked[role][1] else "by its series description")
+        found_by[role] = f"DICOM series '{s.description}' ({len(s.files)} images), {how}"
+        log.info("%s: DICOM series '%s' (%d images) in %s, %s", ROLE_TITLES[role],
                  s.description, len(s.files), s.folder, how)
     return CaseFiles(case_id=root.name, **{role: s.folder for role, s in chosen.items()},
-                     **given, dicom_files={role: s.files for role, s in chosen.items()})
+                     **given, dicom_files={role: s.files for role, s in chosen.items()},
+                     found_by=found_by)

@@ -50,6 +50,9 @@ class CaseFiles:
     #: role -> the files of its DICOM series, where a study was searched by series
     #: description (the role's path is then the series' folder, which may hold others).
     dicom_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: role -> how its file was recognised where not by its file name (given with --t1ce,
+    #: a dcm2niix sidecar, a DICOM header, nnU-Net channel order), for the report.
+    found_by: dict[str, str] = field(default_factory=dict)
 
     def sequences(self) -> dict[str, Path]:
         """The role -> path mapping of the four sequences (empty for a 4D case)."""
@@ -104,7 +107,9 @@ def _case_folders(folder: Path) -> list[Path]:
 def channel_cases(folder: Path, names: list[str]) -> list[CaseFiles]:
     """One case per complete group of nnU-Net channel files among ``names`` in ``folder``
     (:func:`omnet.data.naming.channel_groups`), named by its stem, in stem order."""
-    return [CaseFiles(case_id=stem, **{role: folder / name for role, name in roles.items()})
+    return [CaseFiles(case_id=stem, **{role: folder / name for role, name in roles.items()},
+                      found_by={role: f"nnU-Net channel file {name}" for role, name
+                                in roles.items()})
             for stem, roles in sorted(channel_groups(names).items())]
 
 
@@ -133,7 +138,8 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
         role = classify_name(path.name)
         if role is not None and role not in given:
             roles.setdefault(role, []).append(path)
-    case = CaseFiles(case_id=bids_case_id(case_dir) or case_dir.name, **given)
+    case = CaseFiles(case_id=bids_case_id(case_dir) or case_dir.name, **given,
+                     found_by={role: "given" for role in given})
     for role, paths in roles.items():
         if len(paths) > 1:
             raise InputError(f"{case_dir.name}: several files look like {ROLE_TITLES[role]}: "
@@ -143,8 +149,9 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
     unnamed = [p for p in images if classify_name(p.name) is None]
     missing_roles = [r for r in SEQUENCE_ROLES if getattr(case, r) is None]
     if missing_roles and unnamed:  # dcm2niix output: series_0004.nii.gz + series_0004.json
-        for role, path in roles_from_sidecars(unnamed, missing_roles).items():
+        for role, (path, how) in roles_from_sidecars(unnamed, missing_roles).items():
             setattr(case, role, path)
+            case.found_by[role] = how
             unnamed.remove(path)
     sequences = case.sequences()
     channels = channel_cases(case_dir, [p.name for p in unnamed])

@@ -111,18 +111,21 @@ def _voxel_count(image: Path) -> int:
     return math.prod(reader.GetSize())
 
 
-def roles_from_sidecars(images: Iterable[Path], roles: Iterable[str]) -> dict[str, Path]:
+def roles_from_sidecars(images: Iterable[Path], roles: Iterable[str],
+                        ) -> dict[str, tuple[Path, str]]:
     """Which of ``images`` (files whose names name no sequence) is each of ``roles``, by
     their sidecars, with a DICOM study's rules (:func:`omnet.data.acquisition.choose_series`:
     named by description or protocol first, else by acquisition parameters; the one with
-    most voxels of several)."""
+    most voxels of several). Role -> (image, what in its sidecar named it)."""
     sidecars = {image: sidecar for image in images
                 if (sidecar := read_sidecar(image)) is not None}
     picked = choose_series(list(sidecars), roles,
                            named_role=lambda image: sidecars[image].named_role,
                            acquisition=lambda image: sidecars[image].acquisition,
                            size=_voxel_count)
-    for role, (image, by_parameters) in picked.items():
-        log.info("%s: %s, by its JSON sidecar's %s", role, image.name,
-                 "acquisition parameters" if by_parameters else "series description")
-    return {role: image for role, (image, _) in picked.items()}
+    found = {role: (image, "JSON sidecar's " + ("acquisition parameters" if by_parameters
+                                                 else "series description"))
+             for role, (image, by_parameters) in picked.items()}
+    for role, (image, how) in found.items():
+        log.info("%s: %s, by its %s", role, image.name, how)
+    return found

@@ -40,7 +40,7 @@ from omnet.inference.outputs import (
     write_images,
 )
 from omnet.inference.predict import TilingSettings, predict_crop
-from omnet.inference.report import build_report
+from omnet.inference.report import build_report, input_record
 from omnet.inference.settings import SegmentSettings
 from omnet.inference.sources import case_input
 from omnet.labels import classes_to_labels, get_scheme
@@ -196,7 +196,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     stages.timings["load_model"] = round(time.perf_counter() - started, 3)
 
     stages.begin("reading")
-    raw = read_case(case_input(inputs))
+    case = case_input(inputs)
+    raw = read_case(case)
     stages.end("reading", "read")
     stages.begin("preparing")
     preparation = PrepareSettings(register=settings.register,
@@ -289,7 +290,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         model=network.describe(), reference=prepared.reference, box=prepared.box,
         timings=stages.timings, attention=attention_info, files=files,
         settings=settings.to_dict(),
-        output_grid="reference" if prepared.on_reference_grid else "network")
+        output_grid="reference" if prepared.on_reference_grid else "network",
+        inputs=input_record(case))
     if report is not None:
         from omnet.measurement.report import measure_image
 

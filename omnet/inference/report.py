@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from pathlib import Path
 
 import SimpleITK as sitk
 
 from omnet import __version__
+from omnet.data.discovery import CaseFiles
+from omnet.data.naming import SEQUENCE_ROLES
 from omnet.labels import LabelScheme
 from omnet.preprocessing.crop import BBox
 
-__all__ = ["build_report", "geometry_of"]
+__all__ = ["build_report", "geometry_of", "input_record"]
+
+
+def input_record(case: CaseFiles | Mapping) -> dict:
+    """Per sequence, the file read and how it was recognised, so that a reader of the
+    report can check that the right series went into each channel."""
+    if isinstance(case, CaseFiles) and case.four_d is not None:
+        return {role: {"file": case.four_d.name, "found_by": f"4D image, channel {index} "
+                       "(Medical Segmentation Decathlon order)"}
+                for index, role in enumerate(SEQUENCE_ROLES)}
+    if isinstance(case, CaseFiles):
+        return {role: {"file": path.name, "found_by": case.found_by.get(role, "file name")}
+                for role, path in case.sequences().items()}
+    return {role: {"file": Path(case[role]).name if isinstance(case[role], (str, os.PathLike))
+                   else None, "found_by": "given"}
+            for role in SEQUENCE_ROLES if role in case}
 
 
 def geometry_of(image: sitk.Image) -> dict:
@@ -22,7 +41,7 @@ def build_report(*, case_id: str, output: str | os.PathLike | None, scheme: Labe
                  volumes_ml: dict, run, mode: str, postprocessing: dict, preparation: dict,
                  model: dict, reference: sitk.Image, box: BBox, timings: dict,
                  attention: dict, files: dict, settings: dict | None = None,
-                 output_grid: str = "reference") -> dict:
+                 output_grid: str = "reference", inputs: dict | None = None) -> dict:
     """A JSON-ready dict; ``run`` is the network stage's :class:`NetworkRun`.
 
     ``timings`` (seconds) has one entry per stage: load_model, read, prepare, network,
@@ -30,11 +49,12 @@ def build_report(*, case_id: str, output: str | os.PathLike | None, scheme: Labe
     step did (alignment, skull strip, bias field, canonical grid, crop) and its seconds;
     ``crop`` is the network's box on the canonical grid; ``output_grid`` where the outputs
     went (reference or network) and ``geometry`` that grid; ``settings`` the options asked for
-    (:class:`omnet.inference.settings.SegmentSettings`).
+    (:class:`omnet.inference.settings.SegmentSettings`); ``inputs`` which file was read as
+    each sequence (:func:`input_record`).
     """
     return {
         "case": case_id, "output": str(output) if output is not None else None,
-        "omnet_version": __version__,
+        "omnet_version": __version__, "inputs": inputs or {},
         "labels": {"scheme": scheme.name, "necrotic": scheme.necrotic, "edema": scheme.edema,
                    "enhancing": scheme.enhancing},
         "volumes_ml": volumes_ml, "device": run.device.type, "precision": run.precision,

@@ -61,6 +61,8 @@ def test_anonymised_study_by_acquisition_parameters(tmp_path: Path) -> None:
     case = find_case_files(tmp_path)
     assert (case.flair.name, case.t2.name, case.t1.name, case.t1ce.name) == (
         "s2.nii.gz", "s3.nii.gz", "s4.nii.gz", "s5.nii.gz")
+    assert case.found_by == dict.fromkeys(("flair", "t1", "t1ce", "t2"),
+                                          "JSON sidecar's acquisition parameters")
 
 
 def test_of_two_series_naming_one_sequence_the_larger_is_taken(tmp_path: Path) -> None:
@@ -77,6 +79,8 @@ def test_file_names_come_before_sidecars(tmp_path: Path) -> None:
         _series(tmp_path, name, meta)
     case = find_case_files(tmp_path)
     assert (case.flair.name, case.t2.name) == ("case_flair.nii.gz", "x3.nii.gz")
+    assert "flair" not in case.found_by   # the file name named it
+    assert case.found_by["t2"] == "JSON sidecar's series description"
 
 
 def test_broken_sidecar_is_ignored_with_a_warning(tmp_path: Path, caplog) -> None:

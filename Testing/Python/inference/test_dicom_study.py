@@ -129,6 +129,8 @@ def test_an_anonymised_study_is_read_by_its_acquisition_parameters(phantom_case,
     assert {role: path.name for role, path in zip(PARAMETERS, (case.flair, case.t1, case.t1ce,
                                                               case.t2))} == {
         "flair": "SE1", "t1": "SE2", "t1ce": "SE3", "t2": "SE4"}
+    assert "by its acquisition (TR" in case.found_by["t1ce"]
+    assert "contrast agent" in case.found_by["t1ce"]
 
 
 def test_a_named_series_wins_over_the_parameters(phantom_case, tmp_path):
@@ -157,3 +159,6 @@ def test_a_study_without_a_t2_is_completed_by_a_given_file(phantom_case, tmp_pat
     t2 = nifti / "nifti_t2.nii.gz"
     case = case_input(tmp_path / "study", {"t2": t2})
     assert case.t2 == t2 and set(case.dicom_files) == {"flair", "t1", "t1ce"}
+    assert case.found_by["t2"] == "given"
+    assert case.found_by["t1ce"].startswith("DICOM series 'AX T1 POST GD'")
+    assert case.found_by["t1ce"].endswith("by its series description")

@@ -14,6 +14,7 @@ from omnet import segment
 from omnet.errors import ModelFileError, OMNetError
 from omnet.inference.attention import ATTENTION_FILES
 from omnet.inference.device import select_device
+from omnet.inference.sources import case_input
 from omnet.model import build_model
 from omnet.model.context import CoarseWindow
 
@@ -156,3 +157,29 @@ def test_asking_for_a_missing_gpu_is_a_clear_error():
     with pytest.raises(OMNetError, match="no CUDA GPU"):
         select_device("cuda")
     assert select_device("auto").type in ("cpu", "mps")
+
+
+def test_report_says_which_file_was_read_as_each_sequence(phantom_case, tiny_model, tmp_path):
+    folder = phantom_case(shape=(16, 24, 24), name="case")
+    t1c = folder / "case_t1ce.nii.gz"
+    renamed = tmp_path / "post_contrast_3d.nii.gz"   # a name that says nothing, given by flag
+    t1c.rename(renamed)
+    result = segment(case_input(folder, {"t1ce": renamed}), None, model=tiny_model,
+                     device="cpu")
+    assert result.report["inputs"] == {
+        "flair": {"file": "case_flair.nii.gz", "found_by": "file name"},
+        "t1": {"file": "case_t1.nii.gz", "found_by": "file name"},
+        "t1ce": {"file": "post_contrast_3d.nii.gz", "found_by": "given"},
+        "t2": {"file": "case_t2.nii.gz", "found_by": "file name"}}
+
+
+def test_report_of_a_four_d_file_names_its_channels(phantom_case, tiny_model, tmp_path):
+    folder = phantom_case(shape=(16, 24, 24), name="case")
+    images = [sitk.ReadImage(str(folder / f"case_{role}.nii.gz"))
+              for role in ("flair", "t1", "t1ce", "t2")]
+    four_d = tmp_path / "BRATS_001.nii.gz"
+    sitk.WriteImage(sitk.JoinSeries(images), str(four_d))
+    inputs = segment(four_d, None, model=tiny_model, device="cpu").report["inputs"]
+    assert inputs["t1ce"] == {"file": "BRATS_001.nii.gz", "found_by":
+                              "4D image, channel 2 (Medical Segmentation Decathlon order)"}
+    assert list(inputs) == ["flair", "t1", "t1ce", "t2"]
