@@ -21,13 +21,6 @@ from omnet.model.networks import OMNet
 __all__ = ["widen_network"]
 
 
-def _reading_factor(name: str, cga_paths: set[str]) -> float:
-    """What a copied input channel's weight is multiplied by: 1/2 so that the two copies
-    sum to the original, except in a CGA pathway, whose L1-normalised channel importance
-    already halves over twice the channels."""
-    return 1.0 if name.rsplit(".", 1)[0] in cga_paths else 0.5
-
-
 def _widened(name: str, old: torch.Tensor, new_shape: torch.Size, transposed: bool,
              factor: float) -> torch.Tensor:
     """``old`` with each doubled axis repeated; axes that read the channels scaled."""
@@ -70,8 +63,10 @@ def widen_network(network: nn.Module, noise: float = 0.01,
             state[name] = old.clone()
             continue
         module = name.rsplit(".", 1)[0]
+        # The copies of a channel each carry half of what read it, except in a CGA pathway,
+        # whose L1-normalised channel importance already halves over twice the channels.
         tensor = _widened(name, old, target.shape, module in transposed,
-                          _reading_factor(name, cga_paths))
+                          1.0 if module in cga_paths else 0.5)
         if noise and name.endswith("weight") and target.dim() > 1:
             axis = 1 if module in transposed else 0
             half = old.shape[axis]
