@@ -22,7 +22,7 @@ from .guide import DEMO_LOADED, INPUT_REQUIREMENTS
 from .job import format_duration
 from .lesions import summary_text
 from .logic import RunResult, SegmentationRun
-from .roles import Volume, assign_roles, transform_problem
+from .roles import Volume, assign_roles, selection_problem, transform_problem
 from .segments import volume_rows
 
 __all__ = ["ROLES", "SegmentationPanel"]
@@ -163,7 +163,8 @@ class SegmentationPanel:
             self.run.cancel()
             return
         volumes = self.inputVolumes()
-        problem = transform_problem([node.GetTransformNodeID() for node in volumes.values()])
+        problem = selection_problem({role: node.GetID() for role, node in volumes.items()}) \
+            or transform_problem([node.GetTransformNodeID() for node in volumes.values()])
         if problem:
             slicer.util.errorDisplay(problem)
             return

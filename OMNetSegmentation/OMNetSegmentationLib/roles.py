@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from omnet.data.naming import SEQUENCE_ROLES, channel_groups, classify_name, tokens
+from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, channel_groups, classify_name, tokens
 
 __all__ = ["RoleAssignment", "RoleConflict", "Volume", "assign_roles", "channel_roles",
-           "detect_role", "transform_problem"]
+           "detect_role", "selection_problem", "transform_problem"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,21 @@ def assign_roles(volumes: Sequence[Volume], current: Mapping[str, str | None] | 
         if roles[role] is None:
             choose(role, candidates[role])
     return RoleAssignment(roles, tuple(conflicts))
+
+
+def selection_problem(chosen: Mapping[str, str | None]) -> str | None:
+    """Why the chosen volumes (role -> volume key) cannot be segmented, or None: one volume
+    chosen for two sequences (easy with four selectors) would give the network three
+    contrasts; ``omnet segment`` refuses it too, but only after the volumes are written."""
+    roles_of: dict[str, list[str]] = {}
+    for role in SEQUENCE_ROLES:
+        if chosen.get(role):
+            roles_of.setdefault(chosen[role], []).append(ROLE_TITLES[role])
+    repeated = next((titles for titles in roles_of.values() if len(titles) > 1), None)
+    if repeated:
+        return (f"The same volume is selected as {' and '.join(repeated)}. Select a "
+                f"different volume for each of the four sequences.")
+    return None
 
 
 def transform_problem(transform_ids: Collection[str | None]) -> str | None:

@@ -117,7 +117,8 @@ def _far(image: sitk.Image) -> sitk.Image:
     (lambda im: _slab(im, 12), "t2", "covers only 24 mm"),
     (_far, "t1", "does not overlap"),
     (_ball, None, "do not show a brain"),
-], ids=["localizer", "2d_slab", "no_overlap", "not_a_brain"])
+    (lambda im: head_case(**GRID)["flair"], "t2", "FLAIR and T2 are the same image"),
+], ids=["localizer", "2d_slab", "no_overlap", "not_a_brain", "one_series_twice"])
 def test_unusable_inputs_are_refused_in_one_line_and_nothing_is_written(tmp_path, change, role,
                                                                         words):
     import torch

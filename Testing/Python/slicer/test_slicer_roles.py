@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 from OMNetSegmentationLib.names import attention_title, case_stem, segmentation_name
-from OMNetSegmentationLib.roles import Volume, assign_roles, channel_roles, transform_problem
+from OMNetSegmentationLib.roles import (
+    Volume,
+    assign_roles,
+    channel_roles,
+    selection_problem,
+    transform_problem,
+)
 
 
 def volumes(*names: str) -> list[Volume]:
@@ -146,3 +152,12 @@ def test_a_name_wins_over_the_acquisition():
     assert roles["t2"] == "n1" and roles["flair"] == "n3"
     # a volume named as one sequence is never given another by its parameters
     assert assign_roles([Volume("n1", "AX T2 FSE", "flair")]).roles["flair"] is None
+
+
+def test_one_volume_selected_for_two_sequences_is_named_before_the_run():
+    four = {"flair": "node1", "t1": "node2", "t1ce": "node3", "t2": "node4"}
+    assert selection_problem(four) is None
+    problem = selection_problem(dict(four, t2="node1"))
+    assert problem.startswith("The same volume is selected as FLAIR and T2.")
+    assert "T1c" in selection_problem(dict(four, t1ce="node2"))
+    assert selection_problem(dict(four, t2=None)) is None  # an empty selector is not a repeat
