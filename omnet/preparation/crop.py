@@ -1,22 +1,20 @@
 """Step 6, normalise and crop: z-score each sequence over the brain, cut to the brain's box.
 
-Also the last checks of the input: a volume whose brain region is far smaller than a brain,
-or larger than a head, is not what the network can segment, and neither are four sequences
-of which two are one image given twice.
+Also the last check of the input: a volume whose brain region is far smaller than a brain,
+or larger than a head, is not what the network can segment.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES
 from omnet.errors import InputError
 from omnet.preparation.grids import Cropped
 from omnet.preprocessing.crop import brain_bbox
 from omnet.preprocessing.normalize import zscore_nonzero
 
 __all__ = ["MAX_BRAIN_ML", "MAX_EXTENT_MM", "MIN_BRAIN_ML", "check_brain",
-           "check_distinct_sequences", "normalise_and_crop"]
+           "normalise_and_crop"]
 
 #: Less tissue than this is not a brain (an adult brain holds about 1,000-1,700 mL).
 MIN_BRAIN_ML = 300.0
@@ -48,25 +46,6 @@ def check_brain(brain: np.ndarray, spacing: tuple[float, float, float],
         raise InputError(f"these images do not show a head: the tissue spans {max(extent):.0f} "
                          f"mm (a head is under {MAX_EXTENT_MM:.0f} mm across)")
     return {"brain_ml": round(ml, 1), "extent_mm": [round(e, 1) for e in extent[::-1]]}
-
-
-def check_distinct_sequences(volume: np.ndarray, brain: np.ndarray,
-                             roles: tuple[str, ...] = SEQUENCE_ROLES) -> None:
-    """Refuse a case in which two sequences are the same image (one series chosen for two
-    roles): the network needs four contrasts, and its answer from three is not a result.
-
-    Identical voxel values over the brain, not a correlation: the 34 development cases
-    correlate at most 0.78 (T1 with T1c), but a two-tissue phantom's contrasts correlate
-    exactly, and they are still four images."""
-    if not brain.any():
-        return
-    inside = [volume[index][brain] for index in range(len(roles))]
-    for first in range(len(roles)):
-        for second in range(first + 1, len(roles)):
-            if np.array_equal(inside[first], inside[second]):
-                raise InputError(
-                    f"{ROLE_TITLES[roles[first]]} and {ROLE_TITLES[roles[second]]} are the same "
-                    f"image: choose the right series for each of the four sequences")
 
 
 def normalise_and_crop(volume: np.ndarray, brain: np.ndarray,

@@ -23,7 +23,7 @@ from omnet.preparation.alignment import align, on_reference
 from omnet.preparation.background import zero_background
 from omnet.preparation.bias import bias_fields
 from omnet.preparation.canonical import canonical_grid, to_canonical
-from omnet.preparation.crop import check_brain, check_distinct_sequences, normalise_and_crop
+from omnet.preparation.crop import check_brain, normalise_and_crop
 from omnet.preparation.grids import Cropped, Grid, Resampled
 from omnet.preparation.reference import reference_grid
 from omnet.preparation.resolution import (
@@ -179,7 +179,6 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         volume, brain, resampled, entry = to_canonical(images, transforms, reference, grid,
                                                        brain_ref, fields, settings.interpolation)
         entry.update(check_brain(brain, grid.spacing, stripped=brain_ref is not None))
-        check_distinct_sequences(volume, brain)
         steps.append(entry)
 
     with timed("resolution_matching"):

@@ -57,6 +57,16 @@ def test_without_stripping_the_skull_counts_as_brain():
                             "reason": "skull stripping off"}
 
 
+def test_one_series_twice_is_refused_before_brain_extraction_runs():
+    images = head_case(skull=True, **GRID)
+    images["t2"] = images["flair"]
+    EllipsoidExtractor.calls = 0
+    with pytest.raises(InputError, match="FLAIR and T2 are the same image"):
+        prepare(images, PrepareSettings(register="on", skull_strip="on"),
+                extractor=EllipsoidExtractor(), detector=_not_stripped)
+    assert EllipsoidExtractor.calls == 0
+
+
 def test_stripped_inputs_are_not_stripped_again():
     EllipsoidExtractor.calls = 0
     prepared = prepare(head_case(**GRID), PrepareSettings(register="off"),
@@ -97,10 +107,27 @@ def _slab(image: sitk.Image, slices: int) -> sitk.Image:
 
 
 def _ball(image: sitk.Image) -> sitk.Image:
-    """A 40 mm ball of water in the same field of view: an object, not a brain."""
+    """A 40 mm ball of water in the same field of view, shaded by the coil from the
+    sequence's brightest value at its centre (so the four sequences stay four images, and
+    each has structure): an object, not a brain."""
     points = grid_points(image.GetSize(), image.GetSpacing(), image.GetOrigin(),
                          image.GetDirection())
-    values = (np.linalg.norm(points - CENTRE, axis=-1) < 20.0).astype(np.float32) * 500.0
+    radius = np.linalg.norm(points - CENTRE, axis=-1)
+    brightest = float(sitk.GetArrayViewFromImage(image).max())
+    values = ((radius < 20.0) * brightest * (1.0 - radius / 40.0)).astype(np.float32)
+    out = sitk.GetImageFromArray(values)
+    out.CopyInformation(image)
+    return out
+
+
+def _noise(image: sitk.Image) -> sitk.Image:
+    """The head's outline filled with noise of the tissue's brightness: a blank or broken
+    series, brain-shaped, that holds no anatomy."""
+    values = sitk.GetArrayFromImage(image).astype(np.float32)
+    inside = values != 0
+    noise = np.random.default_rng(0).normal(values[inside].mean(), values[inside].std(),
+                                            int(inside.sum()))
+    values[inside] = np.abs(noise) + 1.0
     out = sitk.GetImageFromArray(values)
     out.CopyInformation(image)
     return out
@@ -118,7 +145,8 @@ def _far(image: sitk.Image) -> sitk.Image:
     (_far, "t1", "does not overlap"),
     (_ball, None, "do not show a brain"),
     (lambda im: head_case(**GRID)["flair"], "t2", "FLAIR and T2 are the same image"),
-], ids=["localizer", "2d_slab", "no_overlap", "not_a_brain", "one_series_twice"])
+    (_noise, "t2", "T2 shows no anatomy"),
+], ids=["localizer", "2d_slab", "no_overlap", "not_a_brain", "one_series_twice", "noise"])
 def test_unusable_inputs_are_refused_in_one_line_and_nothing_is_written(tmp_path, change, role,
                                                                         words):
     import torch
@@ -194,3 +222,20 @@ def test_a_noisy_or_zero_background_is_left_as_it_is():
     out, moved = zero_background({"t2": noisy, "flair": stripped})
     assert moved == {}
     assert out["t2"] is noisy and out["flair"] is stripped
+
+
+def test_structure_share_tells_tissue_from_noise():
+    from scipy import ndimage
+
+    from omnet.preparation.reference import structure_share
+
+    noise = np.random.default_rng(1).normal(size=(40, 40, 40)).astype(np.float32)
+    inner = np.zeros(noise.shape, dtype=bool)
+    inner[4:-4, 4:-4, 4:-4] = True
+    assert abs(structure_share(noise, inner) - 1 / 27) < 0.01
+    smooth = ndimage.gaussian_filter(noise, 3.0)
+    assert structure_share(smooth, inner) > 0.9
+    spiked = smooth.copy()
+    spiked.flat[::500] = 1000.0 * smooth.max()  # hot pixels, 0.2 % of the voxels
+    assert structure_share(spiked, inner) > 0.8
+    assert structure_share(np.full(noise.shape, 7.0, np.float32), inner) == 0.0
