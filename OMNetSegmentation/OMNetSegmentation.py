@@ -31,7 +31,7 @@ class OMNetSegmentation(ScriptedLoadableModule):
         ScriptedLoadableModule.__init__(self, parent)
         self.parent.title = _("OMNet Brain Tumour Segmentation")
         self.parent.categories = [translate("qSlicerAbstractCoreModule", "Segmentation")]
-        self.parent.dependencies = ["Segmentations", "SubjectHierarchy"]
+        self.parent.dependencies = ["Segmentations", "SubjectHierarchy", "Markups"]
         self.parent.contributors = ["OMNet for 3D Slicer contributors"]
         self.parent.helpText = _(
             "Segments a brain tumour (necrotic/non-enhancing core, edema, enhancing tumour) "
@@ -124,6 +124,7 @@ class OMNetSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
     def onSceneStartClose(self, caller, event) -> None:
         if self.panel.running:
             self.panel.run.cancel()
+        self.newVolumeIds = set()
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event) -> None:
@@ -137,14 +138,17 @@ class OMNetSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
             self.detectTimer.start()
 
     def onVolumesLoaded(self) -> None:
+        if self.panel.parameterNode is None:  # loaded elsewhere (DICOM): decide on enter
+            return
         newIds, self.newVolumeIds = self.newVolumeIds, set()
         self.panel.detectRoles(newIds)
 
     def initializeParameterNode(self) -> None:
         self.setParameterNode(self.logic.getParameterNode())
         self.panel.refreshModels()
-        if not any(self.panel.inputVolumes().values()):
-            self.panel.detectRoles()
+        newIds, self.newVolumeIds = self.newVolumeIds, set()
+        if newIds or not any(self.panel.inputVolumes().values()):
+            self.panel.detectRoles(newIds)
 
     def setParameterNode(self, parameterNode) -> None:
         if self._parameterNode:
@@ -186,14 +190,16 @@ class OMNetSegmentationTest(ScriptedLoadableModuleTest):
                               "(set OMNET_SELFTEST_INSTALL=1 to install them first)")
             return
         self.setUp()
-        self.test_SegmentDemoCase()
+        self.segmentDemoCase()
 
     def test_DemoCaseAndScene(self):
         self.delayDisplay("Loading the demo case and importing its true labels")
         selftest.run_scene_test(self)
         self.delayDisplay("Test passed")
 
-    def test_SegmentDemoCase(self):
+    def segmentDemoCase(self):
+        """Not a ``test_`` method: ctest's runner collects those and never calls runTest,
+        and the build machines lack PyTorch; runTest calls it where the packages are."""
         self.delayDisplay("Building the demo case and segmenting it with the bundled model")
         selftest.run_self_test(self)
         self.delayDisplay("Test passed")

@@ -118,6 +118,8 @@ class OMNetTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = self.panel.parameterNode = parameterNode
         if parameterNode:
             self._parameterNodeGuiTag = parameterNode.connectGui(self.ui)
+            if self.panel.exportedModel:  # a run that finished while the panel was hidden
+                parameterNode.exportedModel = self.panel.exportedModel
             self.addObserver(parameterNode.parameterNode, vtk.vtkCommand.ModifiedEvent,
                              self.panel.updateButtons)
             self.panel.showFolders()

@@ -14,6 +14,7 @@ import slicer
 import vtk
 
 from .lesions import COLUMNS, diameter_lines, measure_labelmap_file, table_rows
+from .scene import remove_with_helpers
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS
 
 __all__ = ["LINES_ATTRIBUTE", "TABLE_ATTRIBUTE", "export_labelmap", "measure_segmentation",
@@ -46,7 +47,7 @@ def _fill_table(tableNode, rows) -> None:
 def _remove_old_lines(segmentationNode) -> None:
     for node in slicer.util.getNodesByClass("vtkMRMLMarkupsLineNode"):
         if node.GetAttribute(LINES_ATTRIBUTE) == segmentationNode.GetID():
-            slicer.mrmlScene.RemoveNode(node)
+            remove_with_helpers(node)
 
 
 def show_lesions(report: dict, segmentationNode):
@@ -113,8 +114,13 @@ def export_labelmap(segmentationNode, referenceVolume, path: str | os.PathLike) 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         if not slicer.util.saveNode(labelNode, str(path)):
             raise RuntimeError(f"could not write the label map to {path}")
-    finally:
-        slicer.mrmlScene.RemoveNode(labelNode)
+    finally:  # the export made a colour table for this label map only, as in Slicer's
+        # own slicer.util.arrayFromSegmentBinaryLabelmap
+        display = labelNode.GetDisplayNode()
+        colour = display.GetColorNode() if display is not None else None
+        remove_with_helpers(labelNode)
+        if colour is not None and not colour.GetSingletonTag():
+            slicer.mrmlScene.RemoveNode(colour)
     return str(path)
 
 

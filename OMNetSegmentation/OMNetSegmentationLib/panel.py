@@ -56,7 +56,8 @@ class SegmentationPanel:
             return
         volumes = [Volume(n.GetID(), n.GetName(), scene.acquisition_role(n))
                    for n in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode")
-                   if not n.IsA("vtkMRMLLabelMapVolumeNode")
+                   # what the selectors show: no label map, vector, tensor or DWI volume
+                   if n.GetClassName() == "vtkMRMLScalarVolumeNode"
                    and not n.GetAttribute(scene.ATTENTION_ATTRIBUTE)]
         current = {role: n.GetID() if n else None for role, n in self.inputVolumes().items()}
         assignment = assign_roles(volumes, current, newIds)

@@ -21,7 +21,8 @@ from .names import attention_title
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, terminology_entry
 
 __all__ = ["ATTENTION_ATTRIBUTE", "acquisition_role", "import_segmentation", "load_attention_maps",
-           "patient_name", "place_next_to", "set_visibility_3d", "show_attention",
+           "patient_name", "place_next_to", "remove_with_helpers", "set_visibility_3d",
+           "show_attention",
            "show_segmentation", "store_volumes", "write_volumes"]
 
 ATTENTION_ATTRIBUTE = "OMNet.Attention"
@@ -98,7 +99,7 @@ def place_next_to(node, referenceNode) -> None:
         shNode.SetItemParent(item, shNode.GetItemParent(referenceItem))
 
 
-def _remove_with_helpers(node) -> None:
+def remove_with_helpers(node) -> None:
     """Remove a node and the display and storage nodes that only it used."""
     helpers = [node.GetNthDisplayNode(i) for i in range(node.GetNumberOfDisplayNodes())]
     helpers.append(node.GetStorageNode())
@@ -176,10 +177,10 @@ def import_segmentation(labelPath: str | os.PathLike, referenceVolume, name: str
             raise RuntimeError("Slicer could not import the label map into the segmentation")
     except Exception:
         if created:
-            _remove_with_helpers(segmentationNode)
+            remove_with_helpers(segmentationNode)
         raise
     finally:
-        _remove_with_helpers(labelNode)
+        remove_with_helpers(labelNode)
     if created:
         place_next_to(segmentationNode, referenceVolume)
     return segmentationNode

@@ -2,7 +2,8 @@
 
 Slicer 5.8 ships Python 3.9.10; 5.10 and 5.12 ship Python 3.12.10. The ``omnet`` package and
 both modules run on Python 3.9 and later, so the oldest supported release is 5.8. The module
-panels show :func:`unsupported_message` instead of their controls on an older Slicer.
+panels show :func:`unsupported_message` instead of their controls on Slicer 5.4 and 5.6
+(earlier releases lack ``slicer.i18n`` and cannot load the module files at all).
 """
 
 from __future__ import annotations

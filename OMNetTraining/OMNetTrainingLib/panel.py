@@ -35,6 +35,9 @@ class TrainingPanel:
     def __init__(self, ui) -> None:
         self.ui = ui
         self.parameterNode = None
+        # the last run's model: kept here too, since a run often ends while another module
+        # is shown and the panel has no parameter node (see OMNetTraining.setParameterNode)
+        self.exportedModel = ""
         self.job: TimedJob | None = None
         self.jobKind = ""
         self.curves = TrainingCurves()
@@ -171,7 +174,9 @@ class TrainingPanel:
             self._failed(outcome)
             return
         model = str((outcome.result or {}).get("model") or "")
-        self.parameterNode.exportedModel = model
+        self.exportedModel = model
+        if self.parameterNode is not None:
+            self.parameterNode.exportedModel = model
         self.ui.progressBar.value = 100
         self.ui.modelPathLabel.text = model
         self.ui.statusLabel.text = _("Training finished in {time}.").format(
