@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,13 +59,33 @@ def to_image(crop_values: np.ndarray, box: BBox, reference: sitk.Image,
     return image
 
 
+def check_writable_place(folder: Path, what: str, path: Path) -> None:
+    """Refuse ``path`` when ``folder`` (the folder it goes into, made when missing) cannot
+    hold it: the nearest existing ancestor is a file, or takes no new files (read-only,
+    no permission). Tried with a temporary file that is gone at once."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"{what} {path} cannot be written: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise InputError(f"{what} {path} cannot be written: {existing} takes no new files "
+                         f"({reason.lower()})") from None
+
+
 def check_file_destination(path: str | os.PathLike, what: str,
                            example: str = "result.json") -> Path:
-    """``path`` unless it is an existing folder (one line, before any work is done)."""
+    """``path`` unless it is an existing folder or cannot be written (one line, before any
+    work is done)."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"{what} {path} is a folder; give a file name such as "
                          f"{path / example}")
+    check_writable_place(path.parent, what, path)
     return path
 
 
@@ -83,6 +104,7 @@ def check_folder_destination(path: str | os.PathLike, what: str) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise InputError(f"{what} {path} is a file, not a folder")
+    check_writable_place(path, what, path)
     return path
 
 
@@ -90,12 +112,19 @@ def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = N
                        files: dict[str, str | os.PathLike | None] | None = None,
                        folders: dict[str, str | os.PathLike | None] | None = None) -> None:
     """Refuse, before any work, every given destination (what -> path) that cannot be
-    written: so a bad one never leaves the others written."""
+    written, or that two outputs share: so a bad one never leaves the others written."""
+    seen: dict[Path, str] = {}
     for checks, check in ((images, check_image_destination), (files, check_file_destination),
                           (folders, check_folder_destination)):
         for what, path in (checks or {}).items():
-            if path is not None:
-                check(path, what)
+            if path is None:
+                continue
+            check(path, what)
+            resolved = Path(path).resolve()
+            if resolved in seen:
+                raise InputError(f"{seen[resolved]} and {what} are both {path}: give each "
+                                 f"its own path")
+            seen[resolved] = what
 
 
 def check_segment_destinations(*, output: str | os.PathLike | None = None,

@@ -1,10 +1,10 @@
 """Step 1, the reference grid: check that every series is a volume, pick the output grid.
 
 A localizer/scout or a 2D series (a few slices, or a slab a few cm thick) cannot be
-resampled into a 3D brain, a series of noise (a failed export, a blank or broken series)
-holds no anatomy, and one series chosen for two sequences leaves the network three
-contrasts; all are refused here, on the voxels as read, before registration or brain
-extraction spend minutes.
+resampled into a 3D brain, a label map holds classes, not intensities, a series of noise
+(a failed export, a blank or broken series) holds no anatomy, and one series chosen for two
+sequences leaves the network three contrasts; all are refused here, on the voxels as read,
+before registration or brain extraction spend minutes.
 """
 
 from __future__ import annotations
@@ -19,13 +19,17 @@ from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES
 from omnet.errors import InputError
 from omnet.preparation.grids import Grid
 
-__all__ = ["MIN_EXTENT_MM", "MIN_SLICES", "MIN_STRUCTURE", "check_anatomy",
-           "check_distinct_series", "check_series", "reference_grid", "structure_share"]
+__all__ = ["MAX_LABEL_VALUES", "MIN_EXTENT_MM", "MIN_SLICES", "MIN_STRUCTURE", "check_anatomy",
+           "check_distinct_series", "check_not_labels", "check_series", "reference_grid",
+           "structure_share"]
 
 #: Fewer slices than this along any axis: a localizer/scout or 2D series, not a volume.
 MIN_SLICES = 10
 #: A brain volume spans more than this along every axis (an adult brain 120-180 mm).
 MIN_EXTENT_MM = 80.0
+#: A series whose non-zero voxels take this many whole-number values or fewer is a label map
+#: (BraTS: 1, 2, 4), not an MRI sequence (the phantoms of the tests take over 70).
+MAX_LABEL_VALUES = 10
 #: A series keeping less than this share of its variance under a 3-voxel mean, on its own
 #: voxels, is noise, not anatomy: the 34 BraTS cases keep 0.63-0.97 (0.29-0.47 with Rician
 #: noise of 30 % of the brain's median added), the demo case 0.73-0.81, white noise 1/27.
@@ -57,6 +61,18 @@ def structure_share(values: np.ndarray, inner: np.ndarray) -> float:
     if spread == 0.0:
         return 0.0
     return float(ndimage.uniform_filter(clipped, 3)[inner].var()) / spread
+
+
+def check_not_labels(image: sitk.Image, name: str) -> None:
+    """Refuse a label map given as a sequence (a segmentation file picked by mistake)."""
+    values = sitk.GetArrayViewFromImage(image)
+    values = values[values != 0]
+    sample = values[::max(1, values.size // 200_000)]
+    distinct = np.unique(sample)
+    if 0 < distinct.size <= MAX_LABEL_VALUES and np.all(distinct == np.round(distinct)):
+        shown = ", ".join(f"{v:g}" for v in distinct)
+        raise InputError(f"{name} looks like a label map (its voxels take only the values "
+                         f"0, {shown}), not an MRI sequence; choose the image series")
 
 
 def check_anatomy(image: sitk.Image, name: str) -> float:
@@ -105,6 +121,7 @@ def reference_grid(images: Mapping[str, sitk.Image],
     structure = {}
     for role, image in images.items():
         check_series(image, ROLE_TITLES.get(role, role))
+        check_not_labels(image, ROLE_TITLES.get(role, role))
         structure[role] = round(check_anatomy(image, ROLE_TITLES.get(role, role)), 3)
     check_distinct_series(images)
     reference = images[reference_role]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import SimpleITK as sitk
 
-from omnet.preparation.alignment import align, on_reference
+from omnet.preparation.alignment import align, check_same_brain, on_reference
 from omnet.preparation.background import zero_background
 from omnet.preparation.bias import bias_fields
 from omnet.preparation.canonical import canonical_grid, to_canonical
@@ -165,6 +165,8 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
     with timed("skull_strip"):
         working = on_reference(images, reference, transforms)
         brain_ref, entry = skull_strip(working, role, settings.skull_strip, extractor, detector)
+        if brain_ref is None:  # the inputs' own tissue is the brain: it must be one brain
+            check_same_brain(working, role)
         steps.append(entry)
 
     with timed("bias_field"):

@@ -28,13 +28,14 @@ def _full_suffix(name: str) -> str:
 def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``destination``; rename it there on success.
 
-    The temporary file keeps the destination's suffix so format-sniffing writers (SimpleITK)
-    pick the right format. On any exception, including KeyboardInterrupt, it is removed.
+    The temporary file keeps the destination's suffix, in lower case, so format-sniffing
+    writers (SimpleITK, whose NIfTI writer refuses ``.NII.GZ``) pick the right format. On
+    any exception, including KeyboardInterrupt, it is removed.
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name.split('.')[0]}.partial-",
-                                    suffix=_full_suffix(destination.name),
+                                    suffix=_full_suffix(destination.name).lower(),
                                     dir=destination.parent)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -98,6 +98,7 @@ def test_explicit_files_and_default_output_name(capsys, phantom_case, tiny_model
     ("results", "results/p8_omnet.nii.gz"),
     ("existing", "existing/p8_omnet.nii.gz"),
     ("nested/out.nrrd", "nested/out.nrrd"),
+    ("OUT.NII.GZ", "OUT.NII.GZ"),  # SimpleITK writes only lower-case endings itself
 ])
 def test_output_names_a_file_or_a_folder(capsys, phantom_case, tiny_model_file, tmp_path,
                                          output, written):
@@ -117,6 +118,13 @@ def test_output_names_a_file_or_a_folder(capsys, phantom_case, tiny_model_file, 
     (("-o", "{tmp}/out.nii.gz", "--report", "{tmp}"), "the report {tmp} is a folder"),
     (("-o", "{tmp}/out.nii.gz", "--probabilities", "{tmp}/p9/p9_t1.nii.gz"),
      "the probabilities folder {tmp}/p9/p9_t1.nii.gz is a file"),
+    (("-o", "{tmp}/p9/p9_t1.nii.gz/out.nii.gz",),
+     "the label map {tmp}/p9/p9_t1.nii.gz/out.nii.gz cannot be written: "
+     "{tmp}/p9/p9_t1.nii.gz is a file, not a folder"),
+    (("-o", "{tmp}/out.nii.gz", "--report", "{tmp}/p9/p9_t1.nii.gz/deeper/r.json"),
+     "the report {tmp}/p9/p9_t1.nii.gz/deeper/r.json cannot be written"),
+    (("-o", "{tmp}/out.nii.gz", "--probabilities", "{tmp}/out.nii.gz"),
+     "the label map and the probabilities folder are both {tmp}/out.nii.gz"),
 ])
 def test_an_output_that_cannot_be_an_image_is_refused_before_any_work(
         capsys, phantom_case, tiny_model_file, tmp_path, extra, words):
@@ -257,3 +265,20 @@ def test_a_given_sequence_replaces_the_case_folders(capsys, phantom_case, tmp_pa
                            "-o", tmp_path / "o.nii.gz", "--progress-format", "none")
     assert code == 2 and "flat_t1c.nii.gz: is a 2D image" in _one_error_line(err)
     assert not (tmp_path / "o.nii.gz").exists()
+
+
+def test_a_folder_that_takes_no_new_files_is_refused_before_any_work(
+        capsys, phantom_case, tiny_model_file, tmp_path, monkeypatch):
+    import omnet.inference.outputs as outputs
+
+    def refuse(*args, **kwargs):  # what a read-only mount answers (root ignores chmod here)
+        raise OSError(30, "Read-only file system")
+
+    folder = phantom_case(shape=(16, 24, 24), name="p11")
+    monkeypatch.setattr(outputs.tempfile, "TemporaryFile", refuse)
+    code, _out, err = _run(capsys, folder, "-o", tmp_path / "ro" / "x.nii.gz", "--model",
+                           tiny_model_file, "--device", "cpu", "--progress-format", "none")
+    assert code == 2
+    assert _one_error_line(err).endswith(
+        f"cannot be written: {tmp_path} takes no new files (read-only file system)")
+    assert not (tmp_path / "ro").exists()

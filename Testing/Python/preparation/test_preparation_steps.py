@@ -133,6 +133,26 @@ def _noise(image: sitk.Image) -> sitk.Image:
     return out
 
 
+def _labels(image: sitk.Image) -> sitk.Image:
+    """A BraTS-style label map (0, 1, 2, 4) on the sequence's grid: a segmentation file
+    picked as a sequence."""
+    values = sitk.GetArrayFromImage(image)
+    inside = values[values != 0]
+    labels = np.where(values != 0, 2, 0).astype(np.uint8)
+    labels[values > np.percentile(inside, 80)] = 1
+    labels[values > np.percentile(inside, 95)] = 4
+    out = sitk.GetImageFromArray(labels)
+    out.CopyInformation(image)
+    return out
+
+
+def _wrong_spacing(image: sitk.Image) -> sitk.Image:
+    """The same voxels under a header that says twice the voxel size (a broken export)."""
+    out = sitk.Image(image)
+    out.SetSpacing(tuple(2.0 * s for s in image.GetSpacing()))
+    return out
+
+
 def _far(image: sitk.Image) -> sitk.Image:
     out = sitk.Image(image)
     out.SetOrigin((600.0, 400.0, -300.0))
@@ -146,7 +166,10 @@ def _far(image: sitk.Image) -> sitk.Image:
     (_ball, None, "do not show a brain"),
     (lambda im: head_case(**GRID)["flair"], "t2", "FLAIR and T2 are the same image"),
     (_noise, "t2", "T2 shows no anatomy"),
-], ids=["localizer", "2d_slab", "no_overlap", "not_a_brain", "one_series_twice", "noise"])
+    (_labels, "t2", r"T2 looks like a label map \(its voxels take only the values 0, 1, 2, 4\)"),
+    (_wrong_spacing, "t1", "T1: after alignment only"),
+], ids=["localizer", "2d_slab", "no_overlap", "not_a_brain", "one_series_twice", "noise",
+        "label_map", "wrong_voxel_size"])
 def test_unusable_inputs_are_refused_in_one_line_and_nothing_is_written(tmp_path, change, role,
                                                                         words):
     import torch
