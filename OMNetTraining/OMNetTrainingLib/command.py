@@ -59,12 +59,14 @@ class TrainingOptions:
 def train_arguments(options: TrainingOptions) -> list[str]:
     """``train DATA --out RUN --preset P ... --progress-format lines`` (after ``omnet``).
 
-    A resumed run keeps the settings saved in its folder, so only the device is passed.
+    A resumed run keeps the settings saved in its folder, so only the device and a new
+    length (``--iterations``, which extends the run) are passed.
     """
     argv = ["train", options.data_dir, "--out", options.out_dir,
             "--device", cli_device(options.device), "--progress-format", "lines"]
     if options.resume:
-        return [*argv, "--resume"]
+        length = ["--iterations", str(options.iterations)] if options.iterations else []
+        return [*argv, *length, "--resume"]
     argv += ["--preset", options.preset]
     if options.variant:
         argv += ["--variant", options.variant]

@@ -2,15 +2,20 @@
 
 Each curve keeps its own (iteration, value) points, so a task that starts later in the
 curriculum simply has a shorter curve. :func:`decimate` keeps plots light on long runs.
+A resumed run starts from its folder's history (:func:`curves_from_run`); the iterations it
+repeats after its last checkpoint replace the old points.
 """
 
 from __future__ import annotations
 
+import csv
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-__all__ = ["REGIONS", "TASKS", "TrainingCurves", "decimate"]
+__all__ = ["REGIONS", "TASKS", "TrainingCurves", "curves_from_run", "decimate"]
 
 TASKS = ("task1", "task2", "task3")
 REGIONS = ("whole", "core", "enhancing")
@@ -45,6 +50,14 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _forget_from(curve: tuple[list[float], list[float]], iteration: float) -> None:
+    """Drop the points at ``iteration`` and later: a resumed run repeats them."""
+    xs, ys = curve
+    while xs and xs[-1] >= iteration:
+        xs.pop()
+        ys.pop()
+
+
 class TrainingCurves:
     """Accumulates METRIC data of one run."""
 
@@ -62,6 +75,7 @@ class TrainingCurves:
         if metric.get("kind") == "train":
             losses = metric.get("loss") if isinstance(metric.get("loss"), Mapping) else {}
             for task in TASKS:
+                _forget_from(self.loss[task], iteration)
                 value = _number(losses.get(task))
                 if value is not None:
                     self.loss[task][0].append(iteration)
@@ -72,6 +86,7 @@ class TrainingCurves:
             dice = metric.get("dice") if isinstance(metric.get("dice"), Mapping) else {}
             values = {r: _number(dice.get(r)) for r in REGIONS}
             for region, value in values.items():
+                _forget_from(self.dice[region], iteration)
                 if value is not None:
                     self.dice[region][0].append(iteration)
                     self.dice[region][1].append(value)
@@ -121,3 +136,28 @@ class TrainingCurves:
             if xs:
                 curves[REGION_TITLES[region]] = decimate(xs, ys, max_points)
         return curves
+
+
+def _rows(path: Path) -> Iterator[dict[str, str]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            yield from csv.DictReader(handle)
+    except (OSError, csv.Error):
+        return
+
+
+def curves_from_run(run_dir: str | os.PathLike) -> TrainingCurves:
+    """The curves a run folder already holds (``metrics.csv``, ``validation.csv``, as
+    ``omnet train`` writes them), so a resumed run's plots keep their history; empty when
+    the folder has none."""
+    curves = TrainingCurves()
+    folder = Path(run_dir)
+    for row in _rows(folder / "metrics.csv"):
+        curves.add({"kind": "train", "iteration": row.get("iteration"),
+                    "loss": {task: row.get(f"loss_{task}") for task in TASKS}})
+    for row in _rows(folder / "validation.csv"):
+        curves.add({"kind": "validation", "iteration": row.get("iteration"),
+                    "dice": {region: row.get(f"dice_{region}") for region in REGIONS},
+                    "best": row.get("best") == "1"})
+    curves.latest_train = None  # progress and speed come from the resumed run's own lines
+    return curves

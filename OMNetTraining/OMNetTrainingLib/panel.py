@@ -18,15 +18,17 @@ from OMNetSegmentationLib.logic import TimedJob
 from slicer.i18n import tr as _
 
 from .command import TrainingOptions, check_arguments, folder_text, train_arguments
-from .curves import TrainingCurves
+from .curves import TrainingCurves, curves_from_run
 from .plots import TrainingPlots
 from .scan import scan_rows, scan_summary
 
 __all__ = ["TrainingPanel"]
 
 PLOT_REFRESH_S = 2.0
-#: A stopped run checkpoints at the end of its current iteration; give it time to do so.
-STOP_GRACE_S = {"scan": 10.0, "train": 180.0}
+#: A stopped run checkpoints at the end of its current iteration; give it time to do so (a
+#: stop during the end-of-run BatchNorm re-estimation, about 2.5 min on a laptop CPU, waits
+#: for that too).
+STOP_GRACE_S = {"scan": 10.0, "train": 420.0}
 
 
 class TrainingPanel:
@@ -113,7 +115,7 @@ class TrainingPanel:
         if not self._ready():
             return
         p.exportedModel = ""
-        self.curves = TrainingCurves()
+        self.curves = curves_from_run(options.out_dir) if resume else TrainingCurves()
         self.plots = TrainingPlots(Path(options.out_dir).name or "OMNet run")
         self.plots.show(self.ui.chartComboBox.currentText.lower())
         self.ui.statusLabel.text = _("Resuming...") if resume else _("Starting...")

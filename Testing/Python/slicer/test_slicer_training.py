@@ -12,7 +12,7 @@ from OMNetTrainingLib.command import (
     folder_text,
     train_command,
 )
-from OMNetTrainingLib.curves import TrainingCurves, decimate
+from OMNetTrainingLib.curves import TrainingCurves, curves_from_run, decimate
 from OMNetTrainingLib.scan import scan_rows, scan_summary
 
 
@@ -45,8 +45,11 @@ def test_resume_keeps_the_runs_own_settings():
                                                  resume=True))
     assert argv[-1] == "--resume"
     assert option_value(argv, "--out") == "/r"
-    for absent in ("--preset", "--variant", "--width", "--iterations"):
+    assert option_value(argv, "--iterations") == "500"  # extends the run
+    for absent in ("--preset", "--variant", "--width"):
         assert absent not in argv
+    argv = train_command(["py"], TrainingOptions("/d", "/r", resume=True))
+    assert "--iterations" not in argv
 
 
 def test_preset_variant_choice_and_unset_folders():
@@ -151,3 +154,33 @@ def test_decimate_averages_equal_bins():
     assert len(out_x) == 7 and out_x == sorted(out_x)
     with pytest.raises(ValueError):
         decimate([1, 2], [1], 5)
+
+
+def test_a_resumed_run_keeps_its_curves_and_replaces_repeated_iterations(tmp_path):
+    (tmp_path / "metrics.csv").write_text(
+        "iteration,stage,lr,loss_task1,loss_task2,loss_task3,loss_total,patches,patches_per_s,"
+        "seconds\n"
+        "1,1,0.05,0.9,,,0.9,6,2.0,3.0\n"
+        "2,2,0.05,0.8,0.7,,1.5,6,2.0,3.0\n"
+        "3,3,0.04,0.7,0.6,0.5,1.8,6,2.0,3.0\n"
+        "4,3,0.03,0.6,0.5,0.4,1.5,6,2.0,3.0\n")
+    (tmp_path / "validation.csv").write_text(
+        "iteration,dice_whole,dice_core,dice_enhancing,dice_mean,best,seconds\n"
+        "2,0.5,0.4,0.3,0.4,1,10\n4,0.45,0.35,0.25,0.35,0,10\n")
+    curves = curves_from_run(tmp_path)
+    assert curves.loss["task1"] == ([1.0, 2.0, 3.0, 4.0], [0.9, 0.8, 0.7, 0.6])
+    assert curves.loss["task3"] == ([3.0, 4.0], [0.5, 0.4])
+    assert curves.dice["whole"] == ([2.0, 4.0], [0.5, 0.45])
+    assert curves.best == (2, {"whole": 0.5, "core": 0.4, "enhancing": 0.3})
+    assert curves.latest_train is None
+    # the run resumes from its checkpoint at iteration 2: iterations 3 and 4 come again
+    curves.add({"kind": "train", "iteration": 3, "total": 10,
+                "loss": {"task1": 0.65, "task2": 0.55, "task3": 0.45}})
+    assert curves.loss["task1"] == ([1.0, 2.0, 3.0], [0.9, 0.8, 0.65])
+    assert curves.loss["task3"] == ([3.0], [0.45])
+
+
+def test_a_folder_without_history_gives_empty_curves(tmp_path):
+    curves = curves_from_run(tmp_path / "new-run")
+    assert all(not xs for xs, _ in curves.loss.values())
+    assert all(not xs for xs, _ in curves.dice.values()) and curves.best is None
