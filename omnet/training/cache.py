@@ -85,6 +85,17 @@ def _cache_key(case: CaseFiles) -> str:
     return f"{safe}-{digest}"
 
 
+def check_label_grid(case_id: str, seg, images) -> None:
+    """Refuse a label map that lies on none of its sequences' grids: expert labels are
+    drawn on a sequence's voxels, so another grid means a broken header or another case
+    (resampled, it would teach the network shifted labels). As nnU-Net's dataset check."""
+    from omnet.data.geometry import same_grid
+
+    if not any(same_grid(seg, image) for image in images.values()):
+        raise InputError(f"{case_id}: the label map is on none of the sequences' grids (its "
+                         f"size, spacing, origin or direction differ); check its header")
+
+
 def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     """Read, crop to the brain and z-score one case exactly as ``omnet segment`` does; map
     its labels to network classes (normal brain = the brain mask without tumour).
@@ -92,12 +103,14 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     Returns (images float16 (4, z, y, x), classes uint8 (z, y, x), facts for ``meta.json``).
     Raises InputError for unreadable files or labels that fit no BraTS scheme.
     """
-    from omnet.data.imageio import load_case
+    from omnet.data.imageio import align_case, read_case
     from omnet.preprocessing.prepare import prepare_network_input
 
-    loaded = load_case(case)
-    if loaded.seg is None:
+    raw = read_case(case)
+    if raw.seg is None:
         raise InputError(f"{case.case_id}: no label map")
+    check_label_grid(case.case_id, raw.seg, raw.images)
+    loaded = align_case(raw)
     prepared = prepare_network_input(loaded.images)
     box, mask, images = prepared.box, prepared.brain, prepared.volume
     seg = loaded.seg[box]

@@ -75,7 +75,8 @@ def test_cache_is_rebuilt_when_the_preprocessing_version_changes(synthetic_datas
 
 @pytest.fixture
 def messy_dataset(synthetic_dataset, tmp_path):
-    """Two good cases, one without its T2, one with labels that fit no scheme, one unreadable."""
+    """Two good cases, one without its T2, one with labels that fit no scheme, one unreadable,
+    one whose label map lies off its sequences' grid."""
     root = tmp_path / "messy"
     for name in ("case01", "case02"):
         shutil.copytree(synthetic_dataset / name, root / name)
@@ -90,6 +91,10 @@ def messy_dataset(synthetic_dataset, tmp_path):
     sitk.WriteImage(sitk.GetImageFromArray(array), str(bad / "weird_seg.nii.gz"))
     broken = write_case(root, "broken")
     (broken / "broken_flair.nii.gz").write_bytes(b"not an image at all")
+    shifted = write_case(root, "shifted")  # its label map's header moved by 8 mm
+    seg = sitk.ReadImage(str(shifted / "shifted_seg.nii.gz"))
+    seg.SetOrigin((8.0, 0.0, 0.0))
+    sitk.WriteImage(seg, str(shifted / "shifted_seg.nii.gz"))
     return root
 
 
@@ -97,9 +102,10 @@ def test_problem_cases_are_reported_by_name_and_skipped(messy_dataset, tmp_path)
     prepared = prepare_dataset(messy_dataset, tmp_path / "cache")
     assert sorted(prepared.cases) == ["case01", "case02"]
     problems = dict(prepared.problems)
-    assert set(problems) == {"no_t2", "weird", "broken"}
+    assert set(problems) == {"no_t2", "weird", "broken", "shifted"}
     assert "T2" in problems["no_t2"] and "7" in problems["weird"]
     assert "broken_flair" in problems["broken"]
+    assert "none of the sequences' grids" in problems["shifted"]
 
 
 def test_strict_stops_before_training(messy_dataset, tmp_path):
@@ -112,7 +118,7 @@ def test_check_lists_every_case(messy_dataset):
     assert rows["case01"].ok and rows["case01"].labels == [0, 1, 2, 4]
     assert not rows["broken"].ok and rows["broken"].labels is None
     table = format_check_table(list(rows.values()))
-    assert "2 of 5 cases usable" in table
+    assert not rows["shifted"].ok and "2 of 6 cases usable" in table
 
 
 def test_split_is_seeded_and_complete():
