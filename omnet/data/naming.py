@@ -9,7 +9,8 @@ BraTS-Toolkit ``_fla``, ``_t1c``, ``_t1gd``, ``_t1_gd`` with suffixes such as ``
 common clinical names ("AX T1 POST GAD", "T2 FLAIR", "t1_mprage_gd", "T1+C", "T1 C+") and
 BIDS names (``sub-01_ses-pre_ce-gadovist_T1w``, ``sub-01_FLAIR``). A brain mask
 those tools write beside the sequences (``*_bet_mask``, ``*_brain_mask``, ``brainmask``) is
-neither a sequence nor a label map.
+neither a sequence nor a label map. A registration pipeline's ``flair_to_t1ce``,
+``flair_in_t1ce_space`` or ``flair_registered_to_t1`` is the first sequence it names.
 """
 
 from __future__ import annotations
@@ -102,10 +103,28 @@ def tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", text) if t]
 
 
+def moving_part(words: list[str]) -> list[str]:
+    """The words before a registration pipeline's link (``flair_to_t1ce``,
+    ``flair_in_t1ce_space``, ``flair_registered_to_t1``): such a file is the first sequence
+    moved onto the second, so only the first names what it is. Other names are kept whole."""
+    for index, word in enumerate(words[1:], start=1):
+        if word in ("to", "registered") or (word == "in" and "space" in words[index + 1:]):
+            return words[:index]
+    return words
+
+
 def classify_name(name: str) -> str | None:
     """The role (flair, t1, t1ce, t2, seg) a name denotes, or None if it says nothing (or
-    names a brain mask)."""
+    names a brain mask). Of ``<a>_to_<b>`` and the like, ``<a>`` (:func:`moving_part`)."""
     words = tokens(name)
+    moving = moving_part(words)
+    if moving != words and (role := _classify_words(moving)) is not None:
+        return role
+    return _classify_words(words)
+
+
+def _classify_words(words: list[str]) -> str | None:
+    """The role a name's lower-case word tokens denote (:func:`classify_name`)."""
     if not words or set(words) & _NOT_STRUCTURAL:
         return None
     found = set(words)

@@ -37,6 +37,11 @@ NAMES = {
     "sub-01_ses-pre_FLAIR.nii.gz": "flair", "sub-01_run-1_T2w.nii.gz": "t2",
     "sub-02_ce-Gd_acq-mprage_T1w.nii.gz": "t1ce", "sub-01_dwi.nii.gz": None,
     "T2 DARK FLUID TRA": "flair", "Sag CUBE FLAIR": "flair", "t1_vibe_fs_tra_post": "t1ce",
+    # registration pipelines: <moving>_to_<fixed> and the like name the moving sequence first
+    "flair_to_t1ce.nii.gz": "flair", "t1_to_t1ce.nii.gz": "t1", "T2_to_T1c_reg.nii.gz": "t2",
+    "flair_in_t1ce_space.nii.gz": "flair", "flair_registered_to_t1.nii.gz": "flair",
+    "Brats18_x_t1ce_to_sri24.nii.gz": "t1ce", "seg_to_t1ce.nii.gz": "seg",
+    "swi_to_t1ce.nii.gz": None,
     # not one of the four inputs
     "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
     "AX T2 GRE": None, "T2_FFE": None, "T1 MAP": None, "ADC map": None,
