@@ -86,9 +86,10 @@ def tokens(name: str) -> list[str]:
     """Lower-case word tokens of a name; ``T1+C`` and ``T1+Gd`` become ``t1ce``, a ``C+`` or
     ``+C`` elsewhere ``postcontrast``."""
     text = strip_image_suffix(name).lower()
-    # BIDS entities: subject, session and run labels say nothing about the sequence (a
-    # "ses-pre" session is not pre-contrast); "ce-<agent>" marks a contrast-enhanced image
-    text = re.sub(r"(?<![a-z0-9])(sub|ses|run)-[a-z0-9]+", " ", text)
+    # BIDS entities: subject, session, run and space labels say nothing about the sequence
+    # (a "ses-pre" session is not pre-contrast, "space-T1w" is a T1's frame); "ce-<agent>"
+    # marks a contrast-enhanced image
+    text = re.sub(r"(?<![a-z0-9])(sub|ses|run|space)-[a-z0-9]+", " ", text)
     text = re.sub(r"(?<![a-z0-9])ce-[a-z0-9]+", " postcontrast ", text)
     text = re.sub(r"t2\s*\*", "t2star", text)  # T2* (susceptibility) is not T2
     text = re.sub(r"t2w?[\s_-]*(gre|ffe|fe)(?![a-z0-9])", "t2star", text)  # gradient echo: T2*

@@ -42,6 +42,7 @@ NAMES = {
     "flair_in_t1ce_space.nii.gz": "flair", "flair_registered_to_t1.nii.gz": "flair",
     "Brats18_x_t1ce_to_sri24.nii.gz": "t1ce", "seg_to_t1ce.nii.gz": "seg",
     "swi_to_t1ce.nii.gz": None,
+    "sub-01_space-T1w_FLAIR.nii.gz": "flair", "sub-01_space-T1w_ce-Gd_T1w.nii.gz": "t1ce",
     # not one of the four inputs
     "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
     "AX T2 GRE": None, "T2_FFE": None, "T1 MAP": None, "ADC map": None,
