@@ -213,7 +213,9 @@ def label_map_destination(output: str | None, case_id: str) -> str:
     """Where ``-o`` puts the label map: the file it names, or ``<case>_omnet.nii.gz`` in the
     folder it names (an existing folder, one ending in a separator, or a name without a
     suffix, as ``-o results``)."""
-    default_name = f"{case_id}_omnet.nii.gz"
+    from omnet.data.naming import OUTPUT_SUFFIX
+
+    default_name = f"{case_id}{OUTPUT_SUFFIX}.nii.gz"
     if output is None:
         return default_name
     return str(Path(output) / default_name) if _names_a_folder(output) else output

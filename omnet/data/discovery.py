@@ -21,6 +21,7 @@ from omnet.data.naming import (
     case_id_from_file,
     channel_groups,
     classify_name,
+    is_omnet_output,
     strip_image_suffix,
 )
 from omnet.data.sidecar import roles_from_sidecars
@@ -121,7 +122,7 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
     A folder with exactly one image and no recognisable sequence names is taken as one 4D
     image in the Medical Segmentation Decathlon order (FLAIR, T1w, T1gd, T2w); one with the
     four nnU-Net channel files of one case (``<case>_0000`` .. ``_0003``, that order) as
-    that case.
+    that case. Label maps OMNet wrote there (``*_omnet.nii.gz``) are not images of the case.
 
     Raises:
         InputError: missing folder, a role claimed by two files, or a missing sequence;
@@ -132,7 +133,8 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
         raise InputError(f"case folder not found: {case_dir}")
     given = {role: Path(path) for role, path in (given or {}).items()}
     taken = {path.resolve() for path in given.values()}
-    images = sorted(p for p in case_dir.iterdir() if is_image_path(p) and p.resolve() not in taken)
+    images = sorted(p for p in case_dir.iterdir() if is_image_path(p)
+                    and not is_omnet_output(p.name) and p.resolve() not in taken)
     roles: dict[str, list[Path]] = {}
     for path in images:
         role = classify_name(path.name)

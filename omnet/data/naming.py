@@ -9,7 +9,8 @@ BraTS-Toolkit ``_fla``, ``_t1c``, ``_t1gd``, ``_t1_gd`` with suffixes such as ``
 common clinical names ("AX T1 POST GAD", "T2 FLAIR", "t1_mprage_gd", "T1+C", "T1 C+") and
 BIDS names (``sub-01_ses-pre_ce-gadovist_T1w``, ``sub-01_FLAIR``). A brain mask
 those tools write beside the sequences (``*_bet_mask``, ``*_brain_mask``, ``brainmask``) is
-neither a sequence nor a label map. A registration pipeline's ``flair_to_t1ce``,
+neither a sequence nor a label map, and neither is a label map OMNet wrote
+(``*_omnet.nii.gz``). A registration pipeline's ``flair_to_t1ce``,
 ``flair_in_t1ce_space`` or ``flair_registered_to_t1`` is the first sequence it names.
 """
 
@@ -18,8 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-__all__ = ["IMAGE_SUFFIXES", "ROLES", "SEQUENCE_ROLES", "case_id_from_file", "channel_groups",
-           "classify_name", "strip_image_suffix", "tokens"]
+__all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES", "case_id_from_file",
+           "channel_groups", "classify_name", "is_omnet_output", "strip_image_suffix", "tokens"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
 ROLES = (*SEQUENCE_ROLES, "seg")
@@ -47,6 +48,17 @@ _BRAIN_MASKS = {"brainmask", "betmask", "skullmask"}
 #: Sequences that mention T1/T2 but are none of the four inputs (T2*, SWI, diffusion, ...).
 _NOT_STRUCTURAL = {"t2star", "swi", "dwi", "adc", "dti", "perfusion", "dsc", "asl", "t2s",
                    "map", "mapping", "relaxometry"}
+
+
+#: What ``omnet segment`` adds to the case id in its label map's default name
+#: (``<case>_omnet.nii.gz``); its other outputs have no default name.
+OUTPUT_SUFFIX = "_omnet"
+
+
+def is_omnet_output(name: str) -> bool:
+    """A label map ``omnet segment`` names by default (``X_t1ce_omnet.nii.gz``): never an
+    input, so a case folder segmented in place can be segmented again."""
+    return strip_image_suffix(name).lower().endswith(OUTPUT_SUFFIX)
 
 
 def strip_image_suffix(name: str) -> str:
@@ -117,6 +129,8 @@ def moving_part(words: list[str]) -> list[str]:
 def classify_name(name: str) -> str | None:
     """The role (flair, t1, t1ce, t2, seg) a name denotes, or None if it says nothing (or
     names a brain mask). Of ``<a>_to_<b>`` and the like, ``<a>`` (:func:`moving_part`)."""
+    if is_omnet_output(name):
+        return None
     words = tokens(name)
     moving = moving_part(words)
     if moving != words and (role := _classify_words(moving)) is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from omnet.data.bids import bids_anat_folders, bids_case_id
 from omnet.data.discovery import CaseFiles, channel_cases, is_image_path
-from omnet.data.naming import SEQUENCE_ROLES, case_id_from_file, classify_name
+from omnet.data.naming import SEQUENCE_ROLES, case_id_from_file, classify_name, is_omnet_output
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.outputs import check_destinations
 
@@ -70,15 +70,16 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     directly in it), by name; a folder holding one case's sequences itself is that one case;
     a BIDS dataset's cases are its ``anat`` folders, named ``sub-01[_ses-pre]``, and a
     folder of nnU-Net channel files (``<case>_0000`` .. ``_0003``) holds one case per stem.
-    The batch's own output folders (``output_dir``, ``other_outputs``) are never cases, so
-    a batch written inside its input folder can be run again."""
+    The batch's own output folders (``output_dir``, ``other_outputs``) and label maps
+    ``omnet segment`` wrote (``*_omnet.nii.gz``) are never cases, so a batch written inside
+    its input folder can be run again."""
     root = Path(input_dir)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
     out = Path(output_dir)
     ours = {Path(p).resolve() for p in (out, *other_outputs) if p is not None}
-    entries = [e for e in sorted(root.iterdir())
-               if not e.name.startswith(".") and e.resolve() not in ours]
+    entries = [e for e in sorted(root.iterdir()) if not e.name.startswith(".")
+               and not is_omnet_output(e.name) and e.resolve() not in ours]
     anat = [folder for folder in bids_anat_folders(root) if folder.resolve() not in ours]
     if anat:
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))

@@ -44,6 +44,7 @@ NAMES = {
     "swi_to_t1ce.nii.gz": None,
     "sub-01_space-T1w_FLAIR.nii.gz": "flair", "sub-01_space-T1w_ce-Gd_T1w.nii.gz": "t1ce",
     # not one of the four inputs
+    "Brats18_x_t1ce_omnet.nii.gz": None, "BRATS_001_omnet.nii.gz": None,  # OMNet's outputs
     "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
     "AX T2 GRE": None, "T2_FFE": None, "T1 MAP": None, "ADC map": None,
 }
@@ -84,6 +85,16 @@ def test_single_unnamed_image_is_a_4d_case(tmp_path: Path) -> None:
     case = _touch(tmp_path / "BRATS_001", "BRATS_001.nii.gz", "notes.txt")
     files = find_case_files(case)
     assert files.four_d is not None and files.sequences() == {}
+
+
+def test_label_maps_omnet_wrote_are_not_images_of_the_case(tmp_path: Path) -> None:
+    """``omnet segment`` run in a case folder writes ``<t1ce or case>_omnet.nii.gz`` there;
+    the folder must still be read as it was."""
+    case = _touch(tmp_path / "c", "c_flair.nii.gz", "c_t1.nii.gz", "c_t1ce.nii.gz",
+                  "c_t2.nii.gz", "c_t1ce_omnet.nii.gz", "c_omnet.nii.gz")
+    assert find_case_files(case).t1ce == case / "c_t1ce.nii.gz"
+    four_d = _touch(tmp_path / "BRATS_001", "BRATS_001.nii.gz", "BRATS_001_omnet.nii.gz")
+    assert find_case_files(four_d).four_d == four_d / "BRATS_001.nii.gz"
 
 
 def test_missing_sequence_names_what_was_seen(tmp_path: Path) -> None:

@@ -94,6 +94,20 @@ def test_explicit_files_and_default_output_name(capsys, phantom_case, tiny_model
     assert "wrote p7_t1ce_omnet.nii.gz" in out
 
 
+def test_a_case_folder_segmented_in_place_can_be_segmented_again(
+        capsys, phantom_case, tiny_model_file, tmp_path, monkeypatch):
+    folder = phantom_case(shape=(16, 24, 24), name="p7")
+    monkeypatch.chdir(folder)
+    files = [arg for role in ("flair", "t1", "t1ce", "t2") for arg in
+             (f"--{role}", f"p7_{role}.nii.gz")]
+    options = ["--model", tiny_model_file, "--device", "cpu", "--progress-format", "none"]
+    first = _run(capsys, *files, *options)
+    assert first[0] == 0 and (folder / "p7_t1ce_omnet.nii.gz").is_file(), first[2]
+    code, _out, err = _run(capsys, folder, "-o", tmp_path / "again.nii.gz", *options)
+    assert code == 0, err
+    assert (tmp_path / "again.nii.gz").is_file()
+
+
 @pytest.mark.parametrize("output, written", [
     ("results", "results/p8_omnet.nii.gz"),
     ("existing", "existing/p8_omnet.nii.gz"),
