@@ -124,9 +124,12 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
     four nnU-Net channel files of one case (``<case>_0000`` .. ``_0003``, that order) as
     that case. Label maps OMNet wrote there (``*_omnet.nii.gz``) are not images of the case.
 
+    Two label maps are an error only with ``need_seg`` (training, the Slicer demo); without
+    it the case has none, since segmenting does not need one.
+
     Raises:
-        InputError: missing folder, a role claimed by two files, or a missing sequence;
-            the message lists the files seen.
+        InputError: missing folder, a sequence (or a needed label map) claimed by two
+            files, or a missing sequence; the message lists the files seen.
     """
     case_dir = Path(case_dir)
     if not case_dir.is_dir():
@@ -143,11 +146,14 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
     case = CaseFiles(case_id=bids_case_id(case_dir) or case_dir.name, **given,
                      found_by={role: "given" for role in given})
     for role, paths in roles.items():
-        if len(paths) > 1:
+        if len(paths) > 1 and role == "seg" and not need_seg:
+            log.debug("%s: several label maps (%s), none needed", case_dir.name, _listing(paths))
+        elif len(paths) > 1:
             raise InputError(f"{case_dir.name}: several files look like {ROLE_TITLES[role]}: "
                              f"{_listing(paths)}; name the right one with "
                              "--flair/--t1/--t1ce/--t2")
-        setattr(case, role, paths[0])
+        else:
+            setattr(case, role, paths[0])
     unnamed = [p for p in images if classify_name(p.name) is None]
     missing_roles = [r for r in SEQUENCE_ROLES if getattr(case, r) is None]
     if missing_roles and unnamed:  # dcm2niix output: series_0004.nii.gz + series_0004.json

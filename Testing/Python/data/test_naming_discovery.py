@@ -112,6 +112,17 @@ def test_ambiguous_sequence_is_an_error(tmp_path: Path) -> None:
     assert find_case_files(case, given={"flair": chosen}).flair == chosen
 
 
+def test_two_label_maps_matter_only_where_one_is_needed(tmp_path: Path) -> None:
+    """Segmenting needs no label map, so ``seg`` beside ``seg_manual`` is no error there;
+    training, which reads one, still asks which."""
+    case = _touch(tmp_path / "c", *(f"c_{s}.nii.gz" for s in
+                                    ("flair", "t1", "t1ce", "t2", "seg", "seg_manual")))
+    files = find_case_files(case)
+    assert files.t1ce == case / "c_t1ce.nii.gz" and files.seg is None
+    with pytest.raises(InputError, match=r"several files look like label map"):
+        find_case_files(case, need_seg=True)
+
+
 def test_dataset_scan_reports_bad_cases_by_name(tmp_path: Path) -> None:
     names = ("flair", "t1", "t1ce", "t2", "seg")
     _touch(tmp_path / "good", *(f"good_{n}.nii.gz" for n in names))

@@ -108,6 +108,17 @@ def test_a_case_folder_segmented_in_place_can_be_segmented_again(
     assert (tmp_path / "again.nii.gz").is_file()
 
 
+def test_two_label_maps_in_a_case_folder_do_not_stop_segmenting(capsys, phantom_case,
+                                                                 tiny_model_file, tmp_path):
+    folder = phantom_case(shape=(16, 24, 24), name="p6")
+    for name in ("p6_seg.nii.gz", "p6_seg_manual.nii.gz"):
+        (folder / name).write_bytes(b"")  # never read: segmenting needs no label map
+    code, _out, err = _run(capsys, folder, "-o", tmp_path / "p6.nii.gz", "--model",
+                           tiny_model_file, "--device", "cpu", "--progress-format", "none")
+    assert code == 0, err
+    assert (tmp_path / "p6.nii.gz").is_file()
+
+
 @pytest.mark.parametrize("output, written", [
     ("results", "results/p8_omnet.nii.gz"),
     ("existing", "existing/p8_omnet.nii.gz"),
