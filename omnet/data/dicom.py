@@ -20,7 +20,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, choose_series
-from omnet.data.discovery import CaseFiles, is_image_path
+from omnet.data.discovery import CaseFiles, folder_name, is_image_path
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
 
@@ -97,6 +97,7 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
     if not series:
         return None
     given = dict(given or {})
+    name = folder_name(root)
     picked = choose_series(series, (r for r in SEQUENCE_ROLES if r not in given),
                            named_role=lambda s: s.named_role,
                            acquisition=lambda s: s.acquisition, size=lambda s: len(s.files))
@@ -106,12 +107,12 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
                                               if len(series) > 12 else "")
     missing = [ROLE_TITLES[r] for r in SEQUENCE_ROLES if r not in chosen and r not in given]
     if missing:
-        raise InputError(f"{root.name}: no {', no '.join(missing)} among its DICOM series "
+        raise InputError(f"{name}: no {', no '.join(missing)} among its DICOM series "
                          f"{seen}; name it with --flair/--t1/--t1ce/--t2 (a series folder or "
                          "one of its images) beside the study")
     studies = {s.study for s in chosen.values()}
     if len(studies) > 1:
-        raise InputError(f"{root.name}: the sequences come from {len(studies)} DICOM studies; "
+        raise InputError(f"{name}: the sequences come from {len(studies)} DICOM studies; "
                          "give one patient's study at a time")
     found_by = {role: "given" for role in given}
     for role, s in chosen.items():
@@ -122,6 +123,6 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
         found_by[role] = f"DICOM series '{s.description}' ({len(s.files)} images), {how}"
         log.info("%s: DICOM series '%s' (%d images) in %s, %s", ROLE_TITLES[role],
                  s.description, len(s.files), s.folder, how)
-    return CaseFiles(case_id=root.name, **{role: s.folder for role, s in chosen.items()},
+    return CaseFiles(case_id=name, **{role: s.folder for role, s in chosen.items()},
                      **given, dicom_files={role: s.files for role, s in chosen.items()},
                      found_by=found_by)

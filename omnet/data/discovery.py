@@ -27,8 +27,8 @@ from omnet.data.naming import (
 from omnet.data.sidecar import roles_from_sidecars
 from omnet.errors import InputError
 
-__all__ = ["CaseFiles", "DatasetScan", "channel_cases", "find_case_files", "is_dicom_file",
-           "is_image_path", "scan_dataset"]
+__all__ = ["CaseFiles", "DatasetScan", "channel_cases", "find_case_files", "folder_name",
+           "is_dicom_file", "is_image_path", "scan_dataset"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,12 @@ class CaseFiles:
     def all_paths(self) -> list[Path]:
         paths = [*self.sequences().values(), self.four_d, self.seg]
         return [p for p in paths if p is not None]
+
+
+def folder_name(folder: str | os.PathLike) -> str:
+    """The name a folder has, also when given as ``.`` or ``..`` (whose ``Path.name`` is
+    empty or ``..``): the case id of ``omnet segment .``."""
+    return Path(os.path.abspath(folder)).name
 
 
 def is_image_path(path: Path) -> bool:
@@ -143,13 +149,14 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
         role = classify_name(path.name)
         if role is not None and role not in given:
             roles.setdefault(role, []).append(path)
-    case = CaseFiles(case_id=bids_case_id(case_dir) or case_dir.name, **given,
+    name = folder_name(case_dir)
+    case = CaseFiles(case_id=bids_case_id(Path(os.path.abspath(case_dir))) or name, **given,
                      found_by={role: "given" for role in given})
     for role, paths in roles.items():
         if len(paths) > 1 and role == "seg" and not need_seg:
-            log.debug("%s: several label maps (%s), none needed", case_dir.name, _listing(paths))
+            log.debug("%s: several label maps (%s), none needed", name, _listing(paths))
         elif len(paths) > 1:
-            raise InputError(f"{case_dir.name}: several files look like {ROLE_TITLES[role]}: "
+            raise InputError(f"{name}: several files look like {ROLE_TITLES[role]}: "
                              f"{_listing(paths)}; name the right one with "
                              "--flair/--t1/--t1ce/--t2")
         else:
@@ -168,15 +175,15 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
     elif not sequences and len(unnamed) == 1:
         case.four_d = unnamed[0]
     elif not images and (cases := _case_folders(case_dir)):
-        raise InputError(f"{case_dir.name} holds {len(cases)} case folders, not one case's "
+        raise InputError(f"{name} holds {len(cases)} case folders, not one case's "
                          f"sequences: segment them all with --input-dir {case_dir} "
                          "--output-dir OUT")
     elif len(sequences) < len(SEQUENCE_ROLES):
         missing = [ROLE_TITLES[r] for r in SEQUENCE_ROLES if r not in sequences]
-        raise InputError(f"{case_dir.name}: no {', no '.join(missing)} found among "
+        raise InputError(f"{name}: no {', no '.join(missing)} found among "
                          f"{_listing(images)}")
     if need_seg and case.seg is None:
-        raise InputError(f"{case_dir.name}: no label map (*_seg / *-seg) among {_listing(images)}")
+        raise InputError(f"{name}: no label map (*_seg / *-seg) among {_listing(images)}")
     return case
 
 

@@ -97,6 +97,16 @@ def test_label_maps_omnet_wrote_are_not_images_of_the_case(tmp_path: Path) -> No
     assert find_case_files(four_d).four_d == four_d / "BRATS_001.nii.gz"
 
 
+def test_the_current_folder_is_named_as_it_is(tmp_path: Path, monkeypatch) -> None:
+    """``omnet segment .`` (or ``..``): the case id is the folder's name, not empty."""
+    case = _touch(tmp_path / "p3", *(f"p3_{s}.nii.gz" for s in ("flair", "t1", "t1ce", "t2")))
+    monkeypatch.chdir(case)
+    assert find_case_files(".").case_id == "p3"
+    _touch(case / "sub")
+    monkeypatch.chdir(case / "sub")
+    assert find_case_files("..").case_id == "p3"
+
+
 def test_missing_sequence_names_what_was_seen(tmp_path: Path) -> None:
     case = _touch(tmp_path / "c", "c_flair.nii.gz", "c_t1.nii.gz", "c_t2.nii.gz")
     with pytest.raises(InputError, match=r"no T1c.*c_flair\.nii\.gz"):

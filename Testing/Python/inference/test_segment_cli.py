@@ -119,6 +119,16 @@ def test_two_label_maps_in_a_case_folder_do_not_stop_segmenting(capsys, phantom_
     assert (tmp_path / "p6.nii.gz").is_file()
 
 
+def test_the_current_folder_as_case_names_the_output_after_it(capsys, phantom_case,
+                                                              tiny_model_file, monkeypatch):
+    folder = phantom_case(shape=(16, 24, 24), name="p5")
+    monkeypatch.chdir(folder)
+    code, out, err = _run(capsys, ".", "--model", tiny_model_file, "--device", "cpu",
+                          "--progress-format", "none")
+    assert code == 0, err
+    assert (folder / "p5_omnet.nii.gz").is_file() and "wrote p5_omnet.nii.gz" in out
+
+
 @pytest.mark.parametrize("output, written", [
     ("results", "results/p8_omnet.nii.gz"),
     ("existing", "existing/p8_omnet.nii.gz"),
