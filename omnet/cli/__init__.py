@@ -2,7 +2,8 @@
 
 Each command module defines ``register(subparsers)``; heavy imports stay inside the command
 functions so ``omnet --help`` is instant. Errors meant for users (:class:`OMNetError`) are
-printed as one line and give exit status 2; a cancelled run exits with 130.
+printed as one line and give exit status 2; a cancelled run exits with 130, and one whose
+output's reader went away (``omnet evaluate ... --json | head``) quietly with 141.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,13 +38,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reader_gone() -> int:
+    """Stdout's reader has closed the pipe: no traceback, now or when Python flushes stdout
+    at exit (stdout is pointed at the null device); 141 as for a process killed by SIGPIPE."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+    return 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.verbose)
     machine = getattr(args, "progress_format", None) == "lines"
     try:
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # here, where a closed pipe is caught, rather than at exit
+        return status
+    except BrokenPipeError:
+        return _reader_gone()
     except Cancelled as exc:
         print(f"omnet: cancelled: {exc}", file=sys.stderr)
         return 130

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -196,6 +199,23 @@ def test_cli_single_case_table_and_json(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["metrics"]["whole"]["hd95"] == pytest.approx(1.6)
     assert set(report["metrics"]) == {"whole", "core", "enhancing"}
+
+
+def test_cli_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    """``omnet evaluate pred ref --json | head``: the reader is gone before the output is
+    written (its end of the pipe is closed first); no traceback, status 141 as SIGPIPE's."""
+    ref = write_labels(tmp_path / "r.nii.gz", tumour())
+    pred = write_labels(tmp_path / "p.nii.gz", tumour(shift=2))
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "omnet", "evaluate", str(pred), str(ref),
+                               "--json"], stdout=write_end, stderr=subprocess.PIPE, text=True,
+                              check=False)
+    finally:
+        os.close(write_end)
+    assert done.stderr == ""
+    assert done.returncode == 141
 
 
 def test_cli_folders_csv_and_exit_status(tmp_path, capsys):
