@@ -29,6 +29,7 @@ from omnet.inference.settings import (
     PREPARE_CHOICES,
     TTA_CHOICES,
     SegmentSettings,
+    check_attention_without_tta,
 )
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ def _check_arguments(args: argparse.Namespace) -> str:
     if not forms or (args.input_dir and len(forms) > 1):  # CASE + --t1ce: it completes CASE
         raise InputError("give one of: CASE, --flair/--t1/--t1ce/--t2, or --input-dir"
                          + (f" (got {' and '.join(forms)})" if forms else ""))
+    check_attention_without_tta(args.attention, args.tta or args.uncertainty)
     if args.input_dir:
         if not args.output_dir:
             raise InputError("--input-dir needs --output-dir")

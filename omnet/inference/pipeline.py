@@ -41,7 +41,7 @@ from omnet.inference.outputs import (
 )
 from omnet.inference.predict import TilingSettings, predict_crop
 from omnet.inference.report import build_report, input_record
-from omnet.inference.settings import SegmentSettings
+from omnet.inference.settings import SegmentSettings, check_attention_without_tta
 from omnet.inference.sources import case_input
 from omnet.labels import classes_to_labels, get_scheme
 from omnet.preparation import PreparedCase, PrepareSettings, prepare
@@ -167,7 +167,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             output_grid: where every output goes: ``reference`` (the T1c's grid, as it
             was read), ``network`` (the 1 mm axis-aligned grid the network ran on), or
             ``auto`` (network when the T1c's slices are far thicker than that grid).
-        probabilities_dir / attention_dir: write per-task probabilities / CGA maps there.
+        probabilities_dir / attention_dir: write per-task probabilities / CGA maps there
+            (attention maps not with ``tta`` or ``uncertainty``: an :class:`InputError`).
         report: write the JSON report there.
         brain_mask: write the brain mask (uint8, on the outputs' grid) there.
         uncertainty: write the voxel-wise disagreement of the mirrored runs there (implies
@@ -184,6 +185,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         settings = settings.with_options(tta="all")
     scheme = get_scheme(settings.labels)
     tta = settings.tta
+    check_attention_without_tta(attention_dir, tta)
     check_segment_destinations(output=output, brain_mask=brain_mask, uncertainty=uncertainty,
                                report=report, probabilities_dir=probabilities_dir,
                                attention_dir=attention_dir)
@@ -224,9 +226,6 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     if tta is not None:
         from omnet.inference.tta import predict_with_tta
 
-        if want_attention:
-            log.warning("attention maps are not written with test-time augmentation")
-            want_attention = False
         run = predict_with_tta(prepared.volume, prepared.brain, network, torch_device,
                                precision, tiling, tta, probabilities_dir is not None, cancel,
                                network_progress(0))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from omnet.errors import InputError
 
 __all__ = ["DEVICES", "LABEL_SETS", "MATCH_CHOICES", "MODES", "OUTPUT_GRIDS", "PRECISIONS",
-           "PREPARE_CHOICES", "TTA_CHOICES", "SegmentSettings"]
+           "PREPARE_CHOICES", "TTA_CHOICES", "SegmentSettings", "check_attention_without_tta"]
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: fast: large tiles with the windowed CGA statistics; exact: the paper's overlap-tile.
@@ -30,6 +30,14 @@ TTA_CHOICES = ("all", "x")
 #: auto: network when the T1c's slices are far thicker than that grid, else reference.
 OUTPUT_GRIDS = ("reference", "network", "auto")
 
+
+
+def check_attention_without_tta(attention: object, tta: object) -> None:
+    """Refuse attention maps with test-time augmentation: the maps come from the one
+    unmirrored pass, which a mirrored run does not make, so they would never be written."""
+    if attention is not None and tta is not None:
+        raise InputError("attention maps (--attention) are not made with test-time "
+                         "augmentation (--tta, --uncertainty): leave out one or the other")
 
 @dataclass(frozen=True)
 class SegmentSettings:

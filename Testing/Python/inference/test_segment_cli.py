@@ -41,6 +41,37 @@ def test_usage_errors_exit_2_with_one_line(capsys, tmp_path, argv, words):
     assert words in _one_error_line(err)
 
 
+@pytest.mark.parametrize("form, extra", [
+    ("case", ["--tta"]),
+    ("case", ["--tta", "x"]),
+    ("case", ["--uncertainty", "{tmp}/u.nii.gz"]),
+    ("batch", ["--tta"]),
+])
+def test_attention_with_test_time_augmentation_is_refused_up_front(
+        capsys, phantom_case, tiny_model_file, tmp_path, form, extra):
+    """The maps come from the one unmirrored pass: refused, not silently left unwritten."""
+    case = phantom_case(shape=(16, 24, 24), name="p4", root=tmp_path / "cases")
+    inputs = ([case, "-o", tmp_path / "o.nii.gz"] if form == "case" else
+              ["--input-dir", tmp_path / "cases", "--output-dir", tmp_path / "out"])
+    before = sorted(tmp_path.rglob("*"))
+    code, _out, err = _run(capsys, *inputs, "--attention", tmp_path / "att",
+                           *[a.format(tmp=tmp_path) for a in extra], "--model",
+                           tiny_model_file, "--device", "cpu", "--progress-format", "none")
+    assert code == 2
+    assert "not made with test-time augmentation" in _one_error_line(err)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_the_api_refuses_attention_with_test_time_augmentation(phantom_case, tmp_path):
+    from omnet.errors import InputError
+    from omnet.inference.pipeline import segment
+
+    case = phantom_case(shape=(16, 24, 24), name="p4")
+    with pytest.raises(InputError, match="not made with test-time augmentation"):
+        segment(case, None, attention_dir=tmp_path / "att", tta="x", device="cpu")
+    assert not (tmp_path / "att").exists()
+
+
 def test_missing_bundled_model_says_so(capsys, phantom_case, tmp_path, monkeypatch):
     monkeypatch.setenv("OMNET_MODELS_DIR", str(tmp_path / "none"))
     code, out, err = _run(capsys, phantom_case(shape=(16, 24, 24)), "-o", tmp_path / "o.nii.gz",
