@@ -20,7 +20,8 @@ import re
 from collections.abc import Sequence
 
 __all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES", "case_id_from_file",
-           "channel_groups", "classify_name", "is_omnet_output", "strip_image_suffix", "tokens"]
+           "channel_groups", "classify_name", "incomplete_channel_groups", "is_omnet_output",
+           "strip_image_suffix", "tokens"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
 ROLES = (*SEQUENCE_ROLES, "seg")
@@ -73,17 +74,30 @@ def strip_image_suffix(name: str) -> str:
 _CHANNEL = re.compile(r"^(?P<stem>.+?)[_-](?P<index>000[0-3])$")
 
 
-def channel_groups(names: Sequence[str]) -> dict[str, dict[str, str]]:
-    """nnU-Net / Medical Segmentation Decathlon channel files (``<case>_0000`` .. ``_0003``,
-    channel order FLAIR, T1w, T1gd, T2w): case stem -> role -> name, for the cases whose four
-    channels are all among ``names``."""
+def _channel_files(names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Every nnU-Net channel file among ``names``: case stem -> role -> name."""
     found: dict[str, dict[str, str]] = {}
     for name in names:
         match = _CHANNEL.match(strip_image_suffix(name))
         if match:
             role = SEQUENCE_ROLES[int(match["index"])]
             found.setdefault(match["stem"], {})[role] = name
-    return {stem: roles for stem, roles in found.items() if len(roles) == len(SEQUENCE_ROLES)}
+    return found
+
+
+def channel_groups(names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """nnU-Net / Medical Segmentation Decathlon channel files (``<case>_0000`` .. ``_0003``,
+    channel order FLAIR, T1w, T1gd, T2w): case stem -> role -> name, for the cases whose four
+    channels are all among ``names``."""
+    return {stem: roles for stem, roles in _channel_files(names).items()
+            if len(roles) == len(SEQUENCE_ROLES)}
+
+
+def incomplete_channel_groups(names: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The channel groups :func:`channel_groups` leaves out, a channel or more missing: a
+    batch reports them as cases that cannot be segmented rather than pass over them."""
+    return {stem: roles for stem, roles in _channel_files(names).items()
+            if len(roles) < len(SEQUENCE_ROLES)}
 
 
 def case_id_from_file(name: str) -> str:

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from omnet.data.bids import bids_anat_folders, bids_case_id
 from omnet.data.discovery import CaseFiles, channel_cases, is_image_path
-from omnet.data.naming import SEQUENCE_ROLES, case_id_from_file, classify_name, is_omnet_output
+from omnet.data.naming import (
+    ROLE_TITLES,
+    SEQUENCE_ROLES,
+    case_id_from_file,
+    classify_name,
+    incomplete_channel_groups,
+    is_omnet_output,
+)
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.outputs import check_destinations
 
@@ -69,7 +76,8 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     """Case folders of ``input_dir`` (and 4D image files or zipped case folders lying
     directly in it), by name; a folder holding one case's sequences itself is that one case;
     a BIDS dataset's cases are its ``anat`` folders, named ``sub-01[_ses-pre]``, and a
-    folder of nnU-Net channel files (``<case>_0000`` .. ``_0003``) holds one case per stem.
+    folder of nnU-Net channel files (``<case>_0000`` .. ``_0003``) holds one case per stem
+    (one missing a channel is listed as failed).
     The batch's own output folders (``output_dir``, ``other_outputs``) and label maps
     ``omnet segment`` wrote (``*_omnet.nii.gz``) are never cases, so a batch written inside
     its input folder can be run again."""
@@ -85,11 +93,10 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
         return [BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
                 for folder in anat if (case_id := bids_case_id(folder))]
-    channels = channel_cases(root, [e.name for e in entries if e.is_file() and is_image_path(e)])
-    if channels:
+    images = [e.name for e in entries if e.is_file() and is_image_path(e)]
+    if channels := channel_cases(root, images):
         log.info("%s holds the channel files of %d cases (nnU-Net layout)", root, len(channels))
-        return [BatchCase(case.case_id, case, out / f"{case.case_id}.nii.gz")
-                for case in channels]
+        return _channel_batch(root, channels, images, out)
     if _is_one_case(entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
@@ -107,6 +114,20 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     if not cases:
         raise InputError(f"no case folders, 4D images or zipped cases in {root}")
     return cases
+
+
+def _channel_batch(root: Path, channels: list[CaseFiles], images: list[str],
+                   out: Path) -> list[BatchCase]:
+    """The cases of a folder of nnU-Net channel files, in stem order; a stem missing a
+    channel is a failed case that names it, so the batch's exit status says so."""
+    cases = [BatchCase(case.case_id, case, out / f"{case.case_id}.nii.gz") for case in channels]
+    for stem, roles in incomplete_channel_groups(images).items():
+        missing = ", ".join(f"{index:04d} ({ROLE_TITLES[role]})"
+                            for index, role in enumerate(SEQUENCE_ROLES) if role not in roles)
+        cases.append(BatchCase(stem, root, out / f"{stem}.nii.gz", status="failed",
+                               error=f"{stem}: no channel {missing} among "
+                                     f"{', '.join(sorted(roles.values()))}"))
+    return sorted(cases, key=lambda case: case.case_id)
 
 
 def _case_option(folder: str | os.PathLike | None, case_id: str) -> Path | None:
@@ -132,6 +153,9 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                                             (probabilities_dir, attention_dir)))
     total = len(summary.cases)
     for index, case in enumerate(summary.cases):
+        if case.status == "failed":  # found wanting when the batch was listed
+            log.error("%s failed: %s", case.case_id, case.error)
+            continue
         if case.output.exists():
             case.status = "skipped"
             log.info("%s: %s exists, skipped", case.case_id, case.output)

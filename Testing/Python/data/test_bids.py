@@ -52,9 +52,10 @@ def _channels(folder: Path, *stems: str) -> Path:
 
 def test_nnunet_channel_files_are_one_case_per_stem(tmp_path):
     images = _channels(tmp_path / "imagesTs", "BRATS_001", "BRATS_002")
-    (images / "BRATS_003_0000.nii.gz").write_bytes(b"")  # an incomplete case is not one
+    (images / "BRATS_003_0000.nii.gz").write_bytes(b"")  # an incomplete case fails
     cases = find_batch_cases(images, tmp_path / "out")
-    assert [c.case_id for c in cases] == ["BRATS_001", "BRATS_002"]
+    assert [(c.case_id, c.status) for c in cases] == [
+        ("BRATS_001", "pending"), ("BRATS_002", "pending"), ("BRATS_003", "failed")]
     assert cases[1].source.t1ce == images / "BRATS_002_0002.nii.gz"   # channel 2: T1gd
     assert cases[1].source.flair == images / "BRATS_002_0000.nii.gz"
     assert cases[0].output == tmp_path / "out" / "BRATS_001.nii.gz"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omnet.inference.batch import find_batch_cases
+from omnet.inference.batch import find_batch_cases, segment_folder
 
 
 def _touch(folder: Path, *names: str) -> Path:
@@ -26,3 +26,27 @@ def test_a_label_map_omnet_wrote_beside_the_cases_is_not_a_case(tmp_path):
     _touch(tmp_path / "cases", "a_omnet.nii.gz")
     cases = find_batch_cases(tmp_path / "cases", tmp_path / "out")
     assert [c.case_id for c in cases] == ["a"]
+
+
+def _channels(folder: Path, stem: str, count: int) -> None:
+    _touch(folder, *(f"{stem}_{channel:04d}.nii.gz" for channel in range(count)))
+
+
+def test_a_channel_group_missing_a_channel_is_a_failed_case(tmp_path):
+    """imagesTs/ with BRATS_002_0003 missing: reported, not passed over (exit status 1)."""
+    images = tmp_path / "imagesTs"
+    _channels(images, "BRATS_001", 4)
+    _channels(images, "BRATS_002", 3)
+    segmented = []
+
+    def segment(source, output, **options):
+        segmented.append(source.case_id)
+        return type("Result", (), {"report": {}})()
+
+    summary = segment_folder(images, tmp_path / "out", segment=segment)
+    assert segmented == ["BRATS_001"]
+    assert [c.case_id for c in summary.failed] == ["BRATS_002"]
+    assert summary.failed[0].error == ("BRATS_002: no channel 0003 (T2) among "
+                                       "BRATS_002_0000.nii.gz, BRATS_002_0001.nii.gz, "
+                                       "BRATS_002_0002.nii.gz")
+    assert summary.line() == "1 segmented, 0 skipped (output exists), 1 failed"
