@@ -102,6 +102,14 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
                  root)
         return [BatchCase(case_id, root, out / f"{case_id}.nii.gz")]
+    cases = _check_distinct_outputs(_entry_cases(entries, out))
+    if not cases:
+        raise InputError(f"no case folders, 4D images or zipped cases in {root}")
+    return cases
+
+
+def _entry_cases(entries: list[Path], out: Path) -> list[BatchCase]:
+    """One case per folder, 4D image or zip among ``entries``, named by it."""
     cases = []
     for entry in entries:
         if entry.is_dir():
@@ -111,9 +119,26 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         else:
             continue
         cases.append(BatchCase(case_id, entry, out / f"{case_id}.nii.gz"))
-    if not cases:
-        raise InputError(f"no case folders, 4D images or zipped cases in {root}")
     return cases
+
+
+def _check_distinct_outputs(cases: list[BatchCase]) -> list[BatchCase]:
+    """``cases``, unless two would write one file (``X/`` and ``X.zip`` both give
+    ``X.nii.gz``): then one would be skipped as done, unnamed, so the batch is refused."""
+    first: dict[Path, BatchCase] = {}
+    for case in cases:
+        other = first.setdefault(case.output, case)
+        if other is not case:
+            raise InputError(f"{_source_name(other)} and {_source_name(case)} are both case "
+                             f"{case.case_id} (output {case.output}): rename one")
+    return cases
+
+
+def _source_name(case: BatchCase) -> str:
+    source = case.source
+    if isinstance(source, Path):
+        return source.name + ("/" if source.is_dir() else "")
+    return case.case_id
 
 
 def _channel_batch(root: Path, channels: list[CaseFiles], images: list[str],

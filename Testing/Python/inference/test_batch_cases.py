@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from omnet.errors import InputError
 from omnet.inference.batch import find_batch_cases, segment_folder
 
 
@@ -50,3 +53,12 @@ def test_a_channel_group_missing_a_channel_is_a_failed_case(tmp_path):
                                        "BRATS_002_0000.nii.gz, BRATS_002_0001.nii.gz, "
                                        "BRATS_002_0002.nii.gz")
     assert summary.line() == "1 segmented, 0 skipped (output exists), 1 failed"
+
+
+@pytest.mark.parametrize("other", ["X.zip", "X.nii.gz", "X.nrrd"])
+def test_two_cases_with_one_output_are_refused_naming_both(tmp_path, other):
+    """Folder ``X/`` beside ``X.zip`` (two patients) would both write ``X.nii.gz``."""
+    _case(tmp_path / "cases" / "X")
+    _touch(tmp_path / "cases", other)
+    with pytest.raises(InputError, match=rf"^X/ and {other} are both case X \(output "):
+        find_batch_cases(tmp_path / "cases", tmp_path / "out")

@@ -256,6 +256,23 @@ def test_batch_skips_done_cases_and_reports_failures(capsys, phantom_case, tiny_
     assert (tmp_path / "batch.json").is_file()
 
 
+def test_a_batch_with_two_cases_of_one_name_is_refused_before_any(capsys, phantom_case,
+                                                                  tiny_model_file, tmp_path):
+    import shutil
+
+    cases = tmp_path / "cases"
+    phantom_case(shape=(16, 24, 24), name="X", root=cases)
+    other = phantom_case(shape=(16, 24, 24), name="X", root=tmp_path / "elsewhere")
+    shutil.make_archive(str(cases / "X"), "zip", other)
+    before = sorted(tmp_path.rglob("*"))
+    code, _out, err = _run(capsys, "--input-dir", cases, "--output-dir", tmp_path / "pred",
+                           "--model", tiny_model_file, "--device", "cpu",
+                           "--progress-format", "none")
+    assert code == 2
+    assert "X/ and X.zip are both case X" in _one_error_line(err)
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 def test_a_batch_written_inside_its_input_folder_runs_again(capsys, phantom_case,
                                                             tiny_model_file, tmp_path):
     cases = tmp_path / "cases"
