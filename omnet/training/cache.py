@@ -61,9 +61,15 @@ class CachedCase:
     meta: dict[str, Any]
 
 
+def _where(path: Path | str) -> str:
+    """A source's identity: its resolved path, so the same file reached through a relative
+    path, an absolute one or another symlink folder is one cache entry (as in the key)."""
+    return str(Path(path).resolve())
+
+
 def _fingerprint(path: Path, with_sha: bool = True) -> dict[str, Any]:
     st = path.stat()
-    out: dict[str, Any] = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    out: dict[str, Any] = {"path": _where(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     if with_sha:
         out["sha256"] = file_sha256(path) if path.is_file() else _folder_sha(path)
     return out
@@ -79,7 +85,7 @@ def _folder_sha(folder: Path) -> str:
 
 
 def _cache_key(case: CaseFiles) -> str:
-    paths = "|".join(str(p.resolve()) for p in case.all_paths())
+    paths = "|".join(_where(p) for p in case.all_paths())
     digest = hashlib.sha256(paths.encode()).hexdigest()[:12]
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in case.case_id)
     return f"{safe}-{digest}"
@@ -142,7 +148,7 @@ def _is_current(meta: dict[str, Any], case: CaseFiles, dilation: int) -> tuple[b
         return False, False
     recorded = meta.get("sources", [])
     paths = case.all_paths()
-    if [r.get("path") for r in recorded] != [str(p) for p in paths]:
+    if [_where(r.get("path", "")) for r in recorded] != [_where(p) for p in paths]:
         return False, False
     refresh = False
     for record, path in zip(recorded, paths):

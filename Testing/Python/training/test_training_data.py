@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,6 +60,24 @@ def test_cache_is_rebuilt_when_a_source_changes(synthetic_dataset, tmp_path):
     shutil.copy(synthetic_dataset / "case02" / "case02_seg.nii.gz", case.seg)
     rebuilt = open_cached_case(prepare_case(case, tmp_path / "cache"))
     assert not np.array_equal(before, np.asarray(rebuilt.classes))
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def test_cache_is_reused_whatever_path_reaches_the_files(synthetic_dataset, tmp_path,
+                                                          monkeypatch):
+    """A relative path, an absolute one and two symlink folders are one cache entry, built
+    once: the record compares resolved paths, as the entry's key does."""
+    source = _copy_case(synthetic_dataset, tmp_path).seg.parent
+    for folder in ("links_a", "links_b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "case01").symlink_to(source, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    first = prepare_case(find_case_files(source, need_seg=True), tmp_path / "cache")
+    stamp = (first.folder / "images.npy").stat().st_mtime_ns
+    for way in ("data/case01", "links_a/case01", tmp_path / "links_b" / "case01"):
+        again = prepare_case(find_case_files(Path(way), need_seg=True), tmp_path / "cache")
+        assert again.folder == first.folder
+        assert (again.folder / "images.npy").stat().st_mtime_ns == stamp, way
     assert len(list((tmp_path / "cache").iterdir())) == 1
 
 
