@@ -63,7 +63,7 @@ def resolve_config(run_dir: Path, preset: str | None, overrides: dict[str, dict[
         return apply_overrides(preset_config(preset or "paper"), overrides).validate()
     if not saved_file.is_file():
         raise InputError(f"--resume: {run_dir} holds no training run (no config.json)")
-    saved = config_from_dict(json.loads(saved_file.read_text(encoding="utf-8"))["config"])
+    saved = _saved_config(saved_file)
     if preset and preset != saved.preset:
         raise ModelConfigError(f"--resume: the run used preset {saved.preset!r}, not {preset!r}")
     current = saved.to_dict()
@@ -76,6 +76,26 @@ def resolve_config(run_dir: Path, preset: str | None, overrides: dict[str, dict[
                 raise ModelConfigError(f"--resume: {name.replace('_', '-')} cannot change "
                                        f"(the run used {current[section][name]!r})")
     return apply_overrides(saved, allowed).validate()
+
+
+def _read_run_json(path: Path) -> Any:
+    """A JSON file of the run folder; a damaged one is a one-line :class:`InputError`."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"--resume: {path} is unreadable ({exc}); restore it or start a new "
+                         "run with another --out") from None
+
+
+def _saved_config(path: Path) -> TrainConfig:
+    """The configuration saved in ``config.json`` (a damaged file is one line, not a
+    traceback)."""
+    data = _read_run_json(path)
+    try:
+        return config_from_dict(data["config"])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"--resume: {path} holds no training configuration ({exc!r}); "
+                         "restore it or start a new run with another --out") from None
 
 
 def _monitors(run_dir: Path, config: TrainConfig, progress_format: str) -> list[Monitor]:
@@ -92,7 +112,11 @@ def _monitors(run_dir: Path, config: TrainConfig, progress_format: str) -> list[
 def _split(run_dir: Path, config: TrainConfig, case_ids: list[str], resume: bool) -> Split:
     path = run_dir / "split.json"
     if resume and path.is_file():
-        split = Split.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            split = Split.from_dict(_read_run_json(path))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"--resume: {path} holds no split ({exc!r}); restore it or "
+                             "start a new run with another --out") from None
         missing = sorted(set(split.train + split.validation) - set(case_ids))
         if missing:
             raise InputError(f"--resume: cases of the saved split are gone: {', '.join(missing)}")
@@ -228,7 +252,7 @@ def _initialise(model: torch.nn.Module, config: TrainConfig) -> dict[str, Any]:
 def _saved_initial(run_dir: Path) -> dict[str, Any] | None:
     """The initialisation recorded by the run's first sitting (resumed runs)."""
     path = run_dir / "initialised_from.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return _read_run_json(path) if path.is_file() else None
 
 
 def _export(run_dir: Path, data_dir: Path, config: TrainConfig, split: Split, total: int,

@@ -18,6 +18,7 @@ from omnet.model import build_model
 from omnet.model.weights import load_model
 from omnet.protocol import parse_line
 from omnet.registry import VARIANTS
+from omnet.training.config import apply_overrides, preset_config
 from omnet.training.runtime import Precision
 from omnet.training.schedule import make_plan
 from omnet.training.trainer import Trainer
@@ -216,3 +217,26 @@ def test_a_bad_init_from_writes_no_run_folder(synthetic_dataset, tmp_path, capsy
     assert [ln for ln in err.splitlines() if ln.startswith("omnet:")] == [
         "omnet: error: notes.json is not a safetensors file (bad header length)"]
     assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()
+
+
+def _error_lines(err: str) -> list[str]:
+    return [ln for ln in err.splitlines() if ln.startswith("omnet:")]
+
+
+@pytest.mark.parametrize("damaged, text", [
+    ("config.json", "{"), ("config.json", '["a list"]'), ("split.json", "{"),
+    ("split.json", '{"train": 3}')])
+def test_a_damaged_run_file_is_one_line_on_resume(synthetic_dataset, tmp_path, capsys,
+                                                  damaged, text):
+    """A damaged config.json or split.json is named in one line, and left as it was."""
+    run = tmp_path / "run"
+    run.mkdir()
+    config = apply_overrides(preset_config("quick"), {"model": {"width": 4}})
+    (run / "config.json").write_text(json.dumps({"config": config.to_dict()}))
+    (run / damaged).write_text(text)
+    code = main(["train", str(synthetic_dataset), "--out", str(run), "--resume", "--cache",
+                 str(tmp_path / "cache"), "--progress-format", "none", "--threads", "1"])
+    lines = _error_lines(capsys.readouterr().err)
+    assert code == 2
+    assert len(lines) == 1 and str(run / damaged) in lines[0], lines
+    assert (run / damaged).read_text() == text
