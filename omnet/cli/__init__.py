@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from omnet import __version__
 from omnet.errors import Cancelled, OMNetError
@@ -26,8 +27,16 @@ COMMANDS = ("segment", "evaluate", "measure", "demo", "train", "models")
 log = logging.getLogger("omnet")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line ``omnet: error: ...`` with exit status 2, as
+    every other error of the command line (sub-command parsers inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"omnet: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="omnet", description="OM-Net brain tumour segmentation in multi-modal MRI.")
     parser.add_argument("--version", action="version", version=f"omnet {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,

@@ -15,12 +15,43 @@ from omnet.errors import ModelConfigError
 from omnet.registry import ModelConfig
 
 __all__ = ["PRESETS", "VALIDATION_CASES", "AugmentSettings", "DataSettings", "OptimSettings",
-           "RunSettings", "SamplingSettings", "ScheduleSettings", "TrainConfig", "apply_overrides",
-           "config_from_dict", "preset_config"]
+           "Range", "RunSettings", "SamplingSettings", "ScheduleSettings", "TrainConfig",
+           "apply_overrides", "config_from_dict", "preset_config"]
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a number setting may take: bounds ``low``/``high`` (None: unbounded),
+    each inclusive unless ``open_low``/``open_high``; checked by the CLI and by validate()."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.open_low else '>='} {self.low:g}"
+        return (f"in {'(' if self.open_low else '['}{self.low:g}, {self.high:g}"
+                f"{')' if self.open_high else ']'}")
+
+    def admits(self, value: float) -> bool:
+        """Whether ``value`` lies within the bounds."""
+        low_ok = self.low is None or (value > self.low if self.open_low else value >= self.low)
+        high_ok = self.high is None or (value < self.high if self.open_high
+                                        else value <= self.high)
+        return low_ok and high_ok
+
+
+#: The ranges the settings use.
+AT_LEAST_0, AT_LEAST_1 = Range(0), Range(1)
+ABOVE_0 = Range(0, open_low=True)
+PROBABILITY, FRACTION_BELOW_1 = Range(0, 1), Range(0, 1, open_high=True)
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:
-    """A dataclass field with CLI help (and optional ``choices`` / ``resume_ok``)."""
+    """A dataclass field with CLI help (and optional ``choices`` / ``resume_ok`` /
+    ``range``, a :class:`Range` its number must lie in)."""
     factory = (lambda: copy.copy(default)) if isinstance(default, (list, dict)) else None
     meta = {"help": help, **extra}
     if factory is not None:
@@ -32,9 +63,11 @@ def _opt(default: Any, help: str, **extra: Any) -> Any:
 class DataSettings:
     """Which cases train and which validate."""
 
-    val_fraction: float = _opt(0.1, "fraction of the cases held out for validation")
-    folds: int = _opt(0, "number of cross-validation folds (0: a random split by val-fraction)")
-    fold: int = _opt(0, "which fold validates, 0 .. folds-1")
+    val_fraction: float = _opt(0.1, "fraction of the cases held out for validation",
+                               range=FRACTION_BELOW_1)
+    folds: int = _opt(0, "number of cross-validation folds (0: a random split by val-fraction)",
+                      range=AT_LEAST_0)
+    fold: int = _opt(0, "which fold validates, 0 .. folds-1 (needs folds)", range=AT_LEAST_0)
     val_cases: list[str] = _opt(  # noqa: RUF009 - _opt returns a dataclasses.field
         [], "validate on exactly these case ids (overrides the split)")
     strict: bool = _opt(False, "stop before training if any case has a problem")
@@ -46,15 +79,20 @@ class SamplingSettings:
 
     patch_size: list[int] = _opt(  # noqa: RUF009
         [16, 32, 32], "training patch (z y x), multiples of 8")
-    patches_per_task: int = _opt(20, "patches per task per iteration (all GPUs together)")
-    tumour_dilation: int = _opt(5, "task 2 centres: complete tumour dilated by this many voxels")
+    patches_per_task: int = _opt(20, "patches per task per iteration (all GPUs together)",
+                                 range=AT_LEAST_1)
+    tumour_dilation: int = _opt(5, "task 2 centres: complete tumour dilated by this many voxels",
+                                range=AT_LEAST_0)
     task1_tumour_share: float = _opt(
-        0.0, "fraction of task-1 patches centred in task 2's region (paper: 0; short runs)")
+        0.0, "fraction of task-1 patches centred in task 2's region (paper: 0; short runs)",
+        range=PROBABILITY)
     transfer: bool = _opt(True, "online data transfer between tasks")
     transfer_tumour_fraction: float = _opt(
-        0.4, "a task-1 patch with at least this tumour fraction also trains task 2")
+        0.4, "a task-1 patch with at least this tumour fraction also trains task 2",
+        range=PROBABILITY)
     transfer_core_fraction: float = _opt(
-        0.5, "a task-1/2 patch with at least this core fraction also trains task 3")
+        0.5, "a task-1/2 patch with at least this core fraction also trains task 3",
+        range=PROBABILITY)
     loss_margin: list[int] = _opt(  # noqa: RUF009
         [0, 0, 0], "voxels (z y x) at each side of a patch that give context but no loss "
         "(paper: 0); the transfer fractions count the loss region only")
@@ -72,18 +110,27 @@ class AugmentSettings:
     augment: bool = _opt(True, "random flips and intensity scale/shift")
     flip_axes: list[int] = _opt(  # noqa: RUF009
         [0, 1, 2], "patch axes (0=z 1=y 2=x) flipped with p=0.5")
-    intensity_scale: float = _opt(0.1, "per-channel intensity scale drawn in 1 +- this")
-    intensity_shift: float = _opt(0.1, "per-channel intensity shift drawn in +- this (z-units)")
-    affine_p: float = _opt(0.0, "TorchIO: probability of a random rotation and scaling")
-    rotation_degrees: float = _opt(15.0, "TorchIO: rotation about each axis in +- degrees")
-    scaling: float = _opt(0.15, "TorchIO: isotropic scale factor in 1 +- this")
-    elastic_p: float = _opt(0.0, "TorchIO: probability of an elastic deformation")
-    gamma_p: float = _opt(0.0, "TorchIO: probability of a gamma (contrast) change")
-    noise_p: float = _opt(0.0, "TorchIO: probability of Gaussian noise")
-    blur_p: float = _opt(0.0, "TorchIO: probability of a Gaussian blur")
-    bias_field_p: float = _opt(0.0, "TorchIO: probability of a smooth multiplicative bias field")
+    intensity_scale: float = _opt(0.1, "per-channel intensity scale drawn in 1 +- this",
+                                  range=FRACTION_BELOW_1)
+    intensity_shift: float = _opt(0.1, "per-channel intensity shift drawn in +- this (z-units)",
+                                  range=AT_LEAST_0)
+    affine_p: float = _opt(0.0, "TorchIO: probability of a random rotation and scaling",
+                           range=PROBABILITY)
+    rotation_degrees: float = _opt(15.0, "TorchIO: rotation about each axis in +- degrees",
+                                   range=AT_LEAST_0)
+    scaling: float = _opt(0.15, "TorchIO: isotropic scale factor in 1 +- this",
+                          range=FRACTION_BELOW_1)
+    elastic_p: float = _opt(0.0, "TorchIO: probability of an elastic deformation",
+                            range=PROBABILITY)
+    gamma_p: float = _opt(0.0, "TorchIO: probability of a gamma (contrast) change",
+                          range=PROBABILITY)
+    noise_p: float = _opt(0.0, "TorchIO: probability of Gaussian noise", range=PROBABILITY)
+    blur_p: float = _opt(0.0, "TorchIO: probability of a Gaussian blur", range=PROBABILITY)
+    bias_field_p: float = _opt(0.0, "TorchIO: probability of a smooth multiplicative bias field",
+                               range=PROBABILITY)
     thick_slice_p: float = _opt(
-        0.0, "TorchIO: probability that one sequence is re-acquired with 3-6 mm slices")
+        0.0, "TorchIO: probability that one sequence is re-acquired with 3-6 mm slices",
+        range=PROBABILITY)
     thick_slice_profile: bool = _opt(
         True, "TorchIO: average each thick slice over a Gaussian slice profile, as a scanner "
         "does (off: one thin slice picked out of every few, as the bundled model was trained)")
@@ -104,21 +151,23 @@ class ScheduleSettings:
     stage_lengths: list[float] = _opt(  # noqa: RUF009
         [1.0, 1.0, 18.0], "lengths of the three stages")
     epoch_patches_per_case: int = _opt(
-        1540, "patches per task and training case in one epoch (paper: 400k for 260 cases)")
+        1540, "patches per task and training case in one epoch (paper: 400k for 260 cases)",
+        range=AT_LEAST_1)
     iterations: int = _opt(0, "total iterations (0: from the stage lengths); stages scale; "
                            "may change on --resume to extend a run (the schedule is re-planned)",
-                           resume_ok=True)
+                           resume_ok=True, range=AT_LEAST_0)
 
 
 @dataclass
 class OptimSettings:
     """SGD and its learning-rate schedule."""
 
-    lr: float = _opt(1e-3, "initial learning rate")
-    momentum: float = _opt(0.99, "SGD momentum")
-    weight_decay: float = _opt(5e-4, "L2 weight decay")
+    lr: float = _opt(1e-3, "initial learning rate", range=ABOVE_0)
+    momentum: float = _opt(0.99, "SGD momentum", range=FRACTION_BELOW_1)
+    weight_decay: float = _opt(5e-4, "L2 weight decay", range=AT_LEAST_0)
     lr_halve_every: float = _opt(
-        0.2, "halve the lr after each such fraction of the run (paper: 4 of 20 epochs)")
+        0.2, "halve the lr after each such fraction of the run (paper: 4 of 20 epochs)",
+        range=ABOVE_0)
     lr_schedule: str = _opt("step", "step: halve every lr-halve-every (paper); poly: "
                             "lr (1 - t/T)^0.9; cosine: lr (1 + cos(pi t/T)) / 2",
                             choices=("step", "poly", "cosine"))
@@ -132,29 +181,35 @@ class OptimSettings:
 class RunSettings:
     """Devices, logging, validation and checkpoints (most may change on --resume)."""
 
-    seed: int = _opt(0, "seed of the split, the sampling and the initial weights")
+    seed: int = _opt(0, "seed of the split, the sampling and the initial weights",
+                     range=AT_LEAST_0)
     device: str = _opt("auto", "training device", choices=("auto", "cpu", "cuda", "mps"),
                        resume_ok=True)
     precision: str = _opt("auto", "auto: float16 autocast on CUDA, float32 elsewhere",
                           choices=("auto", "float32", "float16", "bfloat16"), resume_ok=True)
-    threads: int = _opt(0, "CPU threads for torch (0: torch's default)", resume_ok=True)
+    threads: int = _opt(0, "CPU threads for torch (0: torch's default)", resume_ok=True,
+                        range=AT_LEAST_0)
     validate_every: int = _opt(0, "validate every N iterations (0: ten times per run)",
-                               resume_ok=True)
+                               resume_ok=True, range=AT_LEAST_0)
     val_mode: str = _opt("fast", "inference mode of validation", choices=("fast", "exact"),
                          resume_ok=True)
-    val_max_cases: int = _opt(0, "validate on at most this many cases (0: all)", resume_ok=True)
+    val_max_cases: int = _opt(0, "validate on at most this many cases (0: all)", resume_ok=True,
+                              range=AT_LEAST_0)
     export: str = _opt("best", "network to export: the best validated one, or the last "
                        "(use last when validation cases must not steer the result)",
                        choices=("best", "last"), resume_ok=True)
     bn_recalibration: int = _opt(
         0, "re-estimate BatchNorm statistics over this many training batches before each "
-        "validation and the last checkpoint (0: off, the paper)", resume_ok=True)
+        "validation and the last checkpoint (0: off, the paper)", resume_ok=True,
+        range=AT_LEAST_0)
     checkpoint_every: int = _opt(0, "checkpoint every N iterations (0: 20 times per run)",
-                                 resume_ok=True)
+                                 resume_ok=True, range=AT_LEAST_0)
     checkpoint_minutes: float = _opt(15.0, "also checkpoint after this many minutes (0: off)",
-                                     resume_ok=True)
-    log_every: int = _opt(10, "METRIC/PROGRESS lines every N iterations", resume_ok=True)
-    plot_every: int = _opt(100, "redraw curves.png every N iterations", resume_ok=True)
+                                     resume_ok=True, range=AT_LEAST_0)
+    log_every: int = _opt(10, "METRIC/PROGRESS lines every N iterations", resume_ok=True,
+                          range=AT_LEAST_1)
+    plot_every: int = _opt(100, "redraw curves.png every N iterations", resume_ok=True,
+                           range=AT_LEAST_1)
     tensorboard: bool = _opt(True, "TensorBoard logs when tensorboard is installed",
                              resume_ok=True)
 
@@ -182,26 +237,22 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Raise :class:`ModelConfigError` for settings that cannot train; return self."""
         s, sc = self.sampling, self.schedule
+        self._check_ranges()
         if self.model.members != 1:
             raise ModelConfigError("an ensemble is not trained as a whole; train each member "
                                    "and combine them with tools/make_ensemble.py")
         if len(s.patch_size) != 3 or any(p <= 0 or p % 8 for p in s.patch_size):
             raise ModelConfigError(f"patch-size must be three multiples of 8, got {s.patch_size}")
-        if not 0.0 <= s.task1_tumour_share <= 1.0:
-            raise ModelConfigError("task1-tumour-share must be in [0, 1]")
-        if s.patches_per_task < 1:
-            raise ModelConfigError("patches-per-task must be >= 1")
         if len(sc.stage_lengths) != 3 or any(x < 0 for x in sc.stage_lengths) \
                 or sum(sc.stage_lengths) <= 0:
             raise ModelConfigError("stage-lengths must be three non-negative numbers, not all 0")
-        if sc.iterations < 0:
-            raise ModelConfigError("iterations must be >= 0")
-        if not 0.0 <= self.data.val_fraction < 1.0:
-            raise ModelConfigError("val-fraction must be in [0, 1)")
         if self.data.folds and not 0 <= self.data.fold < self.data.folds:
             raise ModelConfigError(f"fold must be in 0..{self.data.folds - 1}")
         if self.data.folds == 1:
             raise ModelConfigError("folds must be 0 (no folds) or >= 2")
+        if self.data.fold and not self.data.folds:
+            raise ModelConfigError(f"fold {self.data.fold} needs folds (the number of "
+                                   "cross-validation folds); without it no fold validates")
         if any(a not in (0, 1, 2) for a in self.augment.flip_axes):
             raise ModelConfigError("flip-axes must be among 0 1 2")
         margin = s.loss_margin
@@ -210,9 +261,17 @@ class TrainConfig:
                                    f"than half the patch, got {margin}")
         if len(self.augment.margin) != 3 or any(m < 0 for m in self.augment.margin):
             raise ModelConfigError("augment margin must be three non-negative numbers")
-        if self.optim.lr_halve_every <= 0.0:
-            raise ModelConfigError("lr-halve-every must be > 0 (a fraction of the run)")
         return self
+
+    def _check_ranges(self) -> None:
+        """Every number setting within its field's :class:`Range` (as the CLI checks)."""
+        for section in SECTIONS:
+            values = getattr(self, section)
+            for f in fields(values):
+                bounds, value = f.metadata.get("range"), getattr(values, f.name)
+                if bounds is not None and not bounds.admits(value):
+                    raise ModelConfigError(f"{f.name.replace('_', '-')} must be {bounds}, "
+                                           f"got {value}")
 
     def effective(self) -> TrainConfig:
         """The settings as trained: cascades train each network on its own task's patches

@@ -8,11 +8,12 @@ preset (or, on ``--resume``, the saved run).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
 from omnet.registry import VARIANTS, ModelConfig
-from omnet.training.config import SECTIONS
+from omnet.training.config import SECTIONS, Range
 
 __all__ = ["RESUME_OK", "add_config_options", "overrides_from_args"]
 
@@ -37,8 +38,21 @@ def _resume_ok() -> set[str]:
 RESUME_OK = _resume_ok()
 
 
+def _within(convert: Callable[[str], Any], bounds: Range) -> Callable[[str], Any]:
+    """An argparse ``type`` that converts a value and refuses it outside ``bounds``."""
+
+    def parse(text: str) -> Any:
+        value = convert(text)
+        if not bounds.admits(value):
+            raise argparse.ArgumentTypeError(f"must be {bounds}, got {text}")
+        return value
+
+    parse.__name__ = convert.__name__  # argparse names the type in 'invalid int value'
+    return parse
+
+
 def _add(group: argparse._ArgumentGroup, section: str, name: str, kind: str, default: Any,
-         help_text: str, choices: Any = None) -> None:
+         help_text: str, choices: Any = None, bounds: Range | None = None) -> None:
     flag = "--" + name.replace("_", "-")
     dest = f"{section}{_SEP}{name}"
     shown = " ".join(map(str, default)) if isinstance(default, list) else default
@@ -50,7 +64,9 @@ def _add(group: argparse._ArgumentGroup, section: str, name: str, kind: str, def
         group.add_argument(flag, dest=dest, nargs="*", type=_ITEM_TYPES[kind], default=None,
                            metavar=name.split("_")[-1].upper(), help=help_text)
     else:
-        group.add_argument(flag, dest=dest, type=_SCALARS[kind], default=None,
+        convert = _SCALARS[kind]
+        group.add_argument(flag, dest=dest, default=None,
+                           type=_within(convert, bounds) if bounds else convert,
                            choices=choices, metavar=None if choices else name.upper(),
                            help=help_text)
 
@@ -68,7 +84,7 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
         instance = cls()
         for f in fields(cls):
             _add(group, section, f.name, str(f.type), getattr(instance, f.name),
-                 f.metadata.get("help", ""), f.metadata.get("choices"))
+                 f.metadata.get("help", ""), f.metadata.get("choices"), f.metadata.get("range"))
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from omnet.cli import main
 from omnet.errors import ModelConfigError
 from omnet.training.config import TrainConfig, apply_overrides, config_from_dict, preset_config
 from omnet.training.options import add_config_options, overrides_from_args
@@ -80,6 +81,47 @@ def test_a_config_saved_before_the_slice_profile_existed_resumes_without_it():
 def test_bad_settings_are_refused(section, values):
     with pytest.raises(ModelConfigError):
         apply_overrides(preset_config("paper"), {section: values}).validate()
+
+
+@pytest.mark.parametrize("section, values", [
+    ("optim", {"lr": -1.0}), ("optim", {"momentum": -0.5}), ("optim", {"momentum": 1.0}),
+    ("run", {"val_max_cases": -1}), ("sampling", {"tumour_dilation": -1}),
+    ("run", {"threads": -3}), ("run", {"validate_every": -1}), ("run", {"checkpoint_every": -2}),
+    ("data", {"fold": 3}), ("augment", {"noise_p": 1.5}),
+])
+def test_out_of_range_numbers_are_refused_from_python_too(section, values):
+    with pytest.raises(ModelConfigError):
+        apply_overrides(preset_config("quick"), {section: values}).validate()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (("--lr", "-1"), "argument --lr: must be > 0, got -1"),
+    (("--momentum", "-0.5"), "argument --momentum: must be in [0, 1), got -0.5"),
+    (("--val-max-cases", "-1"), "argument --val-max-cases: must be >= 0, got -1"),
+    (("--tumour-dilation", "-1"), "argument --tumour-dilation: must be >= 0, got -1"),
+    (("--threads", "-3"), "argument --threads: must be >= 0, got -3"),
+    (("--validate-every", "-1"), "argument --validate-every: must be >= 0, got -1"),
+    (("--checkpoint-every", "-2"), "argument --checkpoint-every: must be >= 0, got -2"),
+    (("--threads", "x"), "argument --threads: invalid int value: 'x'"),
+    (("--fold", "3"), "fold 3 needs folds"),
+])
+def test_bad_numbers_are_one_line_before_anything_is_written(tmp_path, capsys, argv, words):
+    """Refused on the command line in one line ``omnet: error:`` (exit 2), before a run
+    folder exists that would block the corrected command."""
+    code = 0
+    try:
+        code = main(["train", str(tmp_path / "data"), "--out", str(tmp_path / "run"), *argv])
+    except SystemExit as stop:
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("omnet: error: ") and words in err, err
+    assert not (tmp_path / "run").exists()
+
+
+def test_good_bounds_pass():
+    got = _parse("--lr", "0.05", "--momentum", "0", "--threads", "0", "--task1-tumour-share", "1")
+    assert got["optim"] == {"lr": 0.05, "momentum": 0.0} and got["run"] == {"threads": 0}
 
 
 def test_unknown_setting_is_refused():
