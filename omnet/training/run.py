@@ -12,9 +12,12 @@ Run folder layout::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import shutil
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from omnet.errors import InputError, ModelConfigError
 from omnet.training import checkpoint as ckpt
 from omnet.training.cache import default_cache_dir, open_cached_case
 from omnet.training.config import TrainConfig, apply_overrides, config_from_dict, preset_config
-from omnet.training.dataset import prepare_dataset
+from omnet.training.dataset import PreparedDataset, prepare_dataset
 from omnet.training.distributed import DistInfo, barrier, init_distributed, shutdown
 from omnet.training.export import export_checkpoint
 from omnet.training.monitor import BarSink, CsvSink, LinesSink, Monitor, TensorBoardSink
@@ -154,13 +157,8 @@ def train(data_dir: Path, run_dir: Path, config: TrainConfig, *, resume: bool = 
 def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
            cache_dir: Path | None, progress_format: str, stop: threading.Event | None,
            predictor: Predictor | None, dist: DistInfo) -> TrainingResult:
-    if run_dir.exists() and not run_dir.is_dir():
-        raise InputError(f"the run folder {run_dir} is a file, not a folder; choose another "
-                         "--out")
     checkpoints = run_dir / "checkpoints"
-    if not resume and (ckpt.list_checkpoints(checkpoints) or (run_dir / "config.json").exists()):
-        raise InputError(f"{run_dir} already holds a training run; pass --resume to continue "
-                         "it or choose another --out")
+    _check_run_folder(run_dir, resume)
     # the network first: a bad --init-from is one line before the cache or the run folder
     torch.manual_seed(config.run.seed)
     from omnet.model import build_model
@@ -172,23 +170,9 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     device = resolve_device(config.run.device, dist.local_rank)
     precision = resolve_training_precision(config.run.precision, device)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    progress = make_progress(progress_format if progress_format == "lines" else "none")
-    dataset = None
-    for turn in ("main", "others"):  # rank 0 builds the cache, then the others reuse it
-        if dist.is_main == (turn == "main"):
-            dataset = prepare_dataset(data_dir, cache_dir, config.sampling.tumour_dilation,
-                                      progress if dist.is_main else None, config.data.strict)
-        barrier(dist)
-    assert dataset is not None
+    dataset = _prepare(data_dir, cache_dir, config, progress_format, dist)
     split = _split(run_dir, config, sorted(dataset.cases), resume)
     plan = make_plan(config, len(split.train))
-    if dist.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(run_dir / "split.json", split.to_dict())
-        atomic_write_json(run_dir / "config.json", {
-            "config": config.to_dict(), "plan": plan.to_dict(), "data_dir": str(data_dir),
-            "cache_dir": str(cache_dir), "device": str(device), "precision": precision.name,
-            "world_size": dist.world, "skipped_cases": dataset.problems})
     log.info("training on %d cases, validating on %d; %d iterations on %s (%s)",
              len(split.train), len(split.validation), plan.total, device, precision.name)
     cases = [open_cached_case(dataset.cases[c]) for c in split.train]
@@ -197,17 +181,26 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
         val_cases = [open_cached_case(dataset.cases[c]) for c in split.validation]
         validator = make_validator(val_cases, predictor or segment_predictor(config.run.val_mode),
                                    config.run.val_max_cases)
-    if initial and dist.is_main:
-        atomic_write_json(run_dir / "initialised_from.json", initial)
-    trainer = Trainer(config, plan, model, cases, device=device, precision=precision,
-                      checkpoint_dir=checkpoints, validator=validator,
-                      monitors=_monitors(run_dir, config, progress_format) if dist.is_main
-                      else (), dist=dist, stop=stop)
-    if resume:
-        latest = ckpt.load_latest(checkpoints)
-        if latest is not None:
-            trainer.resume(latest)
-    state = trainer.fit()
+    with _undone_on_failure(run_dir, not resume and dist.is_main):
+        if dist.is_main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        trainer = Trainer(config, plan, model, cases, device=device, precision=precision,
+                          checkpoint_dir=checkpoints, validator=validator,
+                          monitors=_monitors(run_dir, config, progress_format) if dist.is_main
+                          else (), dist=dist, stop=stop)
+        if resume:
+            latest = ckpt.load_latest(checkpoints)
+            if latest is not None:
+                trainer.resume(latest)
+        if dist.is_main:  # only once training can start (a failure above writes nothing)
+            atomic_write_json(run_dir / "split.json", split.to_dict())
+            atomic_write_json(run_dir / "config.json", {
+                "config": config.to_dict(), "plan": plan.to_dict(), "data_dir": str(data_dir),
+                "cache_dir": str(cache_dir), "device": str(device), "precision": precision.name,
+                "world_size": dist.world, "skipped_cases": dataset.problems})
+            if initial:
+                atomic_write_json(run_dir / "initialised_from.json", initial)
+        state = trainer.fit()
     model_path = None
     if dist.is_main:
         model_path = _export(run_dir, data_dir, config, split, plan.total, state,
@@ -215,6 +208,72 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     barrier(dist)
     return TrainingResult(run_dir=run_dir, model=model_path, iterations=state.iteration,
                           best_dice=state.best_dice)
+
+
+def _check_run_folder(run_dir: Path, resume: bool) -> None:
+    """Refuse a run folder that is a file, or (without ``resume``) one holding a run."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"the run folder {run_dir} is a file, not a folder; choose another "
+                         "--out")
+    checkpoints = run_dir / "checkpoints"
+    if not resume and (ckpt.list_checkpoints(checkpoints) or (run_dir / "config.json").exists()):
+        raise InputError(f"{run_dir} already holds a training run; pass --resume to continue "
+                         "it or choose another --out")
+
+
+def _prepare(data_dir: Path, cache_dir: Path, config: TrainConfig, progress_format: str,
+             dist: DistInfo) -> PreparedDataset:
+    """Scan and cache the cases: rank 0 builds the cache, then the other ranks reuse it."""
+    progress = make_progress(progress_format if progress_format == "lines" else "none")
+    dataset = None
+    for turn in ("main", "others"):
+        if dist.is_main == (turn == "main"):
+            dataset = prepare_dataset(data_dir, cache_dir, config.sampling.tumour_dilation,
+                                      progress if dist.is_main else None, config.data.strict)
+        barrier(dist)
+    assert dataset is not None
+    return dataset
+
+
+def _outermost_missing(folder: Path) -> Path | None:
+    """The outermost folder on ``folder``'s path that does not exist yet (None: it exists)."""
+    missing = None
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+@contextlib.contextmanager
+def _undone_on_failure(run_dir: Path, active: bool) -> Iterator[None]:
+    """If the block fails before the run's first checkpoint, remove what it wrote into
+    ``run_dir`` (the folder too if it made it), so that the corrected command is not refused
+    as 'already holds a training run'; what was there before is left alone."""
+    if not active:
+        yield
+        return
+    run_dir = run_dir.absolute()
+    made = _outermost_missing(run_dir)
+    before = set() if made else set(run_dir.iterdir())
+    try:
+        yield
+    except BaseException:
+        if not ckpt.list_checkpoints(run_dir / "checkpoints"):
+            new = [made] if made else sorted(set(run_dir.iterdir()) - before)
+            for path in new:
+                _remove(path)
+            log.info("no checkpoint was written: removed what this run had written in %s",
+                     run_dir)
+        raise
+
+
+def _remove(path: Path) -> None:
+    """Delete a file, link or folder tree (what is already gone is fine)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _initialise(model: torch.nn.Module, config: TrainConfig) -> dict[str, Any]:

@@ -240,3 +240,33 @@ def test_a_damaged_run_file_is_one_line_on_resume(synthetic_dataset, tmp_path, c
     assert code == 2
     assert len(lines) == 1 and str(run / damaged) in lines[0], lines
     assert (run / damaged).read_text() == text
+
+
+def _fail_first_step(self, iteration):
+    raise RuntimeError("simulated failure before the first checkpoint")
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_failure_before_the_first_checkpoint_leaves_no_run(synthetic_dataset, tmp_path,
+                                                             monkeypatch, existing):
+    """What a failed start wrote is removed (what the folder held before stays), so the same
+    command then trains instead of answering 'already holds a training run'."""
+    run = tmp_path / "runs" / "run"
+    if existing:
+        run.mkdir(parents=True)
+        (run / "notes.txt").write_text("mine")
+    argv = ["train", str(synthetic_dataset), "--out", str(run), "--cache",
+            str(tmp_path / "cache"), "--progress-format", "none", "--iterations", "3",
+            *TINY_ARGS]
+    threads = torch.get_num_threads()
+    with monkeypatch.context() as patch:
+        patch.setattr(Trainer, "train_step", _fail_first_step)
+        with pytest.raises(RuntimeError, match="simulated"):
+            main(argv)
+    if existing:
+        assert [p.name for p in run.iterdir()] == ["notes.txt"]
+    else:
+        assert not (tmp_path / "runs").exists()
+    assert main(argv) == 0
+    torch.set_num_threads(threads)
+    assert (run / "model.safetensors").is_file()
