@@ -138,11 +138,13 @@ def list_checkpoints(folder: Path) -> list[Path]:
 
 def load_latest(folder: Path) -> Checkpoint | None:
     """The newest readable checkpoint, falling back over damaged ones (with a warning)."""
-    for path in reversed(list_checkpoints(folder)):
+    found = list_checkpoints(folder)
+    for older, path in reversed(list(enumerate(found))):
         try:
             return read_checkpoint(path)
         except CheckpointError as exc:
-            log.warning("%s; falling back to the checkpoint before it", exc)
+            log.warning("%s; %s", exc, "falling back to the checkpoint before it" if older
+                        else "no older checkpoint")
     return None
 
 

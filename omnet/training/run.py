@@ -159,6 +159,7 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
            predictor: Predictor | None, dist: DistInfo) -> TrainingResult:
     checkpoints = run_dir / "checkpoints"
     _check_run_folder(run_dir, resume)
+    latest = _resume_point(checkpoints) if resume else None
     # the network first: a bad --init-from is one line before the cache or the run folder
     torch.manual_seed(config.run.seed)
     from omnet.model import build_model
@@ -188,10 +189,8 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
                           checkpoint_dir=checkpoints, validator=validator,
                           monitors=_monitors(run_dir, config, progress_format) if dist.is_main
                           else (), dist=dist, stop=stop)
-        if resume:
-            latest = ckpt.load_latest(checkpoints)
-            if latest is not None:
-                trainer.resume(latest)
+        if latest is not None:
+            trainer.resume(latest)
         if dist.is_main:  # only once training can start (a failure above writes nothing)
             atomic_write_json(run_dir / "split.json", split.to_dict())
             atomic_write_json(run_dir / "config.json", {
@@ -219,6 +218,17 @@ def _check_run_folder(run_dir: Path, resume: bool) -> None:
     if not resume and (ckpt.list_checkpoints(checkpoints) or (run_dir / "config.json").exists()):
         raise InputError(f"{run_dir} already holds a training run; pass --resume to continue "
                          "it or choose another --out")
+
+
+def _resume_point(checkpoints: Path) -> ckpt.Checkpoint | None:
+    """The newest readable checkpoint (None: the run wrote none yet). Checkpoints that are
+    all damaged are refused: starting again at iteration 0 would truncate the run's logs."""
+    found = ckpt.list_checkpoints(checkpoints)
+    latest = ckpt.load_latest(checkpoints)
+    if found and latest is None:
+        raise InputError(f"--resume: no readable checkpoint in {checkpoints} ({len(found)} "
+                         "damaged); restore one, or start a new run with another --out")
+    return latest
 
 
 def _prepare(data_dir: Path, cache_dir: Path, config: TrainConfig, progress_format: str,

@@ -18,6 +18,7 @@ from omnet.model import build_model
 from omnet.model.weights import load_model
 from omnet.protocol import parse_line
 from omnet.registry import VARIANTS
+from omnet.training import checkpoint as ckpt
 from omnet.training.config import apply_overrides, preset_config
 from omnet.training.runtime import Precision
 from omnet.training.schedule import make_plan
@@ -270,3 +271,24 @@ def test_a_failure_before_the_first_checkpoint_leaves_no_run(synthetic_dataset, 
     assert main(argv) == 0
     torch.set_num_threads(threads)
     assert (run / "model.safetensors").is_file()
+
+
+def test_resume_without_a_readable_checkpoint_is_refused(synthetic_dataset, tmp_path, capsys):
+    """Every checkpoint damaged: one line, and the run's logs are not truncated by a silent
+    restart from iteration 0."""
+    run = tmp_path / "run"
+    common = ["--cache", str(tmp_path / "cache"), "--progress-format", "none"]
+    threads = torch.get_num_threads()
+    assert main(["train", str(synthetic_dataset), "--out", str(run), *common,
+                 "--iterations", "6", *TINY_ARGS]) == 0
+    for path in ckpt.list_checkpoints(run / "checkpoints"):
+        path.write_bytes(b"damaged")
+    logs = {name: (run / name).read_text() for name in ("metrics.csv", "validation.csv")}
+    capsys.readouterr()
+    code = main(["train", str(synthetic_dataset), "--out", str(run), *common, "--resume"])
+    torch.set_num_threads(threads)
+    lines = _error_lines(capsys.readouterr().err)
+    assert code == 2
+    assert lines == [f"omnet: error: --resume: no readable checkpoint in {run / 'checkpoints'} "
+                     "(2 damaged); restore one, or start a new run with another --out"]
+    assert {name: (run / name).read_text() for name in logs} == logs
