@@ -35,7 +35,7 @@ from omnet.training.monitor import BarSink, CsvSink, LinesSink, Monitor, TensorB
 from omnet.training.options import RESUME_OK
 from omnet.training.plots import PlotSink
 from omnet.training.runtime import resolve_device, resolve_training_precision
-from omnet.training.schedule import make_plan
+from omnet.training.schedule import Plan, make_plan
 from omnet.training.split import Split, make_split
 from omnet.training.trainer import Trainer, TrainState
 from omnet.training.validation import Predictor, make_validator, segment_predictor
@@ -174,6 +174,8 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     dataset = _prepare(data_dir, cache_dir, config, progress_format, dist)
     split = _split(run_dir, config, sorted(dataset.cases), resume)
     plan = make_plan(config, len(split.train))
+    if latest is not None:
+        _check_length(plan, latest.iteration)
     log.info("training on %d cases, validating on %d; %d iterations on %s (%s)",
              len(split.train), len(split.validation), plan.total, device, precision.name)
     cases = [open_cached_case(dataset.cases[c]) for c in split.train]
@@ -229,6 +231,13 @@ def _resume_point(checkpoints: Path) -> ckpt.Checkpoint | None:
         raise InputError(f"--resume: no readable checkpoint in {checkpoints} ({len(found)} "
                          "damaged); restore one, or start a new run with another --out")
     return latest
+
+
+def _check_length(plan: Plan, done: int) -> None:
+    """A resumed run may be shortened, but not to fewer iterations than it has done."""
+    if plan.total < done:
+        raise InputError(f"--resume: --iterations {plan.total} is fewer than the {done} "
+                         f"iterations already done; give {done} or more")
 
 
 def _prepare(data_dir: Path, cache_dir: Path, config: TrainConfig, progress_format: str,

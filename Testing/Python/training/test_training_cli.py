@@ -292,3 +292,31 @@ def test_resume_without_a_readable_checkpoint_is_refused(synthetic_dataset, tmp_
     assert lines == [f"omnet: error: --resume: no readable checkpoint in {run / 'checkpoints'} "
                      "(2 damaged); restore one, or start a new run with another --out"]
     assert {name: (run / name).read_text() for name in logs} == logs
+
+
+@pytest.mark.parametrize("export", ["last", "best"])
+def test_resume_below_the_iterations_done_is_refused(synthetic_dataset, tmp_path, capsys,
+                                                     export):
+    """--iterations N below the iterations done is one line, and the run is left as it was
+    (it was a traceback after config.json was rewritten, or a card claiming N)."""
+    run = tmp_path / "run"
+    common = ["--cache", str(tmp_path / "cache"), "--progress-format", "none"]
+    threads = torch.get_num_threads()
+    assert main(["train", str(synthetic_dataset), "--out", str(run), *common, "--export", export,
+                 "--iterations", "6", *TINY_ARGS]) == 0
+    before = {p.name: p.read_bytes() for p in (*run.iterdir(), *(run / "checkpoints").iterdir())
+              if p.is_file()}
+    capsys.readouterr()
+    code = main(["train", str(synthetic_dataset), "--out", str(run), *common, "--resume",
+                 "--iterations", "4"])
+    lines = _error_lines(capsys.readouterr().err)
+    assert code == 2
+    assert lines == ["omnet: error: --resume: --iterations 4 is fewer than the 6 iterations "
+                     "already done; give 6 or more"]
+    after = {p.name: p.read_bytes() for p in (*run.iterdir(), *(run / "checkpoints").iterdir())
+             if p.is_file()}
+    assert after == before
+    assert main(["train", str(synthetic_dataset), "--out", str(run), *common, "--resume",
+                 "--iterations", "6"]) == 0
+    torch.set_num_threads(threads)
+    assert load_model(run / "model.safetensors").card.training["iterations"] == 6
