@@ -154,7 +154,8 @@ class ScheduleSettings:
         1540, "patches per task and training case in one epoch (paper: 400k for 260 cases)",
         range=AT_LEAST_1)
     iterations: int = _opt(0, "total iterations (0: from the stage lengths); stages scale; "
-                           "may change on --resume to extend a run (the schedule is re-planned)",
+                           "may change on --resume to extend or shorten a run (re-planned, "
+                           "never back to an earlier stage or a higher learning rate)",
                            resume_ok=True, range=AT_LEAST_0)
 
 

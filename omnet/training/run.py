@@ -35,7 +35,7 @@ from omnet.training.monitor import BarSink, CsvSink, LinesSink, Monitor, TensorB
 from omnet.training.options import RESUME_OK
 from omnet.training.plots import PlotSink
 from omnet.training.runtime import resolve_device, resolve_training_precision
-from omnet.training.schedule import Plan, make_plan
+from omnet.training.schedule import Plan, learning_rate, make_plan, resume_plan, stage_at
 from omnet.training.split import Split, make_split
 from omnet.training.trainer import Trainer, TrainState
 from omnet.training.validation import Predictor, make_validator, segment_predictor
@@ -176,6 +176,7 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     plan = make_plan(config, len(split.train))
     if latest is not None:
         _check_length(plan, latest.iteration)
+        plan = _resumed_plan(plan, latest, config.optim.lr)
     log.info("training on %d cases, validating on %d; %d iterations on %s (%s)",
              len(split.train), len(split.validation), plan.total, device, precision.name)
     cases = [open_cached_case(dataset.cases[c]) for c in split.train]
@@ -238,6 +239,21 @@ def _check_length(plan: Plan, done: int) -> None:
     if plan.total < done:
         raise InputError(f"--resume: --iterations {plan.total} is fewer than the {done} "
                          f"iterations already done; give {done} or more")
+
+
+def _resumed_plan(fresh: Plan, latest: ckpt.Checkpoint, base_lr: float) -> Plan:
+    """``fresh`` adjusted so that the run goes on from the checkpoint's stage and learning
+    rate (:func:`resume_plan`) rather than going back when its length changed."""
+    saved = latest.state.get("plan")
+    if not saved:
+        return fresh
+    plan = resume_plan(fresh, Plan.from_dict(saved), latest.iteration)
+    if plan.total != saved["total"]:
+        done = latest.iteration
+        log.info("re-planned for %d iterations: going on after iteration %d in stage %d at a "
+                 "learning rate of at most %.3g", plan.total, done,
+                 stage_at(plan, done), learning_rate(plan, base_lr, done))
+    return plan
 
 
 def _prepare(data_dir: Path, cache_dir: Path, config: TrainConfig, progress_format: str,

@@ -320,3 +320,26 @@ def test_resume_below_the_iterations_done_is_refused(synthetic_dataset, tmp_path
                  "--iterations", "6"]) == 0
     torch.set_num_threads(threads)
     assert load_model(run / "model.safetensors").card.training["iterations"] == 6
+
+
+def test_a_run_extended_in_stage_3_stays_there(synthetic_dataset, tmp_path):
+    """6 iterations done (stage 3 from iteration 3), extended to 30: the metrics show stage 3
+    and a learning rate that never rises again (re-planned from scratch, 30 iterations would
+    put iteration 7 in stage 2 at 16 times the rate reached)."""
+    run = tmp_path / "run"
+    common = ["--cache", str(tmp_path / "cache"), "--progress-format", "none",
+              "--validate-every", "100"]
+    threads = torch.get_num_threads()
+    assert main(["train", str(synthetic_dataset), "--out", str(run), *TINY_ARGS, *common,
+                 "--iterations", "6"]) == 0
+    assert main(["train", str(synthetic_dataset), "--out", str(run), *common, "--resume",
+                 "--iterations", "30"]) == 0
+    torch.set_num_threads(threads)
+    with open(run / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["iteration"]) for r in rows] == list(range(1, 31))
+    assert {int(r["stage"]) for r in rows[2:]} == {3}
+    rates = [float(r["lr"]) for r in rows]
+    assert all(b <= a for a, b in zip(rates, rates[1:])), rates
+    saved = json.loads((run / "config.json").read_text())["plan"]
+    assert saved["total"] == 30 and saved["stage_ends"][:2] == [1, 2]

@@ -12,7 +12,14 @@ from omnet.errors import ModelConfigError
 from omnet.training.config import TrainConfig, apply_overrides, config_from_dict, preset_config
 from omnet.training.options import add_config_options, overrides_from_args
 from omnet.training.run import resolve_config
-from omnet.training.schedule import active_tasks, learning_rate, make_plan, stage_at
+from omnet.training.schedule import (
+    Plan,
+    active_tasks,
+    learning_rate,
+    make_plan,
+    resume_plan,
+    stage_at,
+)
 
 
 def _parse(*argv: str) -> dict:
@@ -175,6 +182,52 @@ def test_learning_rate_halves_at_fractions_of_the_run():
     plan = make_plan(c, train_cases=5)
     lrs = [learning_rate(plan, 1.0, i) for i in (0, 24, 25, 49, 50, 99)]
     assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25, 0.125]
+
+
+def _quick_plan(iterations: int, schedule: str = "step") -> Plan:
+    config = apply_overrides(preset_config("quick"), {"schedule": {"iterations": iterations},
+                                                      "optim": {"lr_schedule": schedule}})
+    return make_plan(config, train_cases=3)
+
+
+@pytest.mark.parametrize("schedule", ["step", "poly", "cosine"])
+def test_a_run_extended_on_resume_never_goes_back(schedule):
+    """14 of 20 iterations done (stage 3), extended to 200: the resumed run stays in stage 3
+    and its learning rate goes on from the rate reached, never above it."""
+    before = _quick_plan(20, schedule)
+    assert before.stage_ends == (2, 4, 20) and stage_at(before, 14) == 3
+    after = resume_plan(_quick_plan(200, schedule), before, done=14)
+    assert after.total == 200 and after.stage_ends == (2, 4, 200)
+    assert {stage_at(after, i) for i in range(14, 200)} == {3}
+    reached = learning_rate(before, 0.05, 14)
+    rates = [learning_rate(after, 0.05, i) for i in range(14, 200)]
+    assert rates[0] == reached
+    assert all(b <= a for a, b in zip(rates, rates[1:]))
+    assert rates[-1] < reached
+
+
+def test_a_run_extended_early_follows_the_new_plan():
+    """Resumed in stage 1 before the rate fell: exactly the plan made for the new length."""
+    fresh = _quick_plan(200)
+    after = resume_plan(fresh, _quick_plan(20), done=1)
+    assert after.stage_ends == fresh.stage_ends == (20, 40, 200)
+    assert [learning_rate(after, 1.0, i) for i in range(1, 200)] == \
+        [learning_rate(fresh, 1.0, i) for i in range(1, 200)]
+
+
+def test_a_resumed_plan_is_kept_when_the_length_stays():
+    """A re-planned run interrupted again goes on with the same plan, which survives the
+    checkpoint's JSON."""
+    once = resume_plan(_quick_plan(200), _quick_plan(20), done=14)
+    saved = Plan.from_dict(json.loads(json.dumps(once.to_dict())))
+    assert saved == once
+    assert resume_plan(_quick_plan(200), saved, done=50) == once
+
+
+def test_a_shortened_run_moves_on_to_the_next_stage():
+    """Shortened from 200 to 20 after 14 iterations (stage 1 of 200): stage 3 from there."""
+    after = resume_plan(_quick_plan(20), _quick_plan(200), done=14)
+    assert after.stage_ends == (14, 14, 20) and stage_at(after, 14) == 3
 
 
 def test_resume_keeps_the_saved_settings(tmp_path):
