@@ -392,15 +392,20 @@ def preset_config(name: str = "paper") -> TrainConfig:
 _BEFORE_THEY_EXISTED: dict[str, dict[str, Any]] = {"augment": {"thick_slice_profile": False}}
 
 
-def config_from_dict(data: dict[str, Any]) -> TrainConfig:
-    """Rebuild a saved configuration (``config.json``), refusing unknown sections."""
+def config_from_dict(data: dict[str, Any], validate: bool = True) -> TrainConfig:
+    """Rebuild a saved configuration (``config.json``), refusing unknown sections; with
+    ``validate`` False its values are checked later (after ``--resume`` overrides)."""
     data = dict(data)
     for section, values in _BEFORE_THEY_EXISTED.items():
         if isinstance(data.get(section), dict):
             data[section] = {**values, **data[section]}
+    saved_data = data.get("data")
+    if isinstance(saved_data, dict) and saved_data.get("fold") and not saved_data.get("folds"):
+        data["data"] = {**saved_data, "fold": 0}  # fold without folds was once ignored
     preset = data.pop("preset", "paper")
     config = TrainConfig(preset=preset)
     unknown = set(data) - {"model", *SECTIONS}
     if unknown:
         raise ModelConfigError(f"unknown settings sections: {', '.join(sorted(unknown))}")
-    return apply_overrides(config, data).validate()
+    config = apply_overrides(config, data)
+    return config.validate() if validate else config

@@ -95,7 +95,7 @@ def _saved_config(path: Path) -> TrainConfig:
     traceback)."""
     data = _read_run_json(path)
     try:
-        return config_from_dict(data["config"])
+        return config_from_dict(data["config"], validate=False)  # after the overrides
     except (KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"--resume: {path} holds no training configuration ({exc!r}); "
                          "restore it or start a new run with another --out") from None
@@ -218,9 +218,15 @@ def _check_run_folder(run_dir: Path, resume: bool) -> None:
         raise InputError(f"the run folder {run_dir} is a file, not a folder; choose another "
                          "--out")
     checkpoints = run_dir / "checkpoints"
-    if not resume and (ckpt.list_checkpoints(checkpoints) or (run_dir / "config.json").exists()):
+    if resume:
+        return
+    if ckpt.list_checkpoints(checkpoints):
         raise InputError(f"{run_dir} already holds a training run; pass --resume to continue "
                          "it or choose another --out")
+    if (run_dir / "config.json").exists():
+        raise InputError(f"{run_dir} already holds a training run that wrote no checkpoint; "
+                         "pass --resume to continue it, or delete it (or choose another --out) "
+                         "to start again")
 
 
 def _resume_point(checkpoints: Path) -> ckpt.Checkpoint | None:

@@ -343,3 +343,18 @@ def test_a_run_extended_in_stage_3_stays_there(synthetic_dataset, tmp_path):
     assert all(b <= a for a, b in zip(rates, rates[1:])), rates
     saved = json.loads((run / "config.json").read_text())["plan"]
     assert saved["total"] == 30 and saved["stage_ends"][:2] == [1, 2]
+
+
+def test_a_run_without_checkpoints_says_how_to_start_again(synthetic_dataset, tmp_path, capsys):
+    """A folder an older version left with config.json but no checkpoint: the refusal says
+    that deleting it starts again (--resume is refused if its settings change)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    code = main(["train", str(synthetic_dataset), "--out", str(run), "--cache",
+                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS])
+    assert code == 2
+    assert _error_lines(capsys.readouterr().err) == [
+        f"omnet: error: {run} already holds a training run that wrote no checkpoint; pass "
+        "--resume to continue it, or delete it (or choose another --out) to start again"]
+    assert not (tmp_path / "cache").exists()

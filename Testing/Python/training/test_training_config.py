@@ -238,3 +238,16 @@ def test_resume_keeps_the_saved_settings(tmp_path):
     assert same.model.width == 4 and same.run.device == "cpu"
     with pytest.raises(ModelConfigError, match="width"):
         resolve_config(tmp_path, None, {"model": {"width": 8}}, resume=True)
+
+
+def test_resume_can_correct_a_saved_value_that_may_change(tmp_path):
+    """Values older versions saved unchecked: a resumable setting is checked after the
+    --resume overrides (so it can be corrected), and a fold without folds (ignored then)
+    loads as fold 0."""
+    saved = preset_config("quick").to_dict()
+    saved["run"]["threads"], saved["data"]["fold"] = -3, 3
+    (tmp_path / "config.json").write_text(json.dumps({"config": saved}))
+    with pytest.raises(ModelConfigError, match="threads must be >= 0, got -3"):
+        resolve_config(tmp_path, None, {}, resume=True)
+    fixed = resolve_config(tmp_path, None, {"run": {"threads": 0}}, resume=True)
+    assert fixed.run.threads == 0 and fixed.data.fold == 0
