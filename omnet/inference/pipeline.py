@@ -9,6 +9,7 @@ the T1c's grid by the preparation's records; atomic files).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from omnet.data.discovery import CaseFiles
 from omnet.errors import Cancelled
 from omnet.inference.attention import attention_volumes
 from omnet.inference.device import select_device
@@ -199,6 +201,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
 
     stages.begin("reading")
     case = case_input(inputs)
+    if isinstance(case, CaseFiles) and case.seg is not None:  # expert labels: not needed,
+        case = dataclasses.replace(case, seg=None)  # and a broken one must not stop the run
     raw = read_case(case)
     stages.end("reading", "read")
     stages.begin("preparing")

@@ -365,3 +365,13 @@ def test_a_folder_that_takes_no_new_files_is_refused_before_any_work(
     assert _one_error_line(err).endswith(
         f"cannot be written: {tmp_path} takes no new files (read-only file system)")
     assert not (tmp_path / "ro").exists()
+
+
+def test_a_broken_label_map_beside_the_sequences_does_not_stop_segmenting(
+        capsys, phantom_case, tiny_model_file, tmp_path):
+    folder = phantom_case(shape=(16, 24, 24), name="p12")
+    (folder / "p12_seg.nii.gz").write_bytes(b"an interrupted copy")  # segment needs no labels
+    code, _out, err = _run(capsys, folder, "-o", tmp_path / "p12.nii.gz", "--model",
+                           tiny_model_file, "--device", "cpu", "--progress-format", "none")
+    assert code == 0, err
+    assert (tmp_path / "p12.nii.gz").is_file()
