@@ -375,3 +375,15 @@ def test_a_broken_label_map_beside_the_sequences_does_not_stop_segmenting(
                            tiny_model_file, "--device", "cpu", "--progress-format", "none")
     assert code == 0, err
     assert (tmp_path / "p12.nii.gz").is_file()
+
+
+def test_a_missing_input_file_is_named_before_the_model_is_looked_at(capsys, phantom_case,
+                                                                     tmp_path):
+    folder = phantom_case(shape=(16, 24, 24), name="p13")
+    files = [a for role in ("flair", "t1", "t1ce") for a in (f"--{role}",
+                                                             folder / f"p13_{role}.nii.gz")]
+    code, _out, err = _run(capsys, *files, "--t2", tmp_path / "gone_t2.nii.gz", "-o",
+                           tmp_path / "p13.nii.gz", "--model", tmp_path / "no-model.safetensors")
+    assert code == 2
+    missing = tmp_path / "gone_t2.nii.gz"
+    assert _one_error_line(err) == f"omnet: error: --t2 file not found: {missing}"
