@@ -173,12 +173,17 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     dataset = _prepare(data_dir, cache_dir, config, progress_format, dist)
     split = _split(run_dir, config, sorted(dataset.cases), resume)
+    if initial:
+        initial = _note_seen_validation(initial, split.validation)
     plan = make_plan(config, len(split.train))
     if latest is not None:
         _check_length(plan, latest.iteration)
         plan = _resumed_plan(plan, latest, config.optim.lr)
     log.info("training on %d cases, validating on %d; %d iterations on %s (%s)",
              len(split.train), len(split.validation), plan.total, device, precision.name)
+    if not split.validation:
+        log.warning("no validation case (%d usable): nothing will measure this run's Dice, "
+                    "and its model card will have none", len(dataset.cases))
     cases = [open_cached_case(dataset.cases[c]) for c in split.train]
     validator = None  # built on every rank so all agree when to validate; rank 0 runs it
     if split.validation:
@@ -347,6 +352,19 @@ def _initialise(model: torch.nn.Module, config: TrainConfig) -> dict[str, Any]:
     if "member_of" in loaded.card.training:   # a member taken out of an ensemble
         record["member_of"] = loaded.card.training["member_of"]
     return record
+
+
+def _note_seen_validation(initial: dict[str, Any], validation: list[str]) -> dict[str, Any]:
+    """Warn, and record for the card, when the ``init_from`` model trained on cases this
+    run validates on: its validation Dice is then not a figure on unseen cases."""
+    seen = sorted(set(initial.get("train_cases") or ()) & set(validation))
+    if not seen:
+        return initial
+    log.warning("--init-from %s trained on %d of this run's %d validation cases (%s): the "
+                "validation Dice is not a figure on unseen cases", initial.get("file"),
+                len(seen), len(validation), ", ".join(seen[:5]) + (" ..." if len(seen) > 5
+                                                                   else ""))
+    return {**initial, "validation_cases_seen": seen}
 
 
 def _saved_initial(run_dir: Path) -> dict[str, Any] | None:

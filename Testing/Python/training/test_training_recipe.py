@@ -19,7 +19,7 @@ from omnet.registry import ModelConfig
 from omnet.training.augmentation import TorchioAugmenter, thick_slice_groups, uses_torchio
 from omnet.training.config import AugmentSettings, preset_config
 from omnet.training.losses import crop_margin, soft_dice_loss, task_loss
-from omnet.training.run import _initialise
+from omnet.training.run import _initialise, _note_seen_validation
 from omnet.training.runtime import Precision
 from omnet.training.schedule import learning_rate, make_plan
 from omnet.training.trainer import Trainer
@@ -219,6 +219,22 @@ def test_init_from_loads_the_weights_and_refuses_another_width(tmp_path):
     config.model = type(config.model)(variant="omnet-cga", width=6)
     with pytest.raises(ModelConfigError, match="width 4"):
         _initialise(build_model(config.model), config)
+
+
+def test_init_from_a_model_that_saw_the_validation_cases_is_flagged(tmp_path, caplog):
+    config = preset_config("quick")
+    config.model = ModelConfig(variant="omnet-cga", width=4)
+    source = build_model(config.model)
+    path = tmp_path / "seen.safetensors"
+    save_model(source, ModelCard(name="seen", model=source.config,
+                                 training={"data": {"train_cases": ["a", "b", "c"]}}), path)
+    config.optim.init_from = str(path)
+    record = _initialise(build_model(config.model), config)
+    assert _note_seen_validation(record, ["x", "y"]) == record
+    assert "validation Dice" not in caplog.text
+    flagged = _note_seen_validation(record, ["c", "x", "b"])
+    assert flagged["validation_cases_seen"] == ["b", "c"]
+    assert "trained on 2 of this run's 3 validation cases (b, c)" in caplog.text
 
 
 def test_init_from_an_ensemble_fine_tunes_its_first_member(tmp_path):

@@ -57,8 +57,9 @@ def _kill_after_first_checkpoint(command: list[str], folder: Path) -> None:
 def test_resume_after_kill_equals_an_uninterrupted_run(synthetic_dataset, tmp_path):
     cache = tmp_path / "cache"
     straight, broken = tmp_path / "straight", tmp_path / "broken"
-    subprocess.run(_command(synthetic_dataset, straight, cache), env=_env(), check=True,
-                   capture_output=True)
+    done = subprocess.run(_command(synthetic_dataset, straight, cache), env=_env(), check=True,
+                          capture_output=True, text=True)
+    assert "no validation case" in done.stderr  # --val-fraction 0: said, not silent
     _kill_after_first_checkpoint(_command(synthetic_dataset, broken, cache), broken / "checkpoints")
     assert not (broken / "model.safetensors").exists()
     resumed_from = ckpt.load_latest(broken / "checkpoints").iteration
