@@ -262,3 +262,13 @@ def test_structure_share_tells_tissue_from_noise():
     spiked.flat[::500] = 1000.0 * smooth.max()  # hot pixels, 0.2 % of the voxels
     assert structure_share(spiked, inner) > 0.8
     assert structure_share(np.full(noise.shape, 7.0, np.float32), inner) == 0.0
+
+
+def test_a_series_covering_part_of_the_field_of_view_is_said_on_the_prepared_line():
+    images = head_case(**GRID)
+    images["t2"] = sitk.Extract(images["t2"], [90, 100, 48], [0, 0, 16])  # 96 of 160 mm
+    prepared = prepare(images, PrepareSettings(register="off"))
+    assert prepared.steps[1]["sequences"]["t2"]["coverage"] == 0.6
+    assert "part of the T1c's field of view only: t2 covers 60%" in preparation_line(
+        prepared.report())
+    assert "field of view" not in preparation_line(prepare(head_case(**GRID)).report())
