@@ -19,14 +19,17 @@ from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES
 from omnet.errors import InputError
 from omnet.preparation.grids import Grid
 
-__all__ = ["MAX_LABEL_VALUES", "MIN_EXTENT_MM", "MIN_SLICES", "MIN_STRUCTURE", "check_anatomy",
-           "check_distinct_series", "check_not_labels", "check_series", "reference_grid",
-           "structure_share"]
+__all__ = ["MAX_CORRELATION", "MAX_LABEL_VALUES", "MIN_EXTENT_MM", "MIN_SLICES",
+           "MIN_STRUCTURE", "check_anatomy", "check_distinct_series", "check_not_labels",
+           "check_series", "reference_grid", "structure_share"]
 
 #: Fewer slices than this along any axis: a localizer/scout or 2D series, not a volume.
 MIN_SLICES = 10
 #: A brain volume spans more than this along every axis (an adult brain 120-180 mm).
 MIN_EXTENT_MM = 80.0
+#: Two series on one grid correlating this much are one image at two scales (the 34 cases:
+#: 0.78 at most; a copy rescaled and rounded to whole numbers: 0.99999).
+MAX_CORRELATION = 0.9999
 #: A series whose non-zero voxels take this many whole-number values or fewer is a label map
 #: (BraTS: 1, 2, 4), not an MRI sequence (the phantoms of the tests take over 70).
 MAX_LABEL_VALUES = 10
@@ -99,20 +102,38 @@ def check_anatomy(image: sitk.Image, name: str) -> float:
     return share
 
 
+def _correlation(first: np.ndarray, second: np.ndarray) -> float:
+    """Pearson correlation over the voxels where either image is non-zero (every 8th)."""
+    x = first.ravel()[::8].astype(np.float64)
+    y = second.ravel()[::8].astype(np.float64)
+    either = (x != 0) | (y != 0)
+    x, y = x[either], y[either]
+    if x.size < 2 or x.std() == 0.0 or y.std() == 0.0:
+        return 0.0
+    return float(np.corrcoef(x, y)[0, 1])
+
+
 def check_distinct_series(images: Mapping[str, sitk.Image]) -> None:
-    """Refuse two sequences that are one image (same grid, same voxels): one series chosen
-    for two roles, easy with four selectors or four file flags. Identity, not correlation:
-    the 34 development cases correlate at most 0.78 (T1 with T1c), while a two-tissue
-    phantom's contrasts correlate exactly and are still four images."""
+    """Refuse two sequences that are one image (same grid, same voxels, or the same voxels
+    at another intensity scale, as a series exported twice): one series chosen for two
+    roles, easy with four selectors or four file flags. Four contrasts of one head are far
+    from that: the 34 development cases correlate at most 0.78 (T1 with T1c)."""
     roles = [role for role in SEQUENCE_ROLES if role in images]
     for index, first in enumerate(roles):
         for second in roles[index + 1:]:
-            if Grid.of(images[first]) == Grid.of(images[second]) and np.array_equal(
-                    sitk.GetArrayViewFromImage(images[first]),
-                    sitk.GetArrayViewFromImage(images[second])):
-                raise InputError(
-                    f"{ROLE_TITLES[first]} and {ROLE_TITLES[second]} are the same image: "
-                    f"choose the right series for each of the four sequences")
+            if Grid.of(images[first]) != Grid.of(images[second]):
+                continue
+            a = sitk.GetArrayViewFromImage(images[first])
+            b = sitk.GetArrayViewFromImage(images[second])
+            titles = f"{ROLE_TITLES[first]} and {ROLE_TITLES[second]}"
+            if np.array_equal(a, b):
+                raise InputError(f"{titles} are the same image: choose the right series for "
+                                 f"each of the four sequences")
+            correlation = _correlation(a, b)
+            if correlation >= MAX_CORRELATION:
+                raise InputError(f"{titles} are one image at two intensity scales "
+                                 f"(correlation {correlation:.4f}): choose the right series "
+                                 f"for each of the four sequences")
 
 
 def reference_grid(images: Mapping[str, sitk.Image],

@@ -15,6 +15,8 @@ TUMOUR = (CENTRE + np.array([20.0, -15.0, 10.0]), 18.0)
 ROLES = ("flair", "t1", "t1ce", "t2")
 BRAIN_VALUE = {"flair": 300.0, "t1": 500.0, "t1ce": 450.0, "t2": 350.0}
 TUMOUR_VALUE = {"flair": 700.0, "t1": 300.0, "t1ce": 900.0, "t2": 800.0}
+#: Per sequence, the axis (x, y, z) and sign of a smooth 20-unit shading across the brain.
+SHADING = {"flair": (2, 1.0), "t1": (1, 1.0), "t1ce": (0, 1.0), "t2": (2, -1.0)}
 
 
 def rotation(degrees_x: float, degrees_z: float = 0.0) -> tuple[float, ...]:
@@ -37,7 +39,9 @@ def head_values(points: np.ndarray, role: str, skull: bool = False) -> np.ndarra
     r = np.sqrt((((points - CENTRE) / AXES) ** 2).sum(-1))
     tumour = np.linalg.norm(points - TUMOUR[0], axis=-1) < TUMOUR[1]
     values = np.where(r < 1.0, np.where(tumour, TUMOUR_VALUE[role], BRAIN_VALUE[role]), 0.0)
-    values = values + np.where(r < 1.0, 20.0 * (points[..., 2] - CENTRE[2]) / AXES[2], 0.0)
+    axis, sign = SHADING[role]  # each sequence shaded along its own axis, as coils do:
+    shade = sign * 20.0 * (points[..., axis] - CENTRE[axis]) / AXES[axis]  # no two are
+    values = values + np.where(r < 1.0, shade, 0.0)  # one image at another scale
     if skull:
         values = np.where((r >= 1.08) & (r < 1.18), 60.0, values)  # skull: dark
         values = np.where((r >= 1.18) & (r < 1.3), 800.0, values)  # scalp and fat: bright

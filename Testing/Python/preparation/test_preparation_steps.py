@@ -107,14 +107,12 @@ def _slab(image: sitk.Image, slices: int) -> sitk.Image:
 
 
 def _ball(image: sitk.Image) -> sitk.Image:
-    """A 40 mm ball of water in the same field of view, shaded by the coil from the
-    sequence's brightest value at its centre (so the four sequences stay four images, and
-    each has structure): an object, not a brain."""
+    """The sequence's own voxels within 20 mm of the head's centre, zero elsewhere: a 34 mL
+    object with each sequence's contrast, not a brain."""
     points = grid_points(image.GetSize(), image.GetSpacing(), image.GetOrigin(),
                          image.GetDirection())
-    radius = np.linalg.norm(points - CENTRE, axis=-1)
-    brightest = float(sitk.GetArrayViewFromImage(image).max())
-    values = ((radius < 20.0) * brightest * (1.0 - radius / 40.0)).astype(np.float32)
+    inside = np.linalg.norm(points - CENTRE, axis=-1) < 20.0
+    values = np.where(inside, sitk.GetArrayFromImage(image), 0.0).astype(np.float32)
     out = sitk.GetImageFromArray(values)
     out.CopyInformation(image)
     return out
@@ -165,11 +163,13 @@ def _far(image: sitk.Image) -> sitk.Image:
     (_far, "t1", "does not overlap"),
     (_ball, None, "do not show a brain"),
     (lambda im: head_case(**GRID)["flair"], "t2", "FLAIR and T2 are the same image"),
+    (lambda im: sitk.Cast(head_case(**GRID)["flair"], sitk.sitkFloat32) * 0.5, "t2",
+     r"FLAIR and T2 are one image at two intensity scales \(correlation 1.0000\)"),
     (_noise, "t2", "T2 shows no anatomy"),
     (_labels, "t2", r"T2 looks like a label map \(its voxels take only the values 0, 1, 2, 4\)"),
     (_wrong_spacing, "t1", "T1: after alignment only"),
-], ids=["localizer", "2d_slab", "no_overlap", "not_a_brain", "one_series_twice", "noise",
-        "label_map", "wrong_voxel_size"])
+], ids=["localizer", "2d_slab", "no_overlap", "not_a_brain", "one_series_twice",
+        "one_series_rescaled", "noise", "label_map", "wrong_voxel_size"])
 def test_unusable_inputs_are_refused_in_one_line_and_nothing_is_written(tmp_path, change, role,
                                                                         words):
     import torch
