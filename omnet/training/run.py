@@ -171,6 +171,8 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     device = resolve_device(config.run.device, dist.local_rank)
     precision = resolve_training_precision(config.run.precision, device)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    if not resume:  # before minutes of pre-processing
+        _check_named_validation(data_dir, config)
     dataset = _prepare(data_dir, cache_dir, config, progress_format, dist)
     split = _split(run_dir, config, sorted(dataset.cases), resume)
     if initial:
@@ -265,6 +267,20 @@ def _resumed_plan(fresh: Plan, latest: ckpt.Checkpoint, base_lr: float) -> Plan:
                  "learning rate of at most %.3g", plan.total, done,
                  stage_at(plan, done), learning_rate(plan, base_lr, done))
     return plan
+
+
+def _check_named_validation(data_dir: Path, config: TrainConfig) -> None:
+    """Refuse ``val_cases`` the dataset does not have, from its file names alone."""
+    from omnet.data.discovery import scan_dataset
+    from omnet.training.split import missing_validation_text
+
+    if not config.data.val_cases:
+        return
+    scan = scan_dataset(data_dir)
+    found = {case.case_id for case in scan.cases} | {case_id for case_id, _ in scan.problems}
+    missing = sorted(set(config.data.val_cases) - found)
+    if missing:
+        raise InputError(missing_validation_text(missing))
 
 
 def _prepare(data_dir: Path, cache_dir: Path, config: TrainConfig, progress_format: str,

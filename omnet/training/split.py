@@ -11,7 +11,7 @@ import numpy as np
 from omnet.errors import InputError
 from omnet.training.config import DataSettings
 
-__all__ = ["Split", "make_split"]
+__all__ = ["Split", "make_split", "missing_validation_text"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,13 @@ class Split:
                    method=str(data["method"]), seed=int(data["seed"]))
 
 
+def missing_validation_text(missing: Sequence[str]) -> str:
+    """The one-line error for named validation cases the dataset lacks, with the way out (a
+    preset such as ``bundled`` names the project's own seven)."""
+    return (f"validation cases not in the dataset: {', '.join(missing)}; name yours with "
+            f"--val-cases CASE ..., or give --val-cases alone for a random split")
+
+
 def make_split(case_ids: Sequence[str], settings: DataSettings, seed: int) -> Split:
     """Split ``case_ids`` (the order they are given does not matter).
 
@@ -47,7 +54,7 @@ def make_split(case_ids: Sequence[str], settings: DataSettings, seed: int) -> Sp
     if settings.val_cases:
         missing = sorted(set(settings.val_cases) - set(ids))
         if missing:
-            raise InputError(f"validation cases not in the dataset: {', '.join(missing)}")
+            raise InputError(missing_validation_text(missing))
         chosen = set(settings.val_cases)
         method = "named"
     else:

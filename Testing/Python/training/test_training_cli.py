@@ -358,3 +358,17 @@ def test_a_run_without_checkpoints_says_how_to_start_again(synthetic_dataset, tm
         f"omnet: error: {run} already holds a training run that wrote no checkpoint; pass "
         "--resume to continue it, or delete it (or choose another --out) to start again"]
     assert not (tmp_path / "cache").exists()
+
+
+def test_named_validation_cases_the_data_lacks_are_refused_before_preprocessing(
+        synthetic_dataset, tmp_path, capsys):
+    """A preset names the project's own validation cases; on other data the refusal comes
+    from the file names, before the cache is built, and says how to choose others."""
+    code = main(["train", str(synthetic_dataset), "--out", str(tmp_path / "run"), "--cache",
+                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS,
+                 "--val-cases", "Brats18_2013_2_1", "case01"])  # the last --val-cases counts
+    assert code == 2
+    assert _error_lines(capsys.readouterr().err) == [
+        "omnet: error: validation cases not in the dataset: Brats18_2013_2_1; name yours "
+        "with --val-cases CASE ..., or give --val-cases alone for a random split"]
+    assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()
