@@ -121,7 +121,7 @@ def stop_on_signals(cancel: threading.Event) -> Iterator[None]:
     def handler(signum, frame) -> None:
         if cancel.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        log.warning("stopping (signal %d); no output will be written", signum)
+        log.warning("stopping (signal %d); the case in progress writes no output", signum)
         cancel.set()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}

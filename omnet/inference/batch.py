@@ -39,8 +39,9 @@ class BatchCase:
     report: dict | None = None
 
     def to_dict(self) -> dict:
-        return {"case": self.case_id, "status": self.status, "output": str(self.output),
-                "error": self.error}
+        written = self.status in ("segmented", "skipped")  # a failed case wrote nothing
+        return {"case": self.case_id, "status": self.status,
+                "output": str(self.output) if written else None, "error": self.error}
 
 
 @dataclass

@@ -253,6 +253,8 @@ def test_batch_skips_done_cases_and_reports_failures(capsys, phantom_case, tiny_
     assert "b failed: b: no T2 found among" in err
     result = next(parse_line(ln) for ln in out.splitlines() if ln.startswith("RESULT")).data
     assert [c["status"] for c in result["cases"]] == ["segmented", "failed", "skipped"]
+    assert [c["output"] for c in result["cases"]] == [  # the failed case names no file
+        str(results / "a.nii.gz"), None, str(results / "c.nii.gz")]
     assert (tmp_path / "batch.json").is_file()
 
 
