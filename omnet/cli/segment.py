@@ -156,9 +156,10 @@ def _check_arguments(args: argparse.Namespace) -> str:
     if args.output_dir:
         raise InputError("--output-dir is for batch mode (--input-dir); use -o for one case")
     if args.case is not None or all(files):  # before the model loads (missing flags: later)
-        for role, file in zip(("flair", "t1", "t1ce", "t2"), files):
-            if file is not None and not Path(file).exists():
-                raise InputError(f"--{role} file not found: {file}")
+        from omnet.data.naming import SEQUENCE_ROLES
+        from omnet.inference.sources import check_given_files
+
+        check_given_files(dict(zip(SEQUENCE_ROLES, files)))
     if args.case is not None and not Path(args.case).exists():
         raise InputError(f"input not found: {args.case}")
     from omnet.inference.outputs import check_segment_destinations

@@ -13,7 +13,7 @@ import SimpleITK as sitk
 from omnet.errors import InputError
 from omnet.labels import LabelScheme
 from omnet.preprocessing.crop import BBox, paste_back
-from omnet.utils.atomic import atomic_path
+from omnet.utils.atomic import atomic_path, outermost_missing
 
 __all__ = ["PROBABILITY_NAMES", "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
            "check_file_destination", "check_folder_destination", "check_image_destination",
@@ -63,9 +63,8 @@ def check_writable_place(folder: Path, what: str, path: Path) -> None:
     """Refuse ``path`` when ``folder`` (the folder it goes into, made when missing) cannot
     hold it: the nearest existing ancestor is a file, or takes no new files (read-only,
     no permission). Tried with a temporary file that is gone at once."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    missing = outermost_missing(folder)
+    existing = missing.parent if missing is not None else folder
     if not existing.is_dir():
         raise InputError(f"{what} {path} cannot be written: {existing} is a file, not a folder")
     try:

@@ -12,7 +12,14 @@ from omnet.data.discovery import CaseFiles, find_case_files
 from omnet.data.naming import case_id_from_file
 from omnet.errors import InputError
 
-__all__ = ["case_input", "explicit_case"]
+__all__ = ["case_input", "check_given_files", "explicit_case"]
+
+
+def check_given_files(given: Mapping[str, str | os.PathLike | None]) -> None:
+    """Refuse a file named for a sequence (``--t1ce FILE``) that is not there, in one line."""
+    for role, file in given.items():
+        if file is not None and not Path(file).exists():
+            raise InputError(f"--{role} file not found: {file}")
 
 
 def case_input(inputs: object, given: Mapping[str, Path] | None = None) -> CaseFiles | Mapping:
@@ -23,9 +30,7 @@ def case_input(inputs: object, given: Mapping[str, Path] | None = None) -> CaseF
         return inputs
     if isinstance(inputs, (str, os.PathLike)):
         path = Path(inputs)
-        for role, file in (given or {}).items():
-            if not Path(file).exists():
-                raise InputError(f"--{role} file not found: {file}")
+        check_given_files(given or {})
         if path.is_dir():
             return _case_folder(path, given)
         if is_zip_archive(path):

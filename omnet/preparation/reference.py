@@ -18,6 +18,7 @@ from scipy import ndimage
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES
 from omnet.errors import InputError
 from omnet.preparation.grids import Grid
+from omnet.preprocessing.crop import brain_bbox
 
 __all__ = ["MAX_CORRELATION", "MAX_LABEL_VALUES", "MIN_EXTENT_MM", "MIN_SLICES",
            "MIN_STRUCTURE", "check_anatomy", "check_distinct_series", "check_not_labels",
@@ -84,11 +85,9 @@ def check_anatomy(image: sitk.Image, name: str) -> float:
     structure (:func:`structure_share`)."""
     array = sitk.GetArrayViewFromImage(image)
     present = array != 0
-    hits = [np.flatnonzero(present.any(axis=tuple(a for a in range(3) if a != axis)))
-            for axis in range(3)]
-    if any(h.size == 0 for h in hits):
+    if not present.any():
         return 0.0  # nothing to judge: an empty volume is refused when it is read
-    box = tuple(slice(h[0], h[-1] + 1) for h in hits)
+    box = brain_bbox(present)
     values = np.asarray(array[box], dtype=np.float32)
     # voxels whose whole 3 x 3 x 3 neighbourhood is non-zero (an erosion, done faster)
     inner = ndimage.minimum_filter(present[box].view(np.uint8), 3, mode="constant").view(bool)
@@ -141,9 +140,10 @@ def reference_grid(images: Mapping[str, sitk.Image],
     """Check every series and return the reference image (its grid is the output's)."""
     structure = {}
     for role, image in images.items():
-        check_series(image, ROLE_TITLES.get(role, role))
-        check_not_labels(image, ROLE_TITLES.get(role, role))
-        structure[role] = round(check_anatomy(image, ROLE_TITLES.get(role, role)), 3)
+        name = ROLE_TITLES.get(role, role)
+        check_series(image, name)
+        check_not_labels(image, name)
+        structure[role] = round(check_anatomy(image, name), 3)
     check_distinct_series(images)
     reference = images[reference_role]
     grid = Grid.of(reference)

@@ -39,7 +39,7 @@ from omnet.training.schedule import Plan, learning_rate, make_plan, resume_plan,
 from omnet.training.split import Split, make_split
 from omnet.training.trainer import Trainer, TrainState
 from omnet.training.validation import Predictor, make_validator, segment_predictor
-from omnet.utils.atomic import atomic_write_json
+from omnet.utils.atomic import atomic_write_json, outermost_missing
 from omnet.utils.progress import make_progress
 
 __all__ = ["TrainingResult", "resolve_config", "train"]
@@ -297,16 +297,6 @@ def _prepare(data_dir: Path, cache_dir: Path, config: TrainConfig, progress_form
     return dataset
 
 
-def _outermost_missing(folder: Path) -> Path | None:
-    """The outermost folder on ``folder``'s path that does not exist yet (None: it exists)."""
-    missing = None
-    for candidate in (folder, *folder.parents):
-        if candidate.exists():
-            break
-        missing = candidate
-    return missing
-
-
 @contextlib.contextmanager
 def _undone_on_failure(run_dir: Path, active: bool) -> Iterator[None]:
     """If the block fails before the run's first checkpoint, remove what it wrote into
@@ -316,7 +306,7 @@ def _undone_on_failure(run_dir: Path, active: bool) -> Iterator[None]:
         yield
         return
     run_dir = run_dir.absolute()
-    made = _outermost_missing(run_dir)
+    made = outermost_missing(run_dir)
     before = set() if made else set(run_dir.iterdir())
     try:
         yield

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text",
-           "file_sha256"]
+           "file_sha256", "outermost_missing"]
 
 
 def _full_suffix(name: str) -> str:
@@ -75,3 +75,14 @@ def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def outermost_missing(folder: Path) -> Path | None:
+    """The outermost folder on ``folder``'s path that does not exist yet (None: it exists);
+    its parent is the nearest folder that does."""
+    missing = None
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
