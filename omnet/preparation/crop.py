@@ -39,9 +39,8 @@ def check_brain(brain: np.ndarray, spacing: tuple[float, float, float],
                 "is the skull still on? (--skull-strip on)")
         raise InputError(f"these images do not show a brain: {ml:.0f} mL of tissue, more than "
                          f"a brain holds (about 1,000-1,700 mL); {hint}")
-    hits = [np.flatnonzero(brain.any(axis=tuple(a for a in range(3) if a != axis)))
-            for axis in range(3)]
-    extent = [float(h[-1] - h[0] + 1) * s for h, s in zip(hits, reversed(spacing))]
+    extent = [float(side.stop - side.start) * s
+              for side, s in zip(brain_bbox(brain), reversed(spacing))]
     if max(extent) > MAX_EXTENT_MM:
         raise InputError(f"these images do not show a head: the tissue spans {max(extent):.0f} "
                          f"mm (a head is under {MAX_EXTENT_MM:.0f} mm across)")
