@@ -19,6 +19,7 @@ import SimpleITK as sitk
 
 from omnet.data.naming import SEQUENCE_ROLES
 from omnet.preparation.grids import Grid, Resampled, resample_array, same_lattice
+from omnet.preprocessing.crop import brain_bbox
 
 __all__ = ["CANONICAL_DIRECTION", "canonical_grid", "to_canonical"]
 
@@ -31,10 +32,9 @@ def _box_corners(reference: sitk.Image, foreground: np.ndarray) -> np.ndarray:
     included."""
     if not foreground.any():
         foreground = np.ones(foreground.shape, dtype=bool)
-    hits = [np.flatnonzero(foreground.any(axis=tuple(a for a in range(3) if a != axis)))
-            for axis in range(3)]
-    lo = [h[0] - 0.5 for h in reversed(hits)]
-    hi = [h[-1] + 0.5 for h in reversed(hits)]
+    box = brain_bbox(foreground)
+    lo = [side.start - 0.5 for side in reversed(box)]
+    hi = [side.stop - 0.5 for side in reversed(box)]
     corners = [(x, y, z) for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
     return np.array([reference.TransformContinuousIndexToPhysicalPoint(tuple(map(float, c)))
                      for c in corners])
