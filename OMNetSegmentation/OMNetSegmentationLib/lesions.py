@@ -75,13 +75,26 @@ def diameter_lines(report: dict) -> list[DiameterLine]:
     return lines
 
 
+#: Total volumes shown under the table: (report key, title), regions then labels.
+VOLUME_TITLES = (("whole", "whole tumour"), ("core", "tumour core"), ("enhancing", "enhancing"),
+                 ("necrotic", "necrosis"), ("edema", "edema"))
+
+
 def summary_text(report: dict) -> str:
-    """One line under the table: the RANO sum of products over the target lesions."""
+    """Lines under the table: total volumes (when the report has them), then the RANO sum
+    of products over the target lesions."""
+    lines = []
+    volumes = report.get("volumes_ml") or {}
+    if volumes:
+        lines.append("Volumes (mL): " + ", ".join(
+            f"{title} {float(volumes[key]):.2f}" for key, title in VOLUME_TITLES
+            if key in volumes))
     rano = report.get("rano") or {}
     targets = rano.get("target_lesions") or []
-    return (f"RANO: {rano.get('measurable_lesions', 0)} measurable enhancing lesion(s); sum "
-            f"of products over {len(targets)} target(s): "
-            f"{float(rano.get('sum_of_products_mm2', 0.0)):.1f} mm2")
+    lines.append(f"RANO: {rano.get('measurable_lesions', 0)} measurable enhancing lesion(s); "
+                 f"sum of products over {len(targets)} target(s): "
+                 f"{float(rano.get('sum_of_products_mm2', 0.0)):.1f} mm2")
+    return "\n".join(lines)
 
 
 def measure_labelmap_file(path: str | os.PathLike, labels: str = "brats2023") -> dict:

@@ -13,17 +13,19 @@ examples:
   omnet measure tumour.nii.gz
   omnet measure corrected.nii.gz --labels brats2023 --json lesions.json
 
-Lesions are connected components (26-connectivity) of the whole tumour, tumour core and
-enhancing tumour, with volume (mL) and centre (RAS mm). Enhancing lesions get the RANO
-bidimensional measurement on the patient's axial plane: the longest diameter on the slice
-where it is largest and the longest diameter perpendicular to it (edge to edge, mm), their
-product, and whether the lesion is measurable (both >= 10 mm); the sum of products is taken
-over up to 5 target lesions (the largest measurable ones)."""
+First the total volumes (mL) of whole tumour, core, enhancing, necrosis and edema and the
+lesion count of each region. Lesions are connected components (26-connectivity) of the
+whole tumour, tumour core and enhancing tumour, with volume (mL) and centre (RAS mm).
+Enhancing lesions get the RANO bidimensional measurement on the patient's axial plane: the
+longest diameter on the slice where it is largest and the longest diameter perpendicular to
+it (edge to edge, mm), their product, and whether the lesion is measurable (both >= 10 mm);
+the sum of products is taken over up to 5 target lesions (the largest measurable ones)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "measure", help="per-lesion volumes, centres and RANO diameters of a label map",
+        "measure", help="total and per-lesion volumes, centres and RANO diameters of a label "
+                   "map",
         description="Per-lesion clinical report of a label map: volume, centre and, for "
                     "enhancing lesions, the RANO bidimensional measurement.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -12,6 +12,7 @@ import SimpleITK as sitk
 
 from omnet.errors import InputError
 from omnet.labels import LabelScheme
+from omnet.measurement.volumes import region_volumes_ml
 from omnet.preprocessing.crop import BBox, paste_back
 from omnet.utils.atomic import atomic_path, outermost_missing
 
@@ -38,14 +39,9 @@ def label_volumes_ml(labels: np.ndarray, scheme: LabelScheme,
     Keys: necrotic, edema, enhancing (the labels) and whole, core, enhancing_tumour (the
     regions; enhancing_tumour equals enhancing, named as a region for reports).
     """
-    voxel_ml = float(np.prod(spacing)) / 1000.0
-    counts = {name: int(np.count_nonzero(labels == value))
-              for name, value in (("necrotic", scheme.necrotic), ("edema", scheme.edema),
-                                  ("enhancing", scheme.enhancing))}
-    volumes = {name: count * voxel_ml for name, count in counts.items()}
-    volumes["whole"] = volumes["necrotic"] + volumes["edema"] + volumes["enhancing"]
-    volumes["core"] = volumes["necrotic"] + volumes["enhancing"]
-    volumes["enhancing_tumour"] = volumes["enhancing"]
+    totals = region_volumes_ml(labels, scheme, spacing)
+    volumes = {name: totals[name] for name in ("necrotic", "edema", "enhancing", "whole", "core")}
+    volumes["enhancing_tumour"] = totals["enhancing"]
     return {k: round(v, 4) for k, v in volumes.items()}
 
 

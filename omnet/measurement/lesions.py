@@ -15,6 +15,7 @@ from scipy import ndimage
 
 from omnet.measurement.grid import Grid
 from omnet.measurement.rano import Bidimensional
+from omnet.measurement.volumes import voxel_volume_ml
 
 __all__ = ["CONNECTIVITY", "Lesion", "find_lesions", "label_lesions"]
 
@@ -55,7 +56,7 @@ def find_lesions(mask: np.ndarray, grid: Grid, region: str,
                  ) -> tuple[list[Lesion], np.ndarray]:
     """The lesions of one region mask (z, y, x) and the array of their numbers."""
     labelled, count = label_lesions(mask)
-    voxel_ml = float(np.prod(grid.spacing)) / 1000.0
+    voxel_ml = voxel_volume_ml(grid.spacing)
     lesions = []
     if count:
         indices = np.argwhere(labelled > 0)

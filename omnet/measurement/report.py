@@ -16,11 +16,14 @@ from omnet.labels import BRATS2018, REGION_NAMES, LabelScheme
 from omnet.measurement.grid import LPS_TO_RAS, Grid
 from omnet.measurement.lesions import CONNECTIVITY, Lesion, find_lesions
 from omnet.measurement.rano import MAX_TARGETS, MEASURABLE_MM, measure_lesion
+from omnet.measurement.volumes import VOLUME_NAMES, region_volumes_ml
 
 __all__ = ["DEFINITION", "LesionReport", "lesion_table", "measure_file", "measure_image",
            "measure_labels"]
 
-DEFINITION = (f"lesions: connected components ({CONNECTIVITY}-connectivity) of each region; "
+DEFINITION = ("volumes_ml: total volume of each region and label (voxel count x voxel "
+              "volume), mL; "
+              f"lesions: connected components ({CONNECTIVITY}-connectivity) of each region; "
               "volume in mL, centre = mean voxel position in RAS mm; RANO (enhancing "
               "lesions): longest diameter on the patient-axial slice where it is largest, "
               "longest diameter exactly perpendicular to it, both edge to edge over the "
@@ -30,10 +33,12 @@ DEFINITION = (f"lesions: connected components ({CONNECTIVITY}-connectivity) of e
 
 @dataclass(frozen=True)
 class LesionReport:
-    """The lesions of each region (``whole``, ``core``, ``enhancing``) of one label map."""
+    """The lesions of each region (``whole``, ``core``, ``enhancing``) of one label map,
+    and the total volumes (mL) of the regions and of necrosis and edema (``VOLUME_NAMES``)."""
 
     scheme: str
     regions: dict[str, list[Lesion]]
+    volumes_ml: dict[str, float]
 
     @property
     def targets(self) -> list[Lesion]:
@@ -58,7 +63,10 @@ class LesionReport:
                     row["target"] = lesion.index in targets
                 rows.append(row)
             regions[name] = rows
-        return {"definition": DEFINITION, "labels": self.scheme, "regions": regions,
+        return {"definition": DEFINITION, "labels": self.scheme,
+                "volumes_ml": dict(self.volumes_ml),
+                "lesion_counts": {name: len(lesions) for name, lesions in self.regions.items()},
+                "regions": regions,
                 "rano": {"target_lesions": targets,
                          "measurable_lesions": sum(
                              1 for lesion in self.regions.get("enhancing", [])
@@ -120,7 +128,7 @@ def measure_labels(labels: np.ndarray, grid: Grid,
         mask = np.isin(labels, scheme.regions()[name])
         lesions, labelled = find_lesions(mask, grid, name)
         regions[name] = _with_rano(lesions, labelled, grid) if name == "enhancing" else lesions
-    return LesionReport(scheme.name, regions)
+    return LesionReport(scheme.name, regions, region_volumes_ml(labels, scheme, grid.spacing))
 
 
 def measure_image(image, scheme: LabelScheme = BRATS2018) -> LesionReport:
@@ -145,8 +153,13 @@ def _fmt_point(point) -> str:
 
 
 def lesion_table(report: LesionReport) -> str:
-    """A text table: one line per lesion, then the RANO sum of products."""
-    lines = [f"{'region':<10}{'lesion':>7}{'volume mL':>11}  {'centre RAS mm':<24}"
+    """A text table: total volumes and lesion counts, one line per lesion, then the RANO sum
+    of products."""
+    lines = ["volumes mL: " + ", ".join(f"{name} {report.volumes_ml[name]:.3f}"
+                                        for name in VOLUME_NAMES),
+             "lesions: " + ", ".join(f"{name} {len(lesions)}"
+                                     for name, lesions in report.regions.items()),
+             f"{'region':<10}{'lesion':>7}{'volume mL':>11}  {'centre RAS mm':<24}"
              f"{'long mm':>9}{'perp mm':>9}{'product':>10}  measurable"]
     targets = {lesion.index for lesion in report.targets}
     for name, lesions in report.regions.items():

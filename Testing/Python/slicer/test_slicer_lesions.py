@@ -86,3 +86,19 @@ def test_empty_report_gives_no_rows_and_no_lines():
                        "sum_of_products_mm2": 0.0}}
     assert table_rows(report) == [] and diameter_lines(report) == []
     assert "0 measurable" in summary_text(report)
+
+
+def test_summary_shows_total_volumes_of_regions_and_labels(label_file):
+    """The fixture's label map: a radius-8 ball of enhancing inside a radius-13 ball of edema,
+    and a radius-2 enhancing ball; voxel counts by brute force, 0.9 x 0.9 x 1.5 mm voxels."""
+    zz, yy, xx = np.indices((40, 60, 60))
+    first = (zz - 20) ** 2 + (yy - 25) ** 2 + (xx - 25) ** 2
+    second = (zz - 20) ** 2 + (yy - 50) ** 2 + (xx - 50) ** 2
+    voxel_ml = 0.9 * 0.9 * 1.5 / 1000
+    enhancing = (np.count_nonzero(first <= 64) + np.count_nonzero(second <= 4)) * voxel_ml
+    edema = np.count_nonzero((first <= 169) & (first > 64)) * voxel_ml
+    lines = summary_text(measure_labelmap_file(label_file)).splitlines()
+    assert lines[0] == (f"Volumes (mL): whole tumour {enhancing + edema:.2f}, tumour core "
+                        f"{enhancing:.2f}, enhancing {enhancing:.2f}, necrosis 0.00, "
+                        f"edema {edema:.2f}")
+    assert lines[1].startswith("RANO: 1 measurable")
