@@ -18,8 +18,9 @@ lesion count of each region. Lesions are connected components (26-connectivity) 
 whole tumour, tumour core and enhancing tumour, with volume (mL) and centre (RAS mm).
 Enhancing lesions get the RANO bidimensional measurement on the patient's axial plane: the
 longest diameter on the slice where it is largest and the longest diameter perpendicular to
-it (edge to edge, mm), their product, and whether the lesion is measurable (both >= 10 mm);
-the sum of products is taken over up to 5 target lesions (the largest measurable ones)."""
+it (edge to edge, mm), their product, and whether the lesion is measurable (both >= 10 mm,
+or twice the slice thickness above 5 mm, on 2 or more slices); the sum of products is taken
+over up to 5 target lesions (the largest measurable ones)."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:

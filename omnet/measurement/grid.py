@@ -46,13 +46,21 @@ class Grid:
             self.matrix * np.asarray(self.spacing, dtype=float)).T
         return lps * LPS_TO_RAS
 
+    def nearest_s_array_axis(self) -> int:
+        """The array axis (0, 1, 2 in z, y, x order) closest to the patient's S axis."""
+        return 2 - int(np.argmax(np.abs(self.matrix[2, :])))
+
+    def slice_thickness_mm(self) -> float:
+        """The spacing along :meth:`nearest_s_array_axis`: the distance between the image's
+        own (near-)axial slices, which RANO's measurability rule depends on."""
+        return float(self.spacing[2 - self.nearest_s_array_axis()])
+
     def axial_array_axis(self, tolerance_degrees: float = 1.0) -> int | None:
         """The array axis (0, 1, 2 in z, y, x order) along the patient's S axis, if any.
 
         None when no image axis is within ``tolerance_degrees`` of S (an oblique image).
         """
-        s_components = np.abs(self.matrix[2, :])
-        image_axis = int(np.argmax(s_components))
-        if s_components[image_axis] < np.cos(np.radians(tolerance_degrees)):
+        axis = self.nearest_s_array_axis()
+        if abs(self.matrix[2, 2 - axis]) < np.cos(np.radians(tolerance_degrees)):
             return None
-        return 2 - image_axis
+        return axis

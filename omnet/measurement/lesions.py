@@ -17,7 +17,7 @@ from omnet.measurement.grid import Grid
 from omnet.measurement.rano import Bidimensional
 from omnet.measurement.volumes import voxel_volume_ml
 
-__all__ = ["CONNECTIVITY", "Lesion", "find_lesions", "label_lesions"]
+__all__ = ["CONNECTIVITY", "Lesion", "find_lesions", "label_lesions", "slice_counts"]
 
 CONNECTIVITY = 26
 
@@ -50,6 +50,15 @@ def label_lesions(mask: np.ndarray) -> tuple[np.ndarray, int]:
     lut = np.zeros(count + 1, dtype=np.int32)
     lut[order + 1] = np.arange(1, count + 1, dtype=np.int32)
     return lut[labelled], count
+
+
+def slice_counts(labelled: np.ndarray, axis: int, count: int) -> np.ndarray:
+    """How many distinct slices along array ``axis`` each numbered lesion touches (index n
+    for lesion n; index 0 unused): RANO's "seen on two or more slices" counts these."""
+    found = np.nonzero(labelled)
+    size = labelled.shape[axis]
+    pairs = np.unique(labelled[found].astype(np.int64) * size + found[axis])
+    return np.bincount(pairs // size, minlength=count + 1)
 
 
 def find_lesions(mask: np.ndarray, grid: Grid, region: str,

@@ -16,8 +16,9 @@ Definitions (RANO, Wen et al. J Clin Oncol 2010; RANO 2.0, Wen et al. 2023), as 
   perpendicular, over the voxels that one perpendicular line crosses, the line moved in
   steps of a quarter voxel along the longest diameter. The segment may cross non-enhancing
   voxels (a ring-enhancing lesion is measured across its cavity, as RANO does).
-- Measurable: both diameters >= 10 mm. (RANO also asks that the lesion be seen on two or
-  more axial slices; ``slices`` reports the count for the reader to check.)
+- Measurable: both diameters >= 10 mm, or >= twice the slice thickness when the image's
+  slices are thicker than 5 mm, and the lesion seen on 2 or more of the image's own slices
+  (``slices``: along the image axis nearest S, also when the lesion was resampled).
 - Targets: the measurable lesions with the largest products, at most 5; the sum of products
   is taken over them.
 
@@ -34,9 +35,11 @@ from scipy.spatial import ConvexHull
 
 from omnet.measurement.grid import Grid
 
-__all__ = ["MAX_TARGETS", "MEASURABLE_MM", "Bidimensional", "measure_lesion"]
+__all__ = ["MAX_TARGETS", "MEASURABLE_MM", "MIN_SLICES", "Bidimensional",
+           "measurable_minimum_mm", "measure_lesion"]
 
 MEASURABLE_MM = 10.0
+MIN_SLICES = 2
 MAX_TARGETS = 5
 _TIE_MM = 1e-6
 
@@ -52,6 +55,7 @@ class Bidimensional:
     perpendicular_axis_ras_mm: tuple[tuple[float, float, float], tuple[float, float, float]]
     slices: int
     resampled: bool = False
+    min_diameter_mm: float = MEASURABLE_MM
 
     @property
     def product_mm2(self) -> float:
@@ -59,15 +63,23 @@ class Bidimensional:
 
     @property
     def measurable(self) -> bool:
-        return self.long_mm >= MEASURABLE_MM and self.perpendicular_mm >= MEASURABLE_MM
+        """RANO measurable disease: both diameters >= ``min_diameter_mm``, on >= 2 slices."""
+        return (self.slices >= MIN_SLICES and self.long_mm >= self.min_diameter_mm
+                and self.perpendicular_mm >= self.min_diameter_mm)
 
     def to_dict(self) -> dict:
         return {"long_mm": self.long_mm, "perpendicular_mm": self.perpendicular_mm,
                 "product_mm2": self.product_mm2, "measurable": self.measurable,
+                "min_diameter_mm": self.min_diameter_mm,
                 "slice_s_mm": self.slice_s_mm, "slices": self.slices,
                 "long_axis_ras_mm": [list(p) for p in self.long_axis_ras_mm],
                 "perpendicular_axis_ras_mm": [list(p) for p in self.perpendicular_axis_ras_mm],
                 "resampled": self.resampled}
+
+
+def measurable_minimum_mm(slice_thickness_mm: float) -> float:
+    """RANO's smallest measurable diameter: 10 mm, or twice the slice thickness above 5 mm."""
+    return max(MEASURABLE_MM, 2.0 * float(slice_thickness_mm))
 
 
 def _corners(points: np.ndarray, e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
@@ -110,11 +122,14 @@ def _perpendicular(points: np.ndarray, u: np.ndarray, e1: np.ndarray, e2: np.nda
 
 
 def measure_lesion(indices_zyx: np.ndarray, grid: Grid, axial_axis: int,
-                   resampled: bool = False) -> Bidimensional:
+                   resampled: bool = False, slices: int | None = None,
+                   min_diameter_mm: float = MEASURABLE_MM) -> Bidimensional:
     """RANO diameters of one lesion given its voxel indices on a grid with axial slices.
 
     ``axial_axis`` is the array axis along S (:meth:`Grid.axial_array_axis`); slices along
-    it are axial planes. See the module docstring for the definitions.
+    it are axial planes. ``slices``: the lesion's count of the original image's slices
+    (default: of ``grid``'s, right unless the lesion was resampled). See the module
+    docstring for the definitions.
     """
     indices_zyx = np.asarray(indices_zyx)
     steps = grid.axis_steps_ras()                    # columns: x, y, z image axes
@@ -143,4 +158,5 @@ def measure_lesion(indices_zyx: np.ndarray, grid: Grid, axial_axis: int,
         return (float(xy[0]), float(xy[1]), s_mm)
 
     return Bidimensional(length, width, s_mm, (point(p), point(q)), (point(a), point(b)),
-                         slices=len(per_slice), resampled=resampled)
+                         slices=len(per_slice) if slices is None else slices,
+                         resampled=resampled, min_diameter_mm=min_diameter_mm)

@@ -14,8 +14,14 @@ import numpy as np
 
 from omnet.labels import BRATS2018, REGION_NAMES, LabelScheme
 from omnet.measurement.grid import LPS_TO_RAS, Grid
-from omnet.measurement.lesions import CONNECTIVITY, Lesion, find_lesions
-from omnet.measurement.rano import MAX_TARGETS, MEASURABLE_MM, measure_lesion
+from omnet.measurement.lesions import CONNECTIVITY, Lesion, find_lesions, slice_counts
+from omnet.measurement.rano import (
+    MAX_TARGETS,
+    MEASURABLE_MM,
+    MIN_SLICES,
+    measurable_minimum_mm,
+    measure_lesion,
+)
 from omnet.measurement.volumes import VOLUME_NAMES, region_volumes_ml
 
 __all__ = ["DEFINITION", "LesionReport", "lesion_table", "measure_file", "measure_image",
@@ -27,7 +33,9 @@ DEFINITION = ("volumes_ml: total volume of each region and label (voxel count x 
               "volume in mL, centre = mean voxel position in RAS mm; RANO (enhancing "
               "lesions): longest diameter on the patient-axial slice where it is largest, "
               "longest diameter exactly perpendicular to it, both edge to edge over the "
-              f"voxels, in mm; measurable when both >= {MEASURABLE_MM:g} mm; targets: the "
+              f"voxels, in mm; measurable when both >= min_diameter_mm ({MEASURABLE_MM:g} mm, "
+              "or twice the slice thickness above 5 mm) and the lesion is on >= "
+              f"{MIN_SLICES} of the image's slices nearest axial; targets: the "
               f"{MAX_TARGETS} measurable lesions with the largest products")
 
 
@@ -101,6 +109,8 @@ def _axial_grid(labelled: np.ndarray, grid: Grid) -> tuple[np.ndarray, Grid]:
 def _with_rano(lesions: list[Lesion], labelled: np.ndarray, grid: Grid) -> list[Lesion]:
     if not lesions:
         return lesions
+    slices = slice_counts(labelled, grid.nearest_s_array_axis(), len(lesions))
+    minimum = measurable_minimum_mm(grid.slice_thickness_mm())
     axis = grid.axial_array_axis()
     resampled = axis is None
     if resampled:
@@ -114,7 +124,8 @@ def _with_rano(lesions: list[Lesion], labelled: np.ndarray, grid: Grid) -> list[
     out = []
     for lesion in lesions:
         start, stop = bounds[lesion.index - 1], bounds[lesion.index]
-        rano = (measure_lesion(indices[start:stop], grid, axis, resampled)
+        rano = (measure_lesion(indices[start:stop], grid, axis, resampled,
+                               int(slices[lesion.index]), minimum)
                 if stop > start else None)
         out.append(replace(lesion, rano=rano))
     return out
