@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 REGION_TITLES = {"whole": "whole tumour", "core": "tumour core", "enhancing": "enhancing"}
 #: Table columns: (title, kind) with kind "string", "int", "double" (vtkMRMLTableNode types).
 COLUMNS = (("Region", "string"), ("Lesion", "int"), ("Volume (mL)", "double"),
+           ("Max 3D diameter (mm)", "double"),
            ("R (mm)", "double"), ("A (mm)", "double"), ("S (mm)", "double"),
            ("Longest (mm)", "double"), ("Perpendicular (mm)", "double"),
            ("Product (mm2)", "double"), ("Measurable", "string"), ("Target", "string"))
@@ -46,8 +47,10 @@ def table_rows(report: dict) -> list[list]:
     for region, lesions in report.get("regions", {}).items():
         for lesion in lesions:
             r, a, s = (_round(v, 1) for v in lesion["centre_ras_mm"])
+            diameter = lesion.get("max_diameter_mm")
             row = [REGION_TITLES.get(region, region), int(lesion["index"]),
-                   _round(lesion["volume_ml"], 3), r, a, s]
+                   _round(lesion["volume_ml"], 3),
+                   None if diameter is None else _round(diameter, 1), r, a, s]
             rano = lesion.get("rano")
             if rano:
                 row += [_round(rano["long_mm"], 1), _round(rano["perpendicular_mm"], 1),

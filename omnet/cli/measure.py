@@ -15,7 +15,8 @@ examples:
 
 First the total volumes (mL) of whole tumour, core, enhancing, necrosis and edema and the
 lesion count of each region. Lesions are connected components (26-connectivity) of the
-whole tumour, tumour core and enhancing tumour, with volume (mL) and centre (RAS mm).
+whole tumour, tumour core and enhancing tumour, with volume (mL), maximal 3D diameter (mm,
+edge to edge) and centre (RAS mm).
 Enhancing lesions get the RANO bidimensional measurement on the patient's axial plane: the
 longest diameter on the slice where it is largest and the longest diameter perpendicular to
 it (edge to edge, mm), their product, and whether the lesion is measurable (both >= 10 mm,

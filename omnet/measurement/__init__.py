@@ -1,7 +1,8 @@
 """Per-lesion measurements of a label map: volumes, centres and RANO diameters (torch-free).
 
 Layers: :mod:`~omnet.measurement.grid` (voxel -> RAS mm), :mod:`~omnet.measurement.lesions`
-(connected lesions of each region), :mod:`~omnet.measurement.volumes` (total volume of
+(connected lesions of each region), :mod:`~omnet.measurement.diameter` (maximal 3D
+diameter), :mod:`~omnet.measurement.volumes` (total volume of
 each region and label), :mod:`~omnet.measurement.rano` (bidimensional diameters
 on the patient's axial plane), :mod:`~omnet.measurement.report` (one label map -> report,
 text table, JSON). Needs only numpy, scipy and SimpleITK, so it also runs inside 3D Slicer.

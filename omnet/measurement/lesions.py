@@ -13,29 +13,35 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from omnet.measurement.diameter import max_diameter_mm
 from omnet.measurement.grid import Grid
 from omnet.measurement.rano import Bidimensional
 from omnet.measurement.volumes import voxel_volume_ml
 
-__all__ = ["CONNECTIVITY", "Lesion", "find_lesions", "label_lesions", "slice_counts"]
+__all__ = ["CONNECTIVITY", "Lesion", "find_lesions", "label_lesions", "lesion_voxels",
+           "slice_counts"]
 
 CONNECTIVITY = 26
 
 
 @dataclass(frozen=True)
 class Lesion:
-    """One connected lesion of a region; ``rano`` only for enhancing lesions."""
+    """One connected lesion of a region; ``rano`` only for enhancing lesions.
+
+    ``max_diameter_mm``: the largest 3D distance across the lesion (:mod:`.diameter`)."""
 
     region: str
     index: int
     voxels: int
     volume_ml: float
     centre_ras_mm: tuple[float, float, float]
+    max_diameter_mm: float
     rano: Bidimensional | None = None
 
     def to_dict(self) -> dict:
         return {"region": self.region, "index": self.index, "voxels": self.voxels,
                 "volume_ml": self.volume_ml, "centre_ras_mm": list(self.centre_ras_mm),
+                "max_diameter_mm": self.max_diameter_mm,
                 "rano": self.rano.to_dict() if self.rano is not None else None}
 
 
@@ -61,21 +67,24 @@ def slice_counts(labelled: np.ndarray, axis: int, count: int) -> np.ndarray:
     return np.bincount(pairs // size, minlength=count + 1)
 
 
+def lesion_voxels(labelled: np.ndarray, count: int) -> list[np.ndarray]:
+    """The (N, 3) array indices (z, y, x) of each numbered lesion 1..count, in that order."""
+    indices = np.argwhere(labelled > 0)
+    numbers = labelled[tuple(indices.T)]
+    order = np.argsort(numbers, kind="stable")
+    bounds = np.searchsorted(numbers[order], np.arange(1, count + 2))
+    return [indices[order[bounds[n]:bounds[n + 1]]] for n in range(count)]
+
+
 def find_lesions(mask: np.ndarray, grid: Grid, region: str,
                  ) -> tuple[list[Lesion], np.ndarray]:
     """The lesions of one region mask (z, y, x) and the array of their numbers."""
     labelled, count = label_lesions(mask)
     voxel_ml = voxel_volume_ml(grid.spacing)
     lesions = []
-    if count:
-        indices = np.argwhere(labelled > 0)
-        numbers = labelled[tuple(indices.T)]
-        ras = grid.to_ras(indices)
-        counts = np.bincount(numbers, minlength=count + 1)
-        sums = np.stack([np.bincount(numbers, weights=ras[:, k], minlength=count + 1)
-                         for k in range(3)], axis=1)
-        for n in range(1, count + 1):
-            centre = sums[n] / counts[n]
-            lesions.append(Lesion(region, n, int(counts[n]), float(counts[n] * voxel_ml),
-                                  (float(centre[0]), float(centre[1]), float(centre[2]))))
+    for n, indices in enumerate(lesion_voxels(labelled, count), start=1):
+        centre = grid.to_ras(indices).mean(axis=0)
+        lesions.append(Lesion(region, n, len(indices), float(len(indices) * voxel_ml),
+                              (float(centre[0]), float(centre[1]), float(centre[2])),
+                              max_diameter_mm(indices, grid)))
     return lesions, labelled

@@ -14,7 +14,13 @@ import numpy as np
 
 from omnet.labels import BRATS2018, REGION_NAMES, LabelScheme
 from omnet.measurement.grid import LPS_TO_RAS, Grid
-from omnet.measurement.lesions import CONNECTIVITY, Lesion, find_lesions, slice_counts
+from omnet.measurement.lesions import (
+    CONNECTIVITY,
+    Lesion,
+    find_lesions,
+    lesion_voxels,
+    slice_counts,
+)
 from omnet.measurement.rano import (
     MAX_TARGETS,
     MEASURABLE_MM,
@@ -30,9 +36,10 @@ __all__ = ["DEFINITION", "LesionReport", "lesion_table", "measure_file", "measur
 DEFINITION = ("volumes_ml: total volume of each region and label (voxel count x voxel "
               "volume), mL; "
               f"lesions: connected components ({CONNECTIVITY}-connectivity) of each region; "
-              "volume in mL, centre = mean voxel position in RAS mm; RANO (enhancing "
-              "lesions): longest diameter on the patient-axial slice where it is largest, "
-              "longest diameter exactly perpendicular to it, both edge to edge over the "
+              "volume in mL, centre = mean voxel position in RAS mm, max_diameter_mm = "
+              "largest 3D distance across the lesion, edge to edge over the voxels; RANO "
+              "(enhancing lesions): longest diameter on the patient-axial slice where it is "
+              "largest, longest diameter exactly perpendicular to it, both edge to edge over the "
               f"voxels, in mm; measurable when both >= min_diameter_mm ({MEASURABLE_MM:g} mm, "
               "or twice the slice thickness above 5 mm) and the lesion is on >= "
               f"{MIN_SLICES} of the image's slices nearest axial; targets: the "
@@ -116,17 +123,10 @@ def _with_rano(lesions: list[Lesion], labelled: np.ndarray, grid: Grid) -> list[
     if resampled:
         labelled, grid = _axial_grid(labelled, grid)
         axis = 0
-    indices = np.argwhere(labelled > 0)
-    numbers = labelled[tuple(indices.T)]
-    order = np.argsort(numbers, kind="stable")
-    indices, numbers = indices[order], numbers[order]
-    bounds = np.searchsorted(numbers, np.arange(1, len(lesions) + 2))
     out = []
-    for lesion in lesions:
-        start, stop = bounds[lesion.index - 1], bounds[lesion.index]
-        rano = (measure_lesion(indices[start:stop], grid, axis, resampled,
-                               int(slices[lesion.index]), minimum)
-                if stop > start else None)
+    for lesion, indices in zip(lesions, lesion_voxels(labelled, len(lesions))):
+        rano = (measure_lesion(indices, grid, axis, resampled, int(slices[lesion.index]),
+                               minimum) if len(indices) else None)
         out.append(replace(lesion, rano=rano))
     return out
 
@@ -170,14 +170,16 @@ def lesion_table(report: LesionReport) -> str:
                                         for name in VOLUME_NAMES),
              "lesions: " + ", ".join(f"{name} {len(lesions)}"
                                      for name, lesions in report.regions.items()),
-             f"{'region':<10}{'lesion':>7}{'volume mL':>11}  {'centre RAS mm':<24}"
+             f"{'region':<10}{'lesion':>7}{'volume mL':>11}{'max 3D mm':>10}  "
+             f"{'centre RAS mm':<24}"
              f"{'long mm':>9}{'perp mm':>9}{'product':>10}  measurable"]
     targets = {lesion.index for lesion in report.targets}
     for name, lesions in report.regions.items():
         if not lesions:
             lines.append(f"{name:<10}{'-':>7}  no lesion")
         for lesion in lesions:
-            line = (f"{name:<10}{lesion.index:>7}{lesion.volume_ml:>11.3f}  "
+            line = (f"{name:<10}{lesion.index:>7}{lesion.volume_ml:>11.3f}"
+                    f"{lesion.max_diameter_mm:>10.1f}  "
                     f"{_fmt_point(lesion.centre_ras_mm):<24}")
             if lesion.rano is not None:
                 r = lesion.rano

@@ -54,11 +54,12 @@ def test_rows_lines_and_summary_equal_omnet_measure(label_file, tmp_path, capsys
     enhancing = [row for row in rows if row[0] == "enhancing"]
     assert [row[1] for row in enhancing] == [1, 2]
     big = report["regions"]["enhancing"][0]
-    assert enhancing[0][6] == round(big["rano"]["long_mm"], 1)
-    assert enhancing[0][9:] == ["yes", "yes"] and enhancing[1][9:] == ["no", ""]
-    assert enhancing[0][3:6] == [round(v, 1) for v in big["centre_ras_mm"]]
+    assert enhancing[0][7] == round(big["rano"]["long_mm"], 1)
+    assert enhancing[0][10:] == ["yes", "yes"] and enhancing[1][10:] == ["no", ""]
+    assert enhancing[0][4:7] == [round(v, 1) for v in big["centre_ras_mm"]]
+    assert enhancing[0][3] == round(big["max_diameter_mm"], 1)
     edema_rows = [row for row in rows if row[0] == "whole tumour"]
-    assert edema_rows and edema_rows[0][6:9] == [None, None, None]
+    assert edema_rows and edema_rows[0][7:10] == [None, None, None]
 
     lines = diameter_lines(report)
     assert [(line.lesion, line.kind) for line in lines] == [(1, "long"), (1, "perpendicular")]
@@ -102,3 +103,16 @@ def test_summary_shows_total_volumes_of_regions_and_labels(label_file):
                         f"{enhancing:.2f}, enhancing {enhancing:.2f}, necrosis 0.00, "
                         f"edema {edema:.2f}")
     assert lines[1].startswith("RANO: 1 measurable")
+
+
+def test_table_shows_the_max_3d_diameter(label_file):
+    """The fixture's enhancing ball of index radius 8 (0.9 x 0.9 x 1.5 mm voxels): its 3D
+    diameter lies between the longest side of its bounding box and the box's diagonal,
+    both counted here from its voxel indices."""
+    zz, yy, xx = np.nonzero(np.fromfunction(
+        lambda z, y, x: (z - 20) ** 2 + (y - 25) ** 2 + (x - 25) ** 2 <= 64, (40, 60, 60)))
+    extent = [(v.max() - v.min() + 1) * s for v, s in ((xx, 0.9), (yy, 0.9), (zz, 1.5))]
+    rows = [row for row in table_rows(measure_labelmap_file(label_file))
+            if row[0] == "enhancing"]
+    assert COLUMNS[3] == ("Max 3D diameter (mm)", "double")
+    assert max(extent) <= rows[0][3] <= math.hypot(*extent)
