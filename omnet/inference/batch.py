@@ -92,12 +92,12 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     anat = [folder for folder in bids_anat_folders(root) if folder.resolve() not in ours]
     if anat:
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
-        return [BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
-                for folder in anat if (case_id := bids_case_id(folder))]
+        return _check_distinct_outputs([BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
+                                        for folder in anat if (case_id := bids_case_id(folder))])
     images = [e.name for e in entries if e.is_file() and is_image_path(e)]
     if channels := channel_cases(root, images):
         log.info("%s holds the channel files of %d cases (nnU-Net layout)", root, len(channels))
-        return _channel_batch(root, channels, images, out)
+        return _check_distinct_outputs(_channel_batch(root, channels, images, out))
     if _is_one_case(entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
@@ -125,13 +125,20 @@ def _entry_cases(entries: list[Path], out: Path) -> list[BatchCase]:
 
 def _check_distinct_outputs(cases: list[BatchCase]) -> list[BatchCase]:
     """``cases``, unless two would write one file (``X/`` and ``X.zip`` both give
-    ``X.nii.gz``): then one would be skipped as done, unnamed, so the batch is refused."""
-    first: dict[Path, BatchCase] = {}
+    ``X.nii.gz``; ``Case1/`` and ``case1/`` give names that are one file on the
+    case-insensitive file systems of macOS and Windows): then one would be skipped as done,
+    or overwrite the other, unnamed, so the batch is refused."""
+    first: dict[str, BatchCase] = {}
     for case in cases:
-        other = first.setdefault(case.output, case)
-        if other is not case:
+        other = first.setdefault(str(case.output).casefold(), case)
+        if other is case:
+            continue
+        if other.output == case.output:
             raise InputError(f"{_source_name(other)} and {_source_name(case)} are both case "
                              f"{case.case_id} (output {case.output}): rename one")
+        raise InputError(f"{_source_name(other)} and {_source_name(case)} differ only in "
+                         f"letter case: their outputs {other.output.name} and "
+                         f"{case.output.name} are one file on macOS and Windows: rename one")
     return cases
 
 

@@ -62,3 +62,21 @@ def test_two_cases_with_one_output_are_refused_naming_both(tmp_path, other):
     _touch(tmp_path / "cases", other)
     with pytest.raises(InputError, match=rf"^X/ and {other} are both case X \(output "):
         find_batch_cases(tmp_path / "cases", tmp_path / "out")
+
+
+def test_case_folders_differing_only_in_letter_case_are_refused_naming_both(tmp_path):
+    """``Case1/`` and ``case1/`` write ``Case1.nii.gz`` and ``case1.nii.gz``: one file on
+    macOS and Windows, so the second would be skipped as done (or overwrite the first)."""
+    _case(tmp_path / "cases" / "Case1")
+    _case(tmp_path / "cases" / "case1")
+    _case(tmp_path / "cases" / "other")
+    with pytest.raises(InputError, match=r"^Case1/ and case1/ differ only in letter case"):
+        find_batch_cases(tmp_path / "cases", tmp_path / "out")
+
+
+def test_channel_stems_differing_only_in_letter_case_are_refused(tmp_path):
+    images = tmp_path / "imagesTs"
+    _channels(images, "BRATS_001", 4)
+    _channels(images, "brats_001", 4)
+    with pytest.raises(InputError, match=r"^BRATS_001 and brats_001 differ only in letter"):
+        find_batch_cases(images, tmp_path / "out")
