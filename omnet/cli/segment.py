@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from omnet.errors import InputError
+from omnet.errors import Cancelled, InputError
 from omnet.inference.settings import (
     DEVICES,
     LABEL_SETS,
@@ -297,20 +297,25 @@ def _run_batch(args: argparse.Namespace, progress, cancel) -> int:
         model = load_model(default_model_path(device.type))
     else:
         model = load_model(args.model)
+
+    def write_report(summary) -> None:  # after every case: a killed run leaves its record
+        if args.report:
+            atomic_write_json(args.report, summary.to_dict())
+
     summary = segment_folder(args.input_dir, args.output_dir, segment=segment, model=model,
                              progress=progress, cancel=cancel,
                              probabilities_dir=args.probabilities,
-                             attention_dir=args.attention, settings=segment_settings(args))
-    data = {"cases": [c.to_dict() for c in summary.cases], "segmented": summary.count(
-        "segmented"), "skipped": summary.count("skipped"), "failed": len(summary.failed)}
-    if args.report:
-        atomic_write_json(args.report, {**data, "reports": {
-            c.case_id: c.report for c in summary.cases if c.report is not None}})
+                             attention_dir=args.attention, settings=segment_settings(args),
+                             on_case=write_report)
     if args.progress_format == "lines":
+        data = {k: v for k, v in summary.to_dict().items() if k != "reports"}
         print(format_result({**data, "report": args.report}), flush=True)
     print(f"batch: {summary.line()}")
     for case in summary.failed:
         print(f"omnet: {case.case_id} failed: {case.error}", file=sys.stderr)
+    if summary.stopped:
+        raise Cancelled("stopped by request; a run with the same arguments goes on from "
+                        "where this one stopped")
     return 1 if summary.failed else 0
 
 

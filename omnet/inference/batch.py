@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class BatchCase:
-    """One case of a batch and what became of it (segmented, skipped or failed)."""
+    """One case of a batch and what became of it: pending, then segmented, skipped, failed,
+    or "not run" when the batch was stopped before it finished."""
 
     case_id: str
     source: Path | CaseFiles  # a folder, 4D image or zip; or the files of a channel group
@@ -37,16 +39,23 @@ class BatchCase:
     status: str = "pending"
     error: str | None = None
     report: dict | None = None
+    seconds: float | None = None  # how long segmenting it took
 
     def to_dict(self) -> dict:
         written = self.status in ("segmented", "skipped")  # a failed case wrote nothing
+        source = self.source if isinstance(self.source, Path) else self.source.t1ce
         return {"case": self.case_id, "status": self.status,
-                "output": str(self.output) if written else None, "error": self.error}
+                "source": str(source) if source is not None else None,
+                "output": str(self.output) if written else None, "error": self.error,
+                "seconds": self.seconds}
 
 
 @dataclass
 class BatchSummary:
+    """The cases of a batch; ``stopped`` when a cancel request ended it early."""
+
     cases: list[BatchCase] = field(default_factory=list)
+    stopped: bool = False
 
     def count(self, status: str) -> int:
         return sum(c.status == status for c in self.cases)
@@ -56,8 +65,20 @@ class BatchSummary:
         return [c for c in self.cases if c.status == "failed"]
 
     def line(self) -> str:
+        not_run = self.count("not run") + self.count("pending")
         return (f"{self.count('segmented')} segmented, {self.count('skipped')} skipped "
-                f"(output exists), {self.count('failed')} failed")
+                f"(output exists), {self.count('failed')} failed"
+                + (f", {not_run} not run (stopped)" if self.stopped else ""))
+
+    def to_dict(self) -> dict:
+        """The batch report: one entry per case, the counts, and each segmented case's
+        report (what ``--report`` holds, rewritten after every case)."""
+        return {"cases": [c.to_dict() for c in self.cases],
+                "segmented": self.count("segmented"), "skipped": self.count("skipped"),
+                "failed": len(self.failed),
+                "not_run": self.count("not run") + self.count("pending"),
+                "stopped": self.stopped,
+                "reports": {c.case_id: c.report for c in self.cases if c.report is not None}}
 
 
 def _is_one_case(entries: list[Path]) -> bool:
@@ -172,12 +193,16 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                    cancel: threading.Event | None = None,
                    probabilities_dir: str | os.PathLike | None = None,
                    attention_dir: str | os.PathLike | None = None,
+                   on_case: Callable[[BatchSummary], None] | None = None,
                    **options) -> BatchSummary:
     """Run ``segment`` (usually :func:`omnet.segment`) on every case of ``input_dir``.
 
     Writes ``output_dir/<case>.nii.gz``; a case whose output exists is skipped. A case that
     fails with a user-facing error (or any other exception) is logged and recorded, and the
-    batch goes on; a cancel request stops the batch.
+    batch goes on. ``on_case`` is called with the summary after every case (to keep a report
+    current). A cancel request stops the batch: the case in progress writes nothing, it and
+    those after it are "not run", ``stopped`` is set and the summary is returned (and given
+    to ``on_case``), so what was done before the stop is still reported.
     """
     check_destinations(folders={"the output folder": output_dir,
                                 "the probabilities folder": probabilities_dir,
@@ -185,34 +210,58 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     summary = BatchSummary(find_batch_cases(input_dir, output_dir,
                                             (probabilities_dir, attention_dir)))
     total = len(summary.cases)
-    for index, case in enumerate(summary.cases):
-        if case.status == "failed":  # found wanting when the batch was listed
-            log.error("%s failed: %s", case.case_id, case.error)
-            continue
-        if case.output.exists():
-            case.status = "skipped"
-            log.info("%s: %s exists, skipped", case.case_id, case.output)
-            continue
-
-        def case_progress(fraction: float, stage: str, i: int = index,
-                          name: str = case.case_id) -> None:
-            if progress is not None:
-                progress((i + fraction) / total, f"{name}: {stage}")
-
-        try:
-            result = segment(case.source, case.output, progress=case_progress, cancel=cancel,
-                             probabilities_dir=_case_option(probabilities_dir, case.case_id),
-                             attention_dir=_case_option(attention_dir, case.case_id),
-                             **options)
-        except (Cancelled, KeyboardInterrupt):
-            raise
-        except OMNetError as exc:
-            case.status, case.error = "failed", " ".join(str(exc).split())
-        except Exception as exc:  # a bug or an unexpected library error: report, go on
-            case.status, case.error = "failed", f"{type(exc).__name__}: {exc}"
-            log.debug("%s failed", case.case_id, exc_info=True)
-        else:
-            case.status, case.report = "segmented", result.report
-        if case.status == "failed":
-            log.error("%s failed: %s", case.case_id, case.error)
+    try:
+        for index, case in enumerate(summary.cases):
+            _run_case(case, segment, _case_progress(progress, index, total, case.case_id),
+                      cancel=cancel,
+                      probabilities_dir=_case_option(probabilities_dir, case.case_id),
+                      attention_dir=_case_option(attention_dir, case.case_id), **options)
+            if on_case is not None:
+                on_case(summary)
+    except Cancelled:
+        summary.stopped = True
+        for case in summary.cases:
+            if case.status == "pending":
+                case.status = "not run"
+        if on_case is not None:
+            on_case(summary)
     return summary
+
+
+def _case_progress(progress: Callable[[float, str], None] | None, index: int, total: int,
+                   name: str) -> Callable[[float, str], None]:
+    """The batch's progress as one case reports its own: case ``index`` of ``total``."""
+
+    def report(fraction: float, stage: str) -> None:
+        if progress is not None:
+            progress((index + fraction) / total, f"{name}: {stage}")
+
+    return report
+
+
+def _run_case(case: BatchCase, segment: Callable, progress: Callable[[float, str], None],
+              **options) -> None:
+    """Segment one pending case and record the outcome on it; :class:`Cancelled` and
+    KeyboardInterrupt pass through (the batch stops), any other error fails the case."""
+    if case.status == "failed":  # found wanting when the batch was listed
+        log.error("%s failed: %s", case.case_id, case.error)
+        return
+    if case.output.exists():
+        case.status = "skipped"
+        log.info("%s: %s exists, skipped", case.case_id, case.output)
+        return
+    started = time.perf_counter()
+    try:
+        result = segment(case.source, case.output, progress=progress, **options)
+    except (Cancelled, KeyboardInterrupt):
+        raise
+    except OMNetError as exc:
+        case.status, case.error = "failed", " ".join(str(exc).split())
+    except Exception as exc:  # a bug or an unexpected library error: report, go on
+        case.status, case.error = "failed", f"{type(exc).__name__}: {exc}"
+        log.debug("%s failed", case.case_id, exc_info=True)
+    else:
+        case.status, case.report = "segmented", result.report
+    case.seconds = round(time.perf_counter() - started, 2)
+    if case.status == "failed":
+        log.error("%s failed: %s", case.case_id, case.error)

@@ -80,3 +80,30 @@ def test_channel_stems_differing_only_in_letter_case_are_refused(tmp_path):
     _channels(images, "brats_001", 4)
     with pytest.raises(InputError, match=r"^BRATS_001 and brats_001 differ only in letter"):
         find_batch_cases(images, tmp_path / "out")
+
+
+def test_a_stopped_batch_returns_what_it_did_and_marks_the_rest_not_run(tmp_path):
+    """A stop during case b: a stays segmented, b and c are "not run", and the last summary
+    given to ``on_case`` says so (the CLI writes its report from it)."""
+    from omnet.errors import Cancelled
+
+    for name in ("a", "b", "c"):
+        _case(tmp_path / "cases" / name)
+    seen = []
+
+    def segment(source, output, **options):
+        if Path(source).name == "b":
+            raise Cancelled("stopped by request")
+        return type("Result", (), {"report": {"case": Path(source).name}})()
+
+    summary = segment_folder(tmp_path / "cases", tmp_path / "out", segment=segment,
+                             on_case=lambda s: seen.append([c.status for c in s.cases]))
+    assert summary.stopped
+    assert [c.status for c in summary.cases] == ["segmented", "not run", "not run"]
+    assert seen == [["segmented", "pending", "pending"],
+                    ["segmented", "not run", "not run"]]
+    assert summary.line() == ("1 segmented, 0 skipped (output exists), 0 failed, "
+                              "2 not run (stopped)")
+    report = summary.to_dict()
+    assert (report["segmented"], report["not_run"], report["stopped"]) == (1, 2, True)
+    assert report["reports"] == {"a": {"case": "a"}}

@@ -389,3 +389,37 @@ def test_a_missing_input_file_is_named_before_the_model_is_looked_at(capsys, pha
     assert code == 2
     missing = tmp_path / "gone_t2.nii.gz"
     assert _one_error_line(err) == f"omnet: error: --t2 file not found: {missing}"
+
+
+def test_a_stopped_batch_still_writes_its_report_and_summary(capsys, phantom_case,
+                                                             tiny_model_file, tmp_path,
+                                                             monkeypatch):
+    """Ctrl-C during the second of three cases: exit 130, the first case's output and the
+    report of all three (the second and third "not run") are there."""
+    import json
+
+    from omnet.errors import Cancelled
+
+    cases = tmp_path / "cases"
+    for name in ("a", "b", "c"):
+        phantom_case(shape=(16, 24, 24), name=name, root=cases)
+
+    def segment(source, output, **options):
+        if Path(source).name == "b":
+            raise Cancelled("stopped by request")
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_bytes(b"label map")
+        return type("Result", (), {"report": {"case": Path(source).name}})()
+
+    monkeypatch.setattr("omnet.inference.pipeline.segment", segment)
+    code, out, err = _run(capsys, "--input-dir", cases, "--output-dir", tmp_path / "out",
+                          "--report", tmp_path / "batch.json", "--model", tiny_model_file,
+                          "--device", "cpu", "--progress-format", "none")
+    assert code == 130
+    assert "1 segmented, 0 skipped (output exists), 0 failed, 2 not run (stopped)" in out
+    assert "omnet: cancelled: stopped by request" in err
+    report = json.loads((tmp_path / "batch.json").read_text())
+    assert [(c["case"], c["status"]) for c in report["cases"]] == [
+        ("a", "segmented"), ("b", "not run"), ("c", "not run")]
+    assert report["stopped"] is True
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.nii.gz"]
