@@ -21,11 +21,14 @@ from omnet.data.naming import (
     is_omnet_output,
 )
 from omnet.errors import Cancelled, InputError, OMNetError
+from omnet.inference.batch_progress import case_line, eta_seconds
 from omnet.inference.outputs import check_destinations
 
 __all__ = ["BatchCase", "BatchSummary", "find_batch_cases", "segment_folder"]
 
 log = logging.getLogger(__name__)
+
+_clock = time.perf_counter  # how long each case takes (a test gives its own)
 
 
 @dataclass
@@ -210,12 +213,15 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     summary = BatchSummary(find_batch_cases(input_dir, output_dir,
                                             (probabilities_dir, attention_dir)))
     total = len(summary.cases)
+    log.info("%d cases in %s: %d to segment", total, input_dir,
+             sum(_to_segment(c) for c in summary.cases))
     try:
         for index, case in enumerate(summary.cases):
             _run_case(case, segment, _case_progress(progress, index, total, case.case_id),
                       cancel=cancel,
                       probabilities_dir=_case_option(probabilities_dir, case.case_id),
                       attention_dir=_case_option(attention_dir, case.case_id), **options)
+            _log_case(summary, index)
             if on_case is not None:
                 on_case(summary)
     except Cancelled:
@@ -244,13 +250,11 @@ def _run_case(case: BatchCase, segment: Callable, progress: Callable[[float, str
     """Segment one pending case and record the outcome on it; :class:`Cancelled` and
     KeyboardInterrupt pass through (the batch stops), any other error fails the case."""
     if case.status == "failed":  # found wanting when the batch was listed
-        log.error("%s failed: %s", case.case_id, case.error)
         return
     if case.output.exists():
         case.status = "skipped"
-        log.info("%s: %s exists, skipped", case.case_id, case.output)
         return
-    started = time.perf_counter()
+    started = _clock()
     try:
         result = segment(case.source, case.output, progress=progress, **options)
     except (Cancelled, KeyboardInterrupt):
@@ -262,6 +266,25 @@ def _run_case(case: BatchCase, segment: Callable, progress: Callable[[float, str
         log.debug("%s failed", case.case_id, exc_info=True)
     else:
         case.status, case.report = "segmented", result.report
-    case.seconds = round(time.perf_counter() - started, 2)
-    if case.status == "failed":
-        log.error("%s failed: %s", case.case_id, case.error)
+    case.seconds = round(_clock() - started, 2)
+
+
+def _to_segment(case: BatchCase) -> bool:
+    return case.status == "pending" and not case.output.exists()
+
+
+def _log_case(summary: BatchSummary, index: int) -> None:
+    """The log line of case ``index``, just done: its outcome, and the cases still to
+    segment with the time they should take at the pace so far."""
+    case = summary.cases[index]
+    if case.status == "segmented":
+        outcome = f"{case.case_id}: segmented in {case.seconds:.1f} s"
+    elif case.status == "skipped":
+        outcome = f"{case.case_id}: {case.output} exists, skipped"
+    else:
+        outcome = f"{case.case_id} failed: {case.error}"
+    remaining = sum(_to_segment(c) for c in summary.cases[index + 1:])
+    timed = [c.seconds for c in summary.cases if c.status == "segmented" and c.seconds]
+    line = case_line(index + 1, len(summary.cases), outcome, remaining,
+                     eta_seconds(timed, remaining))
+    log.log(logging.ERROR if case.status == "failed" else logging.INFO, line)

@@ -107,3 +107,35 @@ def test_a_stopped_batch_returns_what_it_did_and_marks_the_rest_not_run(tmp_path
     report = summary.to_dict()
     assert (report["segmented"], report["not_run"], report["stopped"]) == (1, 2, True)
     assert report["reports"] == {"a": {"case": "a"}}
+
+
+def test_each_case_logs_its_place_outcome_and_the_time_left(tmp_path, monkeypatch, caplog):
+    """Cases taking 10, 20 and 30 s, one skipped: the time left is the mean so far times the
+    cases still to segment (2 x 10 s, then 1 x 15 s)."""
+    import logging
+
+    for name in ("a", "b", "c", "d"):
+        _case(tmp_path / "cases" / name)
+    _touch(tmp_path / "out", "c.nii.gz")
+    monkeypatch.setattr("omnet.inference.batch._clock", iter([0, 10, 10, 30, 30, 60]).__next__)
+
+    def segment(source, output, **options):
+        return type("Result", (), {"report": {}})()
+
+    with caplog.at_level(logging.INFO, logger="omnet.inference.batch"):
+        segment_folder(tmp_path / "cases", tmp_path / "out", segment=segment)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[")]
+    assert lines == [
+        "[1/4] a: segmented in 10.0 s; 2 to segment, about 20 s left",
+        "[2/4] b: segmented in 20.0 s; 1 to segment, about 15 s left",
+        f"[3/4] c: {tmp_path / 'out' / 'c.nii.gz'} exists, skipped; 1 to segment, "
+        "about 15 s left",
+        "[4/4] d: segmented in 30.0 s"]
+
+
+@pytest.mark.parametrize("seconds, text", [(44.6, "45 s"), (425, "7 min 05 s"),
+                                           (7380, "2 h 03 min"), (3599.6, "1 h 00 min")])
+def test_durations_read_as_people_write_them(seconds, text):
+    from omnet.inference.batch_progress import format_duration
+
+    assert format_duration(seconds) == text
