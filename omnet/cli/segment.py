@@ -60,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "replaces what CASE would give)")
     p.add_argument("--input-dir", metavar="DIR", help="segment every case folder in DIR")
     p.add_argument("--output-dir", metavar="DIR", help="batch mode: where <case>.nii.gz go")
+    p.add_argument("--overwrite", action="store_true",
+                   help="batch mode: segment again the cases whose output exists (default: "
+                        "skip them)")
     p.add_argument("--model", metavar="FILE", help="OMNet .safetensors model (default: bundled)")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--mode", default="fast", choices=MODES,
@@ -155,6 +158,9 @@ def _check_arguments(args: argparse.Namespace) -> str:
         return "batch"
     if args.output_dir:
         raise InputError("--output-dir is for batch mode (--input-dir); use -o for one case")
+    if args.overwrite:
+        raise InputError("--overwrite is for batch mode (--input-dir); -o replaces the file it "
+                         "names")
     if args.case is not None or all(files):  # before the model loads (missing flags: later)
         from omnet.data.naming import SEQUENCE_ROLES
         from omnet.inference.sources import check_given_files
@@ -306,7 +312,7 @@ def _run_batch(args: argparse.Namespace, progress, cancel) -> int:
                              progress=progress, cancel=cancel,
                              probabilities_dir=args.probabilities,
                              attention_dir=args.attention, settings=segment_settings(args),
-                             on_case=write_report)
+                             on_case=write_report, overwrite=args.overwrite)
     if args.progress_format == "lines":
         data = {k: v for k, v in summary.to_dict().items() if k != "reports"}
         print(format_result({**data, "report": args.report}), flush=True)

@@ -197,10 +197,11 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                    probabilities_dir: str | os.PathLike | None = None,
                    attention_dir: str | os.PathLike | None = None,
                    on_case: Callable[[BatchSummary], None] | None = None,
-                   **options) -> BatchSummary:
+                   overwrite: bool = False, **options) -> BatchSummary:
     """Run ``segment`` (usually :func:`omnet.segment`) on every case of ``input_dir``.
 
-    Writes ``output_dir/<case>.nii.gz``; a case whose output exists is skipped. A case that
+    Writes ``output_dir/<case>.nii.gz``; a case whose output exists is skipped, or with
+    ``overwrite`` segmented again (its old files stay until the new ones are complete). A case that
     fails with a user-facing error (or any other exception) is logged and recorded, and the
     batch goes on. ``on_case`` is called with the summary after every case (to keep a report
     current). A cancel request stops the batch: the case in progress writes nothing, it and
@@ -214,14 +215,15 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                                             (probabilities_dir, attention_dir)))
     total = len(summary.cases)
     log.info("%d cases in %s: %d to segment", total, input_dir,
-             sum(_to_segment(c) for c in summary.cases))
+             sum(_to_segment(c, overwrite) for c in summary.cases))
     try:
         for index, case in enumerate(summary.cases):
             _run_case(case, segment, _case_progress(progress, index, total, case.case_id),
-                      cancel=cancel,
-                      probabilities_dir=_case_option(probabilities_dir, case.case_id),
-                      attention_dir=_case_option(attention_dir, case.case_id), **options)
-            _log_case(summary, index)
+                      overwrite, {**options, "cancel": cancel,
+                                  "probabilities_dir": _case_option(probabilities_dir,
+                                                                    case.case_id),
+                                  "attention_dir": _case_option(attention_dir, case.case_id)})
+            _log_case(summary, index, overwrite)
             if on_case is not None:
                 on_case(summary)
     except Cancelled:
@@ -246,12 +248,13 @@ def _case_progress(progress: Callable[[float, str], None] | None, index: int, to
 
 
 def _run_case(case: BatchCase, segment: Callable, progress: Callable[[float, str], None],
-              **options) -> None:
-    """Segment one pending case and record the outcome on it; :class:`Cancelled` and
-    KeyboardInterrupt pass through (the batch stops), any other error fails the case."""
+              overwrite: bool, options: dict) -> None:
+    """Segment one pending case (one whose output exists only with ``overwrite``) and record
+    the outcome on it; :class:`Cancelled` and KeyboardInterrupt pass through (the batch
+    stops), any other error fails the case."""
     if case.status == "failed":  # found wanting when the batch was listed
         return
-    if case.output.exists():
+    if not _to_segment(case, overwrite):
         case.status = "skipped"
         return
     started = _clock()
@@ -269,11 +272,11 @@ def _run_case(case: BatchCase, segment: Callable, progress: Callable[[float, str
     case.seconds = round(_clock() - started, 2)
 
 
-def _to_segment(case: BatchCase) -> bool:
-    return case.status == "pending" and not case.output.exists()
+def _to_segment(case: BatchCase, overwrite: bool) -> bool:
+    return case.status == "pending" and (overwrite or not case.output.exists())
 
 
-def _log_case(summary: BatchSummary, index: int) -> None:
+def _log_case(summary: BatchSummary, index: int, overwrite: bool) -> None:
     """The log line of case ``index``, just done: its outcome, and the cases still to
     segment with the time they should take at the pace so far."""
     case = summary.cases[index]
@@ -283,7 +286,7 @@ def _log_case(summary: BatchSummary, index: int) -> None:
         outcome = f"{case.case_id}: {case.output} exists, skipped"
     else:
         outcome = f"{case.case_id} failed: {case.error}"
-    remaining = sum(_to_segment(c) for c in summary.cases[index + 1:])
+    remaining = sum(_to_segment(c, overwrite) for c in summary.cases[index + 1:])
     timed = [c.seconds for c in summary.cases if c.status == "segmented" and c.seconds]
     line = case_line(index + 1, len(summary.cases), outcome, remaining,
                      eta_seconds(timed, remaining))

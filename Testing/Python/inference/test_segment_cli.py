@@ -34,6 +34,7 @@ def _one_error_line(err: str) -> str:
     (("--flair", "a.nii.gz", "--t1", "b.nii.gz"), "missing --t1ce, --t2"),
     (("--input-dir", "x", "--t1", "b.nii.gz"), "got --flair/--t1/--t1ce/--t2 and --input-dir"),
     (("case", "--t1", "b.nii.gz"), "--t1 file not found: b.nii.gz"),
+    (("case", "--overwrite"), "--overwrite is for batch mode (--input-dir)"),
 ])
 def test_usage_errors_exit_2_with_one_line(capsys, tmp_path, argv, words):
     code, _out, err = _run(capsys, *argv, "--progress-format", "none")
@@ -423,3 +424,18 @@ def test_a_stopped_batch_still_writes_its_report_and_summary(capsys, phantom_cas
         ("a", "segmented"), ("b", "not run"), ("c", "not run")]
     assert report["stopped"] is True
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.nii.gz"]
+
+
+def test_overwrite_segments_again_the_cases_whose_output_exists(capsys, phantom_case,
+                                                                tiny_model_file, tmp_path):
+    cases = tmp_path / "cases"
+    phantom_case(shape=(16, 24, 24), name="a", root=cases)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "a.nii.gz").write_bytes(b"done before")
+    code, out, err = _run(capsys, "--input-dir", cases, "--output-dir", results, "--overwrite",
+                          "--model", tiny_model_file, "--device", "cpu",
+                          "--progress-format", "none")
+    assert code == 0, err
+    assert "1 segmented, 0 skipped (output exists), 0 failed" in out
+    assert sitk.ReadImage(str(results / "a.nii.gz")).GetSize() == (24, 24, 16)
