@@ -97,7 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "thick series alike, the ensemble's first network does")
     prep.add_argument("--brain-mask", metavar="FILE",
                       help="write the brain mask (1 = brain) on the outputs' grid (the T1c's "
-                           "unless --output-grid network)")
+                           "unless --output-grid network); batch mode: a folder, where "
+                           "<case>.nii.gz go")
     prep.add_argument("--output-grid", default="reference", choices=OUTPUT_GRIDS,
                       help="where every output is written: reference (default: the T1c's "
                            "grid, as it was read), network (the 1 mm axis-aligned grid the "
@@ -152,8 +153,11 @@ def _check_arguments(args: argparse.Namespace) -> str:
             raise InputError("-o/--output is for one case; batch mode writes to --output-dir")
         if args.uncertainty:
             raise InputError("--uncertainty is for one case; use --tta in batch mode")
-        from omnet.inference.outputs import check_destinations
+        from omnet.inference.outputs import WRITABLE_SUFFIXES, check_destinations
 
+        if args.brain_mask and args.brain_mask.lower().endswith(WRITABLE_SUFFIXES):
+            raise InputError(f"--brain-mask {args.brain_mask}: in batch mode it names a "
+                             "folder, where <case>.nii.gz go")
         check_destinations(files={"the report": args.report})
         return "batch"
     if args.output_dir:
@@ -311,7 +315,8 @@ def _run_batch(args: argparse.Namespace, progress, cancel) -> int:
     summary = segment_folder(args.input_dir, args.output_dir, segment=segment, model=model,
                              progress=progress, cancel=cancel,
                              probabilities_dir=args.probabilities,
-                             attention_dir=args.attention, settings=segment_settings(args),
+                             attention_dir=args.attention, brain_mask_dir=args.brain_mask,
+                             settings=segment_settings(args),
                              on_case=write_report, overwrite=args.overwrite)
     if args.progress_format == "lines":
         data = {k: v for k, v in summary.to_dict().items() if k != "reports"}

@@ -196,23 +196,27 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                    cancel: threading.Event | None = None,
                    probabilities_dir: str | os.PathLike | None = None,
                    attention_dir: str | os.PathLike | None = None,
+                   brain_mask_dir: str | os.PathLike | None = None,
                    on_case: Callable[[BatchSummary], None] | None = None,
                    overwrite: bool = False, **options) -> BatchSummary:
     """Run ``segment`` (usually :func:`omnet.segment`) on every case of ``input_dir``.
 
     Writes ``output_dir/<case>.nii.gz``; a case whose output exists is skipped, or with
-    ``overwrite`` segmented again (its old files stay until the new ones are complete). A case that
-    fails with a user-facing error (or any other exception) is logged and recorded, and the
-    batch goes on. ``on_case`` is called with the summary after every case (to keep a report
-    current). A cancel request stops the batch: the case in progress writes nothing, it and
-    those after it are "not run", ``stopped`` is set and the summary is returned (and given
-    to ``on_case``), so what was done before the stop is still reported.
+    ``overwrite`` segmented again (its old files stay until the new ones are complete). A
+    case that fails with a user-facing error (or any other exception) is logged and
+    recorded, and the batch goes on. ``probabilities_dir`` and ``attention_dir`` get a
+    ``<case>`` folder per case, ``brain_mask_dir`` a ``<case>.nii.gz``. ``on_case`` is called
+    with the summary after every case (to keep a report current). A cancel request stops the
+    batch: the case in progress writes nothing, it and those after it are "not run",
+    ``stopped`` is set and the summary is returned (and given to ``on_case``), so what was
+    done before the stop is still reported.
     """
     check_destinations(folders={"the output folder": output_dir,
                                 "the probabilities folder": probabilities_dir,
-                                "the attention folder": attention_dir})
+                                "the attention folder": attention_dir,
+                                "the brain mask folder": brain_mask_dir})
     summary = BatchSummary(find_batch_cases(input_dir, output_dir,
-                                            (probabilities_dir, attention_dir)))
+                                            (probabilities_dir, attention_dir, brain_mask_dir)))
     total = len(summary.cases)
     log.info("%d cases in %s: %d to segment", total, input_dir,
              sum(_to_segment(c, overwrite) for c in summary.cases))
@@ -222,7 +226,9 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                       overwrite, {**options, "cancel": cancel,
                                   "probabilities_dir": _case_option(probabilities_dir,
                                                                     case.case_id),
-                                  "attention_dir": _case_option(attention_dir, case.case_id)})
+                                  "attention_dir": _case_option(attention_dir, case.case_id),
+                                  "brain_mask": _case_option(brain_mask_dir,
+                                                             f"{case.case_id}.nii.gz")})
             _log_case(summary, index, overwrite)
             if on_case is not None:
                 on_case(summary)

@@ -35,6 +35,8 @@ def _one_error_line(err: str) -> str:
     (("--input-dir", "x", "--t1", "b.nii.gz"), "got --flair/--t1/--t1ce/--t2 and --input-dir"),
     (("case", "--t1", "b.nii.gz"), "--t1 file not found: b.nii.gz"),
     (("case", "--overwrite"), "--overwrite is for batch mode (--input-dir)"),
+    (("--input-dir", "x", "--output-dir", "y", "--brain-mask", "m.nii.gz"),
+     "--brain-mask m.nii.gz: in batch mode it names a folder"),
 ])
 def test_usage_errors_exit_2_with_one_line(capsys, tmp_path, argv, words):
     code, _out, err = _run(capsys, *argv, "--progress-format", "none")
@@ -439,3 +441,21 @@ def test_overwrite_segments_again_the_cases_whose_output_exists(capsys, phantom_
     assert code == 0, err
     assert "1 segmented, 0 skipped (output exists), 0 failed" in out
     assert sitk.ReadImage(str(results / "a.nii.gz")).GetSize() == (24, 24, 16)
+
+
+def test_batch_brain_masks_go_to_one_file_per_case_in_their_folder(capsys, phantom_case,
+                                                                    tiny_model_file, tmp_path):
+    """``--brain-mask DIR`` in batch mode: ``DIR/<case>.nii.gz`` on each case's grid (it was
+    silently ignored); a masks folder inside the input folder is not a case."""
+    cases = tmp_path / "cases"
+    for name in ("a", "b"):
+        phantom_case(shape=(16, 24, 24), name=name, root=cases)
+    code, out, err = _run(capsys, "--input-dir", cases, "--output-dir", tmp_path / "out",
+                          "--brain-mask", cases / "masks", "--model", tiny_model_file,
+                          "--device", "cpu", "--progress-format", "none")
+    assert code == 0, err
+    assert "2 segmented, 0 skipped (output exists), 0 failed" in out
+    assert sorted(p.name for p in (cases / "masks").iterdir()) == ["a.nii.gz", "b.nii.gz"]
+    mask = sitk.ReadImage(str(cases / "masks" / "a.nii.gz"))
+    assert mask.GetSize() == (24, 24, 16)
+    assert set(sitk.GetArrayFromImage(mask).ravel().tolist()) <= {0, 1}
