@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.bids import bids_anat_folders, bids_case_id
-from omnet.data.discovery import CaseFiles, channel_cases, is_image_path
+from omnet.data.discovery import CaseFiles, channel_cases, is_image_path, is_system_entry
 from omnet.data.naming import (
     ROLE_TITLES,
     SEQUENCE_ROLES,
@@ -111,7 +111,7 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         raise InputError(f"input folder not found: {root}")
     out = Path(output_dir)
     ours = {Path(p).resolve() for p in (out, *other_outputs) if p is not None}
-    entries = [e for e in sorted(root.iterdir()) if not e.name.startswith(".")
+    entries = [e for e in sorted(root.iterdir()) if not is_system_entry(e.name)
                and not is_omnet_output(e.name) and e.resolve() not in ours]
     anat = [folder for folder in bids_anat_folders(root) if folder.resolve() not in ours]
     if anat:

@@ -139,3 +139,16 @@ def test_durations_read_as_people_write_them(seconds, text):
     from omnet.inference.batch_progress import format_duration
 
     assert format_duration(seconds) == text
+
+
+def test_folders_that_archivers_and_operating_systems_leave_are_not_cases(tmp_path):
+    """A macOS zip unpacked with ``unzip`` leaves ``__MACOSX/`` (AppleDouble ``._`` files);
+    a Windows or USB drive's root holds ``$RECYCLE.BIN/`` and ``System Volume Information/``.
+    None is a case (each would be a failed one, exit status 1)."""
+    cases = tmp_path / "cases"
+    _case(cases / "a")
+    _touch(cases / "__MACOSX" / "a", "._a_flair.nii.gz", "._a_t1.nii.gz")
+    _touch(cases / "$RECYCLE.BIN", "desktop.ini")
+    _touch(cases / "System Volume Information", "IndexerVolumeGuid")
+    _touch(cases, ".DS_Store", "Thumbs.db", "._a")
+    assert [c.case_id for c in find_batch_cases(cases, tmp_path / "out")] == ["a"]
