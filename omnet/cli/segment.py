@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from omnet.errors import InputError
+from omnet.errors import Cancelled, InputError
 from omnet.inference.settings import (
     DEVICES,
     LABEL_SETS,
@@ -60,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                             "replaces what CASE would give)")
     p.add_argument("--input-dir", metavar="DIR", help="segment every case folder in DIR")
     p.add_argument("--output-dir", metavar="DIR", help="batch mode: where <case>.nii.gz go")
+    p.add_argument("--overwrite", action="store_true",
+                   help="batch mode: segment again the cases whose output exists (default: "
+                        "skip them)")
     p.add_argument("--model", metavar="FILE", help="OMNet .safetensors model (default: bundled)")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--mode", default="fast", choices=MODES,
@@ -94,7 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "thick series alike, the ensemble's first network does")
     prep.add_argument("--brain-mask", metavar="FILE",
                       help="write the brain mask (1 = brain) on the outputs' grid (the T1c's "
-                           "unless --output-grid network)")
+                           "unless --output-grid network); batch mode: a folder, where "
+                           "<case>.nii.gz go")
     prep.add_argument("--output-grid", default="reference", choices=OUTPUT_GRIDS,
                       help="where every output is written: reference (default: the T1c's "
                            "grid, as it was read), network (the 1 mm axis-aligned grid the "
@@ -149,12 +153,18 @@ def _check_arguments(args: argparse.Namespace) -> str:
             raise InputError("-o/--output is for one case; batch mode writes to --output-dir")
         if args.uncertainty:
             raise InputError("--uncertainty is for one case; use --tta in batch mode")
-        from omnet.inference.outputs import check_destinations
+        from omnet.inference.outputs import WRITABLE_SUFFIXES, check_destinations
 
+        if args.brain_mask and args.brain_mask.lower().endswith(WRITABLE_SUFFIXES):
+            raise InputError(f"--brain-mask {args.brain_mask}: in batch mode it names a "
+                             "folder, where <case>.nii.gz go")
         check_destinations(files={"the report": args.report})
         return "batch"
     if args.output_dir:
         raise InputError("--output-dir is for batch mode (--input-dir); use -o for one case")
+    if args.overwrite:
+        raise InputError("--overwrite is for batch mode (--input-dir); -o replaces the file it "
+                         "names")
     if args.case is not None or all(files):  # before the model loads (missing flags: later)
         from omnet.data.naming import SEQUENCE_ROLES
         from omnet.inference.sources import check_given_files
@@ -297,20 +307,26 @@ def _run_batch(args: argparse.Namespace, progress, cancel) -> int:
         model = load_model(default_model_path(device.type))
     else:
         model = load_model(args.model)
+
+    def write_report(summary) -> None:  # after every case: a killed run leaves its record
+        if args.report:
+            atomic_write_json(args.report, summary.to_dict())
+
     summary = segment_folder(args.input_dir, args.output_dir, segment=segment, model=model,
                              progress=progress, cancel=cancel,
                              probabilities_dir=args.probabilities,
-                             attention_dir=args.attention, settings=segment_settings(args))
-    data = {"cases": [c.to_dict() for c in summary.cases], "segmented": summary.count(
-        "segmented"), "skipped": summary.count("skipped"), "failed": len(summary.failed)}
-    if args.report:
-        atomic_write_json(args.report, {**data, "reports": {
-            c.case_id: c.report for c in summary.cases if c.report is not None}})
+                             attention_dir=args.attention, brain_mask_dir=args.brain_mask,
+                             settings=segment_settings(args),
+                             on_case=write_report, overwrite=args.overwrite)
     if args.progress_format == "lines":
+        data = {k: v for k, v in summary.to_dict().items() if k != "reports"}
         print(format_result({**data, "report": args.report}), flush=True)
     print(f"batch: {summary.line()}")
     for case in summary.failed:
         print(f"omnet: {case.case_id} failed: {case.error}", file=sys.stderr)
+    if summary.stopped:
+        raise Cancelled("stopped by request; a run with the same arguments goes on from "
+                        "where this one stopped")
     return 1 if summary.failed else 0
 
 

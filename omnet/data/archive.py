@@ -12,6 +12,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from omnet.data.discovery import is_system_entry
 from omnet.errors import InputError
 
 __all__ = ["MAX_UNPACKED_BYTES", "is_zip_archive", "unpack_case_archive"]
@@ -39,5 +40,5 @@ def unpack_case_archive(path: Path) -> Path:
             archive.extractall(target)  # member names are sanitised: no absolute or .. paths
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise InputError(f"cannot unpack {path.name}: {exc}") from None
-    entries = [p for p in target.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    entries = [p for p in target.iterdir() if not is_system_entry(p.name)]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else target

@@ -27,10 +27,15 @@ from omnet.data.naming import (
 from omnet.data.sidecar import roles_from_sidecars
 from omnet.errors import InputError
 
-__all__ = ["CaseFiles", "DatasetScan", "channel_cases", "find_case_files", "folder_name",
-           "is_dicom_file", "is_image_path", "scan_dataset"]
+__all__ = ["SYSTEM_FOLDERS", "CaseFiles", "DatasetScan", "channel_cases", "find_case_files",
+           "folder_name", "is_dicom_file", "is_image_path", "is_system_entry", "scan_dataset"]
 
 log = logging.getLogger(__name__)
+
+#: Folders that archivers, operating systems and file system checks put beside the data
+#: (macOS's zip, a Windows or USB drive's root, fsck), in lower case: never images or cases.
+SYSTEM_FOLDERS = frozenset({"__macosx", "$recycle.bin", "system volume information",
+                            "lost+found"})
 
 
 @dataclass
@@ -70,9 +75,15 @@ def folder_name(folder: str | os.PathLike) -> str:
     return Path(os.path.abspath(folder)).name
 
 
+def is_system_entry(name: str) -> bool:
+    """A hidden file or folder (``.DS_Store``, AppleDouble ``._x.nii.gz``) or one of the
+    :data:`SYSTEM_FOLDERS`: not part of any case."""
+    return name.startswith(".") or name.casefold() in SYSTEM_FOLDERS
+
+
 def is_image_path(path: Path) -> bool:
     """A file with a known image suffix, or a folder holding a DICOM series."""
-    if path.name.startswith("."):
+    if is_system_entry(path.name):
         return False
     if path.is_dir():
         return _is_dicom_folder(path)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.bids import bids_anat_folders, bids_case_id
-from omnet.data.discovery import CaseFiles, channel_cases, is_image_path
+from omnet.data.discovery import CaseFiles, channel_cases, is_image_path, is_system_entry
 from omnet.data.naming import (
     ROLE_TITLES,
     SEQUENCE_ROLES,
@@ -20,16 +21,20 @@ from omnet.data.naming import (
     is_omnet_output,
 )
 from omnet.errors import Cancelled, InputError, OMNetError
+from omnet.inference.batch_progress import case_line, eta_seconds
 from omnet.inference.outputs import check_destinations
 
 __all__ = ["BatchCase", "BatchSummary", "find_batch_cases", "segment_folder"]
 
 log = logging.getLogger(__name__)
 
+_clock = time.perf_counter  # how long each case takes (a test gives its own)
+
 
 @dataclass
 class BatchCase:
-    """One case of a batch and what became of it (segmented, skipped or failed)."""
+    """One case of a batch and what became of it: pending, then segmented, skipped, failed,
+    or "not run" when the batch was stopped before it finished."""
 
     case_id: str
     source: Path | CaseFiles  # a folder, 4D image or zip; or the files of a channel group
@@ -37,16 +42,23 @@ class BatchCase:
     status: str = "pending"
     error: str | None = None
     report: dict | None = None
+    seconds: float | None = None  # how long segmenting it took
 
     def to_dict(self) -> dict:
         written = self.status in ("segmented", "skipped")  # a failed case wrote nothing
+        source = self.source if isinstance(self.source, Path) else self.source.t1ce
         return {"case": self.case_id, "status": self.status,
-                "output": str(self.output) if written else None, "error": self.error}
+                "source": str(source) if source is not None else None,
+                "output": str(self.output) if written else None, "error": self.error,
+                "seconds": self.seconds}
 
 
 @dataclass
 class BatchSummary:
+    """The cases of a batch; ``stopped`` when a cancel request ended it early."""
+
     cases: list[BatchCase] = field(default_factory=list)
+    stopped: bool = False
 
     def count(self, status: str) -> int:
         return sum(c.status == status for c in self.cases)
@@ -56,8 +68,20 @@ class BatchSummary:
         return [c for c in self.cases if c.status == "failed"]
 
     def line(self) -> str:
+        not_run = self.count("not run") + self.count("pending")
         return (f"{self.count('segmented')} segmented, {self.count('skipped')} skipped "
-                f"(output exists), {self.count('failed')} failed")
+                f"(output exists), {self.count('failed')} failed"
+                + (f", {not_run} not run (stopped)" if self.stopped else ""))
+
+    def to_dict(self) -> dict:
+        """The batch report: one entry per case, the counts, and each segmented case's
+        report (what ``--report`` holds, rewritten after every case)."""
+        return {"cases": [c.to_dict() for c in self.cases],
+                "segmented": self.count("segmented"), "skipped": self.count("skipped"),
+                "failed": len(self.failed),
+                "not_run": self.count("not run") + self.count("pending"),
+                "stopped": self.stopped,
+                "reports": {c.case_id: c.report for c in self.cases if c.report is not None}}
 
 
 def _is_one_case(entries: list[Path]) -> bool:
@@ -87,17 +111,17 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         raise InputError(f"input folder not found: {root}")
     out = Path(output_dir)
     ours = {Path(p).resolve() for p in (out, *other_outputs) if p is not None}
-    entries = [e for e in sorted(root.iterdir()) if not e.name.startswith(".")
+    entries = [e for e in sorted(root.iterdir()) if not is_system_entry(e.name)
                and not is_omnet_output(e.name) and e.resolve() not in ours]
     anat = [folder for folder in bids_anat_folders(root) if folder.resolve() not in ours]
     if anat:
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
-        return [BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
-                for folder in anat if (case_id := bids_case_id(folder))]
+        return _check_distinct_outputs([BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
+                                        for folder in anat if (case_id := bids_case_id(folder))])
     images = [e.name for e in entries if e.is_file() and is_image_path(e)]
     if channels := channel_cases(root, images):
         log.info("%s holds the channel files of %d cases (nnU-Net layout)", root, len(channels))
-        return _channel_batch(root, channels, images, out)
+        return _check_distinct_outputs(_channel_batch(root, channels, images, out))
     if _is_one_case(entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
@@ -125,13 +149,20 @@ def _entry_cases(entries: list[Path], out: Path) -> list[BatchCase]:
 
 def _check_distinct_outputs(cases: list[BatchCase]) -> list[BatchCase]:
     """``cases``, unless two would write one file (``X/`` and ``X.zip`` both give
-    ``X.nii.gz``): then one would be skipped as done, unnamed, so the batch is refused."""
-    first: dict[Path, BatchCase] = {}
+    ``X.nii.gz``; ``Case1/`` and ``case1/`` give names that are one file on the
+    case-insensitive file systems of macOS and Windows): then one would be skipped as done,
+    or overwrite the other, unnamed, so the batch is refused."""
+    first: dict[str, BatchCase] = {}
     for case in cases:
-        other = first.setdefault(case.output, case)
-        if other is not case:
+        other = first.setdefault(str(case.output).casefold(), case)
+        if other is case:
+            continue
+        if other.output == case.output:
             raise InputError(f"{_source_name(other)} and {_source_name(case)} are both case "
                              f"{case.case_id} (output {case.output}): rename one")
+        raise InputError(f"{_source_name(other)} and {_source_name(case)} differ only in "
+                         f"letter case: their outputs {other.output.name} and "
+                         f"{case.output.name} are one file on macOS and Windows: rename one")
     return cases
 
 
@@ -165,47 +196,104 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                    cancel: threading.Event | None = None,
                    probabilities_dir: str | os.PathLike | None = None,
                    attention_dir: str | os.PathLike | None = None,
-                   **options) -> BatchSummary:
+                   brain_mask_dir: str | os.PathLike | None = None,
+                   on_case: Callable[[BatchSummary], None] | None = None,
+                   overwrite: bool = False, **options) -> BatchSummary:
     """Run ``segment`` (usually :func:`omnet.segment`) on every case of ``input_dir``.
 
-    Writes ``output_dir/<case>.nii.gz``; a case whose output exists is skipped. A case that
-    fails with a user-facing error (or any other exception) is logged and recorded, and the
-    batch goes on; a cancel request stops the batch.
+    Writes ``output_dir/<case>.nii.gz``; a case whose output exists is skipped, or with
+    ``overwrite`` segmented again (its old files stay until the new ones are complete). A
+    case that fails with a user-facing error (or any other exception) is logged and
+    recorded, and the batch goes on. ``probabilities_dir`` and ``attention_dir`` get a
+    ``<case>`` folder per case, ``brain_mask_dir`` a ``<case>.nii.gz``. ``on_case`` is called
+    with the summary after every case (to keep a report current). A cancel request stops the
+    batch: the case in progress writes nothing, it and those after it are "not run",
+    ``stopped`` is set and the summary is returned (and given to ``on_case``), so what was
+    done before the stop is still reported.
     """
     check_destinations(folders={"the output folder": output_dir,
                                 "the probabilities folder": probabilities_dir,
-                                "the attention folder": attention_dir})
+                                "the attention folder": attention_dir,
+                                "the brain mask folder": brain_mask_dir})
     summary = BatchSummary(find_batch_cases(input_dir, output_dir,
-                                            (probabilities_dir, attention_dir)))
+                                            (probabilities_dir, attention_dir, brain_mask_dir)))
     total = len(summary.cases)
-    for index, case in enumerate(summary.cases):
-        if case.status == "failed":  # found wanting when the batch was listed
-            log.error("%s failed: %s", case.case_id, case.error)
-            continue
-        if case.output.exists():
-            case.status = "skipped"
-            log.info("%s: %s exists, skipped", case.case_id, case.output)
-            continue
-
-        def case_progress(fraction: float, stage: str, i: int = index,
-                          name: str = case.case_id) -> None:
-            if progress is not None:
-                progress((i + fraction) / total, f"{name}: {stage}")
-
-        try:
-            result = segment(case.source, case.output, progress=case_progress, cancel=cancel,
-                             probabilities_dir=_case_option(probabilities_dir, case.case_id),
-                             attention_dir=_case_option(attention_dir, case.case_id),
-                             **options)
-        except (Cancelled, KeyboardInterrupt):
-            raise
-        except OMNetError as exc:
-            case.status, case.error = "failed", " ".join(str(exc).split())
-        except Exception as exc:  # a bug or an unexpected library error: report, go on
-            case.status, case.error = "failed", f"{type(exc).__name__}: {exc}"
-            log.debug("%s failed", case.case_id, exc_info=True)
-        else:
-            case.status, case.report = "segmented", result.report
-        if case.status == "failed":
-            log.error("%s failed: %s", case.case_id, case.error)
+    log.info("%d cases in %s: %d to segment", total, input_dir,
+             sum(_to_segment(c, overwrite) for c in summary.cases))
+    try:
+        for index, case in enumerate(summary.cases):
+            _run_case(case, segment, _case_progress(progress, index, total, case.case_id),
+                      overwrite, {**options, "cancel": cancel,
+                                  "probabilities_dir": _case_option(probabilities_dir,
+                                                                    case.case_id),
+                                  "attention_dir": _case_option(attention_dir, case.case_id),
+                                  "brain_mask": _case_option(brain_mask_dir,
+                                                             f"{case.case_id}.nii.gz")})
+            _log_case(summary, index, overwrite)
+            if on_case is not None:
+                on_case(summary)
+    except Cancelled:
+        summary.stopped = True
+        for case in summary.cases:
+            if case.status == "pending":
+                case.status = "not run"
+        if on_case is not None:
+            on_case(summary)
     return summary
+
+
+def _case_progress(progress: Callable[[float, str], None] | None, index: int, total: int,
+                   name: str) -> Callable[[float, str], None]:
+    """The batch's progress as one case reports its own: case ``index`` of ``total``."""
+
+    def report(fraction: float, stage: str) -> None:
+        if progress is not None:
+            progress((index + fraction) / total, f"{name}: {stage}")
+
+    return report
+
+
+def _run_case(case: BatchCase, segment: Callable, progress: Callable[[float, str], None],
+              overwrite: bool, options: dict) -> None:
+    """Segment one pending case (one whose output exists only with ``overwrite``) and record
+    the outcome on it; :class:`Cancelled` and KeyboardInterrupt pass through (the batch
+    stops), any other error fails the case."""
+    if case.status == "failed":  # found wanting when the batch was listed
+        return
+    if not _to_segment(case, overwrite):
+        case.status = "skipped"
+        return
+    started = _clock()
+    try:
+        result = segment(case.source, case.output, progress=progress, **options)
+    except (Cancelled, KeyboardInterrupt):
+        raise
+    except OMNetError as exc:
+        case.status, case.error = "failed", " ".join(str(exc).split())
+    except Exception as exc:  # a bug or an unexpected library error: report, go on
+        case.status, case.error = "failed", f"{type(exc).__name__}: {exc}"
+        log.debug("%s failed", case.case_id, exc_info=True)
+    else:
+        case.status, case.report = "segmented", result.report
+    case.seconds = round(_clock() - started, 2)
+
+
+def _to_segment(case: BatchCase, overwrite: bool) -> bool:
+    return case.status == "pending" and (overwrite or not case.output.exists())
+
+
+def _log_case(summary: BatchSummary, index: int, overwrite: bool) -> None:
+    """The log line of case ``index``, just done: its outcome, and the cases still to
+    segment with the time they should take at the pace so far."""
+    case = summary.cases[index]
+    if case.status == "segmented":
+        outcome = f"{case.case_id}: segmented in {case.seconds:.1f} s"
+    elif case.status == "skipped":
+        outcome = f"{case.case_id}: {case.output} exists, skipped"
+    else:
+        outcome = f"{case.case_id} failed: {case.error}"
+    remaining = sum(_to_segment(c, overwrite) for c in summary.cases[index + 1:])
+    timed = [c.seconds for c in summary.cases if c.status == "segmented" and c.seconds]
+    line = case_line(index + 1, len(summary.cases), outcome, remaining,
+                     eta_seconds(timed, remaining))
+    log.log(logging.ERROR if case.status == "failed" else logging.INFO, line)

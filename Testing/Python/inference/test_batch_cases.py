@@ -62,3 +62,93 @@ def test_two_cases_with_one_output_are_refused_naming_both(tmp_path, other):
     _touch(tmp_path / "cases", other)
     with pytest.raises(InputError, match=rf"^X/ and {other} are both case X \(output "):
         find_batch_cases(tmp_path / "cases", tmp_path / "out")
+
+
+def test_case_folders_differing_only_in_letter_case_are_refused_naming_both(tmp_path):
+    """``Case1/`` and ``case1/`` write ``Case1.nii.gz`` and ``case1.nii.gz``: one file on
+    macOS and Windows, so the second would be skipped as done (or overwrite the first)."""
+    _case(tmp_path / "cases" / "Case1")
+    _case(tmp_path / "cases" / "case1")
+    _case(tmp_path / "cases" / "other")
+    with pytest.raises(InputError, match=r"^Case1/ and case1/ differ only in letter case"):
+        find_batch_cases(tmp_path / "cases", tmp_path / "out")
+
+
+def test_channel_stems_differing_only_in_letter_case_are_refused(tmp_path):
+    images = tmp_path / "imagesTs"
+    _channels(images, "BRATS_001", 4)
+    _channels(images, "brats_001", 4)
+    with pytest.raises(InputError, match=r"^BRATS_001 and brats_001 differ only in letter"):
+        find_batch_cases(images, tmp_path / "out")
+
+
+def test_a_stopped_batch_returns_what_it_did_and_marks_the_rest_not_run(tmp_path):
+    """A stop during case b: a stays segmented, b and c are "not run", and the last summary
+    given to ``on_case`` says so (the CLI writes its report from it)."""
+    from omnet.errors import Cancelled
+
+    for name in ("a", "b", "c"):
+        _case(tmp_path / "cases" / name)
+    seen = []
+
+    def segment(source, output, **options):
+        if Path(source).name == "b":
+            raise Cancelled("stopped by request")
+        return type("Result", (), {"report": {"case": Path(source).name}})()
+
+    summary = segment_folder(tmp_path / "cases", tmp_path / "out", segment=segment,
+                             on_case=lambda s: seen.append([c.status for c in s.cases]))
+    assert summary.stopped
+    assert [c.status for c in summary.cases] == ["segmented", "not run", "not run"]
+    assert seen == [["segmented", "pending", "pending"],
+                    ["segmented", "not run", "not run"]]
+    assert summary.line() == ("1 segmented, 0 skipped (output exists), 0 failed, "
+                              "2 not run (stopped)")
+    report = summary.to_dict()
+    assert (report["segmented"], report["not_run"], report["stopped"]) == (1, 2, True)
+    assert report["reports"] == {"a": {"case": "a"}}
+
+
+def test_each_case_logs_its_place_outcome_and_the_time_left(tmp_path, monkeypatch, caplog):
+    """Cases taking 10, 20 and 30 s, one skipped: the time left is the mean so far times the
+    cases still to segment (2 x 10 s, then 1 x 15 s)."""
+    import logging
+
+    for name in ("a", "b", "c", "d"):
+        _case(tmp_path / "cases" / name)
+    _touch(tmp_path / "out", "c.nii.gz")
+    monkeypatch.setattr("omnet.inference.batch._clock", iter([0, 10, 10, 30, 30, 60]).__next__)
+
+    def segment(source, output, **options):
+        return type("Result", (), {"report": {}})()
+
+    with caplog.at_level(logging.INFO, logger="omnet.inference.batch"):
+        segment_folder(tmp_path / "cases", tmp_path / "out", segment=segment)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[")]
+    assert lines == [
+        "[1/4] a: segmented in 10.0 s; 2 to segment, about 20 s left",
+        "[2/4] b: segmented in 20.0 s; 1 to segment, about 15 s left",
+        f"[3/4] c: {tmp_path / 'out' / 'c.nii.gz'} exists, skipped; 1 to segment, "
+        "about 15 s left",
+        "[4/4] d: segmented in 30.0 s"]
+
+
+@pytest.mark.parametrize("seconds, text", [(44.6, "45 s"), (425, "7 min 05 s"),
+                                           (7380, "2 h 03 min"), (3599.6, "1 h 00 min")])
+def test_durations_read_as_people_write_them(seconds, text):
+    from omnet.inference.batch_progress import format_duration
+
+    assert format_duration(seconds) == text
+
+
+def test_folders_that_archivers_and_operating_systems_leave_are_not_cases(tmp_path):
+    """A macOS zip unpacked with ``unzip`` leaves ``__MACOSX/`` (AppleDouble ``._`` files);
+    a Windows or USB drive's root holds ``$RECYCLE.BIN/`` and ``System Volume Information/``.
+    None is a case (each would be a failed one, exit status 1)."""
+    cases = tmp_path / "cases"
+    _case(cases / "a")
+    _touch(cases / "__MACOSX" / "a", "._a_flair.nii.gz", "._a_t1.nii.gz")
+    _touch(cases / "$RECYCLE.BIN", "desktop.ini")
+    _touch(cases / "System Volume Information", "IndexerVolumeGuid")
+    _touch(cases, ".DS_Store", "Thumbs.db", "._a")
+    assert [c.case_id for c in find_batch_cases(cases, tmp_path / "out")] == ["a"]

@@ -34,6 +34,9 @@ def _one_error_line(err: str) -> str:
     (("--flair", "a.nii.gz", "--t1", "b.nii.gz"), "missing --t1ce, --t2"),
     (("--input-dir", "x", "--t1", "b.nii.gz"), "got --flair/--t1/--t1ce/--t2 and --input-dir"),
     (("case", "--t1", "b.nii.gz"), "--t1 file not found: b.nii.gz"),
+    (("case", "--overwrite"), "--overwrite is for batch mode (--input-dir)"),
+    (("--input-dir", "x", "--output-dir", "y", "--brain-mask", "m.nii.gz"),
+     "--brain-mask m.nii.gz: in batch mode it names a folder"),
 ])
 def test_usage_errors_exit_2_with_one_line(capsys, tmp_path, argv, words):
     code, _out, err = _run(capsys, *argv, "--progress-format", "none")
@@ -389,3 +392,70 @@ def test_a_missing_input_file_is_named_before_the_model_is_looked_at(capsys, pha
     assert code == 2
     missing = tmp_path / "gone_t2.nii.gz"
     assert _one_error_line(err) == f"omnet: error: --t2 file not found: {missing}"
+
+
+def test_a_stopped_batch_still_writes_its_report_and_summary(capsys, phantom_case,
+                                                             tiny_model_file, tmp_path,
+                                                             monkeypatch):
+    """Ctrl-C during the second of three cases: exit 130, the first case's output and the
+    report of all three (the second and third "not run") are there."""
+    import json
+
+    from omnet.errors import Cancelled
+
+    cases = tmp_path / "cases"
+    for name in ("a", "b", "c"):
+        phantom_case(shape=(16, 24, 24), name=name, root=cases)
+
+    def segment(source, output, **options):
+        if Path(source).name == "b":
+            raise Cancelled("stopped by request")
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
+        Path(output).write_bytes(b"label map")
+        return type("Result", (), {"report": {"case": Path(source).name}})()
+
+    monkeypatch.setattr("omnet.inference.pipeline.segment", segment)
+    code, out, err = _run(capsys, "--input-dir", cases, "--output-dir", tmp_path / "out",
+                          "--report", tmp_path / "batch.json", "--model", tiny_model_file,
+                          "--device", "cpu", "--progress-format", "none")
+    assert code == 130
+    assert "1 segmented, 0 skipped (output exists), 0 failed, 2 not run (stopped)" in out
+    assert "omnet: cancelled: stopped by request" in err
+    report = json.loads((tmp_path / "batch.json").read_text())
+    assert [(c["case"], c["status"]) for c in report["cases"]] == [
+        ("a", "segmented"), ("b", "not run"), ("c", "not run")]
+    assert report["stopped"] is True
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.nii.gz"]
+
+
+def test_overwrite_segments_again_the_cases_whose_output_exists(capsys, phantom_case,
+                                                                tiny_model_file, tmp_path):
+    cases = tmp_path / "cases"
+    phantom_case(shape=(16, 24, 24), name="a", root=cases)
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "a.nii.gz").write_bytes(b"done before")
+    code, out, err = _run(capsys, "--input-dir", cases, "--output-dir", results, "--overwrite",
+                          "--model", tiny_model_file, "--device", "cpu",
+                          "--progress-format", "none")
+    assert code == 0, err
+    assert "1 segmented, 0 skipped (output exists), 0 failed" in out
+    assert sitk.ReadImage(str(results / "a.nii.gz")).GetSize() == (24, 24, 16)
+
+
+def test_batch_brain_masks_go_to_one_file_per_case_in_their_folder(capsys, phantom_case,
+                                                                    tiny_model_file, tmp_path):
+    """``--brain-mask DIR`` in batch mode: ``DIR/<case>.nii.gz`` on each case's grid (it was
+    silently ignored); a masks folder inside the input folder is not a case."""
+    cases = tmp_path / "cases"
+    for name in ("a", "b"):
+        phantom_case(shape=(16, 24, 24), name=name, root=cases)
+    code, out, err = _run(capsys, "--input-dir", cases, "--output-dir", tmp_path / "out",
+                          "--brain-mask", cases / "masks", "--model", tiny_model_file,
+                          "--device", "cpu", "--progress-format", "none")
+    assert code == 0, err
+    assert "2 segmented, 0 skipped (output exists), 0 failed" in out
+    assert sorted(p.name for p in (cases / "masks").iterdir()) == ["a.nii.gz", "b.nii.gz"]
+    mask = sitk.ReadImage(str(cases / "masks" / "a.nii.gz"))
+    assert mask.GetSize() == (24, 24, 16)
+    assert set(sitk.GetArrayFromImage(mask).ravel().tolist()) <= {0, 1}
