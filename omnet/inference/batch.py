@@ -269,13 +269,20 @@ def _run_case(case: BatchCase, segment: Callable, progress: Callable[[float, str
     except (Cancelled, KeyboardInterrupt):
         raise
     except OMNetError as exc:
-        case.status, case.error = "failed", " ".join(str(exc).split())
+        case.status, case.error = "failed", _without_case_name(" ".join(str(exc).split()),
+                                                               case.case_id)
     except Exception as exc:  # a bug or an unexpected library error: report, go on
         case.status, case.error = "failed", f"{type(exc).__name__}: {exc}"
         log.debug("%s failed", case.case_id, exc_info=True)
     else:
         case.status, case.report = "segmented", result.report
     case.seconds = round(_clock() - started, 2)
+
+
+def _without_case_name(error: str, case_id: str) -> str:
+    """``error`` without a leading ``<case_id>: ``: the batch's lines name the case already."""
+    prefix = f"{case_id}: "
+    return error[len(prefix):] if error.startswith(prefix) else error
 
 
 def _to_segment(case: BatchCase, overwrite: bool) -> bool:

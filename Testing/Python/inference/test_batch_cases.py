@@ -152,3 +152,21 @@ def test_folders_that_archivers_and_operating_systems_leave_are_not_cases(tmp_pa
     _touch(cases / "System Volume Information", "IndexerVolumeGuid")
     _touch(cases, ".DS_Store", "Thumbs.db", "._a")
     assert [c.case_id for c in find_batch_cases(cases, tmp_path / "out")] == ["a"]
+
+
+def test_a_failed_case_names_itself_once(tmp_path):
+    """The case's own error starts "b: ..." (it names its folder); the batch's record and
+    lines name the case already, so the error is kept without that prefix."""
+    from omnet.errors import InputError as CaseError
+
+    for name in ("a", "b"):
+        _case(tmp_path / "cases" / name)
+
+    def segment(source, output, **options):
+        name = Path(source).name
+        if name == "b":
+            raise CaseError("b: no T2 found among b_flair.nii.gz")
+        return type("Result", (), {"report": {}})()
+
+    summary = segment_folder(tmp_path / "cases", tmp_path / "out", segment=segment)
+    assert [c.error for c in summary.failed] == ["no T2 found among b_flair.nii.gz"]

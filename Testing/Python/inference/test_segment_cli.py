@@ -253,7 +253,7 @@ def test_batch_skips_done_cases_and_reports_failures(capsys, phantom_case, tiny_
     assert not (results / "b.nii.gz").exists()
     assert (results / "c.nii.gz").read_bytes() == b"done before"
     assert "1 segmented, 1 skipped (output exists), 1 failed" in out
-    assert "b failed: b: no T2 found among" in err
+    assert "b failed: no T2 found among" in err
     result = next(parse_line(ln) for ln in out.splitlines() if ln.startswith("RESULT")).data
     assert [c["status"] for c in result["cases"]] == ["segmented", "failed", "skipped"]
     assert [c["output"] for c in result["cases"]] == [  # the failed case names no file
@@ -311,7 +311,7 @@ def test_a_case_folder_missing_a_sequence_fails_once_and_says_which(capsys, phan
                           tiny_model_file, "--device", "cpu", "--progress-format", "none")
     assert code == 1
     assert "0 segmented, 0 skipped (output exists), 1 failed" in out
-    assert "p9 failed: p9: no T1c" in _one_error_line(err)
+    assert "p9 failed: no T1c" in _one_error_line(err)
     assert not results.exists() or not any(results.iterdir())
 
 
