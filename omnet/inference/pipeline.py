@@ -41,6 +41,7 @@ from omnet.inference.outputs import (
     write_image,
     write_images,
 )
+from omnet.inference.plausibility import check_tumour_share
 from omnet.inference.predict import TilingSettings, predict_crop
 from omnet.inference.report import build_report, input_record
 from omnet.inference.settings import SegmentSettings, check_attention_without_tta
@@ -261,6 +262,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         post_info.update(removed_voxels=summary.removed_voxels,
                          relabelled_voxels=summary.relabelled_voxels,
                          enhancing_dropped_voxels=summary.enhancing_dropped_voxels)
+    share = check_tumour_share(label_crop, prepared.brain, scheme)
     stages.end("post-processing", "postprocessing")
 
     stages.begin("writing")
@@ -295,6 +297,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         settings=settings.to_dict(),
         output_grid="reference" if prepared.on_reference_grid else "network",
         inputs=input_record(case))
+    summary["tumour_share_of_brain"] = round(share, 4)
     if report is not None:
         from omnet.measurement.report import measure_image
 
