@@ -128,6 +128,8 @@ def test_unusable_label_files(tmp_path):
     ("case7.SEG.mha", "case7"),
     ("BRATS_001.nii.gz", "BRATS_001"),
     ("seg.nii.gz", "seg"),
+    ("Brats18_2013_2_1_omnet.nii.gz", "Brats18_2013_2_1"),   # omnet segment -o FOLDER/
+    ("BraTS-GLI-00000-000_OMNET.nrrd", "BraTS-GLI-00000-000"),
 ])
 def test_case_ids(name, case):
     assert case_id_from_name(name) == case
@@ -159,6 +161,19 @@ def test_folders_matched_by_id_and_unmatched_cases_listed(tmp_path):
     assert summary["mean"]["whole"]["dice"] == pytest.approx((1.0 + expected_b) / 2)
     assert summary["median"]["whole"]["dice"] == pytest.approx((1.0 + expected_b) / 2)
     assert summary["std"]["whole"]["dice"] == pytest.approx(np.std([1.0, expected_b], ddof=1))
+
+
+def test_omnet_segment_default_names_match_their_references(tmp_path):
+    # ``omnet segment case/ -o preds/`` writes preds/<case>_omnet.nii.gz.
+    preds, refs = make_folders(tmp_path)
+    for path in preds.iterdir():
+        path.unlink()
+    write_labels(preds / "A_omnet.nii.gz", tumour(shift=1))
+    results = {r.case_id: r for r in evaluate_folders(preds, refs)}
+    assert {k: r.status for k, r in results.items()} == {
+        "A": "ok", "B": "missing prediction", "C": "missing prediction"}
+    # whole tumour: an 8 x 10 x 12 box moved by one voxel along its 12 -> 11/12 overlap
+    assert results["A"].regions["whole"].dice == pytest.approx(11 / 12)
 
 
 def test_a_bad_case_is_reported_not_fatal(tmp_path):
