@@ -20,8 +20,8 @@ from omnet.evaluation.lesionwise_brats2023 import Brats2023Metrics
 from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy, RegionMetrics, evaluate_label_maps
 from omnet.labels import SCHEMES, LabelScheme, detect_scheme
 
-__all__ = ["CaseEvaluation", "Geometry", "LabelMap", "check_same_geometry", "evaluate_files",
-           "read_label_map", "resolve_scheme"]
+__all__ = ["CaseEvaluation", "Geometry", "LabelMap", "check_distinct_files",
+           "check_same_geometry", "evaluate_files", "read_label_map", "resolve_scheme"]
 
 #: Origin and spacing may differ by this fraction of the voxel size, direction cosines by
 #: this much, before two grids count as different (float32 rounding in NIfTI headers).
@@ -174,6 +174,18 @@ def check_same_geometry(pred: Geometry, ref: Geometry, tolerance: float = GEOMET
                             "first (omnet evaluate never resamples)")
 
 
+def check_distinct_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike) -> None:
+    """Raise InputError when prediction and reference are one file: the perfect scores that
+    would follow (Dice 1, HD95 0) hide a mix-up of folders, never a real result."""
+    try:
+        same = os.path.samefile(pred_path, ref_path)
+    except OSError:                                  # missing files: read_label_map says so
+        return
+    if same:
+        raise InputError(f"prediction and reference are the same file: {ref_path}; "
+                         "give the predicted label map as PRED (or --pred-dir)")
+
+
 def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
                    pred_labels: str | None = None, ref_labels: str | None = None,
                    policy: EmptyPolicy = BRATS_POLICY, case_id: str | None = None,
@@ -191,10 +203,11 @@ def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
         lesion_rules: which: ``brats2025`` (panoptica, the default) or ``brats2023``.
     Raises:
         InputError: missing, unreadable or non-label files; values outside the scheme;
-            unknown lesion-wise rules.
+            unknown lesion-wise rules; prediction and reference being one file.
         GeometryError: the two files are on different grids.
     """
     rules = get_lesion_rules(lesion_rules) if lesion_wise else None
+    check_distinct_files(pred_path, ref_path)
     pred = read_label_map(pred_path, pred_labels, "prediction")
     ref = read_label_map(ref_path, ref_labels, "reference")
     check_same_geometry(pred.geometry, ref.geometry)

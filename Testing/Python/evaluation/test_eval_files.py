@@ -176,6 +176,20 @@ def test_omnet_segment_default_names_match_their_references(tmp_path):
     assert results["A"].regions["whole"].dice == pytest.approx(11 / 12)
 
 
+def test_the_reference_given_as_its_own_prediction_is_refused(tmp_path):
+    # Same file on both sides (or --pred-dir = --ref-dir) would score a perfect Dice 1.
+    _, refs = make_folders(tmp_path)
+    ref = refs / "A" / "A_seg.nii.gz"
+    with pytest.raises(InputError, match="same file"):
+        evaluate_files(ref, ref)
+    os.link(ref, tmp_path / "linked.nii.gz")
+    with pytest.raises(InputError, match="same file"):
+        evaluate_files(tmp_path / "linked.nii.gz", ref)
+    results = evaluate_folders(refs, refs)
+    assert [r.status for r in results] == ["error"] * 3
+    assert all("same file" in r.message for r in results)
+
+
 def test_a_bad_case_is_reported_not_fatal(tmp_path):
     preds, refs = make_folders(tmp_path)
     write_labels(preds / "C.nii.gz", tumour(), spacing=(1, 1, 1))
