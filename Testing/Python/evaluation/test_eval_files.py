@@ -88,6 +88,25 @@ def test_geometry_mismatch_is_an_error(tmp_path, change):
         evaluate_files(pred, ref)
 
 
+@pytest.mark.parametrize("code", ["RAS", "SPL", "ILA"])
+def test_a_reoriented_copy_is_named_as_such_and_reorienting_it_fixes_it(tmp_path, code):
+    # The same voxels re-saved in another axis order / direction (nibabel's RAS, say) need
+    # a lossless reorientation, not a resampling; the message says which orientation.
+    ref = write_labels(tmp_path / "r.nii.gz", tumour())
+    moved = sitk.DICOMOrient(sitk.ReadImage(str(ref)), code)
+    sitk.WriteImage(moved, str(tmp_path / "p.nii.gz"))
+    with pytest.raises(GeometryError, match=r"same voxels in another orientation.*'LPS'") as err:
+        evaluate_files(tmp_path / "p.nii.gz", ref)
+    assert "\n" not in str(err.value)
+    sitk.WriteImage(sitk.DICOMOrient(moved, "LPS"), str(tmp_path / "back.nii.gz"))
+    assert evaluate_files(tmp_path / "back.nii.gz", ref).regions["whole"].dice == 1.0
+    # a half-voxel shift of the reoriented copy is another grid: resample, as before
+    moved.SetOrigin(tuple(np.add(moved.GetOrigin(), (0.4, 0.0, 0.0))))
+    sitk.WriteImage(moved, str(tmp_path / "p.nii.gz"))
+    with pytest.raises(GeometryError, match="resample the prediction"):
+        evaluate_files(tmp_path / "p.nii.gz", ref)
+
+
 def test_tiny_header_rounding_is_tolerated(tmp_path):
     ref = write_labels(tmp_path / "r.nii.gz", tumour())
     pred = write_labels(tmp_path / "p.nii.gz", tumour(), origin=(-10.0 + 1e-5, 20.0, 5.5))
