@@ -7,6 +7,7 @@ region metrics of :mod:`omnet.evaluation.metrics`.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,9 @@ from omnet.evaluation.lesionwise_brats2023 import Brats2023Metrics
 from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy, RegionMetrics, evaluate_label_maps
 from omnet.labels import SCHEMES, LabelScheme, detect_scheme
 
-__all__ = ["CaseEvaluation", "Geometry", "LabelMap", "check_same_geometry", "evaluate_files",
-           "read_label_map", "resolve_scheme"]
+__all__ = ["CaseEvaluation", "Geometry", "LabelMap", "check_distinct_files",
+           "check_same_geometry", "evaluate_files", "read_label_map", "resolve_scheme",
+           "same_voxels_reoriented"]
 
 #: Origin and spacing may differ by this fraction of the voxel size, direction cosines by
 #: this much, before two grids count as different (float32 rounding in NIfTI headers).
@@ -152,11 +154,32 @@ def read_label_map(path: str | os.PathLike, scheme: str | None = None,
     return LabelMap(path, labels, Geometry.of(image), label_scheme)
 
 
+def _corner_centres(grid: Geometry) -> np.ndarray:
+    """Physical positions (mm) of the centres of a grid's 8 corner voxels."""
+    direction = np.reshape(grid.direction, (3, 3))
+    corners = itertools.product(*((0, n - 1) for n in grid.size))
+    return np.array([np.add(grid.origin, direction @ np.multiply(c, grid.spacing))
+                     for c in corners])
+
+
+def same_voxels_reoriented(a: Geometry, b: Geometry,
+                           tolerance: float = GEOMETRY_TOLERANCE) -> bool:
+    """True when two grids hold the same voxels in another axis order or direction (a
+    file re-saved as RAS instead of LPS, say): reorienting, not resampling, aligns them."""
+    if len(a.size) != 3 or len(b.size) != 3:
+        return False
+    if sorted(zip(a.size, np.round(a.spacing, 3))) != sorted(zip(b.size, np.round(b.spacing, 3))):
+        return False
+    voxel = min(min(a.spacing), min(b.spacing))
+    gaps = np.linalg.norm(_corner_centres(a)[:, None] - _corner_centres(b)[None], axis=2)
+    return bool(np.all(gaps.min(axis=1) <= tolerance * voxel))
+
+
 def check_same_geometry(pred: Geometry, ref: Geometry, tolerance: float = GEOMETRY_TOLERANCE,
                         names: tuple[str, str] = ("prediction", "reference")) -> None:
     """Raise GeometryError (one line) when two grids differ; never resample."""
     def fmt(values: tuple[float, ...]) -> str:
-        return "(" + ", ".join(f"{v:g}" for v in values) + ")"
+        return "(" + ", ".join(f"{v + 0.0:g}" for v in values) + ")"   # + 0.0: no "-0"
 
     problem = None
     voxel = min(min(pred.spacing), min(ref.spacing))
@@ -164,14 +187,34 @@ def check_same_geometry(pred: Geometry, ref: Geometry, tolerance: float = GEOMET
         problem = f"size {fmt(pred.size)} vs {fmt(ref.size)}"
     elif np.max(np.abs(np.subtract(pred.spacing, ref.spacing))) > tolerance * voxel:
         problem = f"spacing {fmt(pred.spacing)} vs {fmt(ref.spacing)} mm"
-    elif np.max(np.abs(np.subtract(pred.origin, ref.origin))) > tolerance * voxel:
-        problem = f"origin {fmt(pred.origin)} vs {fmt(ref.origin)} mm"
     elif np.max(np.abs(np.subtract(pred.direction, ref.direction))) > tolerance:
         problem = f"direction {fmt(pred.direction)} vs {fmt(ref.direction)}"
-    if problem:
-        raise GeometryError(f"{names[0]} and {names[1]} are on different voxel grids: "
-                            f"{problem}; resample the {names[0]} onto the {names[1]} grid "
-                            "first (omnet evaluate never resamples)")
+    elif np.max(np.abs(np.subtract(pred.origin, ref.origin))) > tolerance * voxel:
+        problem = f"origin {fmt(pred.origin)} vs {fmt(ref.origin)} mm"
+    if problem is None:
+        return
+    if same_voxels_reoriented(pred, ref, tolerance):
+        import SimpleITK as sitk
+
+        code = sitk.DICOMOrientImageFilter.GetOrientationFromDirectionCosines(ref.direction)
+        remedy = (f"they hold the same voxels in another orientation: reorient the {names[0]} "
+                  f"to the {names[1]}'s {code} (SimpleITK.DICOMOrient(image, '{code}')) first")
+    else:
+        remedy = f"resample the {names[0]} onto the {names[1]} grid first"
+    raise GeometryError(f"{names[0]} and {names[1]} are on different voxel grids: {problem}; "
+                        f"{remedy} (omnet evaluate never resamples)")
+
+
+def check_distinct_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike) -> None:
+    """Raise InputError when prediction and reference are one file: the perfect scores that
+    would follow (Dice 1, HD95 0) hide a mix-up of folders, never a real result."""
+    try:
+        same = os.path.samefile(pred_path, ref_path)
+    except OSError:                                  # missing files: read_label_map says so
+        return
+    if same:
+        raise InputError(f"prediction and reference are the same file: {ref_path}; "
+                         "give the predicted label map as PRED (or --pred-dir)")
 
 
 def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
@@ -191,10 +234,11 @@ def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
         lesion_rules: which: ``brats2025`` (panoptica, the default) or ``brats2023``.
     Raises:
         InputError: missing, unreadable or non-label files; values outside the scheme;
-            unknown lesion-wise rules.
+            unknown lesion-wise rules; prediction and reference being one file.
         GeometryError: the two files are on different grids.
     """
     rules = get_lesion_rules(lesion_rules) if lesion_wise else None
+    check_distinct_files(pred_path, ref_path)
     pred = read_label_map(pred_path, pred_labels, "prediction")
     ref = read_label_map(ref_path, ref_labels, "reference")
     check_same_geometry(pred.geometry, ref.geometry)

@@ -7,9 +7,11 @@ name as the case id. Sequence images (``*_flair``, ``*_t1`` ...) are never taken
 
 How a case id is made from a file name: drop the image suffix (``.nii.gz``, ``.nii``,
 ``.nrrd``, ``.mha`` ...), then one trailing ``_seg``, ``-seg``, ``.seg``, ``_pred``,
-``_prediction``, ``_label``, ``_labels``, ``_segmentation`` or ``_mask`` (any of ``_ - .``
-before it, any letter case). ``Brats18_2013_2_1_seg.nii.gz`` and ``Brats18_2013_2_1.nii.gz``
-are both case ``Brats18_2013_2_1``. Ids are then compared exactly.
+``_prediction``, ``_label``, ``_labels``, ``_segmentation``, ``_mask`` or ``_omnet`` (the
+name ``omnet segment -o FOLDER`` gives; any of ``_ - .`` before it, any letter case).
+``Brats18_2013_2_1_seg.nii.gz``, ``Brats18_2013_2_1_omnet.nii.gz`` and
+``Brats18_2013_2_1.nii.gz`` are all case ``Brats18_2013_2_1``. Ids are then compared
+exactly.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from omnet.data.discovery import is_image_path
-from omnet.data.naming import SEQUENCE_ROLES, classify_name, strip_image_suffix
+from omnet.data.naming import OUTPUT_SUFFIX, SEQUENCE_ROLES, classify_name, strip_image_suffix
 from omnet.errors import InputError, OMNetError
 from omnet.evaluation.files import CaseEvaluation, evaluate_files
 from omnet.evaluation.lesionrules import DEFAULT_LESION_RULES, get_lesion_rules
@@ -31,8 +33,11 @@ __all__ = ["case_id_from_name", "collect_label_files", "evaluate_folders", "matc
 
 log = logging.getLogger(__name__)
 
+#: Trailing words that name a label map, not a case; ``omnet`` is ``omnet segment``'s own
+#: default (``<case>_omnet.nii.gz``), so its outputs match their references.
 _LABEL_SUFFIX = re.compile(
-    r"[_.-](seg|segmentation|pred|prediction|label|labels|mask)$", re.IGNORECASE)
+    r"[_.-](seg|segmentation|pred|prediction|label|labels|mask|"
+    + re.escape(OUTPUT_SUFFIX.lstrip("_")) + r")$", re.IGNORECASE)
 
 
 def case_id_from_name(name: str) -> str:

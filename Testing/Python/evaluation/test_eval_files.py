@@ -88,6 +88,25 @@ def test_geometry_mismatch_is_an_error(tmp_path, change):
         evaluate_files(pred, ref)
 
 
+@pytest.mark.parametrize("code", ["RAS", "SPL", "ILA"])
+def test_a_reoriented_copy_is_named_as_such_and_reorienting_it_fixes_it(tmp_path, code):
+    # The same voxels re-saved in another axis order / direction (nibabel's RAS, say) need
+    # a lossless reorientation, not a resampling; the message says which orientation.
+    ref = write_labels(tmp_path / "r.nii.gz", tumour())
+    moved = sitk.DICOMOrient(sitk.ReadImage(str(ref)), code)
+    sitk.WriteImage(moved, str(tmp_path / "p.nii.gz"))
+    with pytest.raises(GeometryError, match=r"same voxels in another orientation.*'LPS'") as err:
+        evaluate_files(tmp_path / "p.nii.gz", ref)
+    assert "\n" not in str(err.value)
+    sitk.WriteImage(sitk.DICOMOrient(moved, "LPS"), str(tmp_path / "back.nii.gz"))
+    assert evaluate_files(tmp_path / "back.nii.gz", ref).regions["whole"].dice == 1.0
+    # a half-voxel shift of the reoriented copy is another grid: resample, as before
+    moved.SetOrigin(tuple(np.add(moved.GetOrigin(), (0.4, 0.0, 0.0))))
+    sitk.WriteImage(moved, str(tmp_path / "p.nii.gz"))
+    with pytest.raises(GeometryError, match="resample the prediction"):
+        evaluate_files(tmp_path / "p.nii.gz", ref)
+
+
 def test_tiny_header_rounding_is_tolerated(tmp_path):
     ref = write_labels(tmp_path / "r.nii.gz", tumour())
     pred = write_labels(tmp_path / "p.nii.gz", tumour(), origin=(-10.0 + 1e-5, 20.0, 5.5))
@@ -128,6 +147,8 @@ def test_unusable_label_files(tmp_path):
     ("case7.SEG.mha", "case7"),
     ("BRATS_001.nii.gz", "BRATS_001"),
     ("seg.nii.gz", "seg"),
+    ("Brats18_2013_2_1_omnet.nii.gz", "Brats18_2013_2_1"),   # omnet segment -o FOLDER/
+    ("BraTS-GLI-00000-000_OMNET.nrrd", "BraTS-GLI-00000-000"),
 ])
 def test_case_ids(name, case):
     assert case_id_from_name(name) == case
@@ -159,6 +180,33 @@ def test_folders_matched_by_id_and_unmatched_cases_listed(tmp_path):
     assert summary["mean"]["whole"]["dice"] == pytest.approx((1.0 + expected_b) / 2)
     assert summary["median"]["whole"]["dice"] == pytest.approx((1.0 + expected_b) / 2)
     assert summary["std"]["whole"]["dice"] == pytest.approx(np.std([1.0, expected_b], ddof=1))
+
+
+def test_omnet_segment_default_names_match_their_references(tmp_path):
+    # ``omnet segment case/ -o preds/`` writes preds/<case>_omnet.nii.gz.
+    preds, refs = make_folders(tmp_path)
+    for path in preds.iterdir():
+        path.unlink()
+    write_labels(preds / "A_omnet.nii.gz", tumour(shift=1))
+    results = {r.case_id: r for r in evaluate_folders(preds, refs)}
+    assert {k: r.status for k, r in results.items()} == {
+        "A": "ok", "B": "missing prediction", "C": "missing prediction"}
+    # whole tumour: an 8 x 10 x 12 box moved by one voxel along its 12 -> 11/12 overlap
+    assert results["A"].regions["whole"].dice == pytest.approx(11 / 12)
+
+
+def test_the_reference_given_as_its_own_prediction_is_refused(tmp_path):
+    # Same file on both sides (or --pred-dir = --ref-dir) would score a perfect Dice 1.
+    _, refs = make_folders(tmp_path)
+    ref = refs / "A" / "A_seg.nii.gz"
+    with pytest.raises(InputError, match="same file"):
+        evaluate_files(ref, ref)
+    os.link(ref, tmp_path / "linked.nii.gz")
+    with pytest.raises(InputError, match="same file"):
+        evaluate_files(tmp_path / "linked.nii.gz", ref)
+    results = evaluate_folders(refs, refs)
+    assert [r.status for r in results] == ["error"] * 3
+    assert all("same file" in r.message for r in results)
 
 
 def test_a_bad_case_is_reported_not_fatal(tmp_path):
