@@ -194,6 +194,20 @@ def test_segments_keep_their_names_and_colours_when_the_terminology_changes(worl
     assert omnet[0].tags["TerminologyEntry"].count("~") == 6
 
 
+def test_segments_are_exported_to_dicom_seg_as_omnets_automatic_result(world):
+    # Slicer's DICOM SEG export (Modules/Scripted/DICOMPlugins/DICOMSegmentationPlugin.py,
+    # _createSegmentData; QIICR/QuantitativeReporting for 5.8 and 5.10) reads these two tags
+    # and writes MANUAL without them; DICOM PS3.3 C.8.20.2: AUTOMATIC needs a name (LO, <= 64)
+    edited = Segment({"OMNet.Segment": "edema", "DICOM.SegmentAlgorithmType": "SEMIAUTOMATIC",
+                      "DICOM.SegmentAlgorithmName": "3D Slicer 5.8.1"})
+    node = SegmentationNode(Segmentation({"old_edema": edited}))
+    ids = world.scene._omnet_segment_ids(node)
+    for segment in (node.segmentation.GetSegment(i) for i in ids):
+        assert segment.tags["DICOM.SegmentAlgorithmType"] == "AUTOMATIC"  # a new result again
+        name = segment.tags["DICOM.SegmentAlgorithmName"]
+        assert name.startswith("OMNet ") and len(name) <= 64
+
+
 class LabelNode(Volume):
     """What ``slicer.util.loadLabelVolume`` returns: a label volume without helpers."""
 
