@@ -18,7 +18,7 @@ from omnet import __version__ as omnet_version
 from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, role_from_acquisition
 from omnet.data.sidecar import read_sidecar
 
-from .names import attention_title
+from .names import attention_title, attention_window
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, algorithm_tags, terminology_entry
 
 __all__ = ["ATTENTION_ATTRIBUTE", "acquisition_role", "import_segmentation", "load_attention_maps",
@@ -220,9 +220,18 @@ def show_segmentation(segmentationNode, referenceVolume, show3D: bool) -> None:
     slicer.util.setSliceViewerLayers(background=referenceVolume)
 
 
+def _show_heat(displayNode, window: tuple[float, float] | None) -> None:
+    """Heat colours; a fixed window (auto window/level off) where the map has one."""
+    displayNode.SetAndObserveColorNodeID(HEAT_COLOR_NODE_ID)
+    if window is not None:
+        displayNode.SetAutoWindowLevel(0)
+        displayNode.SetWindowLevelMinMax(*window)
+
+
 def load_attention_maps(paths: Sequence[str | os.PathLike], referenceVolume,
                         folderName: str) -> list:
-    """Load attention maps as heat-coloured volumes in a folder next to the inputs."""
+    """Load attention maps as heat-coloured volumes in a folder next to the inputs; the
+    guidance maps (probabilities) on a fixed 0-1 window."""
     shNode = _subject_hierarchy()
     referenceItem = shNode.GetItemByDataNode(referenceVolume)
     folderItem = shNode.CreateFolderItem(shNode.GetItemParent(referenceItem), folderName)
@@ -232,7 +241,7 @@ def load_attention_maps(paths: Sequence[str | os.PathLike], referenceVolume,
             "name": f"OMNet {attention_title(path)}", "show": False})
         volumeNode.SetAttribute(ATTENTION_ATTRIBUTE, "1")
         volumeNode.SetAndObserveTransformNodeID(referenceVolume.GetTransformNodeID())
-        volumeNode.GetDisplayNode().SetAndObserveColorNodeID(HEAT_COLOR_NODE_ID)
+        _show_heat(volumeNode.GetDisplayNode(), attention_window(path))
         shNode.SetItemParent(shNode.GetItemByDataNode(volumeNode), folderItem)
         nodes.append(volumeNode)
     return nodes

@@ -296,6 +296,62 @@ def test_the_segments_geometry_is_the_t1cs_or_the_network_grids(importing, netwo
     assert importing.removed == [importing.label]  # the loaded label map does not stay
 
 
+class VolumeDisplay:
+    """A scalar volume display node: auto window/level on, as after ``loadVolume``."""
+
+    def __init__(self):
+        self.color, self.auto, self.window = None, 1, None
+
+    def SetAndObserveColorNodeID(self, node_id):
+        self.color = node_id
+
+    def SetAutoWindowLevel(self, value):
+        self.auto = value
+
+    def SetWindowLevelMinMax(self, low, high):
+        self.window = (low, high)
+
+
+class LoadedVolume(LabelNode):
+    def __init__(self, node_id):
+        super().__init__(node_id)
+        self.display = VolumeDisplay()
+
+    def SetAttribute(self, name, value):
+        self.attributes[name] = value
+
+    def GetDisplayNode(self):
+        return self.display
+
+
+def test_guidance_maps_are_shown_on_a_fixed_probability_window(world):
+    # Pt and Pn are sums of a softmax (omnet/model/cga.py): probabilities, 0 to 1. Slicer's
+    # auto window (0.1-99.9th percentiles, vtkMRMLScalarVolumeDisplayNode::CalculateAutoLevels)
+    # would shrink to a sliver near 0 or 1 on a small tumour
+    slicer = sys.modules["slicer"]
+    loaded = []
+
+    def load_volume(path, properties):
+        loaded.append(LoadedVolume(f"vtkMRMLScalarVolumeNode{len(loaded) + 20}"))
+        return loaded[-1]
+
+    hierarchy = types.SimpleNamespace(
+        GetItemByDataNode=lambda node: 5, GetItemParent=lambda item: 1,
+        CreateFolderItem=lambda parent, name: 7, SetItemParent=lambda item, parent: None)
+    slicer.util.loadVolume = load_volume
+    slicer.vtkMRMLSubjectHierarchyNode = types.SimpleNamespace(
+        GetSubjectHierarchyNode=lambda scene: hierarchy)
+    t1c = LabelNode("vtkMRMLScalarVolumeNode1")
+    t1c.GetTransformNodeID = lambda: None
+    world.scene.load_attention_maps(["/a/cga_tumour_pt.nii.gz", "/a/cga_core_pn.nii.gz",
+                                     "/a/cga_core_top_channel.nii.gz"], t1c, "maps")
+    pt, pn, channel = (node.display for node in loaded)
+    assert (pt.auto, pt.window) == (0, (0.0, 1.0))
+    assert (pn.auto, pn.window) == (0, (0.0, 1.0))
+    assert (channel.auto, channel.window) == (1, None)  # feature values: no fixed range
+    assert {d.color for d in (pt, pn, channel)} == {"vtkMRMLPETProceduralColorNodePET-Heat"}
+
+
 class DicomDatabase:
     """``slicer.dicomDatabase``: file per instance UID, tag values ("gggg,eeee") per file."""
 
