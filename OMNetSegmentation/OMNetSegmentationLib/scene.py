@@ -146,6 +146,13 @@ def _omnet_segment_ids(segmentationNode) -> list[str]:
     return ids
 
 
+def _set_opacity_3d(displayNode, segmentIds: Sequence[str]) -> None:
+    """Each OMNet segment's 3D opacity: the edema surface around the core is see-through, so
+    the necrotic core and the enhancing rim inside it can be seen in the 3D view."""
+    for segmentId, spec in zip(segmentIds, SEGMENTS):
+        displayNode.SetSegmentOpacity3D(segmentId, spec.opacity_3d)
+
+
 def import_segmentation(labelPath: str | os.PathLike, referenceVolume, name: str,
                         target=None, onNetworkGrid: bool = False):
     """Fill OMNet's segments of ``target`` (or of a new node) from the child's label map.
@@ -174,8 +181,10 @@ def import_segmentation(labelPath: str | os.PathLike, referenceVolume, name: str
         segmentationNode.SetAttribute(GRID_ATTRIBUTE, "network" if onNetworkGrid else "reference")
         segmentationNode.CreateDefaultDisplayNodes()
         segmentIds = vtk.vtkStringArray()
-        for segmentId in _omnet_segment_ids(segmentationNode):
+        omnetIds = _omnet_segment_ids(segmentationNode)
+        for segmentId in omnetIds:
             segmentIds.InsertNextValue(segmentId)
+        _set_opacity_3d(segmentationNode.GetDisplayNode(), omnetIds)
         logic = slicer.modules.segmentations.logic()
         if not logic.ImportLabelmapToSegmentationNode(labelNode, segmentationNode, segmentIds):
             raise RuntimeError("Slicer could not import the label map into the segmentation")

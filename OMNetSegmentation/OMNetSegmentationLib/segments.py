@@ -47,20 +47,23 @@ BRAIN = Code("12738006", "Brain")
 
 @dataclass(frozen=True)
 class SegmentSpec:
-    """One output segment: its key, name, label value in the child's output, colour, type."""
+    """One output segment: its key, name, label value in the child's output, colour, type,
+    and its surface's opacity in 3D (the edema, which wraps the core, is see-through)."""
 
     key: str
     name: str
     label: int
     color: tuple[float, float, float]
     type: Code
+    opacity_3d: float = 1.0
 
 
 #: In label order: the child writes 1, 2, 3 (``--labels brats2023``) for these segments.
 SEGMENTS = (
     SegmentSpec("necrotic", "Necrotic and non-enhancing tumour core", 1, (0.86, 0.24, 0.20),
                 Code("6574001", "Necrosis")),
-    SegmentSpec("edema", "Peritumoral edema", 2, (0.36, 0.78, 0.36), Code("79654002", "Edema")),
+    SegmentSpec("edema", "Peritumoral edema", 2, (0.36, 0.78, 0.36), Code("79654002", "Edema"),
+                opacity_3d=0.3),
     SegmentSpec("enhancing", "Enhancing tumour", 3, (1.00, 0.84, 0.16),
                 Code("108369006", "Neoplasm")),
 )

@@ -88,6 +88,8 @@ def _check_segments(test, segmentationNode, reference) -> dict:
         algorithm = vtk.reference("")
         test.assertTrue(segment.GetTag(ALGORITHM_TYPE_TAG, algorithm))
         test.assertEqual(algorithm.get(), "AUTOMATIC")
+        test.assertAlmostEqual(segmentationNode.GetDisplayNode().GetSegmentOpacity3D(
+            segmentation.GetNthSegmentID(index)), spec.opacity_3d)
     geometry = segmentationNode.GetNodeReference(
         segmentationNode.GetReferenceImageGeometryReferenceRole())
     test.assertEqual(geometry.GetID(), reference.GetID())

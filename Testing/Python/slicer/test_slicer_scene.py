@@ -107,8 +107,14 @@ class Segmentation:
 class Display:
     visible3d = None
 
+    def __init__(self):
+        self.opacity3d = {}  # segment ID -> 3D opacity; vtkMRMLSegmentationDisplayNode: 1.0
+
     def SetVisibility3D(self, show):
         self.visible3d = show
+
+    def SetSegmentOpacity3D(self, segment_id, opacity):
+        self.opacity3d[segment_id] = opacity
 
 
 class SegmentationNode:
@@ -350,6 +356,17 @@ def test_guidance_maps_are_shown_on_a_fixed_probability_window(world):
     assert (pn.auto, pn.window) == (0, (0.0, 1.0))
     assert (channel.auto, channel.window) == (1, None)  # feature values: no fixed range
     assert {d.color for d in (pt, pn, channel)} == {"vtkMRMLPETProceduralColorNodePET-Heat"}
+
+
+def test_the_edema_around_the_core_is_see_through_in_3d(importing):
+    # the edema wraps the tumour core (whole tumour = core + edema): opaque, its surface hides
+    # the necrotic core and the enhancing rim in the 3D view
+    target = ImportTarget()
+    importing.scene.import_segmentation("labels.nii.gz", importing.t1c, "OMNet", target=target)
+    necrotic, edema, enhancing = importing.imported[0][2]  # labels 1, 2, 3
+    opacity = target.display.opacity3d
+    assert opacity[edema] <= 0.5
+    assert opacity.get(necrotic, 1.0) == opacity.get(enhancing, 1.0) == 1.0
 
 
 class DicomDatabase:
