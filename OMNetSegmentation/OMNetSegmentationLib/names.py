@@ -8,7 +8,8 @@ from pathlib import Path
 
 from omnet.data.naming import strip_image_suffix
 
-__all__ = ["ATTENTION_TITLES", "attention_title", "case_stem", "segmentation_name"]
+__all__ = ["ATTENTION_TITLES", "attention_title", "attention_window", "case_stem",
+           "segmentation_name"]
 
 _SEPARATORS = " _-.:"
 
@@ -61,3 +62,14 @@ def attention_title(path: str | os.PathLike) -> str:
     """``.../cga_core_pt.nii.gz`` -> ``core guidance Pt (CGA-core)``; unknown names kept."""
     stem = strip_image_suffix(Path(path).name)
     return ATTENTION_TITLES.get(stem, stem.replace("_", " "))
+
+
+def attention_window(path: str | os.PathLike) -> tuple[float, float] | None:
+    """Fixed display range (min, max) of an attention map: 0-1 for the guidance maps Pt and
+    Pn (probabilities), so every map and case reads alike; None (auto) for feature channels.
+
+    Slicer's automatic window spans the 0.1-99.9th percentiles, which for a small tumour is
+    a sliver near 0 (Pt) or 1 (Pn) and shows a probability map as if it were binary.
+    """
+    stem = strip_image_suffix(Path(path).name)
+    return (0.0, 1.0) if stem.startswith("cga_") and stem.endswith(("_pt", "_pn")) else None

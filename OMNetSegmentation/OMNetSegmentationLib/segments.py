@@ -12,14 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["GRID_ATTRIBUTE", "SEGMENTS", "SEGMENT_TAG", "Code", "SegmentSpec", "region_volumes_ml",
-           "terminology_entry", "volume_rows"]
+__all__ = ["GRID_ATTRIBUTE", "SEGMENTS", "SEGMENT_TAG", "Code", "SegmentSpec", "algorithm_tags",
+           "region_volumes_ml", "terminology_entry", "volume_rows"]
 
 #: Segment tag that marks a segment as OMNet's and says which one it is.
 SEGMENT_TAG = "OMNet.Segment"
 #: Segmentation attribute: where OMNet made the segments, "network" (its 1 mm grid) or
 #: "reference" (the T1c's grid); measuring again exports them on that grid.
 GRID_ATTRIBUTE = "OMNet.Grid"
+#: Segment tags Slicer's DICOM SEG export writes as Segment Algorithm Type / Name
+#: (0062,0008) / (0062,0009); without them it writes MANUAL, as if a person had drawn them.
+ALGORITHM_TYPE_TAG = "DICOM.SegmentAlgorithmType"
+ALGORITHM_NAME_TAG = "DICOM.SegmentAlgorithmName"
+_LO_MAX = 64  # Segment Algorithm Name is an LO: at most 64 characters
 TERMINOLOGY_CONTEXT = "Segmentation category and type - DICOM master list"
 ANATOMIC_CONTEXT = "Anatomic codes - DICOM master list"
 
@@ -42,20 +47,23 @@ BRAIN = Code("12738006", "Brain")
 
 @dataclass(frozen=True)
 class SegmentSpec:
-    """One output segment: its key, name, label value in the child's output, colour, type."""
+    """One output segment: its key, name, label value in the child's output, colour, type,
+    and its surface's opacity in 3D (the edema, which wraps the core, is see-through)."""
 
     key: str
     name: str
     label: int
     color: tuple[float, float, float]
     type: Code
+    opacity_3d: float = 1.0
 
 
 #: In label order: the child writes 1, 2, 3 (``--labels brats2023``) for these segments.
 SEGMENTS = (
     SegmentSpec("necrotic", "Necrotic and non-enhancing tumour core", 1, (0.86, 0.24, 0.20),
                 Code("6574001", "Necrosis")),
-    SegmentSpec("edema", "Peritumoral edema", 2, (0.36, 0.78, 0.36), Code("79654002", "Edema")),
+    SegmentSpec("edema", "Peritumoral edema", 2, (0.36, 0.78, 0.36), Code("79654002", "Edema"),
+                opacity_3d=0.3),
     SegmentSpec("enhancing", "Enhancing tumour", 3, (1.00, 0.84, 0.16),
                 Code("108369006", "Neoplasm")),
 )
@@ -66,6 +74,16 @@ def terminology_entry(spec: SegmentSpec) -> str:
     empty = "^^"
     return "~".join([TERMINOLOGY_CONTEXT, str(MORPHOLOGICALLY_ALTERED), str(spec.type), empty,
                      ANATOMIC_CONTEXT, str(BRAIN), empty])
+
+
+def algorithm_tags(version: str) -> dict[str, str]:
+    """Tags that mark a segment as OMNet's automatic result in a DICOM SEG export.
+
+    Set again on every run: a fresh result is AUTOMATIC even where an edit had made it
+    SEMIAUTOMATIC (QuantitativeReporting's editor tracker does that after an edit).
+    """
+    return {ALGORITHM_TYPE_TAG: "AUTOMATIC",
+            ALGORITHM_NAME_TAG: f"OMNet {version}".strip()[:_LO_MAX]}
 
 
 def region_volumes_ml(voxels: Mapping[int, int], voxel_volume_mm3: float) -> dict[str, float]:

@@ -107,8 +107,14 @@ class Segmentation:
 class Display:
     visible3d = None
 
+    def __init__(self):
+        self.opacity3d = {}  # segment ID -> 3D opacity; vtkMRMLSegmentationDisplayNode: 1.0
+
     def SetVisibility3D(self, show):
         self.visible3d = show
+
+    def SetSegmentOpacity3D(self, segment_id, opacity):
+        self.opacity3d[segment_id] = opacity
 
 
 class SegmentationNode:
@@ -192,6 +198,20 @@ def test_segments_keep_their_names_and_colours_when_the_terminology_changes(worl
     assert [(s.name_auto, s.color_auto) for s in omnet] == [(False, False)] * 3
     assert node.segmentation.GetSegment("mine").name_auto  # not OMNet's: untouched
     assert omnet[0].tags["TerminologyEntry"].count("~") == 6
+
+
+def test_segments_are_exported_to_dicom_seg_as_omnets_automatic_result(world):
+    # Slicer's DICOM SEG export (Modules/Scripted/DICOMPlugins/DICOMSegmentationPlugin.py,
+    # _createSegmentData; QIICR/QuantitativeReporting for 5.8 and 5.10) reads these two tags
+    # and writes MANUAL without them; DICOM PS3.3 C.8.20.2: AUTOMATIC needs a name (LO, <= 64)
+    edited = Segment({"OMNet.Segment": "edema", "DICOM.SegmentAlgorithmType": "SEMIAUTOMATIC",
+                      "DICOM.SegmentAlgorithmName": "3D Slicer 5.8.1"})
+    node = SegmentationNode(Segmentation({"old_edema": edited}))
+    ids = world.scene._omnet_segment_ids(node)
+    for segment in (node.segmentation.GetSegment(i) for i in ids):
+        assert segment.tags["DICOM.SegmentAlgorithmType"] == "AUTOMATIC"  # a new result again
+        name = segment.tags["DICOM.SegmentAlgorithmName"]
+        assert name.startswith("OMNet ") and len(name) <= 64
 
 
 class LabelNode(Volume):
@@ -280,6 +300,73 @@ def test_the_segments_geometry_is_the_t1cs_or_the_network_grids(importing, netwo
     assert target.attributes["OMNet.Grid"] == ("network" if network else "reference")
     assert importing.label.transform == target.transform == "vtkMRMLLinearTransformNode4"
     assert importing.removed == [importing.label]  # the loaded label map does not stay
+
+
+class VolumeDisplay:
+    """A scalar volume display node: auto window/level on, as after ``loadVolume``."""
+
+    def __init__(self):
+        self.color, self.auto, self.window = None, 1, None
+
+    def SetAndObserveColorNodeID(self, node_id):
+        self.color = node_id
+
+    def SetAutoWindowLevel(self, value):
+        self.auto = value
+
+    def SetWindowLevelMinMax(self, low, high):
+        self.window = (low, high)
+
+
+class LoadedVolume(LabelNode):
+    def __init__(self, node_id):
+        super().__init__(node_id)
+        self.display = VolumeDisplay()
+
+    def SetAttribute(self, name, value):
+        self.attributes[name] = value
+
+    def GetDisplayNode(self):
+        return self.display
+
+
+def test_guidance_maps_are_shown_on_a_fixed_probability_window(world):
+    # Pt and Pn are sums of a softmax (omnet/model/cga.py): probabilities, 0 to 1. Slicer's
+    # auto window (0.1-99.9th percentiles, vtkMRMLScalarVolumeDisplayNode::CalculateAutoLevels)
+    # would shrink to a sliver near 0 or 1 on a small tumour
+    slicer = sys.modules["slicer"]
+    loaded = []
+
+    def load_volume(path, properties):
+        loaded.append(LoadedVolume(f"vtkMRMLScalarVolumeNode{len(loaded) + 20}"))
+        return loaded[-1]
+
+    hierarchy = types.SimpleNamespace(
+        GetItemByDataNode=lambda node: 5, GetItemParent=lambda item: 1,
+        CreateFolderItem=lambda parent, name: 7, SetItemParent=lambda item, parent: None)
+    slicer.util.loadVolume = load_volume
+    slicer.vtkMRMLSubjectHierarchyNode = types.SimpleNamespace(
+        GetSubjectHierarchyNode=lambda scene: hierarchy)
+    t1c = LabelNode("vtkMRMLScalarVolumeNode1")
+    t1c.GetTransformNodeID = lambda: None
+    world.scene.load_attention_maps(["/a/cga_tumour_pt.nii.gz", "/a/cga_core_pn.nii.gz",
+                                     "/a/cga_core_top_channel.nii.gz"], t1c, "maps")
+    pt, pn, channel = (node.display for node in loaded)
+    assert (pt.auto, pt.window) == (0, (0.0, 1.0))
+    assert (pn.auto, pn.window) == (0, (0.0, 1.0))
+    assert (channel.auto, channel.window) == (1, None)  # feature values: no fixed range
+    assert {d.color for d in (pt, pn, channel)} == {"vtkMRMLPETProceduralColorNodePET-Heat"}
+
+
+def test_the_edema_around_the_core_is_see_through_in_3d(importing):
+    # the edema wraps the tumour core (whole tumour = core + edema): opaque, its surface hides
+    # the necrotic core and the enhancing rim in the 3D view
+    target = ImportTarget()
+    importing.scene.import_segmentation("labels.nii.gz", importing.t1c, "OMNet", target=target)
+    necrotic, edema, enhancing = importing.imported[0][2]  # labels 1, 2, 3
+    opacity = target.display.opacity3d
+    assert opacity[edema] <= 0.5
+    assert opacity.get(necrotic, 1.0) == opacity.get(enhancing, 1.0) == 1.0
 
 
 class DicomDatabase:
