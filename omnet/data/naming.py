@@ -20,7 +20,8 @@ import re
 from collections.abc import Sequence
 
 __all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES", "case_id_from_file",
-           "channel_groups", "classify_name", "incomplete_channel_groups", "is_omnet_output",
+           "channel_groups", "classify_name", "incomplete_channel_groups", "is_brain_mask",
+           "is_omnet_output",
            "strip_image_suffix", "tokens"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
@@ -140,6 +141,16 @@ def moving_part(words: list[str]) -> list[str]:
     return words
 
 
+def is_brain_mask(name: str) -> bool:
+    """A skull stripping's brain mask (``*_brain_mask``, ``*_bet_mask``, ``brainmask``):
+    neither a sequence nor a label map, though it may sit beside either."""
+    return _names_brain_mask(set(tokens(name)))
+
+
+def _names_brain_mask(words: set[str]) -> bool:
+    return bool(words & _BRAIN_MASKS or ("mask" in words and words & _BRAIN_MASK_CONTEXT))
+
+
 def classify_name(name: str) -> str | None:
     """The role (flair, t1, t1ce, t2, seg) a name denotes, or None if it says nothing (or
     names a brain mask). Of ``<a>_to_<b>`` and the like, ``<a>`` (:func:`moving_part`)."""
@@ -157,7 +168,7 @@ def _classify_words(words: list[str]) -> str | None:
     if not words or set(words) & _NOT_STRUCTURAL:
         return None
     found = set(words)
-    if found & _BRAIN_MASKS or ("mask" in found and found & _BRAIN_MASK_CONTEXT):
+    if _names_brain_mask(found):
         return None
     if found & _SEG:
         return "seg"

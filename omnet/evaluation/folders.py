@@ -3,7 +3,10 @@
 How files are found in each folder: the label map files directly inside it, if there are
 any; otherwise, in every sub-folder, the one file whose name says it is a label map
 (``*_seg``, ``*-seg``, ``*label*``, ... as in BraTS case folders), with the sub-folder's
-name as the case id. Sequence images (``*_flair``, ``*_t1`` ...) are never taken.
+name as the case id. Sequence images (``*_flair``, ``*_t1`` ...) are never taken, nor
+files that sit beside label maps without being one (:func:`is_side_output`: brain masks,
+``omnet segment``'s probability, attention and uncertainty maps); a plain ``<case>_mask``
+beside another label map of its case is taken for a brain mask and left out too.
 
 How a case id is made from a file name: drop the image suffix (``.nii.gz``, ``.nii``,
 ``.nrrd``, ``.mha`` ...), then one trailing ``_seg``, ``-seg``, ``.seg``, ``_pred``,
@@ -23,13 +26,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from omnet.data.discovery import is_image_path
-from omnet.data.naming import OUTPUT_SUFFIX, SEQUENCE_ROLES, classify_name, strip_image_suffix
+from omnet.data.naming import (
+    OUTPUT_SUFFIX,
+    SEQUENCE_ROLES,
+    classify_name,
+    is_brain_mask,
+    strip_image_suffix,
+    tokens,
+)
 from omnet.errors import InputError, OMNetError
 from omnet.evaluation.files import CaseEvaluation, evaluate_files
 from omnet.evaluation.lesionrules import DEFAULT_LESION_RULES, get_lesion_rules
 from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy
+from omnet.inference.attention import ATTENTION_FILES
+from omnet.inference.outputs import PROBABILITY_NAMES
 
-__all__ = ["case_id_from_name", "collect_label_files", "evaluate_folders", "match_cases"]
+__all__ = ["case_id_from_name", "collect_label_files", "evaluate_folders", "is_side_output",
+           "match_cases"]
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +60,33 @@ def case_id_from_name(name: str) -> str:
     return stripped or stem
 
 
+#: File stems of the maps ``omnet segment --probabilities DIR`` / ``--attention DIR`` writes.
+_SIDE_OUTPUT_STEMS = frozenset({f"{task}_{name}" for task, names in PROBABILITY_NAMES.items()
+                                for name in names} | set(ATTENTION_FILES))
+_PLAIN_MASK = re.compile(r"[_.-]mask$", re.IGNORECASE)
+
+
+def is_side_output(name: str) -> bool:
+    """A file that may sit among label maps without being one: a brain mask, or one of
+    ``omnet segment``'s probability, attention or (``--uncertainty``) uncertainty maps."""
+    return is_brain_mask(name) or strip_image_suffix(name).lower() in _SIDE_OUTPUT_STEMS \
+        or "uncertainty" in tokens(name)
+
+
 def _is_label_file(path: Path) -> bool:
-    return is_image_path(path) and path.is_file() and \
+    return is_image_path(path) and path.is_file() and not is_side_output(path.name) and \
         classify_name(path.name) not in SEQUENCE_ROLES
+
+
+def _without_masks_beside_maps(paths: list[Path]) -> list[Path]:
+    """A case's files less the ``<case>_mask`` ones when another is there: beside a label
+    map a plain mask is a brain mask; alone it is the label map (the ``_mask`` suffix)."""
+    maps = [p for p in paths if not _PLAIN_MASK.search(strip_image_suffix(p.name))]
+    ignored = sorted(set(paths) - set(maps))
+    if maps and ignored:
+        log.info("taken for brain masks, not label maps: %s", ", ".join(map(str, ignored)))
+        return maps
+    return paths
 
 
 def collect_label_files(folder: str | os.PathLike, what: str) -> dict[str, Path]:
@@ -73,6 +110,7 @@ def collect_label_files(folder: str | os.PathLike, what: str) -> dict[str, Path]
                     if _is_label_file(p) and classify_name(p.name) == "seg"]
             if segs:
                 found.setdefault(sub.name, []).extend(segs)
+    found = {case: _without_masks_beside_maps(paths) for case, paths in found.items()}
     if not found:
         raise InputError(f"no label maps found in {what} folder {folder} "
                          "(neither files there nor *_seg files in case sub-folders)")

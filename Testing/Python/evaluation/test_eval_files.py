@@ -290,3 +290,23 @@ def test_cli_errors_are_one_line_with_status_2(tmp_path, capsys, problem):
     assert main(["evaluate", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("omnet: error: ")
+
+
+def test_brain_masks_and_side_outputs_beside_predictions_are_no_cases(tmp_path):
+    # omnet segment --brain-mask / --probabilities / --attention / --uncertainty may write
+    # into the predictions folder; none of those files is a case or a second prediction.
+    preds, refs = make_folders(tmp_path)
+    brain = np.ones((12, 16, 20), np.uint8)
+    for name in ("A_brain_mask", "A_brainmask", "A_mask", "B_bet_mask", "task1_edema",
+                 "task3_enhancing", "cga_tumour_pt", "cga_core_top_channel",
+                 "A_uncertainty"):
+        write_labels(preds / f"{name}.nii.gz", brain)
+    results = {r.case_id: r for r in evaluate_folders(preds, refs)}
+    assert {k: r.status for k, r in results.items()} == {
+        "A": "ok", "B": "ok", "C": "missing prediction", "D": "missing reference"}
+    assert results["A"].pred_path.name == "A.nii.gz"
+    assert results["A"].regions["whole"].dice == 1.0
+    # alone, X_mask stays a label map (the documented _mask suffix)
+    write_labels(tmp_path / "masks" / "A_mask.nii.gz", tumour())
+    assert {k: p.name for k, p in collect_label_files(tmp_path / "masks", "p").items()} == {
+        "A": "A_mask.nii.gz"}
