@@ -3,10 +3,12 @@
 How files are found in each folder: the label map files directly inside it, if there are
 any; otherwise, in every sub-folder, the one file whose name says it is a label map
 (``*_seg``, ``*-seg``, ``*label*``, ... as in BraTS case folders), with the sub-folder's
-name as the case id. Sequence images (``*_flair``, ``*_t1`` ...) are never taken, nor
-files that sit beside label maps without being one (:func:`is_side_output`: brain masks,
-``omnet segment``'s probability, attention and uncertainty maps); a plain ``<case>_mask``
-beside another label map of its case is taken for a brain mask and left out too.
+name as the case id; for predictions, the one ``omnet segment`` wrote there
+(``<case>_omnet``) comes first. A sub-folder with several is an error of its case alone.
+Sequence images (``*_flair``, ``*_t1`` ...) are never taken, nor files that sit beside
+label maps without being one (:func:`is_side_output`: brain masks, ``omnet segment``'s
+probability, attention and uncertainty maps); a plain ``<case>_mask`` beside another label
+map of its case is taken for a brain mask and left out too.
 
 How a case id is made from a file name: drop the image suffix (``.nii.gz``, ``.nii``,
 ``.nrrd``, ``.mha`` ...), then one trailing ``_seg``, ``-seg``, ``.seg``, ``_pred``,
@@ -24,6 +26,7 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from omnet.data.discovery import is_image_path
 from omnet.data.naming import (
@@ -31,6 +34,7 @@ from omnet.data.naming import (
     SEQUENCE_ROLES,
     classify_name,
     is_brain_mask,
+    is_omnet_output,
     strip_image_suffix,
     tokens,
 )
@@ -41,10 +45,11 @@ from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy
 from omnet.inference.attention import ATTENTION_FILES
 from omnet.inference.outputs import PROBABILITY_NAMES
 
-__all__ = ["case_id_from_name", "collect_label_files", "evaluate_folders", "is_side_output",
-           "match_cases"]
+__all__ = ["case_id_from_name", "collect_case_files", "collect_label_files", "evaluate_folders",
+           "is_side_output", "match_cases"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Trailing words that name a label map, not a case; ``omnet`` is ``omnet segment``'s own
 #: default (``<case>_omnet.nii.gz``), so its outputs match their references.
@@ -89,43 +94,81 @@ def _without_masks_beside_maps(paths: list[Path]) -> list[Path]:
     return paths
 
 
-def collect_label_files(folder: str | os.PathLike, what: str) -> dict[str, Path]:
-    """Case id -> label map file of a predictions or references folder.
+def _case_folder_maps(folder: Path, prediction: bool) -> dict[str, list[Path]]:
+    """Case id -> label maps of each case sub-folder: for predictions the ``<case>_omnet``
+    files ``omnet segment`` wrote, when the folder holds any (a tree segmented in place
+    also holds the ``*_seg`` references); otherwise the ``*_seg`` files."""
+    files = {sub.name: [p for p in sorted(sub.iterdir()) if _is_label_file(p)]
+             for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith(".")}
+    chosen = {case: [p for p in paths if is_omnet_output(p.name)]
+              for case, paths in files.items()}
+    if not (prediction and any(chosen.values())):
+        chosen = {case: [p for p in paths if classify_name(p.name) == "seg"]
+                  for case, paths in files.items()}
+    return {case: paths for case, paths in chosen.items() if paths}
+
+
+def _double_error(what: str, folder: Path, case: str, paths: list[Path]) -> str:
+    return f"{what} folder {folder}: several files for case {case}: " \
+        f"{', '.join(p.name for p in paths)}"
+
+
+def collect_case_files(folder: str | os.PathLike, what: str, prediction: bool = False,
+                       ) -> dict[str, list[Path]]:
+    """Case id -> label map files of a predictions or references folder (the module
+    docstring's rules); a case sub-folder with several candidates keeps them all, for its
+    case alone to be reported. ``prediction``: in case sub-folders, take ``omnet segment``'s
+    ``<case>_omnet`` files when there are any (:func:`_case_folder_maps`).
 
     Raises:
-        InputError: missing folder, no label maps, or two files with the same case id.
+        InputError: missing folder, no label maps, or two files directly inside the folder
+            with the same case id.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{what} folder not found: {folder}")
     found: dict[str, list[Path]] = {}
     top = sorted(p for p in folder.iterdir() if _is_label_file(p))
-    if top:
-        for path in top:
-            found.setdefault(case_id_from_name(path.name), []).append(path)
-    else:
-        for sub in sorted(p for p in folder.iterdir()
-                          if p.is_dir() and not p.name.startswith(".")):
-            segs = [p for p in sorted(sub.iterdir())
-                    if _is_label_file(p) and classify_name(p.name) == "seg"]
-            if segs:
-                found.setdefault(sub.name, []).extend(segs)
-    found = {case: _without_masks_beside_maps(paths) for case, paths in found.items()}
+    for path in top:
+        found.setdefault(case_id_from_name(path.name), []).append(path)
+    if not top:
+        found = _case_folder_maps(folder, prediction)
+    found = {case: _without_masks_beside_maps(paths) for case, paths in sorted(found.items())}
     if not found:
-        raise InputError(f"no label maps found in {what} folder {folder} "
-                         "(neither files there nor *_seg files in case sub-folders)")
+        wanted = "*_omnet or *_seg" if prediction else "*_seg"
+        raise InputError(f"no label maps found in {what} folder {folder} (neither files there "
+                         f"nor {wanted} files in case sub-folders)")
+    doubles = {k: v for k, v in found.items() if len(v) > 1}
+    if top and doubles:
+        raise InputError(_double_error(what, folder, *next(iter(doubles.items()))))
+    return found
+
+
+def collect_label_files(folder: str | os.PathLike, what: str, prediction: bool = False,
+                        ) -> dict[str, Path]:
+    """Case id -> label map file of a predictions or references folder
+    (:func:`collect_case_files`, one file per case).
+
+    Raises:
+        InputError: missing folder, no label maps, or two files with the same case id.
+    """
+    found = collect_case_files(folder, what, prediction)
     doubles = {k: v for k, v in found.items() if len(v) > 1}
     if doubles:
-        case, paths = next(iter(sorted(doubles.items())))
-        raise InputError(f"{what} folder {folder}: several files for case {case}: "
-                         f"{', '.join(p.name for p in paths)}")
-    return {k: v[0] for k, v in sorted(found.items())}
+        raise InputError(_double_error(what, Path(folder), *next(iter(doubles.items()))))
+    return {k: v[0] for k, v in found.items()}
 
 
-def match_cases(preds: dict[str, Path], refs: dict[str, Path],
-                ) -> list[tuple[str, Path | None, Path | None]]:
+def match_cases(preds: dict[str, T], refs: dict[str, T]) -> list[tuple[str, T | None, T | None]]:
     """Every case id of either side with its prediction and reference (None if missing)."""
     return [(case, preds.get(case), refs.get(case)) for case in sorted(set(preds) | set(refs))]
+
+
+def _ambiguous_message(preds: list[Path], refs: list[Path]) -> str:
+    """One line naming the files a case folder offers when it must offer one."""
+    what, paths = ("predictions", preds) if len(preds) > 1 else ("references", refs)
+    return f"several {what} in {paths[0].parent}: {', '.join(p.name for p in paths)}; " \
+        "keep one"
 
 
 def evaluate_folders(pred_dir: str | os.PathLike, ref_dir: str | os.PathLike, *,
@@ -144,16 +187,22 @@ def evaluate_folders(pred_dir: str | os.PathLike, ref_dir: str | os.PathLike, *,
     """
     if lesion_wise:
         get_lesion_rules(lesion_rules)
-    matched = match_cases(collect_label_files(pred_dir, "predictions"),
-                          collect_label_files(ref_dir, "references"))
+    matched = match_cases(collect_case_files(pred_dir, "predictions", prediction=True),
+                          collect_case_files(ref_dir, "references"))
     results = []
-    for index, (case, pred, ref) in enumerate(matched):
+    for index, (case, preds, refs) in enumerate(matched):
         if progress is not None:
             progress(index / len(matched), f"evaluating {case}")
+        pred, ref = preds[0] if preds else None, refs[0] if refs else None
         if pred is None or ref is None:
             status = "missing prediction" if pred is None else "missing reference"
             results.append(CaseEvaluation(case, status, pred, ref))
             log.debug("%s: %s", case, status)
+            continue
+        if len(preds) > 1 or len(refs) > 1:
+            message = _ambiguous_message(preds, refs)
+            log.debug("%s: %s", case, message)
+            results.append(CaseEvaluation(case, "error", message=message))
             continue
         try:
             results.append(evaluate_files(pred, ref, pred_labels=pred_labels,

@@ -310,3 +310,26 @@ def test_brain_masks_and_side_outputs_beside_predictions_are_no_cases(tmp_path):
     write_labels(tmp_path / "masks" / "A_mask.nii.gz", tumour())
     assert {k: p.name for k, p in collect_label_files(tmp_path / "masks", "p").items()} == {
         "A": "A_mask.nii.gz"}
+
+
+def test_predictions_in_case_folders_as_omnet_segment_writes_them(tmp_path):
+    # omnet segment CASE -o CASE/ writes CASE/<case>_omnet.nii.gz
+    _, refs = make_folders(tmp_path)
+    preds = tmp_path / "nested"
+    write_labels(preds / "A" / "A_omnet.nii.gz", tumour(shift=1))
+    write_labels(preds / "A" / "A_flair.nii.gz", np.ones((12, 16, 20), np.uint8))
+    write_labels(preds / "B" / "B_omnet.nii.gz", tumour())
+    write_labels(preds / "B" / "B_t1ce_omnet.nii.gz", tumour())
+    results = {r.case_id: r for r in evaluate_folders(preds, refs)}
+    assert {k: r.status for k, r in results.items()} == {
+        "A": "ok", "B": "error", "C": "missing prediction"}
+    # whole tumour: an 8 x 10 x 12 box moved by one voxel along its 12 -> 11/12 overlap
+    assert results["A"].regions["whole"].dice == pytest.approx(11 / 12)
+    assert "\n" not in results["B"].message
+    assert "B_omnet.nii.gz, B_t1ce_omnet.nii.gz" in results["B"].message
+    # segmented in place: the same tree gives <case>_omnet as prediction, *_seg as reference
+    write_labels(refs / "A" / "A_omnet.nii.gz", tumour(shift=1))
+    results = {r.case_id: r for r in evaluate_folders(refs, refs)}
+    assert {k: r.status for k, r in results.items()} == {
+        "A": "ok", "B": "missing prediction", "C": "missing prediction"}
+    assert results["A"].regions["whole"].dice == pytest.approx(11 / 12)
