@@ -1,7 +1,8 @@
 """``omnet evaluate``: BraTS metrics of one prediction, or of a folder of predictions.
 
 Exit status: 0 when every case was evaluated; 1 when a folder run finished but some case had
-no partner or could not be evaluated (listed in the output); 2 for a one-line error.
+no partner or could not be evaluated (listed in the output); 2 for a one-line error. With
+--missing-as-empty a case without a prediction is evaluated (as an empty prediction).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ brats-evaluation tool computes them: mean over matched lesions, with detection F
 FN); it needs the optional extra: pip install 'omnet[lesionwise]'. --lesion-rules brats2023
 gives the BraTS 2023 rules instead (reference lesions dilated for matching, lesions of
 50 mm3 or less ignored, each missed or spurious lesion scored Dice 0 / HD95 374 mm; no
-extra needed)."""
+extra needed). --missing-as-empty scores a case without a prediction as an empty
+prediction, as the BraTS challenge does (Dice 0 and the HD95 penalty for each region the
+reference has), instead of leaving it out of the statistics."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,6 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lesion-rules", choices=LESION_RULE_CHOICES, default=None,
                    help="lesion-wise rules: brats2025 (panoptica, the default) or brats2023 "
                         "(the BraTS 2023 script's); implies --lesion-wise")
+    p.add_argument("--missing-as-empty", action="store_true",
+                   help="folder runs: score a case without a prediction as an empty one "
+                        "(BraTS challenge scoring) instead of leaving it out of the means; "
+                        "the outputs name those cases (scored_as_empty)")
     p.add_argument("--progress-format", choices=("bar", "lines", "none"), default="none",
                    help="progress output for folder runs (default none)")
     p.set_defaults(func=run)
@@ -75,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if single == folders or (single and args.ref is None) or \
             (folders and (args.pred_dir is None or args.ref_dir is None)):
         raise InputError("give either PRED REF (two files) or --pred-dir DIR --ref-dir DIR")
+    if single and args.missing_as_empty:
+        raise InputError("--missing-as-empty is for folder runs (--pred-dir, --ref-dir)")
     try:
         policy = EmptyPolicy() if args.empty_hd95 is None else EmptyPolicy(args.empty_hd95)
     except ValueError as exc:
@@ -131,12 +140,17 @@ def _run_folders(args: argparse.Namespace, policy, lesion_rules: str | None) -> 
     try:
         results = evaluate_folders(args.pred_dir, args.ref_dir, pred_labels=args.pred_labels,
                                    ref_labels=args.ref_labels, policy=policy,
-                                   progress=progress, **_lesion_options(lesion_rules))
+                                   progress=progress, missing_as_empty=args.missing_as_empty,
+                                   **_lesion_options(lesion_rules))
     finally:
         progress.close()
     if args.csv:
         _write_csv(write_csv, args.csv, results)
     print(json.dumps(to_json(results), indent=2) if args.json else folder_table(results))
+    empty = [r.case_id for r in results if r.scored_as_empty]
+    if empty:
+        log.warning("%d cases without a prediction scored as empty: %s", len(empty),
+                    ", ".join(empty))
     counts = {status: sum(r.status == status for r in results)
               for status in ("missing prediction", "missing reference", "error")}
     if any(counts.values()):

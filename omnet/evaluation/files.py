@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from omnet.errors import GeometryError, InputError
-from omnet.evaluation.lesionrules import DEFAULT_LESION_RULES, get_lesion_rules
+from omnet.evaluation.lesionrules import DEFAULT_LESION_RULES, LesionRules, get_lesion_rules
 from omnet.evaluation.lesionwise import LesionwiseMetrics
 from omnet.evaluation.lesionwise_brats2023 import Brats2023Metrics
 from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy, RegionMetrics, evaluate_label_maps
 from omnet.labels import SCHEMES, LabelScheme, detect_scheme
 
 __all__ = ["CaseEvaluation", "Geometry", "LabelMap", "check_distinct_files",
-           "check_same_geometry", "evaluate_files", "read_label_map", "resolve_scheme",
-           "same_voxels_reoriented"]
+           "check_same_geometry", "evaluate_files", "evaluate_missing_prediction",
+           "read_label_map", "resolve_scheme", "same_voxels_reoriented"]
 
 #: Origin and spacing may differ by this fraction of the voxel size, direction cosines by
 #: this much, before two grids count as different (float32 rounding in NIfTI headers).
@@ -88,6 +88,8 @@ class CaseEvaluation:
     #: (a name of :data:`omnet.evaluation.lesionrules.LESION_RULES`).
     lesionwise: dict[str, LesionwiseMetrics | Brats2023Metrics] = field(default_factory=dict)
     lesion_rules: str | None = None
+    #: No prediction was found and the case was scored as an empty one (BraTS scoring).
+    scored_as_empty: bool = False
 
     def to_dict(self) -> dict:
         return {"case": self.case_id, "status": self.status,
@@ -98,6 +100,7 @@ class CaseEvaluation:
                 **({"lesion_wise_rules": self.lesion_rules,
                     "lesion_wise": {k: v.to_dict() for k, v in self.lesionwise.items()}}
                    if self.lesionwise else {}),
+                "scored_as_empty": self.scored_as_empty,
                 "message": self.message or None}
 
 
@@ -242,11 +245,40 @@ def evaluate_files(pred_path: str | os.PathLike, ref_path: str | os.PathLike, *,
     pred = read_label_map(pred_path, pred_labels, "prediction")
     ref = read_label_map(ref_path, ref_labels, "reference")
     check_same_geometry(pred.geometry, ref.geometry)
-    regions = evaluate_label_maps(pred.labels, ref.labels, ref.spacing_zyx,
-                                  pred.scheme, ref.scheme, policy)
-    lesions = (rules.label_maps(pred.labels, ref.labels, ref.spacing_zyx, pred.scheme,
+    return _score(pred.labels, pred.scheme, ref, policy, rules,
+                  case_id=case_id or pred.path.name, pred_path=pred.path)
+
+
+def evaluate_missing_prediction(ref_path: str | os.PathLike, *, ref_labels: str | None = None,
+                                policy: EmptyPolicy = BRATS_POLICY, case_id: str | None = None,
+                                lesion_wise: bool = False,
+                                lesion_rules: str = DEFAULT_LESION_RULES) -> CaseEvaluation:
+    """A case without a prediction scored as an empty one, as the BraTS challenge counts
+    it: Dice 0 and the HD95 penalty where the reference has a region, 1 and 0 where not.
+
+    Raises:
+        InputError: the reference is missing, unreadable or no label map.
+    """
+    rules = get_lesion_rules(lesion_rules) if lesion_wise else None
+    ref = read_label_map(ref_path, ref_labels, "reference")
+    result = _score(np.zeros_like(ref.labels), ref.scheme, ref, policy, rules,
+                    case_id=case_id or ref.path.name, pred_path=None)
+    result.pred_scheme, result.scored_as_empty = None, True
+    result.message = "no prediction: scored as an empty one"
+    return result
+
+
+def _score(pred_labels: np.ndarray, pred_scheme: LabelScheme, ref: LabelMap,
+           policy: EmptyPolicy, rules: LesionRules | None, *, case_id: str,
+           pred_path: Path | None,
+           ) -> CaseEvaluation:
+    """Region (and, with ``rules``, lesion-wise) metrics of predicted labels on the
+    reference's grid."""
+    regions = evaluate_label_maps(pred_labels, ref.labels, ref.spacing_zyx,
+                                  pred_scheme, ref.scheme, policy)
+    lesions = (rules.label_maps(pred_labels, ref.labels, ref.spacing_zyx, pred_scheme,
                                 ref.scheme) if rules else {})
-    return CaseEvaluation(case_id=case_id or pred.path.name, pred_path=pred.path,
-                          ref_path=ref.path, pred_scheme=pred.scheme.name,
-                          ref_scheme=ref.scheme.name, regions=regions, lesionwise=lesions,
+    return CaseEvaluation(case_id=case_id, pred_path=pred_path, ref_path=ref.path,
+                          pred_scheme=pred_scheme.name, ref_scheme=ref.scheme.name,
+                          regions=regions, lesionwise=lesions,
                           lesion_rules=rules.name if rules else None)

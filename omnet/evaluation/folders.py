@@ -39,7 +39,11 @@ from omnet.data.naming import (
     tokens,
 )
 from omnet.errors import InputError, OMNetError
-from omnet.evaluation.files import CaseEvaluation, evaluate_files
+from omnet.evaluation.files import (
+    CaseEvaluation,
+    evaluate_files,
+    evaluate_missing_prediction,
+)
 from omnet.evaluation.lesionrules import DEFAULT_LESION_RULES, get_lesion_rules
 from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy
 from omnet.inference.attention import ATTENTION_FILES
@@ -176,43 +180,51 @@ def evaluate_folders(pred_dir: str | os.PathLike, ref_dir: str | os.PathLike, *,
                      policy: EmptyPolicy = BRATS_POLICY,
                      progress: Callable[[float, str], None] | None = None,
                      lesion_wise: bool = False,
-                     lesion_rules: str = DEFAULT_LESION_RULES) -> list[CaseEvaluation]:
+                     lesion_rules: str = DEFAULT_LESION_RULES,
+                     missing_as_empty: bool = False) -> list[CaseEvaluation]:
     """One :class:`CaseEvaluation` per case id found in either folder, sorted by id.
 
     Cases without a partner come back with status ``missing prediction`` or
     ``missing reference``; a case whose files cannot be evaluated (unreadable, different
-    grids, unknown labels) comes back with status ``error`` and the one-line reason, so
-    one bad case never hides the others. ``lesion_wise`` / ``lesion_rules``: as in
+    grids, unknown labels, a case folder with several) comes back with status ``error`` and
+    the one-line reason, so one bad case never hides the others. ``missing_as_empty``:
+    score a case without a prediction as an empty prediction instead (BraTS challenge
+    scoring; ``scored_as_empty`` is set). ``lesion_wise`` / ``lesion_rules``: as in
     :func:`~omnet.evaluation.files.evaluate_files` (an unknown rule set stops the run).
     """
     if lesion_wise:
         get_lesion_rules(lesion_rules)
     matched = match_cases(collect_case_files(pred_dir, "predictions", prediction=True),
                           collect_case_files(ref_dir, "references"))
+    options = {"ref_labels": ref_labels, "policy": policy, "lesion_wise": lesion_wise,
+               "lesion_rules": lesion_rules}
     results = []
     for index, (case, preds, refs) in enumerate(matched):
         if progress is not None:
             progress(index / len(matched), f"evaluating {case}")
-        pred, ref = preds[0] if preds else None, refs[0] if refs else None
-        if pred is None or ref is None:
-            status = "missing prediction" if pred is None else "missing reference"
-            results.append(CaseEvaluation(case, status, pred, ref))
-            log.debug("%s: %s", case, status)
-            continue
-        if len(preds) > 1 or len(refs) > 1:
-            message = _ambiguous_message(preds, refs)
-            log.debug("%s: %s", case, message)
-            results.append(CaseEvaluation(case, "error", message=message))
-            continue
-        try:
-            results.append(evaluate_files(pred, ref, pred_labels=pred_labels,
-                                          ref_labels=ref_labels, policy=policy, case_id=case,
-                                          lesion_wise=lesion_wise,
-                                          lesion_rules=lesion_rules))
-        except OMNetError as exc:
-            message = " ".join(str(exc).split())
-            log.debug("%s: %s", case, message)
-            results.append(CaseEvaluation(case, "error", pred, ref, message=message))
+        result = _evaluate_case(case, preds or [], refs or [], pred_labels, options,
+                                missing_as_empty)
+        if result.status != "ok" or result.scored_as_empty:
+            log.debug("%s: %s", case, result.message or result.status)
+        results.append(result)
     if progress is not None:
         progress(1.0, "evaluated")
     return results
+
+
+def _evaluate_case(case: str, preds: list[Path], refs: list[Path], pred_labels: str | None,
+                   options: dict, missing_as_empty: bool) -> CaseEvaluation:
+    """The outcome of one matched case (:func:`evaluate_folders`); ``options`` are the
+    keyword arguments shared by evaluate_files and evaluate_missing_prediction."""
+    pred, ref = preds[0] if preds else None, refs[0] if refs else None
+    if len(preds) > 1 or len(refs) > 1:
+        return CaseEvaluation(case, "error", message=_ambiguous_message(preds, refs))
+    if ref is None or (pred is None and not missing_as_empty):
+        return CaseEvaluation(case, "missing prediction" if pred is None else
+                              "missing reference", pred, ref)
+    try:
+        if pred is None:
+            return evaluate_missing_prediction(ref, case_id=case, **options)
+        return evaluate_files(pred, ref, pred_labels=pred_labels, case_id=case, **options)
+    except OMNetError as exc:
+        return CaseEvaluation(case, "error", pred, ref, message=" ".join(str(exc).split()))

@@ -2,10 +2,12 @@
 
 Statistics (mean, median, sample standard deviation with n - 1) are taken over the cases
 with status ``ok`` only; cases without a partner or with an error are listed with their
-status and count in ``n_missing`` / ``n_error`` instead of being dropped silently. Lesion-wise
-statistics skip undefined (NaN) values, as the BraTS tool's pandas summary does; an infinite
-HD95 makes its mean infinite. Every lesion-wise output names its rules (``brats2025`` or
-``brats2023``, :mod:`omnet.evaluation.lesionrules`); one report holds one rule set.
+status and count in ``n_missing`` / ``n_error`` instead of being dropped silently. A case
+without a prediction scored as an empty one (``--missing-as-empty``) is an ``ok`` case,
+named by ``scored_as_empty`` in every output. Lesion-wise statistics skip undefined (NaN)
+values, as the BraTS tool's pandas summary does; an infinite HD95 makes its mean infinite.
+Every lesion-wise output names its rules (``brats2025`` or ``brats2023``,
+:mod:`omnet.evaluation.lesionrules`); one report holds one rule set.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ def to_json(results: Sequence[CaseEvaluation]) -> dict:
            "n_evaluated": sum(r.status == "ok" for r in results),
            "n_missing": sum(r.status.startswith("missing") for r in results),
            "n_error": sum(r.status == "error" for r in results),
+           "scored_as_empty": _scored_as_empty(results),
            "summary": summarize(results)}
     rules = lesion_rules_of(results)
     if rules is not None:
@@ -106,6 +109,11 @@ def to_json(results: Sequence[CaseEvaluation]) -> dict:
         out["lesion_wise_definition"] = rules.definition
         out["summary_lesion_wise"] = _finite_or_none(summarize_lesionwise(results))
     return out
+
+
+def _scored_as_empty(results: Sequence[CaseEvaluation]) -> list[str]:
+    """Ids of the cases without a prediction that were scored as an empty one."""
+    return [r.case_id for r in results if r.scored_as_empty]
 
 
 def _cell(value: float | int | None) -> str:
@@ -117,7 +125,8 @@ def _cell(value: float | int | None) -> str:
 
 
 def write_csv(path: str | os.PathLike, results: Sequence[CaseEvaluation]) -> None:
-    """One row per case (status + metrics), then rows ``mean``, ``median``, ``std``.
+    """One row per case (status + metrics, ``scored_as_empty`` = yes for a missing prediction
+    scored as empty), then rows ``mean``, ``median``, ``std``.
 
     Written atomically: an interrupted run leaves no half-written file.
     """
@@ -130,7 +139,7 @@ def write_csv(path: str | os.PathLike, results: Sequence[CaseEvaluation]) -> Non
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["case", "status", "prediction", "reference", "pred_labels", "ref_labels",
-                     *columns, "message"])
+                     *columns, "scored_as_empty", "message"])
     for r in results:
         values = [_cell(getattr(r.regions[g], m)) if r.regions else ""
                   for g in REGION_NAMES for m in CSV_METRICS]
@@ -139,15 +148,19 @@ def write_csv(path: str | os.PathLike, results: Sequence[CaseEvaluation]) -> Non
                        *(_cell(getattr(r.lesionwise[g], m)) if r.lesionwise else ""
                          for g in REGION_NAMES for m in rules.metrics)]
         writer.writerow([r.case_id, r.status, r.pred_path or "", r.ref_path or "",
-                         r.pred_scheme or "", r.ref_scheme or "", *values, r.message])
+                         r.pred_scheme or "", r.ref_scheme or "", *values,
+                         "yes" if r.scored_as_empty else "", r.message])
     n_ok = sum(r.status == "ok" for r in results)
+    n_empty = len(_scored_as_empty(results))
+    empty = f" ({n_empty} scored as empty)" if n_empty else ""
     lesion_summary = summarize_lesionwise(results)
     for stat, regions in summarize(results).items():
         values = [_cell(regions[g][m]) for g in REGION_NAMES for m in CSV_METRICS]
         if rules is not None:
             values += [rules.name, *(_cell(lesion_summary[stat][g][m]) for g in REGION_NAMES
                                      for m in rules.metrics)]
-        writer.writerow([stat, f"summary of {n_ok} cases", "", "", "", "", *values, ""])
+        writer.writerow([stat, f"summary of {n_ok} cases{empty}", "", "", "", "", *values,
+                         "", ""])
     atomic_write_text(path, buffer.getvalue())
 
 
@@ -196,7 +209,7 @@ def folder_table(results: Sequence[CaseEvaluation]) -> str:
         if r.lesionwise:
             row += "".join(f"{r.lesionwise[g].dice:>11.4f}{r.lesionwise[g].hd95:>11.2f}"
                            for g in REGION_NAMES)
-        lines.append(row)
+        lines.append(row + ("  (no prediction: scored as empty)" if r.scored_as_empty else ""))
     lesion_summary = summarize_lesionwise(results)
     for stat, regions in summarize(results).items():
         tables = [regions, lesion_summary[stat]] if lesionwise else [regions]
@@ -208,7 +221,9 @@ def folder_table(results: Sequence[CaseEvaluation]) -> str:
                     cells.append(f"{'-' if value is None else format(value, fmt):>11}")
         lines.append(f"{stat:<{width}}" + "".join(cells))
     n_ok = sum(r.status == "ok" for r in results)
-    lines.append(f"{n_ok} of {len(results)} cases evaluated")
+    empty = len(_scored_as_empty(results))
+    lines.append(f"{n_ok} of {len(results)} cases evaluated"
+                 + (f", {empty} without a prediction scored as empty" if empty else ""))
     if rules is not None:
         lines.append(f"lwDice, lwHD95: lesion-wise ({rules.title})")
     return "\n".join(lines)

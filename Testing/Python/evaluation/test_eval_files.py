@@ -333,3 +333,31 @@ def test_predictions_in_case_folders_as_omnet_segment_writes_them(tmp_path):
     assert {k: r.status for k, r in results.items()} == {
         "A": "ok", "B": "missing prediction", "C": "missing prediction"}
     assert results["A"].regions["whole"].dice == pytest.approx(11 / 12)
+
+
+def test_missing_predictions_scored_as_empty_on_request(tmp_path, capsys):
+    # BraTS challenge scoring: a case without a prediction counts as an empty prediction.
+    preds, refs = make_folders(tmp_path)
+    (preds / "D_pred.nii.gz").unlink()
+    out = tmp_path / "metrics.csv"
+    argv = ["evaluate", "--pred-dir", str(preds), "--ref-dir", str(refs), "--json"]
+    assert main(argv) == 1                         # default: C left out of the means
+    report = json.loads(capsys.readouterr().out)
+    # A exact; B shifted 2 voxels along the 12-voxel side of the 8 x 10 x 12 edema box
+    assert report["summary"]["mean"]["whole"]["dice"] == pytest.approx((1 + 10 / 12) / 2)
+    assert main([*argv, "--missing-as-empty", "--csv", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["scored_as_empty"] == ["C"]
+    case_c = report["cases"][2]
+    assert (case_c["case"], case_c["status"], case_c["scored_as_empty"]) == ("C", "ok", True)
+    for region in ("whole", "core", "enhancing"):   # the reference has all three regions
+        assert case_c["metrics"][region]["dice"] == 0.0
+        assert case_c["metrics"][region]["hd95"] == 373.13
+    mean = report["summary"]["mean"]
+    assert mean["whole"]["dice"] == pytest.approx((1 + 10 / 12 + 0) / 3)
+    assert mean["enhancing"]["dice"] == pytest.approx((1 + 2 / 4 + 0) / 3)   # 4 wide, 2 off
+    assert mean["whole"]["hd95"] == pytest.approx((0 + 2 * SPACING_XYZ[0] + 373.13) / 3)
+    rows = {r["case"]: r for r in csv.DictReader(out.read_text(encoding="utf-8").splitlines())}
+    assert [rows[c]["scored_as_empty"] for c in "ABC"] == ["", "", "yes"]
+    assert float(rows["C"]["core_dice"]) == 0.0
+    assert float(rows["mean"]["whole_dice"]) == pytest.approx((1 + 10 / 12) / 3, rel=1e-5)
