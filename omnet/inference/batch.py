@@ -262,6 +262,9 @@ def _run_case(case: BatchCase, segment: Callable, progress: Callable[[float, str
         return
     if not _to_segment(case, overwrite):
         case.status = "skipped"
+        if missing := _missing_side_outputs(options):
+            log.warning("%s: skipped (its label map exists) without the %s asked for; add "
+                        "--overwrite to segment it again", case.case_id, " and ".join(missing))
         return
     started = _clock()
     try:
@@ -283,6 +286,15 @@ def _without_case_name(error: str, case_id: str) -> str:
     """``error`` without a leading ``<case_id>: ``: the batch's lines name the case already."""
     prefix = f"{case_id}: "
     return error[len(prefix):] if error.startswith(prefix) else error
+
+
+def _missing_side_outputs(options: dict) -> list[str]:
+    """The side outputs asked of a case (probabilities, attention, brain mask) that are not
+    there: a batch run again with one more option skips its finished cases without them."""
+    asked = {"probability maps": options.get("probabilities_dir"),
+             "attention maps": options.get("attention_dir"),
+             "brain mask": options.get("brain_mask")}
+    return [what for what, path in asked.items() if path is not None and not Path(path).exists()]
 
 
 def _to_segment(case: BatchCase, overwrite: bool) -> bool:

@@ -170,3 +170,25 @@ def test_a_failed_case_names_itself_once(tmp_path):
 
     summary = segment_folder(tmp_path / "cases", tmp_path / "out", segment=segment)
     assert [c.error for c in summary.failed] == ["no T2 found among b_flair.nii.gz"]
+
+
+def test_a_skipped_case_without_an_asked_side_output_says_so(tmp_path, caplog):
+    """A batch run again with --probabilities skips a finished case (its label map exists)
+    and warns that its probability maps are not there; one that has them is not named."""
+    import logging
+
+    for name in ("a", "b"):
+        _case(tmp_path / "cases" / name)
+    _touch(tmp_path / "out", "a.nii.gz", "b.nii.gz")
+    (tmp_path / "prob" / "b").mkdir(parents=True)
+
+    def segment(source, output, **options):
+        raise AssertionError("a finished case was segmented again")
+
+    with caplog.at_level(logging.WARNING, logger="omnet.inference.batch"):
+        summary = segment_folder(tmp_path / "cases", tmp_path / "out", segment=segment,
+                                 probabilities_dir=tmp_path / "prob")
+    assert [c.status for c in summary.cases] == ["skipped", "skipped"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["a: skipped (its label map exists) without the probability maps asked "
+                        "for; add --overwrite to segment it again"]
