@@ -36,6 +36,6 @@ def check_tumour_share(labels: np.ndarray, brain: np.ndarray, scheme: LabelSchem
         raise InputError(
             f"the segmentation calls {share:.0%} of the brain tumour (a glioma covers at most "
             "about a third), so it cannot be right and was not written: check that the four "
-            "series are this patient's brain MRI, and try --skull-strip on if the head's "
-            "skull and scalp are in them")
+            "series are this patient's brain MRI (--skull-strip on if skull and scalp are in "
+            "them), and that a --model of your own was trained long enough")
     return share
