@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 import struct
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from omnet.card_fields import check_card_fields
 from omnet.errors import ModelFileError
 from omnet.labels import BRATS2018, CLASS_NAMES, MODALITIES
 from omnet.registry import ModelConfig
@@ -85,6 +86,8 @@ class ModelCard:
         unknown = set(data) - known
         if unknown:
             raise ModelFileError(f"model card has unknown fields: {', '.join(sorted(unknown))}")
+        check_card_fields(data, {f.name: f.default_factory() for f in fields(cls)
+                                 if f.default_factory is not MISSING})
         try:
             config = ModelConfig.from_dict(dict(data["model"]))
             return cls(**{**data, "model": config})
@@ -128,11 +131,11 @@ def read_card(path: str | os.PathLike) -> ModelCard:
     """The card embedded in an OMNet safetensors file (torch-free, header only)."""
     header = read_safetensors_header(path)
     metadata = header.get("__metadata__") or {}
-    if CARD_KEY not in metadata:
+    if not isinstance(metadata, dict) or CARD_KEY not in metadata:
         raise ModelFileError(f"{Path(path).name} is a safetensors file but not an OMNet model "
                              "(no model card inside)")
     try:
         data = json.loads(metadata[CARD_KEY])
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, TypeError):
         raise ModelFileError(f"{Path(path).name}: the model card is not valid JSON") from None
     return ModelCard.from_dict(data)

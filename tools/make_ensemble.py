@@ -17,15 +17,27 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
+from omnet.errors import OMNetError
 from omnet.model.ensemble import combine_models
 from omnet.model.weights import load_model, save_model
 
 log = logging.getLogger("make_ensemble")
 
 
-def main() -> None:
+def split_record(training: dict) -> dict:
+    """``split.json``'s content from an ensemble card's training record (empty lists where
+    the members' cards record no split)."""
+    data = training.get("data") or {}
+    return {"train": list(data.get("train_cases", [])),
+            "validation": list(data.get("validation_cases", []))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit 0 with the ensemble written; 2 with one line and nothing written when a member
+    is not a model file or does not fit the others."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", type=Path,
                         help="model files; the first also runs thick input's second pass "
@@ -36,18 +48,22 @@ def main() -> None:
                         help="comma-separated, one per model: the input each runs on, any, "
                              "ordinary (not four thick-slice series) or thick (only those: "
                              "a thick-slice specialist); default: every model on every input")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    members = [load_model(path) for path in args.models]
     member_inputs = tuple(k.strip() for k in args.member_inputs.split(",") if k.strip())
-    ensemble, card = combine_models(members, args.name, member_inputs=member_inputs)
+    try:
+        members = [load_model(path) for path in args.models]
+        ensemble, card = combine_models(members, args.name, member_inputs=member_inputs)
+    except OMNetError as exc:
+        print(f"make_ensemble: error: {exc}", file=sys.stderr)
+        return 2
+    split = split_record(card.training)
     args.out.mkdir(parents=True, exist_ok=True)
     save_model(ensemble, card, args.out / "model.safetensors")
-    data = card.training["data"]
-    split = {"train": data["train_cases"], "validation": data["validation_cases"]}
     (args.out / "split.json").write_text(json.dumps(split, indent=2) + "\n")
     log.info("ensemble of %d networks written to %s", len(members), args.out)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,10 +10,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list model variants and bundled models",
                        description="List the OM-Net variants and the bundled model files.")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--info", metavar="FILE", default=None,
+                   help="check one model file (.safetensors) and show what it is: network, "
+                        "inputs, training, figures, sha256, intended use")
     p.set_defaults(func=run)
 
 
+def show_file(path: str, as_json: bool) -> int:
+    """Load ``path`` (checking its card and checksum) and print its summary."""
+    from omnet.model.weights import load_model
+    from omnet.model_summary import summarize_card, summary_lines
+
+    loaded = load_model(path)
+    summary = summarize_card(loaded.card, loaded.path, loaded.file_sha256)
+    print(json.dumps(summary.to_dict(), indent=2) if as_json
+          else "\n".join(summary_lines(summary)))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.info:
+        return show_file(args.info, args.json)
     from omnet.bundled import list_bundled_models
     from omnet.registry import list_variants
 

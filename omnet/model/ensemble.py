@@ -33,6 +33,23 @@ def _same_split(members: Sequence[LoadedModel]) -> dict:
     return records[0]
 
 
+#: Card fields every member must share: the ensemble's card keeps the first member's, and
+#: inference resamples every input to that spacing for all members alike.
+_SHARED_INPUTS = ("voxel_spacing", "modalities", "normalization", "output_labels")
+
+
+def _same_inputs(members: Sequence[LoadedModel]) -> None:
+    """Refuses members trained on other input (voxel spacing, sequences, normalisation)."""
+    first = members[0].card
+    for member in members[1:]:
+        for key in _SHARED_INPUTS:
+            if getattr(member.card, key) != getattr(first, key):
+                raise ModelConfigError(
+                    f"the members were trained on different input ({key}: {member.card.name} "
+                    f"has {getattr(member.card, key)}, {first.name} {getattr(first, key)}); "
+                    "an ensemble runs them all on one")
+
+
 def combine_models(members: Sequence[LoadedModel], name: str, description: str = "",
                    member_inputs: Sequence[str] = ()) -> tuple[Ensemble, ModelCard]:
     """An ensemble network holding ``members``' weights, and its card; ``member_inputs``
@@ -40,16 +57,22 @@ def combine_models(members: Sequence[LoadedModel], name: str, description: str =
 
     Raises:
         ModelConfigError: fewer than two members, members of different networks, members
-            that are ensembles themselves, or members trained on different splits.
+            that are ensembles themselves, or members trained on different splits or on
+            input of another voxel spacing.
     """
     if len(members) < 2:
         raise ModelConfigError("an ensemble needs at least two models")
     configs = [m.card.model for m in members]
     if any(c.members > 1 for c in configs):
         raise ModelConfigError("a member is an ensemble itself; combine single networks")
-    if any(c != configs[0] for c in configs[1:]):
-        raise ModelConfigError("the members are different networks (variant, width or "
-                               "settings differ)")
+    for member, config in zip(members[1:], configs[1:]):
+        differ = [f"{f.name} {getattr(config, f.name)} against {getattr(configs[0], f.name)}"
+                  for f in dataclasses.fields(config)
+                  if getattr(config, f.name) != getattr(configs[0], f.name)]
+        if differ:
+            raise ModelConfigError(f"the members are different networks ({member.card.name}: "
+                                   f"{'; '.join(differ)})")
+    _same_inputs(members)
     data = _same_split(members)
     config = dataclasses.replace(configs[0], members=len(members),
                                  member_inputs=tuple(member_inputs))

@@ -85,6 +85,23 @@ def save_model(model: nn.Module, card: ModelCard, path: str | os.PathLike,
     return card
 
 
+def _wrong_kind(tensors: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> list[str]:
+    """Names whose tensor is integer where the network has floats, or the other way round
+    (or another integer type): loading would cast them silently."""
+    def differs(a: torch.Tensor, b: torch.Tensor) -> bool:
+        return a.is_floating_point() != b.is_floating_point() or (
+            not b.is_floating_point() and a.dtype != b.dtype)
+
+    return sorted(k for k in set(expected) & set(tensors) if differs(tensors[k], expected[k]))
+
+
+def _not_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of floating-point tensors holding NaN or infinity (a diverged training run):
+    such a network writes an empty or random segmentation without any error."""
+    return sorted(k for k, t in tensors.items()
+                  if t.is_floating_point() and not bool(torch.isfinite(t).all()))
+
+
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
     """Load an OMNet model file; raise :class:`ModelFileError` with the reason if refused."""
     path = Path(path)
@@ -96,6 +113,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
             side_card = ModelCard.from_dict(json.loads(side.read_text(encoding="utf-8")))
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ModelFileError(f"{side.name}: the model card beside {name} is not JSON") from None
+        except ModelFileError as exc:
+            raise ModelFileError(f"{side.name} (the card beside {name}): {exc}") from None
         if side_card != card:
             raise ModelFileError(f"{side.name} does not match the card inside {name}; "
                                  "one of the two files was changed")
@@ -112,12 +131,19 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> L
     unexpected = sorted(set(tensors) - set(expected))
     wrong = sorted(k for k in set(expected) & set(tensors)
                    if tuple(expected[k].shape) != tuple(tensors[k].shape))
-    if missing or unexpected or wrong:
+    kind, not_finite = _wrong_kind(tensors, expected), _not_finite(tensors)
+    if missing or unexpected or wrong or kind:
         detail = "; ".join(f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
                            for label, keys in (("missing", missing), ("unexpected", unexpected),
-                                               ("wrong shape", wrong)) if keys)
+                                               ("wrong shape", wrong), ("wrong dtype", kind))
+                           if keys)
         raise ModelFileError(f"{name}: tensors do not fit a {card.model.variant} network of "
                              f"width {card.model.width} ({detail})")
+    if not_finite:
+        more = " ..." if len(not_finite) > 3 else ""
+        raise ModelFileError(f"{name}: weights hold NaN or infinite values "
+                             f"({', '.join(not_finite[:3])}{more}); the training that made it "
+                             "diverged or the file is damaged")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     model.eval().to(device)
     return LoadedModel(model=model, card=card, path=path, file_sha256=file_sha256(path))

@@ -459,3 +459,24 @@ def test_batch_brain_masks_go_to_one_file_per_case_in_their_folder(capsys, phant
     mask = sitk.ReadImage(str(cases / "masks" / "a.nii.gz"))
     assert mask.GetSize() == (24, 24, 16)
     assert set(sitk.GetArrayFromImage(mask).ravel().tolist()) <= {0, 1}
+
+
+@pytest.mark.parametrize("field, value", [("voxel_spacing", "1mm"), ("width", 2.0)])
+def test_a_model_card_of_the_wrong_type_is_one_line(capsys, phantom_case, tiny_model_file,
+                                                    tmp_path, field, value):
+    """A card field of the wrong type was a TypeError traceback from deep inside torch."""
+    import json
+
+    from safetensors.torch import load_file, save_file
+
+    from omnet.card import read_card
+
+    card = read_card(tiny_model_file).to_dict()
+    (card["model"] if field == "width" else card)[field] = value
+    bad = tmp_path / "bad.safetensors"
+    save_file(load_file(str(tiny_model_file)), str(bad), metadata={"omnet_card": json.dumps(card)})
+    out_path = tmp_path / "o.nii.gz"
+    code, _out, err = _run(capsys, phantom_case(shape=(16, 24, 24)), "-o", out_path, "--model",
+                           bad, "--device", "cpu", "--progress-format", "none")
+    assert code == 2 and field in _one_error_line(err) and "Traceback" not in err
+    assert not out_path.exists()

@@ -197,3 +197,52 @@ def test_a_member_taken_out_of_an_ensemble_says_where_it_came_from(tmp_path):
     assert all(torch.equal(network.state_dict()[k], v) for k, v in b.model.state_dict().items())
     with pytest.raises(ModelConfigError, match="no member 3"):
         member_model(pair, 2)
+
+
+def _make_ensemble_tool():
+    import importlib.util
+
+    tool = Path(__file__).resolve().parents[3] / "tools" / "make_ensemble.py"
+    spec = importlib.util.spec_from_file_location("make_ensemble", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_make_ensemble_refuses_mismatched_members_in_one_line_and_writes_nothing(
+        tmp_path, capsys):
+    """Members of other widths or a pickle were a traceback (exit 1); a card without a
+    split record crashed after the model file was written."""
+    tool = _make_ensemble_tool()
+    a, b = _member(1, tmp_path), _member(2, tmp_path, width=6)
+    pickle = tmp_path / "old.pth"
+    torch.save({"state_dict": {}}, pickle)
+    for second, words in ((b.path, "width 6 against 4"), (pickle, "pickle")):
+        out = tmp_path / "ensemble"
+        assert tool.main([str(a.path), str(second), "--name", "e", "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("make_ensemble: error:") and words in err[0]
+        assert not out.exists()
+
+
+def test_make_ensemble_writes_a_split_for_members_without_a_recorded_one(tmp_path):
+    tool = _make_ensemble_tool()
+    paths = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        model = build_model("omnet-cga", width=4).eval()
+        paths.append(tmp_path / f"bare{seed}.safetensors")
+        save_model(model, ModelCard(name=f"bare{seed}", model=model.config), paths[-1])
+    out = tmp_path / "ensemble"
+    assert tool.main([*map(str, paths), "--name", "e", "--out", str(out)]) == 0
+    assert (out / "split.json").read_text().split() == ["{", '"train":', "[],",
+                                                        '"validation":', "[]", "}"]
+    assert load_model(out / "model.safetensors").card.model.members == 2
+
+
+def test_members_trained_at_another_voxel_spacing_are_refused(tmp_path):
+    a = _member(1, tmp_path)
+    b = _member(2, tmp_path)
+    b = dataclasses.replace(b, card=dataclasses.replace(b.card, voxel_spacing=[1.0, 1.0, 3.0]))
+    with pytest.raises(ModelConfigError, match="voxel_spacing"):
+        combine_models([a, b], "mixed spacing")

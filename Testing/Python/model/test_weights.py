@@ -127,3 +127,45 @@ def test_unknown_card_format_is_refused(saved, tmp_path: Path) -> None:
               metadata={"omnet_card": json.dumps(data)})
     with pytest.raises(ModelFileError, match="format"):
         load_model(path)
+
+
+def _resaved(saved, tmp_path: Path, change) -> Path:
+    """The saved network's tensors passed through ``change``, written with a card whose
+    checksum matches them (as a careless or diverged training run would write it)."""
+    from omnet.model.weights import tensors_sha256
+
+    model, card, _ = saved
+    tensors = {k: change(k, v.contiguous().clone()) for k, v in model.state_dict().items()}
+    data = {**card.to_dict(), "tensors_sha256": tensors_sha256(tensors)}
+    path = tmp_path / "resaved.safetensors"
+    save_file(tensors, str(path), metadata={"omnet_card": json.dumps(data)})
+    return path
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_weights_that_are_not_finite_are_refused(saved, tmp_path: Path, bad: float) -> None:
+    """A diverged run's NaN weights used to load and write an empty segmentation, exit 0."""
+    first = "backbone.encoders.0.0.0.weight"
+
+    def poison(name: str, t: torch.Tensor) -> torch.Tensor:
+        if name == first:
+            t.view(-1)[0] = bad
+        return t
+
+    with pytest.raises(ModelFileError, match=f"NaN or infinite values \\({first}\\)"):
+        load_model(_resaved(saved, tmp_path, poison))
+
+
+def test_integer_weights_are_refused(saved, tmp_path: Path) -> None:
+    def to_int(name: str, t: torch.Tensor) -> torch.Tensor:
+        return t.to(torch.int32) if t.is_floating_point() else t
+
+    with pytest.raises(ModelFileError, match="wrong dtype"):
+        load_model(_resaved(saved, tmp_path, to_int))
+
+
+def test_a_broken_card_beside_the_file_is_named(saved) -> None:
+    _, _, path = saved
+    sidecar_path(path).write_text("[1]")
+    with pytest.raises(ModelFileError, match=r"^model\.json \(the card beside model\."):
+        load_model(path)
