@@ -75,22 +75,25 @@ def strip_image_suffix(name: str) -> str:
 _CHANNEL = re.compile(r"^(?P<stem>.+?)[_-](?P<index>000[0-3])$")
 
 
-def _channel_files(names: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Every nnU-Net channel file among ``names``: case stem -> role -> name."""
+def _channel_files(names: Sequence[str],
+                   order: Sequence[str] = SEQUENCE_ROLES) -> dict[str, dict[str, str]]:
+    """Every nnU-Net channel file among ``names``: case stem -> role -> name, channel ``k``
+    being ``order[k]``."""
     found: dict[str, dict[str, str]] = {}
     for name in names:
         match = _CHANNEL.match(strip_image_suffix(name))
         if match:
-            role = SEQUENCE_ROLES[int(match["index"])]
+            role = order[int(match["index"])]
             found.setdefault(match["stem"], {})[role] = name
     return found
 
 
-def channel_groups(names: Sequence[str]) -> dict[str, dict[str, str]]:
+def channel_groups(names: Sequence[str],
+                   order: Sequence[str] = SEQUENCE_ROLES) -> dict[str, dict[str, str]]:
     """nnU-Net / Medical Segmentation Decathlon channel files (``<case>_0000`` .. ``_0003``,
-    channel order FLAIR, T1w, T1gd, T2w): case stem -> role -> name, for the cases whose four
-    channels are all among ``names``."""
-    return {stem: roles for stem, roles in _channel_files(names).items()
+    channel order FLAIR, T1w, T1gd, T2w unless a ``dataset.json`` gives ``order``): case
+    stem -> role -> name, for the cases whose four channels are all among ``names``."""
+    return {stem: roles for stem, roles in _channel_files(names, order).items()
             if len(roles) == len(SEQUENCE_ROLES)}
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from omnet.data.discovery import CaseFiles
+from omnet.data.naming import SEQUENCE_ROLES
 from omnet.errors import InputError
 from omnet.labels import detect_scheme, get_scheme, labels_to_classes
 from omnet.training.sampling import TrainingCase, centre_candidates
@@ -85,7 +86,11 @@ def _folder_sha(folder: Path) -> str:
 
 
 def _cache_key(case: CaseFiles) -> str:
+    """``<case id>-<hash>`` of the source paths (and, for a 4D image in another order than
+    MSD's, of that order: the same file read another way is another entry)."""
     paths = "|".join(_where(p) for p in case.all_paths())
+    if case.four_d is not None and tuple(case.channel_order) != SEQUENCE_ROLES:
+        paths += "|" + ",".join(case.channel_order)
     digest = hashlib.sha256(paths.encode()).hexdigest()[:12]
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in case.case_id)
     return f"{safe}-{digest}"
