@@ -14,8 +14,10 @@ from typing import Any
 
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
+from omnet.labels import SCHEMES
 
-__all__ = ["DatasetDescription", "channel_roles", "describe_dataset", "edema_label"]
+__all__ = ["DatasetDescription", "channel_roles", "describe_dataset", "label_scheme_of_labels",
+           "region_values"]
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +54,63 @@ def channel_roles(names: Mapping[Any, Any]) -> tuple[str, ...]:
     return roles  # type: ignore[return-value]
 
 
-def edema_label(labels: Mapping[Any, Any]) -> int | None:
-    """The edema's value in a ``labels`` entry: MSD's value -> name (``{"1": "edema"}``),
-    nnU-Net v2's name -> value (``{"edema": 1}``), or nnU-Net's BraTS regions
-    (``"whole tumor": [1, 2, 3], "tumor core": [2, 3]``: the edema is what lies in the
-    whole tumour and not in the core)."""
+#: Label names for each tumour region: MSD's, nnU-Net's, BraTS 2023+'s abbreviations.
+_REGION_NAMES = {
+    "necrotic": {"necrotic", "necrosis", "ncr", "net", "netc", "ncr/net", "non-enhancing tumor",
+                 "non-enhancing tumour", "necrotic tumor core", "non-enhancing tumor core"},
+    "edema": {"edema", "oedema", "ed", "snfh", "peritumoral edema", "peritumoral oedema"},
+    "enhancing": {"enhancing", "et", "enhancing tumor", "enhancing tumour"},
+}
+
+
+def _names(labels: Mapping[Any, Any]) -> dict[str, Any]:
+    """Lower-case name -> value of a ``labels`` entry, written value -> name (MSD) or
+    name -> value (nnU-Net v2)."""
     if all(str(k).isdigit() for k in labels):
-        names = {str(v).lower(): int(k) for k, v in labels.items()}
-    else:
-        names = {str(k).lower(): v for k, v in labels.items()}
-    if isinstance(names.get("edema"), int):
-        return names["edema"]
-    whole, core = (names.get(f"{r} {w}") for r, w in (("whole", "tumor"), ("tumor", "core")))
-    if isinstance(whole, list) and isinstance(core, list):
-        edema = set(whole) - set(core)
-        return edema.pop() if len(edema) == 1 else None
+        return {str(v).lower(): int(k) for k, v in labels.items()}
+    return {str(k).lower(): v for k, v in labels.items()}
+
+
+def _as_set(value: Any) -> set[int] | None:
+    if isinstance(value, int):
+        return {value}
+    if isinstance(value, list) and all(isinstance(v, int) for v in value):
+        return set(value)
     return None
+
+
+def region_values(labels: Mapping[Any, Any]) -> dict[str, int]:
+    """The value of each tumour region a ``labels`` entry names: by name (``{"1": "edema"}``,
+    ``{"SNFH": 2}``) or as nnU-Net's BraTS regions (``"whole tumor": [1, 2, 3], "tumor core":
+    [2, 3], "enhancing tumor": [3]``: edema = whole minus core, necrotic = core minus
+    enhancing)."""
+    names = _names(labels)
+    found: dict[str, int] = {}
+    for region, words in _REGION_NAMES.items():
+        hits = {v for n, v in names.items() if n in words and isinstance(v, int)}
+        if len(hits) == 1:
+            found[region] = hits.pop()
+    whole, core, enhancing = (_as_set(names.get(n)) for n in
+                              ("whole tumor", "tumor core", "enhancing tumor"))
+    derived = {"edema": whole - core if whole and core else None,
+               "necrotic": core - enhancing if core and enhancing else None,
+               "enhancing": enhancing}
+    for region, values in derived.items():
+        if region not in found and values is not None and len(values) == 1:
+            found[region] = next(iter(values))
+    return found
+
+
+def label_scheme_of_labels(labels: Mapping[Any, Any]) -> str | None:
+    """The one BraTS scheme consistent with every region value ``labels`` names (MSD for
+    ``{"1": "edema"}``, brats2023 for BraTS 2024's ``NETC 1, SNFH 2, ET 3, RC 4``), else
+    None: each label map's values decide."""
+    found = region_values(labels)
+    if "edema" not in found:
+        return None
+    fits = [s.name for s in SCHEMES.values()
+            if all(getattr(s, region) == value for region, value in found.items())]
+    return fits[0] if len(fits) == 1 else None
 
 
 def describe_dataset(meta: Mapping[str, Any]) -> DatasetDescription:
@@ -86,5 +129,5 @@ def describe_dataset(meta: Mapping[str, Any]) -> DatasetDescription:
         log.info("dataset.json: channels 0-3 are %s",
                  ", ".join(ROLE_TITLES[r] for r in channels))
     labels = meta.get("labels", {})
-    edema = edema_label(labels) if isinstance(labels, Mapping) else None
-    return DatasetDescription(channels, "msd" if edema == 1 else None)
+    scheme = label_scheme_of_labels(labels) if isinstance(labels, Mapping) else None
+    return DatasetDescription(channels, scheme)

@@ -23,6 +23,7 @@ from omnet.data.naming import (
     channel_groups,
     classify_name,
     is_omnet_output,
+    label_scheme_of_name,
     strip_image_suffix,
 )
 from omnet.data.sidecar import roles_from_sidecars
@@ -260,7 +261,9 @@ def scan_dataset(data_dir: str | os.PathLike) -> DatasetScan:
     scan = DatasetScan()
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
-            scan.cases.append(find_case_files(folder, need_seg=True))
+            case = find_case_files(folder, need_seg=True)
+            case.label_scheme = label_scheme_of_name(case.seg.name)
+            scan.cases.append(case)
         except InputError as exc:
             scan.problems.append((folder.name, str(exc)))
     if not scan.cases and not scan.problems:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 __all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES", "case_id_from_file",
            "channel_groups", "classify_name", "incomplete_channel_groups", "is_brain_mask",
-           "is_omnet_output",
+           "is_omnet_output", "label_scheme_of_name",
            "strip_image_suffix", "tokens"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
@@ -102,6 +102,17 @@ def incomplete_channel_groups(names: Sequence[str]) -> dict[str, dict[str, str]]
     batch reports them as cases that cannot be segmented rather than pass over them."""
     return {stem: roles for stem, roles in _channel_files(names).items()
             if len(roles) < len(SEQUENCE_ROLES)}
+
+
+#: A BraTS 2023+ challenge label map: ``BraTS-GLI-00000-000-seg`` (GLI, MEN, MET, SSA, ...).
+_BRATS2023_SEG = re.compile(r"^brats-[a-z]+-\d{5}-\d{3}-seg$")
+
+
+def label_scheme_of_name(name: str) -> str | None:
+    """The label scheme a label map's name fixes: ``brats2023`` (1 NETC, 2 SNFH, 3 ET) for
+    the BraTS 2023+ challenges' ``BraTS-GLI-00000-000-seg.nii.gz``, whose 4 is BraTS 2024's
+    resection cavity, not the 2018 enhancing tumour; None where the values must tell."""
+    return "brats2023" if _BRATS2023_SEG.match(strip_image_suffix(name).lower()) else None
 
 
 def case_id_from_file(name: str) -> str:

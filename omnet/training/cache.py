@@ -107,6 +107,14 @@ def check_label_grid(case_id: str, seg, images) -> None:
                          f"size, spacing, origin or direction differ); check its header")
 
 
+def _misfit_text(values: list[int], scheme: str) -> str:
+    """Why label values do not fit the scheme the layout fixes (BraTS 2024's 4 is named)."""
+    text = f"label values {values} do not fit the {scheme} scheme"
+    if scheme == "brats2023" and 4 in values:
+        text += " (4 is BraTS 2024's resection cavity, none of OMNet's classes)"
+    return text
+
+
 def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     """Read, crop to the brain and z-score one case exactly as ``omnet segment`` does; map
     its labels to network classes (normal brain = the brain mask without tumour).
@@ -133,7 +141,7 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     try:
         scheme = get_scheme(case.label_scheme) if case.label_scheme else detect_scheme(values)
         if not set(values) <= {0, *scheme.values}:
-            raise ValueError(f"label values {values} do not fit the {scheme.name} scheme")
+            raise ValueError(_misfit_text(values, scheme.name))
     except ValueError as exc:
         raise InputError(f"{case.case_id}: {exc}") from None
     classes = labels_to_classes(seg, mask, scheme)

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from conftest import phantom_classes, phantom_images, write_case
 
 from omnet.data.discovery import scan_dataset
 from omnet.data.imageio import read_case
 from omnet.errors import InputError
-from omnet.training.cache import _cache_key
+from omnet.training.cache import _cache_key, prepare_case
+from omnet.training.dataset import check_dataset
 
 #: nnU-Net's own BraTS conversions (Dataset042/043/137) store T1, T1ce, T2, FLAIR.
 NNUNET_BRATS_CHANNELS = {"0": "T1", "1": "T1ce", "2": "T2", "3": "Flair"}
@@ -76,3 +78,53 @@ def test_channel_names_that_are_not_the_four_sequences_are_refused(tmp_path: Pat
     (tmp_path / "dataset.json").write_text(json.dumps({"channel_names": names}))
     with pytest.raises(InputError, match=r"naming FLAIR, T1, T1c and T2 once each"):
         scan_dataset(tmp_path)
+
+
+def _write_brats2023_case(root: Path, case_id: str, enhancing_value: int) -> Path:
+    """A phantom case with BraTS 2023 names (``-t2f`` ... ``-seg``); its enhancing shell
+    written as ``enhancing_value`` (3, or 4 as BraTS 2024 writes a resection cavity)."""
+    classes = phantom_classes()
+    images = phantom_images(classes)
+    folder = root / case_id
+    folder.mkdir(parents=True)
+    for k, suffix in enumerate(("t2f", "t1n", "t1c", "t2w")):
+        raw = np.where(classes > 0, 100.0 + 20.0 * images[k], 0.0).astype(np.float32)
+        sitk.WriteImage(sitk.GetImageFromArray(raw), str(folder / f"{case_id}-{suffix}.nii.gz"))
+    labels = np.zeros(classes.shape, np.uint8)
+    labels[classes == 1], labels[classes == 2], labels[classes == 3] = 1, 2, enhancing_value
+    sitk.WriteImage(sitk.GetImageFromArray(labels), str(folder / f"{case_id}-seg.nii.gz"))
+    return folder
+
+
+def test_a_brats2024_resection_cavity_is_not_read_as_2018_enhancing(tmp_path: Path) -> None:
+    """BraTS-GLI label maps use 1/2/3 (and 2024's 4 = resection cavity): a case without
+    enhancing tumour but with a cavity (0/1/2/4) is refused, not trained as 2018 labels."""
+    _write_brats2023_case(tmp_path, "BraTS-GLI-00001-000", enhancing_value=3)
+    _write_brats2023_case(tmp_path, "BraTS-GLI-00002-100", enhancing_value=4)
+    rows = {r.case: r for r in check_dataset(tmp_path)}
+    assert rows["BraTS-GLI-00001-000"].ok and rows["BraTS-GLI-00001-000"].labels == [0, 1, 2, 3]
+    cavity = rows["BraTS-GLI-00002-100"]
+    assert not cavity.ok and "brats2023" in cavity.problem and "resection cavity" in cavity.problem
+
+
+def test_a_brats2018_named_case_keeps_its_4_as_enhancing(tmp_path: Path) -> None:
+    classes = phantom_classes()
+    write_case(tmp_path, "Brats18_x", scheme="brats2018")
+    cached = prepare_case(scan_dataset(tmp_path).cases[0], tmp_path / "cache")
+    got = np.load(cached.folder / "classes.npy")
+    assert cached.meta["label_scheme"] == "brats2018"
+    assert [int((got == k).sum()) for k in (1, 2, 3)] == [int((classes == k).sum())
+                                                          for k in (1, 2, 3)]
+
+
+def test_brats2024_label_names_in_dataset_json_fix_the_2023_scheme(tmp_path: Path) -> None:
+    """nnU-Net's Dataset226 (BraTS 2024 GLI) labels: NETC 1, SNFH 2, ET 3, RC 4."""
+    _touch(tmp_path / "imagesTr", *(f"B_{c:04d}.nii.gz" for c in range(4)))
+    _touch(tmp_path / "labelsTr", "B.nii.gz")
+    (tmp_path / "dataset.json").write_text(json.dumps(
+        {"channel_names": {"0": "T1", "1": "T1C", "2": "T2W", "3": "T2F"},
+         "labels": {"background": 0, "NETC": 1, "SNFH": 2, "ET": 3, "RC": 4}}))
+    case = scan_dataset(tmp_path).cases[0]
+    assert case.label_scheme == "brats2023"
+    assert (case.t1.name, case.t1ce.name, case.t2.name, case.flair.name) == (
+        "B_0000.nii.gz", "B_0001.nii.gz", "B_0002.nii.gz", "B_0003.nii.gz")
