@@ -22,6 +22,7 @@ from omnet.data.naming import (
     case_id_from_file,
     channel_groups,
     classify_name,
+    incomplete_channel_groups,
     is_omnet_output,
     label_scheme_of_name,
     strip_image_suffix,
@@ -230,6 +231,11 @@ def _scan_msd(root: Path) -> DatasetScan:
     label_dir = root / "labelsTr"
     images = sorted(p for p in (root / "imagesTr").iterdir() if is_image_path(p))
     channels = channel_cases(root / "imagesTr", [p.name for p in images], order)
+    incomplete = incomplete_channel_groups([p.name for p in images], order)
+    for stem, roles in sorted(incomplete.items()):  # not 4D images: a case missing channels
+        missing = ", ".join(f"{stem}_{index:04d} ({ROLE_TITLES[role]})"
+                            for index, role in enumerate(order) if role not in roles)
+        scan.problems.append((stem, f"no channel file {missing} in imagesTr"))
     for case in channels:  # nnU-Net v2: <case>_0000 .. _0003, labelsTr/<case>
         ending = case.flair.name[len(strip_image_suffix(case.flair.name)):]
         label = label_dir / f"{case.case_id}{ending}"
@@ -238,7 +244,7 @@ def _scan_msd(root: Path) -> DatasetScan:
             continue
         case.seg, case.label_scheme = label, scheme
         scan.cases.append(case)
-    if channels:
+    if channels or incomplete:
         return scan
     for image in images:
         label = label_dir / image.name

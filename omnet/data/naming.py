@@ -97,10 +97,11 @@ def channel_groups(names: Sequence[str],
             if len(roles) == len(SEQUENCE_ROLES)}
 
 
-def incomplete_channel_groups(names: Sequence[str]) -> dict[str, dict[str, str]]:
+def incomplete_channel_groups(names: Sequence[str], order: Sequence[str] = SEQUENCE_ROLES
+                              ) -> dict[str, dict[str, str]]:
     """The channel groups :func:`channel_groups` leaves out, a channel or more missing: a
-    batch reports them as cases that cannot be segmented rather than pass over them."""
-    return {stem: roles for stem, roles in _channel_files(names).items()
+    batch or a training scan reports them as unusable cases rather than pass over them."""
+    return {stem: roles for stem, roles in _channel_files(names, order).items()
             if len(roles) < len(SEQUENCE_ROLES)}
 
 

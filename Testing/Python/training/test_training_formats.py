@@ -128,3 +128,18 @@ def test_brats2024_label_names_in_dataset_json_fix_the_2023_scheme(tmp_path: Pat
     assert case.label_scheme == "brats2023"
     assert (case.t1.name, case.t1ce.name, case.t2.name, case.flair.name) == (
         "B_0000.nii.gz", "B_0001.nii.gz", "B_0002.nii.gz", "B_0003.nii.gz")
+
+
+def test_an_nnunet_case_missing_a_channel_is_named_not_dropped(tmp_path: Path) -> None:
+    """B lacks _0003: it is a problem case (not skipped silently beside A, and its channel
+    files are no 4D images of their own when no case is complete)."""
+    _touch(tmp_path / "imagesTr", *(f"A_{c:04d}.nii.gz" for c in range(4)),
+           *(f"B_{c:04d}.nii.gz" for c in range(3)))
+    _touch(tmp_path / "labelsTr", "A.nii.gz", "B.nii.gz")
+    scan = scan_dataset(tmp_path)
+    assert [c.case_id for c in scan.cases] == ["A"]
+    assert scan.problems == [("B", "no channel file B_0003 (T2) in imagesTr")]
+    for c in range(4):
+        (tmp_path / "imagesTr" / f"A_{c:04d}.nii.gz").unlink()
+    scan = scan_dataset(tmp_path)
+    assert scan.cases == [] and [case for case, _ in scan.problems] == ["B"]
