@@ -266,6 +266,9 @@ def scan_dataset(data_dir: str | os.PathLike) -> DatasetScan:
         return _scan_msd(root)
     scan = DatasetScan()
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if nested := _nested_dataset(folder):
+            scan.problems.append((folder.name, nested))
+            continue
         try:
             case = find_case_files(folder, need_seg=True)
             case.label_scheme = label_scheme_of_name(case.seg.name)
@@ -273,5 +276,28 @@ def scan_dataset(data_dir: str | os.PathLike) -> DatasetScan:
         except InputError as exc:
             scan.problems.append((folder.name, str(exc)))
     if not scan.cases and not scan.problems:
-        raise InputError(f"no case folders in {root}")
+        raise InputError(_no_cases_text(root))
     return scan
+
+
+#: What ``omnet train`` expects of DATA_DIR, for the errors that say it was not that.
+EXPECTED_LAYOUT = ("one sub-folder per case with the four sequences and a *_seg / *-seg label "
+                   "map, or imagesTr/ + labelsTr/ (MSD, nnU-Net)")
+
+
+def _nested_dataset(folder: Path) -> str | None:
+    """Why a sub-folder of a training folder is a whole dataset rather than a case (an MSD
+    or nnU-Net dataset, or a folder of case folders), else None."""
+    if (folder / "imagesTr").is_dir():
+        return f"an MSD / nnU-Net dataset (imagesTr/), not a case: train on {folder}"
+    if not any(is_image_path(p) for p in folder.iterdir()) and _case_folders(folder):
+        return f"a folder of case folders, not a case: train on {folder}"
+    return None
+
+
+def _no_cases_text(root: Path) -> str:
+    """The one-line error for a training folder with no case in it, with what was expected."""
+    if any(is_image_path(p) for p in root.iterdir()):
+        return (f"{root} holds images, not case folders (one case, or imagesTr?): give the "
+                f"folder above it; expected {EXPECTED_LAYOUT}")
+    return f"no case folders in {root}; expected {EXPECTED_LAYOUT}"

@@ -143,3 +143,19 @@ def test_an_nnunet_case_missing_a_channel_is_named_not_dropped(tmp_path: Path) -
         (tmp_path / "imagesTr" / f"A_{c:04d}.nii.gz").unlink()
     scan = scan_dataset(tmp_path)
     assert scan.cases == [] and [case for case, _ in scan.problems] == ["B"]
+
+
+def test_a_dataset_given_one_folder_too_high_or_low_is_named_with_the_way_out(
+        tmp_path: Path) -> None:
+    """nnUNet_raw/ (above Dataset137/) names the dataset to train on, not --input-dir;
+    imagesTr/ itself (below it) says it holds images and what a training folder holds."""
+    dataset = tmp_path / "nnUNet_raw" / "Dataset137_BraTS2021"
+    _touch(dataset / "imagesTr", *(f"B_{c:04d}.nii.gz" for c in range(4)))
+    _touch(dataset / "labelsTr", "B.nii.gz")
+    scan = scan_dataset(tmp_path / "nnUNet_raw")
+    assert scan.cases == [] and scan.problems == [
+        ("Dataset137_BraTS2021", f"an MSD / nnU-Net dataset (imagesTr/), not a case: train on "
+                                 f"{dataset}")]
+    with pytest.raises(InputError, match=r"holds images, not case folders.*give the folder "
+                                         r"above it; expected one sub-folder per case"):
+        scan_dataset(dataset / "imagesTr")
