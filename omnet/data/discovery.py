@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.bids import bids_case_id
+from omnet.data.dataset_json import DatasetDescription, describe_dataset
 from omnet.data.naming import (
     IMAGE_SUFFIXES,
     ROLE_TITLES,
@@ -21,7 +22,9 @@ from omnet.data.naming import (
     case_id_from_file,
     channel_groups,
     classify_name,
+    incomplete_channel_groups,
     is_omnet_output,
+    label_scheme_of_name,
     strip_image_suffix,
 )
 from omnet.data.sidecar import roles_from_sidecars
@@ -42,7 +45,8 @@ SYSTEM_FOLDERS = frozenset({"__macosx", "$recycle.bin", "system volume informati
 class CaseFiles:
     """Where one case's images are: four sequence files, or one 4D file (MSD order).
 
-    ``label_scheme`` names the BraTS scheme of ``seg`` when the layout fixes it (MSD).
+    ``label_scheme`` names the BraTS scheme of ``seg`` when the layout fixes it (MSD);
+    ``channel_order`` the sequence of each volume of ``four_d`` (a ``dataset.json``'s).
     """
 
     case_id: str
@@ -53,6 +57,7 @@ class CaseFiles:
     four_d: Path | None = None
     seg: Path | None = None
     label_scheme: str | None = None
+    channel_order: tuple[str, ...] = SEQUENCE_ROLES
     #: role -> the files of its DICOM series, where a study was searched by series
     #: description (the role's path is then the series' folder, which may hold others).
     dicom_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -122,13 +127,15 @@ def _case_folders(folder: Path) -> list[Path]:
             and any(is_image_path(p) for p in d.iterdir())]
 
 
-def channel_cases(folder: Path, names: list[str]) -> list[CaseFiles]:
+def channel_cases(folder: Path, names: list[str],
+                  order: tuple[str, ...] = SEQUENCE_ROLES) -> list[CaseFiles]:
     """One case per complete group of nnU-Net channel files among ``names`` in ``folder``
-    (:func:`omnet.data.naming.channel_groups`), named by its stem, in stem order."""
+    (:func:`omnet.data.naming.channel_groups`, channel ``k`` being ``order[k]``), named by
+    its stem, in stem order."""
     return [CaseFiles(case_id=stem, **{role: folder / name for role, name in roles.items()},
                       found_by={role: f"nnU-Net channel file {name}" for role, name
                                 in roles.items()})
-            for stem, roles in sorted(channel_groups(names).items())]
+            for stem, roles in sorted(channel_groups(names, order).items())]
 
 
 def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
@@ -206,40 +213,29 @@ class DatasetScan:
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _edema_label(labels: dict) -> int | None:
-    """The edema's value in a ``dataset.json`` ``labels`` entry: MSD's value -> name
-    (``{"1": "edema"}``), nnU-Net v2's name -> value (``{"edema": 1}``), or nnU-Net's BraTS
-    regions (``"whole tumor": [1, 2, 3], "tumor core": [2, 3]``: the edema is what lies in the
-    whole tumour and not in the core)."""
-    if all(str(k).isdigit() for k in labels):
-        names = {str(v).lower(): int(k) for k, v in labels.items()}
-    else:
-        names = {str(k).lower(): v for k, v in labels.items()}
-    if isinstance(names.get("edema"), int):
-        return names["edema"]
-    whole, core = (names.get(f"{r} {w}") for r, w in (("whole", "tumor"), ("tumor", "core")))
-    if isinstance(whole, list) and isinstance(core, list):
-        edema = set(whole) - set(core)
-        return edema.pop() if len(edema) == 1 else None
-    return None
-
-
 def _scan_msd(root: Path) -> DatasetScan:
     scan = DatasetScan()
-    scheme = "msd"
+    described = DatasetDescription()  # MSD: channels FLAIR, T1w, T1gd, T2w; MSD labels
     meta = root / "dataset.json"
     if meta.is_file():
         try:
-            edema = _edema_label(json.loads(meta.read_text()).get("labels", {}))
-        except (ValueError, AttributeError, TypeError):
-            log.warning("%s is not valid JSON; assuming the MSD brain tumour labels", meta)
+            parsed = json.loads(meta.read_text())
+            if not isinstance(parsed, dict):
+                raise ValueError("not a JSON object")
+        except ValueError:
+            log.warning("%s is not valid JSON; assuming the MSD brain tumour channels and "
+                        "labels", meta)
         else:
-            # MSD order (1 edema, 2 non-enhancing, 3 enhancing), also nnU-Net's BraTS
-            # conversion; any other: detect from the values later
-            scheme = "msd" if edema == 1 else None
+            described = describe_dataset(parsed)
+    scheme, order = described.label_scheme, described.channels
     label_dir = root / "labelsTr"
     images = sorted(p for p in (root / "imagesTr").iterdir() if is_image_path(p))
-    channels = channel_cases(root / "imagesTr", [p.name for p in images])
+    channels = channel_cases(root / "imagesTr", [p.name for p in images], order)
+    incomplete = incomplete_channel_groups([p.name for p in images], order)
+    for stem, roles in sorted(incomplete.items()):  # not 4D images: a case missing channels
+        missing = ", ".join(f"{stem}_{index:04d} ({ROLE_TITLES[role]})"
+                            for index, role in enumerate(order) if role not in roles)
+        scan.problems.append((stem, f"no channel file {missing} in imagesTr"))
     for case in channels:  # nnU-Net v2: <case>_0000 .. _0003, labelsTr/<case>
         ending = case.flair.name[len(strip_image_suffix(case.flair.name)):]
         label = label_dir / f"{case.case_id}{ending}"
@@ -248,7 +244,7 @@ def _scan_msd(root: Path) -> DatasetScan:
             continue
         case.seg, case.label_scheme = label, scheme
         scan.cases.append(case)
-    if channels:
+    if channels or incomplete:
         return scan
     for image in images:
         label = label_dir / image.name
@@ -257,7 +253,7 @@ def _scan_msd(root: Path) -> DatasetScan:
             scan.problems.append((case_id, f"no label map {label_dir.name}/{image.name}"))
             continue
         scan.cases.append(CaseFiles(case_id=case_id, four_d=image, seg=label,
-                                    label_scheme=scheme))
+                                    label_scheme=scheme, channel_order=order))
     return scan
 
 
@@ -270,10 +266,38 @@ def scan_dataset(data_dir: str | os.PathLike) -> DatasetScan:
         return _scan_msd(root)
     scan = DatasetScan()
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if nested := _nested_dataset(folder):
+            scan.problems.append((folder.name, nested))
+            continue
         try:
-            scan.cases.append(find_case_files(folder, need_seg=True))
+            case = find_case_files(folder, need_seg=True)
+            case.label_scheme = label_scheme_of_name(case.seg.name)
+            scan.cases.append(case)
         except InputError as exc:
             scan.problems.append((folder.name, str(exc)))
     if not scan.cases and not scan.problems:
-        raise InputError(f"no case folders in {root}")
+        raise InputError(_no_cases_text(root))
     return scan
+
+
+#: What ``omnet train`` expects of DATA_DIR, for the errors that say it was not that.
+EXPECTED_LAYOUT = ("one sub-folder per case with the four sequences and a *_seg / *-seg label "
+                   "map, or imagesTr/ + labelsTr/ (MSD, nnU-Net)")
+
+
+def _nested_dataset(folder: Path) -> str | None:
+    """Why a sub-folder of a training folder is a whole dataset rather than a case (an MSD
+    or nnU-Net dataset, or a folder of case folders), else None."""
+    if (folder / "imagesTr").is_dir():
+        return f"an MSD / nnU-Net dataset (imagesTr/), not a case: train on {folder}"
+    if not any(is_image_path(p) for p in folder.iterdir()) and _case_folders(folder):
+        return f"a folder of case folders, not a case: train on {folder}"
+    return None
+
+
+def _no_cases_text(root: Path) -> str:
+    """The one-line error for a training folder with no case in it, with what was expected."""
+    if any(is_image_path(p) for p in root.iterdir()):
+        return (f"{root} holds images, not case folders (one case, or imagesTr?): give the "
+                f"folder above it; expected {EXPECTED_LAYOUT}")
+    return f"no case folders in {root}; expected {EXPECTED_LAYOUT}"

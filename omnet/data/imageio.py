@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Union
@@ -248,8 +248,10 @@ def read_image(path: str | os.PathLike) -> sitk.Image:
     return check_volume(read_raw(path), path.name)
 
 
-def read_four_d(path: str | os.PathLike) -> dict[str, sitk.Image]:
-    """Split a 4D file (or a 4-component image) in MSD order into four 3D volumes."""
+def read_four_d(path: str | os.PathLike,
+                order: Sequence[str] = MSD_ORDER) -> dict[str, sitk.Image]:
+    """Split a 4D file (or a 4-component image) into four 3D volumes: role -> volume, the
+    ``k``-th being ``order[k]`` (MSD order unless a ``dataset.json`` says otherwise)."""
     path = Path(path)
     image = read_raw(path)
     components = image.GetNumberOfComponentsPerPixel()
@@ -268,7 +270,7 @@ def read_four_d(path: str | os.PathLike) -> dict[str, sitk.Image]:
         raise InputError(f"{path.name}: a {image.GetDimension()}D image with one volume; "
                          "expected 4 sequences (FLAIR, T1w, T1gd, T2w) in one 4D file")
     return {role: check_volume(v, f"{path.name} [{ROLE_TITLES[role]}]")
-            for role, v in zip(MSD_ORDER, volumes)}
+            for role, v in zip(order, volumes)}
 
 
 @dataclass
@@ -306,7 +308,8 @@ def read_case(case: CaseInput) -> RawCase:
     if isinstance(case, CaseFiles):
         seg = read_raw(case.seg) if case.seg is not None else None
         if case.four_d is not None:
-            return RawCase(case.case_id, read_four_d(case.four_d), seg, case.label_scheme)
+            return RawCase(case.case_id, read_four_d(case.four_d, case.channel_order), seg,
+                           case.label_scheme)
         images = {r: read_dicom_files(case.dicom_files[r], ROLE_TITLES[r])
                   if r in case.dicom_files else read_image(p)
                   for r, p in case.sequences().items()}

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 __all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES", "case_id_from_file",
            "channel_groups", "classify_name", "incomplete_channel_groups", "is_brain_mask",
-           "is_omnet_output",
+           "is_omnet_output", "label_scheme_of_name",
            "strip_image_suffix", "tokens"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
@@ -75,30 +75,45 @@ def strip_image_suffix(name: str) -> str:
 _CHANNEL = re.compile(r"^(?P<stem>.+?)[_-](?P<index>000[0-3])$")
 
 
-def _channel_files(names: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Every nnU-Net channel file among ``names``: case stem -> role -> name."""
+def _channel_files(names: Sequence[str],
+                   order: Sequence[str] = SEQUENCE_ROLES) -> dict[str, dict[str, str]]:
+    """Every nnU-Net channel file among ``names``: case stem -> role -> name, channel ``k``
+    being ``order[k]``."""
     found: dict[str, dict[str, str]] = {}
     for name in names:
         match = _CHANNEL.match(strip_image_suffix(name))
         if match:
-            role = SEQUENCE_ROLES[int(match["index"])]
+            role = order[int(match["index"])]
             found.setdefault(match["stem"], {})[role] = name
     return found
 
 
-def channel_groups(names: Sequence[str]) -> dict[str, dict[str, str]]:
+def channel_groups(names: Sequence[str],
+                   order: Sequence[str] = SEQUENCE_ROLES) -> dict[str, dict[str, str]]:
     """nnU-Net / Medical Segmentation Decathlon channel files (``<case>_0000`` .. ``_0003``,
-    channel order FLAIR, T1w, T1gd, T2w): case stem -> role -> name, for the cases whose four
-    channels are all among ``names``."""
-    return {stem: roles for stem, roles in _channel_files(names).items()
+    channel order FLAIR, T1w, T1gd, T2w unless a ``dataset.json`` gives ``order``): case
+    stem -> role -> name, for the cases whose four channels are all among ``names``."""
+    return {stem: roles for stem, roles in _channel_files(names, order).items()
             if len(roles) == len(SEQUENCE_ROLES)}
 
 
-def incomplete_channel_groups(names: Sequence[str]) -> dict[str, dict[str, str]]:
+def incomplete_channel_groups(names: Sequence[str], order: Sequence[str] = SEQUENCE_ROLES
+                              ) -> dict[str, dict[str, str]]:
     """The channel groups :func:`channel_groups` leaves out, a channel or more missing: a
-    batch reports them as cases that cannot be segmented rather than pass over them."""
-    return {stem: roles for stem, roles in _channel_files(names).items()
+    batch or a training scan reports them as unusable cases rather than pass over them."""
+    return {stem: roles for stem, roles in _channel_files(names, order).items()
             if len(roles) < len(SEQUENCE_ROLES)}
+
+
+#: A BraTS 2023+ challenge label map: ``BraTS-GLI-00000-000-seg`` (GLI, MEN, MET, SSA, ...).
+_BRATS2023_SEG = re.compile(r"^brats-[a-z]+-\d{5}-\d{3}-seg$")
+
+
+def label_scheme_of_name(name: str) -> str | None:
+    """The label scheme a label map's name fixes: ``brats2023`` (1 NETC, 2 SNFH, 3 ET) for
+    the BraTS 2023+ challenges' ``BraTS-GLI-00000-000-seg.nii.gz``, whose 4 is BraTS 2024's
+    resection cavity, not the 2018 enhancing tumour; None where the values must tell."""
+    return "brats2023" if _BRATS2023_SEG.match(strip_image_suffix(name).lower()) else None
 
 
 def case_id_from_file(name: str) -> str:

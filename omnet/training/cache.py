@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from omnet.data.discovery import CaseFiles
+from omnet.data.naming import SEQUENCE_ROLES
 from omnet.errors import InputError
 from omnet.labels import detect_scheme, get_scheme, labels_to_classes
 from omnet.training.sampling import TrainingCase, centre_candidates
@@ -85,7 +86,11 @@ def _folder_sha(folder: Path) -> str:
 
 
 def _cache_key(case: CaseFiles) -> str:
+    """``<case id>-<hash>`` of the source paths (and, for a 4D image in another order than
+    MSD's, of that order: the same file read another way is another entry)."""
     paths = "|".join(_where(p) for p in case.all_paths())
+    if case.four_d is not None and tuple(case.channel_order) != SEQUENCE_ROLES:
+        paths += "|" + ",".join(case.channel_order)
     digest = hashlib.sha256(paths.encode()).hexdigest()[:12]
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in case.case_id)
     return f"{safe}-{digest}"
@@ -100,6 +105,14 @@ def check_label_grid(case_id: str, seg, images) -> None:
     if not any(same_grid(seg, image) for image in images.values()):
         raise InputError(f"{case_id}: the label map is on none of the sequences' grids (its "
                          f"size, spacing, origin or direction differ); check its header")
+
+
+def _misfit_text(values: list[int], scheme: str) -> str:
+    """Why label values do not fit the scheme the layout fixes (BraTS 2024's 4 is named)."""
+    text = f"label values {values} do not fit the {scheme} scheme"
+    if scheme == "brats2023" and 4 in values:
+        text += " (4 is BraTS 2024's resection cavity, none of OMNet's classes)"
+    return text
 
 
 def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -128,7 +141,7 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     try:
         scheme = get_scheme(case.label_scheme) if case.label_scheme else detect_scheme(values)
         if not set(values) <= {0, *scheme.values}:
-            raise ValueError(f"label values {values} do not fit the {scheme.name} scheme")
+            raise ValueError(_misfit_text(values, scheme.name))
     except ValueError as exc:
         raise InputError(f"{case.case_id}: {exc}") from None
     classes = labels_to_classes(seg, mask, scheme)

@@ -168,7 +168,8 @@ def test_nnunet_v2_layout(tmp_path: Path) -> None:
     (tmp_path / "dataset.json").write_text('{"labels": {%s}}' % (regions % "2, 3"))
     assert scan_dataset(tmp_path).cases[0].label_scheme == "msd"
     (tmp_path / "dataset.json").write_text('{"labels": {%s}}' % (regions % "1, 3"))
-    assert scan_dataset(tmp_path).cases[0].label_scheme is None  # not MSD order: detect later
+    # 1 necrotic (core minus enhancing), 2 edema, 3 enhancing: BraTS 2023's order
+    assert scan_dataset(tmp_path).cases[0].label_scheme == "brats2023"
 
 
 def test_real_cases_are_found(brats_dir: Path) -> None:

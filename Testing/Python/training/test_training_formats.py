@@ -1,0 +1,161 @@
+"""Training sets in the layouts the field uses: which file is which sequence, which value is
+which tumour class (expected values derived by hand from tiny synthetic volumes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from conftest import phantom_classes, phantom_images, write_case
+
+from omnet.data.discovery import scan_dataset
+from omnet.data.imageio import read_case
+from omnet.errors import InputError
+from omnet.training.cache import _cache_key, prepare_case
+from omnet.training.dataset import check_dataset
+
+#: nnU-Net's own BraTS conversions (Dataset042/043/137) store T1, T1ce, T2, FLAIR.
+NNUNET_BRATS_CHANNELS = {"0": "T1", "1": "T1ce", "2": "T2", "3": "Flair"}
+NNUNET_BRATS_LABELS = {"background": 0, "whole tumor": [1, 2, 3], "tumor core": [2, 3],
+                       "enhancing tumor": [3]}
+
+
+def _volume(offset: float) -> np.ndarray:
+    """A 4 x 5 x 6 ramp shifted by ``offset``: its first voxel tells which file it was."""
+    return (offset + np.arange(120, dtype=np.float32)).reshape(4, 5, 6)
+
+
+def _touch(folder: Path, *names: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"")
+
+
+def test_nnunet_channel_files_follow_the_channel_names(tmp_path: Path) -> None:
+    """Dataset137_BraTS2021's _0000 is the T1 and _0003 the FLAIR, not MSD's order."""
+    _touch(tmp_path / "imagesTr", *(f"B_{c:04d}.nii.gz" for c in range(4)))
+    _touch(tmp_path / "labelsTr", "B.nii.gz")
+    (tmp_path / "dataset.json").write_text(json.dumps(
+        {"channel_names": NNUNET_BRATS_CHANNELS, "labels": NNUNET_BRATS_LABELS}))
+    case = scan_dataset(tmp_path).cases[0]
+    assert {r: p.name for r, p in case.sequences().items()} == {
+        "flair": "B_0003.nii.gz", "t1": "B_0000.nii.gz", "t1ce": "B_0001.nii.gz",
+        "t2": "B_0002.nii.gz"}
+    assert case.label_scheme == "msd"  # 1 edema, 2 necrotic, 3 enhancing
+
+
+def test_msd_four_d_volumes_follow_the_modality_names(tmp_path: Path) -> None:
+    (tmp_path / "imagesTr").mkdir()
+    volumes = [sitk.GetImageFromArray(_volume(1000.0 * k)) for k in range(4)]
+    sitk.WriteImage(sitk.JoinSeries(volumes), str(tmp_path / "imagesTr" / "B.nii.gz"))
+    (tmp_path / "labelsTr").mkdir()
+    labels = sitk.GetImageFromArray(np.zeros((4, 5, 6), np.uint8))
+    sitk.WriteImage(labels, str(tmp_path / "labelsTr" / "B.nii.gz"))
+    (tmp_path / "dataset.json").write_text(json.dumps(
+        {"modality": {"0": "T2w", "1": "FLAIR", "2": "T1w", "3": "t1gd"},
+         "labels": {"0": "background", "1": "edema", "2": "non-enhancing tumor",
+                    "3": "enhancing tumour"}}))
+    case = scan_dataset(tmp_path).cases[0]
+    first = {r: sitk.GetArrayFromImage(v).flat[0] for r, v in read_case(case).images.items()}
+    assert first == {"t2": 0.0, "flair": 1000.0, "t1": 2000.0, "t1ce": 3000.0}
+    msd_order = scan_dataset(tmp_path).cases[0]
+    msd_order.channel_order = ("flair", "t1", "t1ce", "t2")
+    assert _cache_key(case) != _cache_key(msd_order)  # one file read two ways: two entries
+
+
+@pytest.mark.parametrize("names", [
+    {"0": "T1", "1": "T1ce", "2": "T2"},                      # three channels
+    {"0": "T1", "1": "T1ce", "2": "T2", "3": "T1"},           # T1 twice, no FLAIR
+    {"0": "MRI", "1": "MRI", "2": "MRI", "3": "MRI"},         # names that say nothing
+])
+def test_channel_names_that_are_not_the_four_sequences_are_refused(tmp_path: Path,
+                                                                   names: dict) -> None:
+    _touch(tmp_path / "imagesTr", *(f"B_{c:04d}.nii.gz" for c in range(4)))
+    _touch(tmp_path / "labelsTr", "B.nii.gz")
+    (tmp_path / "dataset.json").write_text(json.dumps({"channel_names": names}))
+    with pytest.raises(InputError, match=r"naming FLAIR, T1, T1c and T2 once each"):
+        scan_dataset(tmp_path)
+
+
+def _write_brats2023_case(root: Path, case_id: str, enhancing_value: int) -> Path:
+    """A phantom case with BraTS 2023 names (``-t2f`` ... ``-seg``); its enhancing shell
+    written as ``enhancing_value`` (3, or 4 as BraTS 2024 writes a resection cavity)."""
+    classes = phantom_classes()
+    images = phantom_images(classes)
+    folder = root / case_id
+    folder.mkdir(parents=True)
+    for k, suffix in enumerate(("t2f", "t1n", "t1c", "t2w")):
+        raw = np.where(classes > 0, 100.0 + 20.0 * images[k], 0.0).astype(np.float32)
+        sitk.WriteImage(sitk.GetImageFromArray(raw), str(folder / f"{case_id}-{suffix}.nii.gz"))
+    labels = np.zeros(classes.shape, np.uint8)
+    labels[classes == 1], labels[classes == 2], labels[classes == 3] = 1, 2, enhancing_value
+    sitk.WriteImage(sitk.GetImageFromArray(labels), str(folder / f"{case_id}-seg.nii.gz"))
+    return folder
+
+
+def test_a_brats2024_resection_cavity_is_not_read_as_2018_enhancing(tmp_path: Path) -> None:
+    """BraTS-GLI label maps use 1/2/3 (and 2024's 4 = resection cavity): a case without
+    enhancing tumour but with a cavity (0/1/2/4) is refused, not trained as 2018 labels."""
+    _write_brats2023_case(tmp_path, "BraTS-GLI-00001-000", enhancing_value=3)
+    _write_brats2023_case(tmp_path, "BraTS-GLI-00002-100", enhancing_value=4)
+    rows = {r.case: r for r in check_dataset(tmp_path)}
+    assert rows["BraTS-GLI-00001-000"].ok and rows["BraTS-GLI-00001-000"].labels == [0, 1, 2, 3]
+    cavity = rows["BraTS-GLI-00002-100"]
+    assert not cavity.ok and "brats2023" in cavity.problem and "resection cavity" in cavity.problem
+
+
+def test_a_brats2018_named_case_keeps_its_4_as_enhancing(tmp_path: Path) -> None:
+    classes = phantom_classes()
+    write_case(tmp_path, "Brats18_x", scheme="brats2018")
+    cached = prepare_case(scan_dataset(tmp_path).cases[0], tmp_path / "cache")
+    got = np.load(cached.folder / "classes.npy")
+    assert cached.meta["label_scheme"] == "brats2018"
+    assert [int((got == k).sum()) for k in (1, 2, 3)] == [int((classes == k).sum())
+                                                          for k in (1, 2, 3)]
+
+
+def test_brats2024_label_names_in_dataset_json_fix_the_2023_scheme(tmp_path: Path) -> None:
+    """nnU-Net's Dataset226 (BraTS 2024 GLI) labels: NETC 1, SNFH 2, ET 3, RC 4."""
+    _touch(tmp_path / "imagesTr", *(f"B_{c:04d}.nii.gz" for c in range(4)))
+    _touch(tmp_path / "labelsTr", "B.nii.gz")
+    (tmp_path / "dataset.json").write_text(json.dumps(
+        {"channel_names": {"0": "T1", "1": "T1C", "2": "T2W", "3": "T2F"},
+         "labels": {"background": 0, "NETC": 1, "SNFH": 2, "ET": 3, "RC": 4}}))
+    case = scan_dataset(tmp_path).cases[0]
+    assert case.label_scheme == "brats2023"
+    assert (case.t1.name, case.t1ce.name, case.t2.name, case.flair.name) == (
+        "B_0000.nii.gz", "B_0001.nii.gz", "B_0002.nii.gz", "B_0003.nii.gz")
+
+
+def test_an_nnunet_case_missing_a_channel_is_named_not_dropped(tmp_path: Path) -> None:
+    """B lacks _0003: it is a problem case (not skipped silently beside A, and its channel
+    files are no 4D images of their own when no case is complete)."""
+    _touch(tmp_path / "imagesTr", *(f"A_{c:04d}.nii.gz" for c in range(4)),
+           *(f"B_{c:04d}.nii.gz" for c in range(3)))
+    _touch(tmp_path / "labelsTr", "A.nii.gz", "B.nii.gz")
+    scan = scan_dataset(tmp_path)
+    assert [c.case_id for c in scan.cases] == ["A"]
+    assert scan.problems == [("B", "no channel file B_0003 (T2) in imagesTr")]
+    for c in range(4):
+        (tmp_path / "imagesTr" / f"A_{c:04d}.nii.gz").unlink()
+    scan = scan_dataset(tmp_path)
+    assert scan.cases == [] and [case for case, _ in scan.problems] == ["B"]
+
+
+def test_a_dataset_given_one_folder_too_high_or_low_is_named_with_the_way_out(
+        tmp_path: Path) -> None:
+    """nnUNet_raw/ (above Dataset137/) names the dataset to train on, not --input-dir;
+    imagesTr/ itself (below it) says it holds images and what a training folder holds."""
+    dataset = tmp_path / "nnUNet_raw" / "Dataset137_BraTS2021"
+    _touch(dataset / "imagesTr", *(f"B_{c:04d}.nii.gz" for c in range(4)))
+    _touch(dataset / "labelsTr", "B.nii.gz")
+    scan = scan_dataset(tmp_path / "nnUNet_raw")
+    assert scan.cases == [] and scan.problems == [
+        ("Dataset137_BraTS2021", f"an MSD / nnU-Net dataset (imagesTr/), not a case: train on "
+                                 f"{dataset}")]
+    with pytest.raises(InputError, match=r"holds images, not case folders.*give the folder "
+                                         r"above it; expected one sub-folder per case"):
+        scan_dataset(dataset / "imagesTr")
