@@ -30,8 +30,9 @@ from omnet.data.naming import (
 from omnet.data.sidecar import roles_from_sidecars
 from omnet.errors import InputError
 
-__all__ = ["SYSTEM_FOLDERS", "CaseFiles", "DatasetScan", "channel_cases", "find_case_files",
-           "folder_name", "is_dicom_file", "is_image_path", "is_system_entry", "scan_dataset"]
+__all__ = ["SYSTEM_FOLDERS", "CaseFiles", "DatasetScan", "channel_cases", "dataset_description",
+           "find_case_files", "folder_name", "is_dicom_file", "is_image_path", "is_system_entry",
+           "scan_dataset"]
 
 log = logging.getLogger(__name__)
 
@@ -213,11 +214,14 @@ class DatasetScan:
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _scan_msd(root: Path) -> DatasetScan:
-    scan = DatasetScan()
-    described = DatasetDescription()  # MSD: channels FLAIR, T1w, T1gd, T2w; MSD labels
-    meta = root / "dataset.json"
-    if meta.is_file():
+def dataset_description(*folders: Path) -> DatasetDescription:
+    """What the first ``dataset.json`` among ``folders`` says of the channels and labels (an
+    nnU-Net ``imagesTs/`` has it in the folder above); the MSD brain tumour task's (FLAIR,
+    T1w, T1gd, T2w; MSD labels) when there is none or it is not a JSON object."""
+    for folder in folders:
+        meta = folder / "dataset.json"
+        if not meta.is_file():
+            continue
         try:
             parsed = json.loads(meta.read_text())
             if not isinstance(parsed, dict):
@@ -225,8 +229,14 @@ def _scan_msd(root: Path) -> DatasetScan:
         except ValueError:
             log.warning("%s is not valid JSON; assuming the MSD brain tumour channels and "
                         "labels", meta)
-        else:
-            described = describe_dataset(parsed)
+            break
+        return describe_dataset(parsed)
+    return DatasetDescription()
+
+
+def _scan_msd(root: Path) -> DatasetScan:
+    scan = DatasetScan()
+    described = dataset_description(root)
     scheme, order = described.label_scheme, described.channels
     label_dir = root / "labelsTr"
     images = sorted(p for p in (root / "imagesTr").iterdir() if is_image_path(p))

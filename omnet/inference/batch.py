@@ -11,7 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.bids import bids_anat_folders, bids_case_id
-from omnet.data.discovery import CaseFiles, channel_cases, is_image_path, is_system_entry
+from omnet.data.discovery import (
+    CaseFiles,
+    channel_cases,
+    dataset_description,
+    is_image_path,
+    is_system_entry,
+)
 from omnet.data.naming import (
     ROLE_TITLES,
     SEQUENCE_ROLES,
@@ -119,9 +125,11 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         return _check_distinct_outputs([BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
                                         for folder in anat if (case_id := bids_case_id(folder))])
     images = [e.name for e in entries if e.is_file() and is_image_path(e)]
-    if channels := channel_cases(root, images):
-        log.info("%s holds the channel files of %d cases (nnU-Net layout)", root, len(channels))
-        return _check_distinct_outputs(_channel_batch(root, channels, images, out))
+    order = dataset_description(root, root.resolve().parent).channels
+    if channels := channel_cases(root, images, order):
+        log.info("%s holds the channel files of %d cases (nnU-Net layout; channels %s)", root,
+                 len(channels), ", ".join(f"{i}: {ROLE_TITLES[r]}" for i, r in enumerate(order)))
+        return _check_distinct_outputs(_channel_batch(root, channels, images, out, order))
     if _is_one_case(entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
@@ -174,15 +182,16 @@ def _source_name(case: BatchCase) -> str:
 
 
 def _channel_batch(root: Path, channels: list[CaseFiles], images: list[str],
-                   out: Path) -> list[BatchCase]:
-    """The cases of a folder of nnU-Net channel files, in stem order; a stem missing a
-    channel is a failed case that names it, so the batch's exit status says so."""
+                   out: Path, order: tuple[str, ...]) -> list[BatchCase]:
+    """The cases of a folder of nnU-Net channel files (channel ``k`` being ``order[k]``), in
+    stem order; a stem missing a channel is a failed case that names it, so the batch's exit
+    status says so."""
     cases = [BatchCase(case.case_id, case, out / f"{case.case_id}.nii.gz") for case in channels]
-    for stem, roles in incomplete_channel_groups(images).items():
+    for stem, roles in incomplete_channel_groups(images, order).items():
         missing = ", ".join(f"{index:04d} ({ROLE_TITLES[role]})"
-                            for index, role in enumerate(SEQUENCE_ROLES) if role not in roles)
+                            for index, role in enumerate(order) if role not in roles)
         cases.append(BatchCase(stem, root, out / f"{stem}.nii.gz", status="failed",
-                               error=f"{stem}: no channel {missing} among "
+                               error=f"no channel {missing} among "
                                      f"{', '.join(sorted(roles.values()))}"))
     return sorted(cases, key=lambda case: case.case_id)
 

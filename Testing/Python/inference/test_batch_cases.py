@@ -49,7 +49,7 @@ def test_a_channel_group_missing_a_channel_is_a_failed_case(tmp_path):
     summary = segment_folder(images, tmp_path / "out", segment=segment)
     assert segmented == ["BRATS_001"]
     assert [c.case_id for c in summary.failed] == ["BRATS_002"]
-    assert summary.failed[0].error == ("BRATS_002: no channel 0003 (T2) among "
+    assert summary.failed[0].error == ("no channel 0003 (T2) among "
                                        "BRATS_002_0000.nii.gz, BRATS_002_0001.nii.gz, "
                                        "BRATS_002_0002.nii.gz")
     assert summary.line() == "1 segmented, 0 skipped (output exists), 1 failed"
@@ -192,3 +192,26 @@ def test_a_skipped_case_without_an_asked_side_output_says_so(tmp_path, caplog):
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == ["a: skipped (its label map exists) without the probability maps asked "
                         "for; add --overwrite to segment it again"]
+
+
+def test_channel_files_take_their_sequences_from_the_dataset_json_above(tmp_path):
+    """nnU-Net's own BraTS conversion (Dataset137) stores T1, T1ce, T2, FLAIR as channels 0-3;
+    its dataset.json beside imagesTs/ says so, and the files are read that way (FLAIR is
+    _0003), not in the MSD order."""
+    import json
+
+    dataset = tmp_path / "Dataset137_BraTS2021"
+    _channels(dataset / "imagesTs", "BraTS2021_00000", 4)
+    (dataset / "dataset.json").write_text(json.dumps({
+        "channel_names": {"0": "T1", "1": "T1ce", "2": "T2", "3": "Flair"},
+        "labels": {"background": 0, "whole tumor": [1, 2, 3], "tumor core": [2, 3],
+                   "enhancing tumor": 3}, "regions_class_order": [1, 2, 3]}))
+    seen = []
+
+    def segment(source, output, **options):
+        seen.append({role: path.name for role, path in source.sequences().items()})
+        return type("Result", (), {"report": {}})()
+
+    segment_folder(dataset / "imagesTs", tmp_path / "out", segment=segment)
+    assert seen == [{"flair": "BraTS2021_00000_0003.nii.gz", "t1": "BraTS2021_00000_0000.nii.gz",
+                     "t1ce": "BraTS2021_00000_0001.nii.gz", "t2": "BraTS2021_00000_0002.nii.gz"}]
