@@ -459,3 +459,12 @@ def test_batch_brain_masks_go_to_one_file_per_case_in_their_folder(capsys, phant
     mask = sitk.ReadImage(str(cases / "masks" / "a.nii.gz"))
     assert mask.GetSize() == (24, 24, 16)
     assert set(sitk.GetArrayFromImage(mask).ravel().tolist()) <= {0, 1}
+
+
+def test_help_names_every_form_of_case(capsys):
+    # README "Segmenting your own case": a case folder (or DICOM study), a zipped case folder
+    # and one 4D file are all given as CASE; the help named only the first and the last.
+    with pytest.raises(SystemExit):
+        main(["segment", "--help"])
+    usage = " ".join(capsys.readouterr().out.split())
+    assert "DICOM study" in usage and ".zip" in usage and "4D file" in usage
