@@ -47,8 +47,9 @@ DEFAULT_CASE = "Brats18_2013_2_1"
 METHODS = ("fast", "fast_fp32", "exact", "monai")
 EXTRA_METHODS = ("fast_voxel",)
 REGIONS = {"whole": (1, 2, 4), "core": (1, 4), "enhancing": (4,)}
-STAGES = ("load_model", "read", "resample", "normalise", "network", "fusion",
-          "postprocessing", "write")
+#: The report's ``timings_s`` keys (``omnet/inference/pipeline.py``): "prepare" is the whole
+#: preparation stage (resampling and normalisation included).
+STAGES = ("load_model", "read", "prepare", "network", "fusion", "postprocessing", "write")
 PAIRS = (("fast", "exact"), ("fast", "fast_fp32"), ("fast_fp32", "exact"),
          ("fast_voxel", "exact"), ("fast", "fast_voxel"), ("monai", "exact"),
          ("fast", "monai"))
@@ -213,14 +214,14 @@ def _timing_table(rows: list[dict]) -> None:
               f"{r['process_s']:8.1f} {r['peak_rss_mb']:7.0f} {gpu} {r['precision']:>9} | "
               f"{values}")
     if any(r["method"] == "monai" for r in rows):
-        print("  (monai: read, resample and normalise are timed together under 'resample')")
+        print("  (monai: read, resample and normalise are timed together under 'prepare')")
 
 
 def report(results: list[dict], work: str, cases: list[Path]) -> dict:
     """Print the tables; return the summary (also written by --json)."""
     for r in results:
         if r["method"] == "monai":
-            r["timings"]["resample"] = r["timings"].pop("read_resample_normalise")
+            r["timings"]["prepare"] = r["timings"].pop("read_resample_normalise")
     methods = list(dict.fromkeys(r["method"] for r in results))
     first = results[0]
     print(f"\ndevice {first['device']}, {first['threads']} threads; times are seconds")

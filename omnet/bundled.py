@@ -8,7 +8,7 @@ from pathlib import Path
 from omnet.card import ModelCard, read_card
 from omnet.errors import ModelFileError
 
-__all__ = ["BUNDLED_DIR", "default_model_path", "list_bundled_models"]
+__all__ = ["BUNDLED_DIR", "default_model_path", "is_bundled", "list_bundled_models"]
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "models"
 #: Environment variable naming another folder of bundled models (the Slicer extension).
@@ -17,6 +17,11 @@ MODELS_DIR_ENV = "OMNET_MODELS_DIR"
 
 def _models_dir() -> Path:
     return Path(os.environ.get(MODELS_DIR_ENV) or BUNDLED_DIR)
+
+
+def is_bundled(path: str | os.PathLike | None) -> bool:
+    """Whether ``path`` is a file of the bundled models' folder (None: no file, so no)."""
+    return path is not None and Path(path).resolve().parent == _models_dir().resolve()
 
 
 def list_bundled_models() -> list[tuple[Path, ModelCard]]:

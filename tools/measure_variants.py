@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 REGIONS = ("whole", "core", "enhancing")
-VALIDATION = "Brats18_2013_2_1,Brats18_CBICA_AQN_1,Brats18_TCIA02_135_1,Brats18_TCIA13_623_1"
 
 
 def _dice(pred, ref) -> dict[str, float]:
@@ -105,11 +104,16 @@ def measure_case(folder: Path, variants: list[str], segment_options: dict,
 def main(argv: list[str] | None = None) -> int:
     from omnet.demo.variants import VARIANTS
     from omnet.inference.settings import MATCH_CHOICES, MODES, OUTPUT_GRIDS
+    from omnet.training.config import VALIDATION_CASES
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data", type=Path, help="folder of BraTS case folders")
-    parser.add_argument("--cases", default=VALIDATION, help="comma-separated case ids")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--cases", default=",".join(VALIDATION_CASES),
+                        help="comma-separated case ids (default: the seven validation cases, "
+                             "VALIDATION_CASES in omnet/training/config.py)")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help=f"comma-separated, of {', '.join(VARIANTS)} (default: all)")
     parser.add_argument("--model", help=".safetensors model (default: the bundled one)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--mode", default="fast", choices=MODES)

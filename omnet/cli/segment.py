@@ -49,7 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "case. The output has the geometry of the T1c input (unless "
                     "--output-grid says otherwise).",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("case", nargs="?", help="case folder, or one 4D file (FLAIR, T1w, T1gd, T2w)")
+    p.add_argument("case", nargs="?",
+                   help="case folder (named files or a DICOM study), a .zip of one, or one 4D "
+                        "file (FLAIR, T1w, T1gd, T2w)")
     p.add_argument("-o", "--output",
                    help="label map to write (.nii.gz, .nii, .nrrd, .mha), or a folder to write "
                         "<case>_omnet.nii.gz in (default: ./<case>_omnet.nii.gz)")

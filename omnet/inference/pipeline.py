@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from omnet.bundled import is_bundled
 from omnet.data.discovery import CaseFiles
 from omnet.errors import Cancelled
 from omnet.inference.attention import attention_volumes
@@ -262,7 +263,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         post_info.update(removed_voxels=summary.removed_voxels,
                          relabelled_voxels=summary.relabelled_voxels,
                          enhancing_dropped_voxels=summary.enhancing_dropped_voxels)
-    share = check_tumour_share(label_crop, prepared.brain, scheme)
+    share = check_tumour_share(label_crop, prepared.brain, scheme,
+                               own_model=not is_bundled(source.path))
     stages.end("post-processing", "postprocessing")
 
     stages.begin("writing")

@@ -28,14 +28,19 @@ def tumour_share(labels: np.ndarray, brain: np.ndarray, scheme: LabelScheme) -> 
     return float(np.count_nonzero(np.isin(labels, scheme.values) & brain)) / brain_voxels
 
 
-def check_tumour_share(labels: np.ndarray, brain: np.ndarray, scheme: LabelScheme) -> float:
+def check_tumour_share(labels: np.ndarray, brain: np.ndarray, scheme: LabelScheme,
+                       own_model: bool = False) -> float:
     """``labels``'s tumour share of ``brain`` (same shape), or an :class:`InputError` when it
-    is over :data:`MAX_TUMOUR_SHARE`."""
+    is over :data:`MAX_TUMOUR_SHARE`. ``own_model``: a model file other than the bundled one
+    made it, so the error also names the model (a briefly trained network, such as a few
+    hundred iterations of ``omnet train --preset quick``, calls tumour almost everywhere)."""
     share = tumour_share(labels, brain, scheme)
     if share > MAX_TUMOUR_SHARE:
+        model = (", and that the model (--model) was trained long enough: a briefly trained "
+                 "network calls tumour almost everywhere") if own_model else ""
         raise InputError(
             f"the segmentation calls {share:.0%} of the brain tumour (a glioma covers at most "
             "about a third), so it cannot be right and was not written: check that the four "
-            "series are this patient's brain MRI (--skull-strip on if skull and scalp are in "
-            "them), and that a --model of your own was trained long enough")
+            "series are this patient's brain MRI, and try --skull-strip on if the head's "
+            f"skull and scalp are in them{model}")
     return share

@@ -39,6 +39,27 @@ def test_more_than_half_of_the_brain_is_refused_in_one_line():
     assert "50% of the brain tumour" in str(error.value) and "\n" not in str(error.value)
 
 
+def test_a_model_of_ones_own_is_named_as_a_cause():
+    # A few hundred iterations of `omnet train --preset quick` paint tumour everywhere; the
+    # refusal then blamed only the input, and the user of a self-trained model was stuck.
+    labels, brain = _brain_with_tumour(600)
+    with pytest.raises(InputError) as bundled:
+        check_tumour_share(labels, brain, BRATS2018)
+    assert "--model" not in str(bundled.value)
+    with pytest.raises(InputError) as own:
+        check_tumour_share(labels, brain, BRATS2018, own_model=True)
+    assert "60% of the brain tumour" in str(own.value) and "\n" not in str(own.value)
+    assert "the model (--model) was trained long enough" in str(own.value)
+
+
+def test_only_the_bundled_folder_s_files_are_bundled(tmp_path):
+    from omnet.bundled import BUNDLED_DIR, is_bundled
+
+    assert is_bundled(BUNDLED_DIR / "omnet-cga-w16.safetensors")
+    assert not is_bundled(tmp_path / "omnet-cga-w16.safetensors")
+    assert not is_bundled(None)
+
+
 def test_the_limit_is_far_above_the_largest_training_tumour():
     assert MAX_TUMOUR_SHARE >= 2.5 * 0.166    # Brats18_TCIA10_637_1: 232 mL, 16.6 % of brain
 
@@ -62,7 +83,7 @@ def test_a_refused_segmentation_writes_nothing(phantom_case, tiny_model_file, tm
     monkeypatch.setattr("omnet.inference.plausibility.MAX_TUMOUR_SHARE", 0.0)
     folder = phantom_case(shape=(16, 24, 24), name="p2")
     out = tmp_path / "results"
-    with pytest.raises(InputError, match="cannot be right"):
+    with pytest.raises(InputError, match=r"cannot be right.*trained long enough"):
         segment(folder, out / "out.nii.gz", model=tiny_model_file, device="cpu",
                 report=out / "report.json", probabilities_dir=out / "prob")
     assert not out.exists() or list(out.iterdir()) == []

@@ -480,3 +480,12 @@ def test_a_model_card_of_the_wrong_type_is_one_line(capsys, phantom_case, tiny_m
                            bad, "--device", "cpu", "--progress-format", "none")
     assert code == 2 and field in _one_error_line(err) and "Traceback" not in err
     assert not out_path.exists()
+
+
+def test_help_names_every_form_of_case(capsys):
+    # README "Segmenting your own case": a case folder (or DICOM study), a zipped case folder
+    # and one 4D file are all given as CASE; the help named only the first and the last.
+    with pytest.raises(SystemExit):
+        main(["segment", "--help"])
+    usage = " ".join(capsys.readouterr().out.split())
+    assert "DICOM study" in usage and ".zip" in usage and "4D file" in usage
