@@ -29,7 +29,7 @@ from omnet.data.naming import IMAGE_SUFFIXES, ROLE_TITLES, SEQUENCE_ROLES, case_
 from omnet.errors import InputError
 
 __all__ = ["REFERENCE_ROLE", "LoadedCase", "RawCase", "align_case", "check_volume", "load_case",
-           "read_case", "read_four_d", "read_image", "read_raw"]
+           "read_case", "read_four_d", "read_image", "read_raw", "whole_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -330,15 +330,49 @@ def read_case(case: CaseInput) -> RawCase:
     return RawCase(_case_id(case[SEQUENCE_ROLES[0]]), images, seg)
 
 
+#: How far a label value may lie from a whole number and still be read as it (a label map
+#: stored as float: 0.9999 is 1); further off, it was interpolated, not a label.
+LABEL_TOLERANCE = 1e-3
+
+
+def _value_list(values: np.ndarray, shown: int = 4) -> str:
+    text = ", ".join(f"{v:g}" for v in values[:shown])
+    return text + (f" and {len(values) - shown} more" if len(values) > shown else "")
+
+
+def whole_labels(seg: np.ndarray, name: str) -> np.ndarray:
+    """``seg`` as whole numbers: values within :data:`LABEL_TOLERANCE` of one are rounded
+    (said at INFO); others (1.5: a label map resampled with linear interpolation) would be
+    trained as a class they are not, so they are refused.
+
+    Raises:
+        InputError: a value further than the tolerance from a whole number, or not finite.
+    """
+    if np.issubdtype(seg.dtype, np.integer):
+        return seg
+    values = np.unique(seg)
+    off = np.where(np.isfinite(values), np.abs(values - np.rint(values)), np.inf)
+    if np.any(off > LABEL_TOLERANCE):
+        raise InputError(f"{name}: values {_value_list(values[off > LABEL_TOLERANCE])} are not "
+                         "whole numbers (a label map resampled with linear interpolation?); "
+                         "resample it with nearest neighbour")
+    if np.any(off > 0):
+        log.info("%s: values %s rounded to the nearest whole number", name,
+                 _value_list(values[off > 0]))
+    return np.rint(seg).astype(np.int16)
+
+
 def align_case(raw: RawCase, register: bool = False,
                reference_role: str = REFERENCE_ROLE) -> LoadedCase:
     """Resample every sequence (and the label map) onto the reference sequence's grid.
 
     With ``register`` each other sequence is first aligned to the reference by a rigid
-    mutual-information registration. The label map is only resampled (nearest neighbour).
+    mutual-information registration. The label map is only resampled (nearest neighbour),
+    its values made whole numbers (:func:`whole_labels`).
 
     Raises:
         GeometryError: a sequence does not overlap the reference in physical space.
+        InputError: label values that are not whole numbers.
     """
     reference = raw.images[reference_role]
     # one (4, z, y, x) array filled in place: no per-sequence float copies, no stacking
@@ -356,10 +390,8 @@ def align_case(raw: RawCase, register: bool = False,
         arrays[index] = sitk.GetArrayViewFromImage(resampled)
     seg = None
     if raw.seg is not None:
-        seg = sitk.GetArrayFromImage(resample_onto(raw.seg, reference, nearest=True,
-                                                   name="label map"))
-        if not np.issubdtype(seg.dtype, np.integer):
-            seg = np.rint(seg).astype(np.int16)
+        seg = whole_labels(sitk.GetArrayFromImage(resample_onto(
+            raw.seg, reference, nearest=True, name="label map")), f"{raw.case_id}: label map")
     return LoadedCase(images=arrays, reference=reference, seg=seg,
                       case_id=raw.case_id, label_scheme=raw.label_scheme)
 

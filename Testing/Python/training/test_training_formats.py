@@ -159,3 +159,36 @@ def test_a_dataset_given_one_folder_too_high_or_low_is_named_with_the_way_out(
     with pytest.raises(InputError, match=r"holds images, not case folders.*give the folder "
                                          r"above it; expected one sub-folder per case"):
         scan_dataset(dataset / "imagesTr")
+
+
+def _float_label_case(root: Path, case_id: str, necrotic: float, edema: float) -> None:
+    """A phantom case whose label map is float32, with ``necrotic`` written for the 1s and
+    ``edema`` for the 2s (4 stays 4): a label map saved after a resampling."""
+    folder = write_case(root, case_id)
+    classes = phantom_classes()
+    labels = np.zeros(classes.shape, np.float32)
+    labels[classes == 1], labels[classes == 2], labels[classes == 3] = necrotic, edema, 4.0
+    sitk.WriteImage(sitk.GetImageFromArray(labels), str(folder / f"{case_id}_seg.nii.gz"))
+
+
+def test_label_values_near_whole_numbers_are_rounded_and_said(tmp_path: Path, caplog) -> None:
+    """0.9995 and 2.0008 lie within 1e-3 of 1 and 2: read as 1 and 2, with an INFO line."""
+    _float_label_case(tmp_path, "near", necrotic=0.9995, edema=2.0008)
+    with caplog.at_level("INFO", logger="omnet.data.imageio"):
+        rows = check_dataset(tmp_path)
+    assert [(r.case, r.ok, r.labels) for r in rows] == [("near", True, [0, 1, 2, 4])]
+    rounded = [r.getMessage() for r in caplog.records if "rounded" in r.getMessage()]
+    assert rounded == ["near: label map: values 0.9995, 2.0008 rounded to the nearest whole "
+                       "number"]
+
+
+def test_interpolated_label_values_refuse_the_case(tmp_path: Path) -> None:
+    """1.5 (between necrotic 1 and edema 2) is no label: that case is left out, named."""
+    _float_label_case(tmp_path, "halves", necrotic=1.0, edema=1.5)
+    write_case(tmp_path, "whole")
+    rows = {r.case: r for r in check_dataset(tmp_path)}
+    assert rows["whole"].ok and rows["whole"].labels == [0, 1, 2, 4]
+    assert not rows["halves"].ok and rows["halves"].labels is None
+    assert rows["halves"].problem == (
+        "label map: values 1.5 are not whole numbers (a label map resampled with linear "
+        "interpolation?); resample it with nearest neighbour")
