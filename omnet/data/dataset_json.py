@@ -16,19 +16,26 @@ from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
 from omnet.labels import SCHEMES
 
-__all__ = ["DatasetDescription", "channel_roles", "describe_dataset", "label_scheme_of_labels",
-           "region_values"]
+__all__ = ["MSD_DEFAULT", "DatasetDescription", "channel_roles", "describe_dataset",
+           "label_scheme_of_labels", "region_values"]
 
 log = logging.getLogger(__name__)
+
+
+#: Where the channel order and label scheme come from when no ``dataset.json`` says.
+MSD_DEFAULT = "the MSD default (no dataset.json)"
 
 
 @dataclass(frozen=True)
 class DatasetDescription:
     """The sequence of each channel index (0..3) and the label scheme the file fixes
-    (``None``: detect it from each label map's values)."""
+    (``None``: detect it from each label map's values), and where each was read, for
+    ``omnet train --check`` to show."""
 
     channels: tuple[str, ...] = SEQUENCE_ROLES
     label_scheme: str | None = "msd"
+    channels_from: str = MSD_DEFAULT
+    scheme_from: str = MSD_DEFAULT
 
 
 def channel_roles(names: Mapping[Any, Any]) -> tuple[str, ...]:
@@ -123,11 +130,14 @@ def describe_dataset(meta: Mapping[str, Any]) -> DatasetDescription:
     Raises:
         InputError: channel names that are not the four sequences.
     """
-    names = meta.get("channel_names") or meta.get("modality")
+    key = "channel_names" if meta.get("channel_names") else "modality"
+    names = meta.get(key)
     channels = channel_roles(names) if isinstance(names, Mapping) else SEQUENCE_ROLES
+    channels_from = (f"dataset.json {key}" if isinstance(names, Mapping)
+                     else "the MSD default (dataset.json names no channels)")
     if channels != SEQUENCE_ROLES:
         log.info("dataset.json: channels 0-3 are %s",
                  ", ".join(ROLE_TITLES[r] for r in channels))
     labels = meta.get("labels", {})
     scheme = label_scheme_of_labels(labels) if isinstance(labels, Mapping) else None
-    return DatasetDescription(channels, scheme)
+    return DatasetDescription(channels, scheme, channels_from, "dataset.json labels")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.bids import bids_case_id
-from omnet.data.dataset_json import DatasetDescription, describe_dataset
+from omnet.data.dataset_json import MSD_DEFAULT, DatasetDescription, describe_dataset
 from omnet.data.naming import (
     IMAGE_SUFFIXES,
     ROLE_TITLES,
@@ -47,7 +47,9 @@ class CaseFiles:
     """Where one case's images are: four sequence files, or one 4D file (MSD order).
 
     ``label_scheme`` names the BraTS scheme of ``seg`` when the layout fixes it (MSD);
-    ``channel_order`` the sequence of each volume of ``four_d`` (a ``dataset.json``'s).
+    ``channel_order`` the sequence of each volume of ``four_d`` (a ``dataset.json``'s);
+    ``order_from`` and ``scheme_from`` say where the sequences and the scheme were read
+    (``scheme_from`` None: the label values decide), for ``omnet train --check``.
     """
 
     case_id: str
@@ -59,6 +61,8 @@ class CaseFiles:
     seg: Path | None = None
     label_scheme: str | None = None
     channel_order: tuple[str, ...] = SEQUENCE_ROLES
+    order_from: str = "file names"
+    scheme_from: str | None = None
     #: role -> the files of its DICOM series, where a study was searched by series
     #: description (the role's path is then the series' folder, which may hold others).
     dicom_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -73,6 +77,14 @@ class CaseFiles:
     def all_paths(self) -> list[Path]:
         paths = [*self.sequences().values(), self.four_d, self.seg]
         return [p for p in paths if p is not None]
+
+    def sequence_files(self) -> dict[str, str]:
+        """Role -> the file read as that sequence, ``name [k]`` for volume ``k`` of a 4D
+        file: what ``omnet train --check`` shows of how a case was read."""
+        if self.four_d is not None:
+            return {role: f"{self.four_d.name} [{k}]" for k, role in enumerate(self.channel_order)}
+        return {role: path.name + ("/" if role in self.dicom_files else "")
+                for role, path in self.sequences().items()}
 
 
 def folder_name(folder: str | os.PathLike) -> str:
@@ -128,14 +140,14 @@ def _case_folders(folder: Path) -> list[Path]:
             and any(is_image_path(p) for p in d.iterdir())]
 
 
-def channel_cases(folder: Path, names: list[str],
-                  order: tuple[str, ...] = SEQUENCE_ROLES) -> list[CaseFiles]:
+def channel_cases(folder: Path, names: list[str], order: tuple[str, ...] = SEQUENCE_ROLES,
+                  order_from: str = MSD_DEFAULT) -> list[CaseFiles]:
     """One case per complete group of nnU-Net channel files among ``names`` in ``folder``
-    (:func:`omnet.data.naming.channel_groups`, channel ``k`` being ``order[k]``), named by
-    its stem, in stem order."""
+    (:func:`omnet.data.naming.channel_groups`, channel ``k`` being ``order[k]``, as
+    ``order_from`` says), named by its stem, in stem order."""
     return [CaseFiles(case_id=stem, **{role: folder / name for role, name in roles.items()},
                       found_by={role: f"nnU-Net channel file {name}" for role, name
-                                in roles.items()})
+                                in roles.items()}, order_from=order_from)
             for stem, roles in sorted(channel_groups(names, order).items())]
 
 
@@ -186,13 +198,14 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
         for role, (path, how) in roles_from_sidecars(unnamed, missing_roles).items():
             setattr(case, role, path)
             case.found_by[role] = how
+            case.order_from = "file names and dcm2niix JSON sidecars"
             unnamed.remove(path)
     sequences = case.sequences()
     channels = channel_cases(case_dir, [p.name for p in unnamed])
     if not sequences and len(channels) == 1:  # nnU-Net channel files: <case>_0000 .. _0003
         case = channels[0]
     elif not sequences and len(unnamed) == 1:
-        case.four_d = unnamed[0]
+        case.four_d, case.order_from = unnamed[0], MSD_DEFAULT
     elif not images and (cases := _case_folders(case_dir)):
         raise InputError(f"{name} holds {len(cases)} case folders, not one case's "
                          f"sequences: segment them all with --input-dir {case_dir} "
@@ -229,7 +242,8 @@ def dataset_description(*folders: Path) -> DatasetDescription:
         except ValueError:
             log.warning("%s is not valid JSON; assuming the MSD brain tumour channels and "
                         "labels", meta)
-            break
+            return DatasetDescription(channels_from="the MSD default (dataset.json unreadable)",
+                                      scheme_from="the MSD default (dataset.json unreadable)")
         return describe_dataset(parsed)
     return DatasetDescription()
 
@@ -240,7 +254,8 @@ def _scan_msd(root: Path) -> DatasetScan:
     scheme, order = described.label_scheme, described.channels
     label_dir = root / "labelsTr"
     images = sorted(p for p in (root / "imagesTr").iterdir() if is_image_path(p))
-    channels = channel_cases(root / "imagesTr", [p.name for p in images], order)
+    channels = channel_cases(root / "imagesTr", [p.name for p in images], order,
+                             described.channels_from)
     incomplete = incomplete_channel_groups([p.name for p in images], order)
     for stem, roles in sorted(incomplete.items()):  # not 4D images: a case missing channels
         missing = ", ".join(f"{stem}_{index:04d} ({ROLE_TITLES[role]})"
@@ -253,6 +268,7 @@ def _scan_msd(root: Path) -> DatasetScan:
             scan.problems.append((case.case_id, f"no label map {label_dir.name}/{label.name}"))
             continue
         case.seg, case.label_scheme = label, scheme
+        case.scheme_from = described.scheme_from if scheme else None
         scan.cases.append(case)
     if channels or incomplete:
         return scan
@@ -263,7 +279,9 @@ def _scan_msd(root: Path) -> DatasetScan:
             scan.problems.append((case_id, f"no label map {label_dir.name}/{image.name}"))
             continue
         scan.cases.append(CaseFiles(case_id=case_id, four_d=image, seg=label,
-                                    label_scheme=scheme, channel_order=order))
+                                    label_scheme=scheme, channel_order=order,
+                                    order_from=described.channels_from,
+                                    scheme_from=described.scheme_from if scheme else None))
     return scan
 
 
@@ -282,6 +300,7 @@ def scan_dataset(data_dir: str | os.PathLike) -> DatasetScan:
         try:
             case = find_case_files(folder, need_seg=True)
             case.label_scheme = label_scheme_of_name(case.seg.name)
+            case.scheme_from = "the label map's file name" if case.label_scheme else None
             scan.cases.append(case)
         except InputError as exc:
             scan.problems.append((folder.name, str(exc)))

@@ -28,6 +28,8 @@ SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
 ROLES = (*SEQUENCE_ROLES, "seg")
 ROLE_TITLES = {"flair": "FLAIR", "t1": "T1", "t1ce": "T1c (contrast-enhanced T1)", "t2": "T2",
                "seg": "label map"}
+#: The sequences' names in a table column or a list.
+SHORT_TITLES = {"flair": "FLAIR", "t1": "T1", "t1ce": "T1c", "t2": "T2"}
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".img.gz", ".hdr",
                   ".img", ".dcm", ".ima")

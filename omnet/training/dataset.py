@@ -7,16 +7,18 @@ is reported by name and left out; with ``strict`` the run stops before any train
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.discovery import CaseFiles, scan_dataset
+from omnet.data.naming import SEQUENCE_ROLES, SHORT_TITLES
 from omnet.errors import InputError
 from omnet.training.cache import CachedCase, prepare_case, preprocess_case
 
 __all__ = ["CaseCheck", "PreparedDataset", "check_dataset", "format_check_table",
-           "prepare_dataset"]
+           "prepare_dataset", "reading_text"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -32,16 +34,23 @@ class PreparedDataset:
 
 @dataclass
 class CaseCheck:
-    """One row of ``omnet train --check``."""
+    """One row of ``omnet train --check``: a usable case's label values and how it was read
+    (label scheme, the file of each sequence, where each came from), else the problem."""
 
     case: str
     ok: bool
     problem: str | None
     labels: list[int] | None
+    label_scheme: str | None = None
+    scheme_from: str | None = None
+    sequences: dict[str, str] | None = None
+    sequences_from: str | None = None
 
     def to_dict(self) -> dict:
         return {"case": self.case, "ok": self.ok, "problem": self.problem,
-                "labels": self.labels}
+                "labels": self.labels, "label_scheme": self.label_scheme,
+                "scheme_from": self.scheme_from, "sequences": self.sequences,
+                "sequences_from": self.sequences_from}
 
 
 def _problem_text(case_id: str, exc: Exception) -> str:
@@ -89,19 +98,44 @@ def prepare_dataset(data_dir: Path, cache_dir: Path, dilation: int = 5,
 def check_dataset(data_dir: Path, progress: Progress | None = None) -> list[CaseCheck]:
     """Read and validate every case without writing anything (``omnet train --check``)."""
     done, problems = _each_case(Path(data_dir), progress, "checking",
-                                lambda c: preprocess_case(c)[2]["labels"])
-    rows = [CaseCheck(c.case_id, True, None, labels) for c, labels in done]
+                                lambda c: preprocess_case(c)[2])
+    rows = [CaseCheck(c.case_id, True, None, facts["labels"], facts["label_scheme"],
+                      c.scheme_from or "the label values", c.sequence_files(), c.order_from)
+            for c, facts in done]
     rows += [CaseCheck(case_id, False, reason, None) for case_id, reason in problems]
     return sorted(rows, key=lambda r: r.case)
 
 
+def reading_text(row: CaseCheck) -> str:
+    """How a usable case was read, its id in file names written ``<case>`` so that cases
+    read the same way give the same text: the label scheme and each sequence's file."""
+    own_id = re.compile(rf"(?<![A-Za-z0-9]){re.escape(row.case)}(?![A-Za-z0-9])")
+    files = ", ".join(f"{SHORT_TITLES[role]} {own_id.sub('<case>', row.sequences[role])}"
+                      for role in SEQUENCE_ROLES if role in (row.sequences or {}))
+    return (f"  labels     {row.label_scheme}, by {row.scheme_from}\n"
+            f"  sequences  by {row.sequences_from}: {files}")
+
+
 def format_check_table(rows: list[CaseCheck]) -> str:
-    """A plain-text table of the check for people."""
-    width = max([len(r.case) for r in rows] + [4])
-    lines = [f"{'case':<{width}}  ok   labels / problem"]
+    """A plain-text table of the check for people; how the cases were read is said once
+    when every usable case was read the same way, else each case names its way (#1, #2)
+    and the ways are listed below the table (a wrong mapping would train wrong classes)."""
+    readings: dict[str, list[str]] = {}
     for r in rows:
+        if r.ok:
+            readings.setdefault(reading_text(r), []).append(r.case)
+    keys = {text: f"#{k}" for k, text in enumerate(readings, 1)} if len(readings) > 1 else {}
+    width = max([len(r.case) for r in rows] + [4])
+    read = "read  " if keys else ""
+    lines = [f"{'case':<{width}}  ok   {read}labels / problem"]
+    for r in rows:
+        key = f"{keys.get(reading_text(r), '') if r.ok else '':<6}" if keys else ""
         detail = " ".join(map(str, r.labels)) if r.ok else r.problem
-        lines.append(f"{r.case:<{width}}  {'yes' if r.ok else 'NO ':<3}  {detail}")
+        lines.append(f"{r.case:<{width}}  {'yes' if r.ok else 'NO ':<3}  {key}{detail}")
     usable = sum(r.ok for r in rows)
     lines.append(f"{usable} of {len(rows)} cases usable for training")
+    for text, cases in readings.items():
+        title = (f"read as {keys[text]} ({len(cases)} case{'s' * (len(cases) != 1)}):" if keys
+                 else "every usable case is read as:")
+        lines += [title, text]
     return "\n".join(lines)

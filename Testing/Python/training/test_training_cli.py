@@ -114,7 +114,13 @@ def test_check_reports_every_case(synthetic_dataset, tmp_path, capsys):
     result = next(e.data for e in _events(capsys.readouterr().out) if e.kind == "result")
     rows = {r["case"]: r for r in result["cases"]}
     assert rows["case01"] == {"case": "case01", "ok": True, "problem": None,
-                              "labels": [0, 1, 2, 4]}
+                              "labels": [0, 1, 2, 4], "label_scheme": "brats2018",
+                              "scheme_from": "the label values",
+                              "sequences": {"flair": "case01_flair.nii.gz",
+                                            "t1": "case01_t1.nii.gz",
+                                            "t1ce": "case01_t1ce.nii.gz",
+                                            "t2": "case01_t2.nii.gz"},
+                              "sequences_from": "file names"}
     assert rows["case03"]["labels"] == [0, 1, 2, 3]
     assert not rows["no_t2"]["ok"] and "T2" in rows["no_t2"]["problem"]
     assert main(["train", str(data), "--check"]) == 0

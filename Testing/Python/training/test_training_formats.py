@@ -15,7 +15,7 @@ from omnet.data.discovery import scan_dataset
 from omnet.data.imageio import read_case
 from omnet.errors import InputError
 from omnet.training.cache import _cache_key, prepare_case
-from omnet.training.dataset import check_dataset
+from omnet.training.dataset import CaseCheck, check_dataset, format_check_table
 
 #: nnU-Net's own BraTS conversions (Dataset042/043/137) store T1, T1ce, T2, FLAIR.
 NNUNET_BRATS_CHANNELS = {"0": "T1", "1": "T1ce", "2": "T2", "3": "Flair"}
@@ -192,3 +192,91 @@ def test_interpolated_label_values_refuse_the_case(tmp_path: Path) -> None:
     assert rows["halves"].problem == (
         "label map: values 1.5 are not whole numbers (a label map resampled with linear "
         "interpolation?); resample it with nearest neighbour")
+
+
+def _write_nnunet_case(root: Path, case_id: str, order: tuple[str, ...]) -> None:
+    """A phantom case as nnU-Net channel files, channel ``k`` holding sequence ``order[k]``,
+    labels in the MSD values (1 edema, 2 necrotic, 3 enhancing)."""
+    classes = phantom_classes()
+    images = dict(zip(("flair", "t1", "t1ce", "t2"), phantom_images(classes)))
+    (root / "imagesTr").mkdir(parents=True, exist_ok=True)
+    (root / "labelsTr").mkdir(exist_ok=True)
+    for k, role in enumerate(order):
+        raw = np.where(classes > 0, 100.0 + 20.0 * images[role], 0.0).astype(np.float32)
+        sitk.WriteImage(sitk.GetImageFromArray(raw),
+                        str(root / "imagesTr" / f"{case_id}_{k:04d}.nii.gz"))
+    labels = np.zeros(classes.shape, np.uint8)
+    labels[classes == 2], labels[classes == 1], labels[classes == 3] = 1, 2, 3
+    sitk.WriteImage(sitk.GetImageFromArray(labels), str(root / "labelsTr" / f"{case_id}.nii.gz"))
+
+
+def test_check_says_once_how_every_case_was_read(tmp_path: Path) -> None:
+    """Dataset137's order (T1, T1ce, T2, FLAIR) from channel_names, MSD labels from the
+    labels: the same for both cases, so said once below the table, <case> for the id."""
+    for case_id in ("B1", "B2"):
+        _write_nnunet_case(tmp_path, case_id, ("t1", "t1ce", "t2", "flair"))
+    (tmp_path / "dataset.json").write_text(json.dumps(
+        {"channel_names": NNUNET_BRATS_CHANNELS, "labels": NNUNET_BRATS_LABELS}))
+    rows = check_dataset(tmp_path)
+    assert rows[0].to_dict() == {
+        "case": "B1", "ok": True, "problem": None, "labels": [0, 1, 2, 3],
+        "label_scheme": "msd", "scheme_from": "dataset.json labels",
+        "sequences": {"flair": "B1_0003.nii.gz", "t1": "B1_0000.nii.gz",
+                      "t1ce": "B1_0001.nii.gz", "t2": "B1_0002.nii.gz"},
+        "sequences_from": "dataset.json channel_names"}
+    assert format_check_table(rows).splitlines() == [
+        "case  ok   labels / problem",
+        "B1    yes  0 1 2 3",
+        "B2    yes  0 1 2 3",
+        "2 of 2 cases usable for training",
+        "every usable case is read as:",
+        "  labels     msd, by dataset.json labels",
+        "  sequences  by dataset.json channel_names: FLAIR <case>_0003.nii.gz, T1 "
+        "<case>_0000.nii.gz, T1c <case>_0001.nii.gz, T2 <case>_0002.nii.gz"]
+
+
+def test_check_shows_the_msd_default_for_a_4d_file_without_dataset_json(tmp_path: Path) -> None:
+    (tmp_path / "imagesTr").mkdir()
+    (tmp_path / "labelsTr").mkdir()
+    sitk.WriteImage(sitk.JoinSeries([sitk.GetImageFromArray(_volume(0.0))] * 4),
+                    str(tmp_path / "imagesTr" / "B.nii.gz"))
+    sitk.WriteImage(sitk.GetImageFromArray(np.zeros((4, 5, 6), np.uint8)),
+                    str(tmp_path / "labelsTr" / "B.nii.gz"))
+    case = scan_dataset(tmp_path).cases[0]
+    assert case.sequence_files() == {"flair": "B.nii.gz [0]", "t1": "B.nii.gz [1]",
+                                     "t1ce": "B.nii.gz [2]", "t2": "B.nii.gz [3]"}
+    assert (case.order_from, case.scheme_from) == ("the MSD default (no dataset.json)",
+                                                   "the MSD default (no dataset.json)")
+
+
+def test_cases_read_in_different_ways_are_told_apart() -> None:
+    """A BraTS 2023 case beside 2018 ones: each row names its way, the ways listed below."""
+    files = {"flair": "{}_flair.nii.gz", "t1": "{}_t1.nii.gz", "t1ce": "{}_t1ce.nii.gz",
+             "t2": "{}_t2.nii.gz"}
+    gli = {"flair": "{}-t2f.nii.gz", "t1": "{}-t1n.nii.gz", "t1ce": "{}-t1c.nii.gz",
+           "t2": "{}-t2w.nii.gz"}
+
+    def row(case: str, scheme: str, scheme_from: str, names: dict) -> CaseCheck:
+        return CaseCheck(case, True, None, [0, 1, 2, 4 if scheme == "brats2018" else 3],
+                         scheme, scheme_from, {r: n.format(case) for r, n in names.items()},
+                         "file names")
+
+    rows = [row("a", "brats2018", "the label values", files),
+            row("b", "brats2018", "the label values", files),
+            row("BraTS-GLI-1", "brats2023", "the label map's file name", gli),
+            CaseCheck("c", False, "no T2 found among c_flair.nii.gz", None)]
+    assert format_check_table(rows).splitlines() == [
+        "case         ok   read  labels / problem",
+        "a            yes  #1    0 1 2 4",
+        "b            yes  #1    0 1 2 4",
+        "BraTS-GLI-1  yes  #2    0 1 2 3",
+        "c            NO         no T2 found among c_flair.nii.gz",
+        "3 of 4 cases usable for training",
+        "read as #1 (2 cases):",
+        "  labels     brats2018, by the label values",
+        "  sequences  by file names: FLAIR <case>_flair.nii.gz, T1 <case>_t1.nii.gz, T1c "
+        "<case>_t1ce.nii.gz, T2 <case>_t2.nii.gz",
+        "read as #2 (1 case):",
+        "  labels     brats2023, by the label map's file name",
+        "  sequences  by file names: FLAIR <case>-t2f.nii.gz, T1 <case>-t1n.nii.gz, T1c "
+        "<case>-t1c.nii.gz, T2 <case>-t2w.nii.gz"]
