@@ -54,7 +54,8 @@ class SegmentationPanel:
         """Fill the four selectors from the volume names (volumes in ``newIds`` first)."""
         if not self.parameterNode or self.running:
             return
-        volumes = [Volume(n.GetID(), n.GetName(), scene.acquisition_role(n))
+        volumes = [Volume(n.GetID(), n.GetName(), scene.acquisition_role(n),
+                          scene.channel_order(n))
                    for n in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode")
                    # what the selectors show: no label map, vector, tensor or DWI volume
                    if n.GetClassName() == "vtkMRMLScalarVolumeNode"

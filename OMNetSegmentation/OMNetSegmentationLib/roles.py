@@ -2,8 +2,10 @@
 
 The names are read with the same rules as ``omnet segment``
 (:func:`omnet.data.naming.classify_name`); nnU-Net / Medical Segmentation Decathlon channel
-files (``<case>_0000`` .. ``_0003``, order FLAIR, T1w, T1gd, T2w) are recognised when all four
-channels of a case are present. A volume loaded from DICOM whose name says nothing (an
+files (``<case>_0000`` .. ``_0003``) are recognised when all four channels of a case are
+present, in the order the ``dataset.json`` beside their files (or one folder up) names, as
+``omnet segment --input-dir`` reads them (:func:`file_channels`), else MSD's FLAIR, T1w, T1gd,
+T2w. A volume loaded from DICOM whose name says nothing (an
 anonymised study), or from a file with a dcm2niix JSON sidecar beside it, may carry the
 sequence its header says (:func:`omnet.data.acquisition.role_from_acquisition`,
 :mod:`omnet.data.sidecar`); it is used only for a sequence no name gives. One volume never
@@ -14,23 +16,32 @@ volume.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from omnet.data.discovery import dataset_description
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, channel_groups, classify_name, tokens
+from omnet.errors import InputError
 
 __all__ = ["RoleAssignment", "RoleConflict", "Volume", "assign_roles", "channel_roles",
-           "detect_role", "selection_problem", "transform_problem"]
+           "detect_role", "file_channels", "selection_problem", "transform_problem"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Volume:
     """A candidate volume: ``key`` identifies it (the MRML node ID), ``name`` is shown,
-    ``acquisition`` the sequence its DICOM header or dcm2niix sidecar says (None: unknown)."""
+    ``acquisition`` the sequence its DICOM header or dcm2niix sidecar says (None: unknown),
+    ``channels`` the sequence of nnU-Net channels 0..3 where its file lies
+    (:func:`file_channels`)."""
 
     key: str
     name: str
     acquisition: str | None = None
+    channels: tuple[str, ...] = SEQUENCE_ROLES
 
 
 @dataclass(frozen=True)
@@ -60,11 +71,29 @@ def detect_role(name: str) -> str | None:
     return role if role in SEQUENCE_ROLES else None
 
 
+def file_channels(file_name: str | None) -> tuple[str, ...]:
+    """The sequence of nnU-Net channels 0..3 for a volume loaded from ``file_name``: what the
+    ``dataset.json`` in its folder or the one above names (nnU-Net's BraTS conversions:
+    T1, T1ce, T2, FLAIR), else MSD's order, also when that file names no four sequences."""
+    if not file_name:
+        return SEQUENCE_ROLES
+    folder = Path(file_name).parent
+    try:
+        return dataset_description(folder, folder.parent).channels
+    except InputError as error:
+        log.warning("%s; reading channel files in the MSD order", error)
+        return SEQUENCE_ROLES
+
+
 def channel_roles(volumes: Sequence[Volume]) -> dict[str, str]:
-    """Roles from ``<case>_0000``..``_0003`` names, only for cases with all four channels."""
-    keys = {volume.name: volume.key for volume in volumes}
-    return {keys[name]: role for roles in channel_groups(list(keys)).values()
-            for role, name in roles.items()}
+    """Roles from ``<case>_0000``..``_0003`` names, only for cases with all four channels,
+    channel ``k`` being ``channels[k]`` of its volumes."""
+    found: dict[str, str] = {}
+    for order in dict.fromkeys(volume.channels for volume in volumes):
+        keys = {volume.name: volume.key for volume in volumes if volume.channels == order}
+        found.update({keys[name]: role for roles in channel_groups(list(keys), order).values()
+                      for role, name in roles.items()})
+    return found
 
 
 def assign_roles(volumes: Sequence[Volume], current: Mapping[str, str | None] | None = None,

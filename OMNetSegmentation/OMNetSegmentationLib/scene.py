@@ -19,9 +19,11 @@ from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, role_from_acqu
 from omnet.data.sidecar import read_sidecar
 
 from .names import attention_title, attention_window
+from .roles import file_channels
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, algorithm_tags, terminology_entry
 
-__all__ = ["ATTENTION_ATTRIBUTE", "acquisition_role", "import_segmentation", "load_attention_maps",
+__all__ = ["ATTENTION_ATTRIBUTE", "acquisition_role", "channel_order", "import_segmentation",
+           "load_attention_maps",
            "patient_name", "place_next_to", "remove_with_helpers", "set_visibility_3d",
            "show_attention",
            "show_segmentation", "store_volumes", "write_volumes"]
@@ -69,9 +71,20 @@ def acquisition_role(volumeNode) -> str | None:
         return None
 
 
-def _sidecar_role(volumeNode) -> str | None:
+def _storage_file(volumeNode) -> str | None:
+    """The file a volume was loaded from (None or empty: created in the scene)."""
     storageNode = volumeNode.GetStorageNode()
-    fileName = storageNode.GetFileName() if storageNode is not None else None
+    return storageNode.GetFileName() if storageNode is not None else None
+
+
+def channel_order(volumeNode) -> tuple[str, ...]:
+    """The sequence of nnU-Net channels 0..3 for a volume loaded from a channel file: what
+    the ``dataset.json`` beside its file (or one folder up) names, else MSD's order."""
+    return file_channels(_storage_file(volumeNode))
+
+
+def _sidecar_role(volumeNode) -> str | None:
+    fileName = _storage_file(volumeNode)
     sidecar = read_sidecar(Path(fileName)) if fileName else None
     if sidecar is None:
         return None

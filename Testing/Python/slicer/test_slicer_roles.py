@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from OMNetSegmentationLib.names import attention_title, case_stem, segmentation_name
 from OMNetSegmentationLib.roles import (
     Volume,
     assign_roles,
     channel_roles,
+    file_channels,
     selection_problem,
     transform_problem,
 )
@@ -161,3 +164,32 @@ def test_one_volume_selected_for_two_sequences_is_named_before_the_run():
     assert problem.startswith("The same volume is selected as FLAIR and T2.")
     assert "T1c" in selection_problem(dict(four, t1ce="node2"))
     assert selection_problem(dict(four, t2=None)) is None  # an empty selector is not a repeat
+
+
+#: nnU-Net's own BraTS conversions (Dataset042/043/137): channel 0 T1, 1 T1ce, 2 T2, 3 FLAIR.
+NNUNET_BRATS = ("t1", "t1ce", "t2", "flair")
+
+
+def test_channel_files_follow_the_channel_order_of_their_folder():
+    """The same four names in nnU-Net's BraTS order: _0000 is the T1 and _0003 the FLAIR."""
+    vols = [Volume(f"n{i}", f"BraTS2021_00495_{i:04d}", channels=NNUNET_BRATS)
+            for i in range(4)]
+    assignment = assign_roles(vols, new_keys={v.key for v in vols})
+    assert by_name(assignment, vols) == {
+        "flair": "BraTS2021_00495_0003", "t1": "BraTS2021_00495_0000",
+        "t1ce": "BraTS2021_00495_0001", "t2": "BraTS2021_00495_0002"}
+
+
+def test_file_channels_reads_the_dataset_json_of_the_folder_or_the_one_above(tmp_path):
+    images = tmp_path / "Dataset137_BraTS2021" / "imagesTs"
+    images.mkdir(parents=True)
+    (images.parent / "dataset.json").write_text(json.dumps(
+        {"channel_names": {"0": "T1", "1": "T1ce", "2": "T2", "3": "Flair"}}))
+    assert file_channels(str(images / "B_0000.nii.gz")) == NNUNET_BRATS
+    (images / "dataset.json").write_text(json.dumps(
+        {"modality": {"0": "T2w", "1": "FLAIR", "2": "T1w", "3": "T1gd"}}))  # nearer wins
+    assert file_channels(str(images / "B_0000.nii.gz")) == ("t2", "flair", "t1", "t1ce")
+    (images / "dataset.json").write_text(json.dumps({"channel_names": {"0": "CT"}}))
+    assert file_channels(str(images / "B_0000.nii.gz")) == ("flair", "t1", "t1ce", "t2")
+    assert file_channels(str(tmp_path / "B_0000.nii.gz")) == ("flair", "t1", "t1ce", "t2")
+    assert file_channels(None) == file_channels("") == ("flair", "t1", "t1ce", "t2")

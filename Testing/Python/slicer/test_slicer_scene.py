@@ -404,3 +404,17 @@ def test_a_volume_from_a_file_gets_the_role_its_dcm2niix_sidecar_says(world, tmp
         == "t1ce"
     assert scene.acquisition_role(Volume("n3", file_name=str(tmp_path / "other.nii.gz"))) is None
     assert scene.acquisition_role(Volume("n4", file_name="")) is None  # created, not loaded
+
+
+def test_channel_files_take_the_order_of_the_dataset_json_beside_or_above(world, tmp_path):
+    """nnU-Net's Dataset137 names T1, T1ce, T2, FLAIR in the dataset folder, above imagesTs/;
+    a file with no dataset.json near is read in MSD's order (FLAIR, T1w, T1gd, T2w)."""
+    (tmp_path / "Dataset137" / "imagesTs").mkdir(parents=True)
+    (tmp_path / "Dataset137" / "dataset.json").write_text(json.dumps(
+        {"channel_names": {"0": "T1", "1": "T1ce", "2": "T2", "3": "Flair"}}))
+    (tmp_path / "msd").mkdir()
+    nnunet = Volume("n1", file_name=str(tmp_path / "Dataset137" / "imagesTs" / "B_0000.nii.gz"))
+    assert world.scene.channel_order(nnunet) == ("t1", "t1ce", "t2", "flair")
+    plain = Volume("n2", file_name=str(tmp_path / "msd" / "B_0000.nii.gz"))
+    assert world.scene.channel_order(plain) == ("flair", "t1", "t1ce", "t2")
+    assert world.scene.channel_order(Volume("n3")) == ("flair", "t1", "t1ce", "t2")  # no file
