@@ -20,6 +20,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, choose_series
+from omnet.data.dicom_geometry import frame_positions, misplaced_slice, parse_position
 from omnet.data.discovery import CaseFiles, folder_name, is_image_path
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 
 #: Series description, study and series instance UIDs, protocol name.
 DESCRIPTION, STUDY, SERIES, PROTOCOL = "0008|103e", "0020|000d", "0020|000e", "0018|1030"
+#: Image Position (Patient), Number of Frames.
+POSITION, NUMBER_OF_FRAMES, SOP_CLASS = "0020|0032", "0028|0008", "0008|0016"
+#: Enhanced MR and Legacy Converted Enhanced MR Image Storage: positions per frame.
+ENHANCED_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4"})
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,71 @@ def header_tags(file: str, *keys: str) -> tuple[str, ...]:
                  for key in keys)
 
 
-def read_series(files) -> sitk.Image:
-    """One DICOM series from its files (in the order GDCM sorted them)."""
+def read_series(files, name: str = "") -> sitk.Image:
+    """One DICOM series from its files (in the order GDCM sorted them), or one multi-frame
+    file, refused with a one-line :class:`InputError` (naming ``name``) where a slice is not
+    where its header puts it (:mod:`omnet.data.dicom_geometry`)."""
+    files = list(files)
+    if len(files) == 1:  # the series reader would make a multi-frame file 4D
+        return _checked_frames(files[0], name or Path(files[0]).name)
     reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(list(files))
-    return reader.Execute()
+    reader.SetFileNames(files)
+    reader.MetaDataDictionaryArrayUpdateOn()
+    reader.LoadPrivateTagsOff()
+    warnings = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # GDCM's gap warning: refused below
+    try:
+        image = reader.Execute()
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(warnings)
+    positions = [parse_position(reader.GetMetaData(k, POSITION))
+                 if reader.HasMetaDataKey(k, POSITION) else None for k in range(len(files))]
+    _refuse_misplaced(image, positions, name or Path(files[0]).parent.name, SLICE_GAP_ADVICE,
+                      unit="image")
+    return image
+
+
+#: What to do about a series whose slices are not evenly spaced.
+SLICE_GAP_ADVICE = ("a missing image, or slices of several stacks in one series? export the "
+                    "series again, whole, or name another with --flair/--t1/--t1ce/--t2")
+#: What to do about a multi-frame file OMNet cannot place.
+MULTI_FRAME_ADVICE = ("convert it with dcm2niix (dcm2niix -z y -o OUT FOLDER) and give the "
+                      "NIfTI file")
+
+
+def _checked_frames(file: str, name: str) -> sitk.Image:
+    """One DICOM file; a multi-frame one (Enhanced MR) checked frame by frame."""
+    image = sitk.ReadImage(file)
+    frames, sop_class = header_tags(file, NUMBER_OF_FRAMES, SOP_CLASS)
+    if not frames.isdigit() or int(frames) < 2 or image.GetDimension() != 3:
+        return image  # one slice: check_volume refuses it
+    positions = frame_positions(Path(file).read_bytes())
+    if not positions and sop_class not in ENHANCED_CLASSES:
+        return image  # a classic multi-frame file: one position and a spacing, as GDCM read
+    if len(positions) != image.GetDepth():
+        raise InputError(f"{name}: cannot tell where the {image.GetDepth()} frames of this "
+                         f"multi-frame DICOM file lie (found {len(positions)} frame "
+                         f"positions); {MULTI_FRAME_ADVICE}")
+    _refuse_misplaced(image, positions, name, MULTI_FRAME_ADVICE, unit="frame")
+    return image
+
+
+def _refuse_misplaced(image: sitk.Image, positions, name: str, advice: str, unit: str) -> None:
+    """One-line refusal of a volume whose slices are not where their headers say (or whose
+    headers do not say)."""
+    if image.GetDimension() != 3 or image.GetDepth() != len(positions):
+        return  # not one 3D stack of these slices: check_volume refuses it
+    if any(p is None for p in positions):
+        raise InputError(f"{name}: {sum(p is None for p in positions)} of its "
+                         f"{len(positions)} DICOM {unit}s do not say where they lie (no Image "
+                         "Position); cannot place the volume")
+    wrong = misplaced_slice(image.GetOrigin(), image.GetSpacing(), image.GetDirection(),
+                            positions)
+    if wrong is not None:
+        raise InputError(f"{name}: its slices are not evenly spaced in order: {unit} "
+                         f"{wrong.index + 1} of {wrong.count} lies {wrong.distance_mm:.2f} mm "
+                         f"from where a uniform stack of {wrong.spacing_mm:.2f} mm slices "
+                         f"puts it ({advice})")
 
 
 def find_series(root: Path) -> list[DicomSeries]:
