@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 
 #: Series description, study and series instance UIDs, protocol name.
 DESCRIPTION, STUDY, SERIES, PROTOCOL = "0008|103e", "0020|000d", "0020|000e", "0018|1030"
+#: Study date and time.
+STUDY_DATE, STUDY_TIME = "0008|0020", "0008|0030"
 #: Image Position (Patient), Number of Frames.
 POSITION, NUMBER_OF_FRAMES, SOP_CLASS = "0020|0032", "0028|0008", "0008|0016"
 #: Enhanced MR and Legacy Converted Enhanced MR Image Storage: positions per frame.
@@ -47,6 +49,8 @@ class DicomSeries:
     files: tuple[str, ...]
     protocol: str = ""
     acquisition: Acquisition = field(default_factory=Acquisition)
+    #: The study's date and time as the header gives them (YYYYMMDDHHMMSS; "" absent).
+    study_time: str = ""
 
     @property
     def named_role(self) -> str | None:
@@ -147,11 +151,51 @@ def find_series(root: Path) -> list[DicomSeries]:
         for uid in reader.GetGDCMSeriesIDs(folder):
             names = tuple(reader.GetGDCMSeriesFileNames(folder, uid))
             if names:
-                description, study, protocol, *acquisition = header_tags(
-                    names[0], DESCRIPTION, STUDY, PROTOCOL, *ACQUISITION_TAGS)
+                description, study, protocol, date, time, *acquisition = header_tags(
+                    names[0], DESCRIPTION, STUDY, PROTOCOL, STUDY_DATE, STUDY_TIME,
+                    *ACQUISITION_TAGS)
                 found.append(DicomSeries(Path(folder), description, study, names, protocol,
-                                         Acquisition.from_tags(tuple(acquisition))))
+                                         Acquisition.from_tags(tuple(acquisition)),
+                                         date + time.split(".")[0] if date else ""))
     return found
+
+
+def _pick(series: list[DicomSeries], roles) -> dict[str, tuple[DicomSeries, bool]]:
+    """Role -> (series, chosen by its acquisition parameters), by :func:`choose_series`."""
+    return choose_series(series, roles, named_role=lambda s: s.named_role,
+                         acquisition=lambda s: s.acquisition, size=lambda s: len(s.files))
+
+
+def _study_date(study_time: str) -> str:
+    """YYYYMMDDHHMMSS as 2024-01-15 10:15, for messages ("undated" where absent)."""
+    if len(study_time) < 8:
+        return "undated"
+    date = f"{study_time[:4]}-{study_time[4:6]}-{study_time[6:8]}"
+    return date + (f" {study_time[8:10]}:{study_time[10:12]}" if len(study_time) >= 12 else "")
+
+
+def newest_complete_study(series: list[DicomSeries], roles, name: str) -> list[DicomSeries]:
+    """The series of the newest study that holds every one of ``roles`` where a folder holds
+    several (a CD with today's and a prior exam), said in the log; all series otherwise.
+    Two complete studies that their dates do not order are refused in one line."""
+    studies: dict[str, list[DicomSeries]] = {}
+    for s in series:
+        studies.setdefault(s.study, []).append(s)
+    complete = sorted((members for members in studies.values()
+                       if len(_pick(members, roles)) == len(roles)),
+                      key=lambda members: members[0].study_time, reverse=True)
+    if len(studies) < 2 or not complete:
+        return series
+    dates = ", ".join(_study_date(members[0].study_time) for members in complete)
+    if len(complete) > 1 and complete[0][0].study_time in ("", complete[1][0].study_time):
+        raise InputError(f"{name}: {len(complete)} DICOM studies hold all four sequences "
+                         f"({dates}) and their dates do not tell which is newer; give one "
+                         "study's folder")
+    log.warning("%s: %d DICOM studies (%s); segmenting the newest with all four sequences, "
+                "of %s", name, len(studies), ", ".join(_study_date(m[0].study_time)
+                                                      for m in studies.values()),
+                _study_date(complete[0][0].study_time))
+    return complete[0]
 
 
 def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles | None:
@@ -163,9 +207,9 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
         return None
     given = dict(given or {})
     name = folder_name(root)
-    picked = choose_series(series, (r for r in SEQUENCE_ROLES if r not in given),
-                           named_role=lambda s: s.named_role,
-                           acquisition=lambda s: s.acquisition, size=lambda s: len(s.files))
+    roles = [r for r in SEQUENCE_ROLES if r not in given]
+    series = newest_complete_study(series, roles, name)
+    picked = _pick(series, roles)
     chosen = {role: s for role, (s, _) in picked.items()}
     seen = ", ".join(f"'{s.description or '(no description)'}' ({len(s.files)} images)"
                      for s in series[:12]) + (f" and {len(series) - 12} more"
@@ -185,7 +229,8 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
                f"{s.acquisition.echo_ms:g} ms, TI {s.acquisition.inversion_ms or 0:g} ms"
                f"{', contrast agent' if s.acquisition.contrast_agent else ''})"
                if picked[role][1] else "by its series description")
-        found_by[role] = f"DICOM series '{s.description}' ({len(s.files)} images), {how}"
+        found_by[role] = (f"DICOM series '{s.description}' ({len(s.files)} images) of the "
+                          f"study of {_study_date(s.study_time)}, {how}")
         log.info("%s: DICOM series '%s' (%d images) in %s, %s", ROLE_TITLES[role],
                  s.description, len(s.files), s.folder, how)
     return CaseFiles(case_id=name, **{role: s.folder for role, s in chosen.items()},

@@ -29,8 +29,9 @@ def _pixels(frames: int) -> np.ndarray:
     return (np.arange(frames * 6 * 7).reshape(frames, 6, 7) % 97 + 1).astype(np.int16)
 
 
-def _write_slices(folder: Path, pixels: np.ndarray, slots) -> None:
-    """One classic MR file per slice, slice ``i`` at slot ``slots[i]`` (in slice spacings)."""
+def write_slices(folder: Path, pixels: np.ndarray, slots, tags=()) -> None:
+    """One classic MR file per slice, slice ``i`` at slot ``slots[i]`` (in slice spacings);
+    ``tags``: (key, value) header entries that replace the defaults."""
     folder.mkdir(parents=True)
     writer = sitk.ImageFileWriter()
     writer.KeepOriginalImageUIDOn()
@@ -42,14 +43,15 @@ def _write_slices(folder: Path, pixels: np.ndarray, slots) -> None:
                            ("0020|000d", "1.2.3"), ("0020|000e", "1.2.3.1"),
                            ("0020|0037", "\\".join(map(str, (*ROW, *COLUMN)))),
                            ("0020|0032", "\\".join(map(str, _position(slot)))),
-                           ("0020|0013", str(i + 1)), ("0018|0050", str(SPACING[2]))):
+                           ("0020|0013", str(i + 1)), ("0018|0050", str(SPACING[2])),
+                           *tags):
             plane.SetMetaData(tag, value)
         writer.SetFileName(str(folder / f"IM{i:04d}"))
         writer.Execute(plane)
 
 
 def test_a_whole_series_is_read_where_its_headers_put_it(tmp_path):
-    _write_slices(tmp_path / "series", _pixels(8), range(8))
+    write_slices(tmp_path / "series", _pixels(8), range(8))
     image = read_image(tmp_path / "series")
     np.testing.assert_allclose(image.GetOrigin(), ORIGIN, atol=1e-4)
     np.testing.assert_allclose(image.GetSpacing(), SPACING, atol=1e-4)
@@ -61,7 +63,7 @@ def test_a_series_with_a_missing_image_is_refused_not_stacked_as_uniform(tmp_pat
     """Slots 0-4 and 6-9: GDCM stacks the nine images (22.5 mm from first to last) 22.5 / 8
     = 2.8125 mm apart; image 5 (slot 4, 10 mm in) it puts at 4 * 2.8125 = 11.25 mm, 1.25 mm
     off, the farthest."""
-    _write_slices(tmp_path / "series", _pixels(9), [0, 1, 2, 3, 4, 6, 7, 8, 9])
+    write_slices(tmp_path / "series", _pixels(9), [0, 1, 2, 3, 4, 6, 7, 8, 9])
     with pytest.raises(InputError) as error:
         read_image(tmp_path / "series")
     message = str(error.value)
