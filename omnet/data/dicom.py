@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 #: Series description, study and series instance UIDs, protocol name.
 DESCRIPTION, STUDY, SERIES, PROTOCOL = "0008|103e", "0020|000d", "0020|000e", "0018|1030"
 #: Study date and time.
-STUDY_DATE, STUDY_TIME = "0008|0020", "0008|0030"
+STUDY_DATE, STUDY_TIME, SERIES_NUMBER = "0008|0020", "0008|0030", "0020|0011"
 #: Image Position (Patient), Number of Frames.
 POSITION, NUMBER_OF_FRAMES, SOP_CLASS = "0020|0032", "0028|0008", "0008|0016"
 #: Enhanced MR and Legacy Converted Enhanced MR Image Storage: positions per frame.
@@ -51,6 +51,8 @@ class DicomSeries:
     acquisition: Acquisition = field(default_factory=Acquisition)
     #: The study's date and time as the header gives them (YYYYMMDDHHMMSS; "" absent).
     study_time: str = ""
+    #: The scanner's series number: of two series alike, the later is the re-scan.
+    number: int = 0
 
     @property
     def named_role(self) -> str | None:
@@ -151,19 +153,22 @@ def find_series(root: Path) -> list[DicomSeries]:
         for uid in reader.GetGDCMSeriesIDs(folder):
             names = tuple(reader.GetGDCMSeriesFileNames(folder, uid))
             if names:
-                description, study, protocol, date, time, *acquisition = header_tags(
+                description, study, protocol, date, time, number, *acquisition = header_tags(
                     names[0], DESCRIPTION, STUDY, PROTOCOL, STUDY_DATE, STUDY_TIME,
-                    *ACQUISITION_TAGS)
+                    SERIES_NUMBER, *ACQUISITION_TAGS)
                 found.append(DicomSeries(Path(folder), description, study, names, protocol,
                                          Acquisition.from_tags(tuple(acquisition)),
-                                         date + time.split(".")[0] if date else ""))
+                                         date + time.split(".")[0] if date else "",
+                                         int(number) if number.isdigit() else 0))
     return found
 
 
 def _pick(series: list[DicomSeries], roles) -> dict[str, tuple[DicomSeries, bool]]:
-    """Role -> (series, chosen by its acquisition parameters), by :func:`choose_series`."""
+    """Role -> (series, chosen by its acquisition parameters), by :func:`choose_series`; of
+    two series of one size the later (a re-scan), not the first in folder order."""
     return choose_series(series, roles, named_role=lambda s: s.named_role,
-                         acquisition=lambda s: s.acquisition, size=lambda s: len(s.files))
+                         acquisition=lambda s: s.acquisition,
+                         size=lambda s: (len(s.files), s.number))
 
 
 def _study_date(study_time: str) -> str:

@@ -51,3 +51,18 @@ def test_two_complete_studies_of_one_date_are_refused(tmp_path):
     assert str(error.value) == ("cd: 2 DICOM studies hold all four sequences (2024-01-15 "
                                 "10:15, 2024-01-15 10:15) and their dates do not tell which "
                                 "is newer; give one study's folder")
+
+
+def test_of_a_sequence_scanned_twice_the_rescan_is_taken(tmp_path):
+    """The first T1c (series 2, first in folder order) is the motion-spoilt one; the re-scan
+    (series 7, same size) was taken only when it came first in folder order."""
+    _study(tmp_path / "cd", "1.2.3.1", "20240115", 100)
+    for folder, number, value in (("A_first", 2, 50), ("Z_rescan", 7, 300)):
+        pixels = np.full((4, 6, 7), value, dtype=np.int16)
+        pixels[:, 0, 0] = 0
+        write_slices(tmp_path / "cd" / folder, pixels, range(4),
+                     tags=(("0008|103e", "T1 MPRAGE POST GAD"), ("0020|000d", "1.2.3.1"),
+                           ("0020|000e", f"1.2.3.1.9{number}"), ("0020|0011", str(number))))
+    case = study_case(tmp_path / "cd")
+    assert case.t1ce == tmp_path / "cd" / "Z_rescan"
+    assert int(sitk.GetArrayViewFromImage(read_case(case).images["t1ce"]).max()) == 300
