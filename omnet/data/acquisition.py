@@ -96,7 +96,7 @@ def role_from_acquisition(a: Acquisition) -> str | None:
 def choose_series(series: Sequence[Series], roles: Iterable[str],
                   named_role: Callable[[Series], str | None],
                   acquisition: Callable[[Series], Acquisition],
-                  size: Callable[[Series], int]) -> dict[str, tuple[Series, bool]]:
+                  size: Callable[[Series], object]) -> dict[str, tuple[Series, bool]]:
     """Per role, the series whose name gives it; when none does, an unnamed series whose
     acquisition parameters give it; of several, the largest (a 3D acquisition before a 2D
     one). Role -> (series, chosen by its parameters). Shared by DICOM studies and dcm2niix

@@ -20,6 +20,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, choose_series
+from omnet.data.dicom_geometry import frame_positions, misplaced_slice, parse_position
 from omnet.data.discovery import CaseFiles, folder_name, is_image_path
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
@@ -30,6 +31,12 @@ log = logging.getLogger(__name__)
 
 #: Series description, study and series instance UIDs, protocol name.
 DESCRIPTION, STUDY, SERIES, PROTOCOL = "0008|103e", "0020|000d", "0020|000e", "0018|1030"
+#: Study date and time.
+STUDY_DATE, STUDY_TIME, SERIES_NUMBER = "0008|0020", "0008|0030", "0020|0011"
+#: Image Position (Patient), Number of Frames.
+POSITION, NUMBER_OF_FRAMES, SOP_CLASS = "0020|0032", "0028|0008", "0008|0016"
+#: Enhanced MR and Legacy Converted Enhanced MR Image Storage: positions per frame.
+ENHANCED_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,10 @@ class DicomSeries:
     files: tuple[str, ...]
     protocol: str = ""
     acquisition: Acquisition = field(default_factory=Acquisition)
+    #: The study's date and time as the header gives them (YYYYMMDDHHMMSS; "" absent).
+    study_time: str = ""
+    #: The scanner's series number: of two series alike, the later is the re-scan.
+    number: int = 0
 
     @property
     def named_role(self) -> str | None:
@@ -64,11 +75,71 @@ def header_tags(file: str, *keys: str) -> tuple[str, ...]:
                  for key in keys)
 
 
-def read_series(files) -> sitk.Image:
-    """One DICOM series from its files (in the order GDCM sorted them)."""
+def read_series(files, name: str = "") -> sitk.Image:
+    """One DICOM series from its files (in the order GDCM sorted them), or one multi-frame
+    file, refused with a one-line :class:`InputError` (naming ``name``) where a slice is not
+    where its header puts it (:mod:`omnet.data.dicom_geometry`)."""
+    files = list(files)
+    if len(files) == 1:  # the series reader would make a multi-frame file 4D
+        return _checked_frames(files[0], name or Path(files[0]).name)
     reader = sitk.ImageSeriesReader()
-    reader.SetFileNames(list(files))
-    return reader.Execute()
+    reader.SetFileNames(files)
+    reader.MetaDataDictionaryArrayUpdateOn()
+    reader.LoadPrivateTagsOff()
+    warnings = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # GDCM's gap warning: refused below
+    try:
+        image = reader.Execute()
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(warnings)
+    positions = [parse_position(reader.GetMetaData(k, POSITION))
+                 if reader.HasMetaDataKey(k, POSITION) else None for k in range(len(files))]
+    _refuse_misplaced(image, positions, name or Path(files[0]).parent.name, SLICE_GAP_ADVICE,
+                      unit="image")
+    return image
+
+
+#: What to do about a series whose slices are not evenly spaced.
+SLICE_GAP_ADVICE = ("a missing image, or slices of several stacks in one series? export the "
+                    "series again, whole, or name another with --flair/--t1/--t1ce/--t2")
+#: What to do about a multi-frame file OMNet cannot place.
+MULTI_FRAME_ADVICE = ("convert it with dcm2niix (dcm2niix -z y -o OUT FOLDER) and give the "
+                      "NIfTI file")
+
+
+def _checked_frames(file: str, name: str) -> sitk.Image:
+    """One DICOM file; a multi-frame one (Enhanced MR) checked frame by frame."""
+    image = sitk.ReadImage(file)
+    frames, sop_class = header_tags(file, NUMBER_OF_FRAMES, SOP_CLASS)
+    if not frames.isdigit() or int(frames) < 2 or image.GetDimension() != 3:
+        return image  # one slice: check_volume refuses it
+    positions = frame_positions(Path(file).read_bytes())
+    if not positions and sop_class not in ENHANCED_CLASSES:
+        return image  # a classic multi-frame file: one position and a spacing, as GDCM read
+    if len(positions) != image.GetDepth():
+        raise InputError(f"{name}: cannot tell where the {image.GetDepth()} frames of this "
+                         f"multi-frame DICOM file lie (found {len(positions)} frame "
+                         f"positions); {MULTI_FRAME_ADVICE}")
+    _refuse_misplaced(image, positions, name, MULTI_FRAME_ADVICE, unit="frame")
+    return image
+
+
+def _refuse_misplaced(image: sitk.Image, positions, name: str, advice: str, unit: str) -> None:
+    """One-line refusal of a volume whose slices are not where their headers say (or whose
+    headers do not say)."""
+    if image.GetDimension() != 3 or image.GetDepth() != len(positions):
+        return  # not one 3D stack of these slices: check_volume refuses it
+    if any(p is None for p in positions):
+        raise InputError(f"{name}: {sum(p is None for p in positions)} of its "
+                         f"{len(positions)} DICOM {unit}s do not say where they lie (no Image "
+                         "Position); cannot place the volume")
+    wrong = misplaced_slice(image.GetOrigin(), image.GetSpacing(), image.GetDirection(),
+                            positions)
+    if wrong is not None:
+        raise InputError(f"{name}: its slices are not evenly spaced in order: {unit} "
+                         f"{wrong.index + 1} of {wrong.count} lies {wrong.distance_mm:.2f} mm "
+                         f"from where a uniform stack of {wrong.spacing_mm:.2f} mm slices "
+                         f"puts it ({advice})")
 
 
 def find_series(root: Path) -> list[DicomSeries]:
@@ -82,11 +153,54 @@ def find_series(root: Path) -> list[DicomSeries]:
         for uid in reader.GetGDCMSeriesIDs(folder):
             names = tuple(reader.GetGDCMSeriesFileNames(folder, uid))
             if names:
-                description, study, protocol, *acquisition = header_tags(
-                    names[0], DESCRIPTION, STUDY, PROTOCOL, *ACQUISITION_TAGS)
+                description, study, protocol, date, time, number, *acquisition = header_tags(
+                    names[0], DESCRIPTION, STUDY, PROTOCOL, STUDY_DATE, STUDY_TIME,
+                    SERIES_NUMBER, *ACQUISITION_TAGS)
                 found.append(DicomSeries(Path(folder), description, study, names, protocol,
-                                         Acquisition.from_tags(tuple(acquisition))))
+                                         Acquisition.from_tags(tuple(acquisition)),
+                                         date + time.split(".")[0] if date else "",
+                                         int(number) if number.isdigit() else 0))
     return found
+
+
+def _pick(series: list[DicomSeries], roles) -> dict[str, tuple[DicomSeries, bool]]:
+    """Role -> (series, chosen by its acquisition parameters), by :func:`choose_series`; of
+    two series of one size the later (a re-scan), not the first in folder order."""
+    return choose_series(series, roles, named_role=lambda s: s.named_role,
+                         acquisition=lambda s: s.acquisition,
+                         size=lambda s: (len(s.files), s.number))
+
+
+def _study_date(study_time: str) -> str:
+    """YYYYMMDDHHMMSS as 2024-01-15 10:15, for messages ("undated" where absent)."""
+    if len(study_time) < 8:
+        return "undated"
+    date = f"{study_time[:4]}-{study_time[4:6]}-{study_time[6:8]}"
+    return date + (f" {study_time[8:10]}:{study_time[10:12]}" if len(study_time) >= 12 else "")
+
+
+def newest_complete_study(series: list[DicomSeries], roles, name: str) -> list[DicomSeries]:
+    """The series of the newest study that holds every one of ``roles`` where a folder holds
+    several (a CD with today's and a prior exam), said in the log; all series otherwise.
+    Two complete studies that their dates do not order are refused in one line."""
+    studies: dict[str, list[DicomSeries]] = {}
+    for s in series:
+        studies.setdefault(s.study, []).append(s)
+    complete = sorted((members for members in studies.values()
+                       if len(_pick(members, roles)) == len(roles)),
+                      key=lambda members: members[0].study_time, reverse=True)
+    if len(studies) < 2 or not complete:
+        return series
+    dates = ", ".join(_study_date(members[0].study_time) for members in complete)
+    if len(complete) > 1 and complete[0][0].study_time in ("", complete[1][0].study_time):
+        raise InputError(f"{name}: {len(complete)} DICOM studies hold all four sequences "
+                         f"({dates}) and their dates do not tell which is newer; give one "
+                         "study's folder")
+    log.warning("%s: %d DICOM studies (%s); segmenting the newest with all four sequences, "
+                "of %s", name, len(studies), ", ".join(_study_date(m[0].study_time)
+                                                      for m in studies.values()),
+                _study_date(complete[0][0].study_time))
+    return complete[0]
 
 
 def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles | None:
@@ -98,9 +212,9 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
         return None
     given = dict(given or {})
     name = folder_name(root)
-    picked = choose_series(series, (r for r in SEQUENCE_ROLES if r not in given),
-                           named_role=lambda s: s.named_role,
-                           acquisition=lambda s: s.acquisition, size=lambda s: len(s.files))
+    roles = [r for r in SEQUENCE_ROLES if r not in given]
+    series = newest_complete_study(series, roles, name)
+    picked = _pick(series, roles)
     chosen = {role: s for role, (s, _) in picked.items()}
     seen = ", ".join(f"'{s.description or '(no description)'}' ({len(s.files)} images)"
                      for s in series[:12]) + (f" and {len(series) - 12} more"
@@ -120,7 +234,8 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
                f"{s.acquisition.echo_ms:g} ms, TI {s.acquisition.inversion_ms or 0:g} ms"
                f"{', contrast agent' if s.acquisition.contrast_agent else ''})"
                if picked[role][1] else "by its series description")
-        found_by[role] = f"DICOM series '{s.description}' ({len(s.files)} images), {how}"
+        found_by[role] = (f"DICOM series '{s.description}' ({len(s.files)} images) of the "
+                          f"study of {_study_date(s.study_time)}, {how}")
         log.info("%s: DICOM series '%s' (%d images) in %s, %s", ROLE_TITLES[role],
                  s.description, len(s.files), s.folder, how)
     return CaseFiles(case_id=name, **{role: s.folder for role, s in chosen.items()},

@@ -91,7 +91,7 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
             if len(series) > 1:
                 raise InputError(f"{path.name}/: {len(series)} DICOM series in one folder; "
                                  "put each sequence in its own folder")
-            return read_series(reader.GetGDCMSeriesFileNames(str(path), series[0]))
+            return read_series(reader.GetGDCMSeriesFileNames(str(path), series[0]), path.name)
         image = _whole_dicom_series(path) or sitk.ReadImage(str(path))
     except RuntimeError as exc:
         raise InputError(f"cannot read {path.name}: not a readable image "
@@ -119,11 +119,11 @@ def _whole_dicom_series(path: Path) -> sitk.Image | None:
         return None
     (uid,) = header_tags(str(path), SERIES)
     files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(path.parent), uid) if uid else ()
-    if len(files) < 2:
-        return None
+    if len(files) < 2:  # one file: a multi-frame one is checked frame by frame
+        return read_series((str(path),), path.name)
     log.info("%s is one image of a %d-image DICOM series: reading the series", path.name,
              len(files))
-    return read_series(files)
+    return read_series(files, path.name)
 
 
 class _NiftiLayout(NamedTuple):
@@ -230,7 +230,7 @@ def check_volume(image: sitk.Image, name: str) -> sitk.Image:
 def read_dicom_files(files: tuple[str, ...], name: str) -> sitk.Image:
     """One DICOM series from its files (a study searched by description), checked."""
     try:
-        image = read_series(files)
+        image = read_series(files, name)
     except RuntimeError as exc:
         raise InputError(f"cannot read the DICOM series of {name}: "
                          f"{_reader_complaint(exc)}") from None
