@@ -62,7 +62,22 @@ _STAGE_END = {"reading": 0.04, "preparing": 0.1, "network": 0.9,
 
 @dataclass
 class SegmentationResult:
-    """What :func:`segment` produced; images are in the reference input's geometry."""
+    """What :func:`segment` produced; images are on the outputs' grid (``output_grid``: the
+    T1c's as it was read, by default).
+
+    Attributes:
+        labels: the label map (uint8; BraTS 2018 labels 0/1/2/4 or 2023 0/1/2/3);
+            ``SimpleITK.GetArrayFromImage(result.labels)`` gives it as a (z, y, x) array.
+        volumes_ml: mL per label (necrotic, edema, enhancing) and region (whole, core,
+            enhancing_tumour).
+        report: the JSON-ready report (what was done, model, timings, preparation steps);
+            see :func:`omnet.inference.report.build_report`.
+        attention / probabilities: the CGA maps / per-task probabilities by name, filled
+            only when ``attention_dir`` / ``probabilities_dir`` was given.
+        output: the label map's file, or None when none was written.
+        files: the other files written, by kind (probabilities, attention, brain_mask,
+            uncertainty).
+    """
 
     labels: sitk.Image
     volumes_ml: dict[str, float]
@@ -146,15 +161,19 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             cancel: threading.Event | None = None,
             tiling: TilingSettings | None = None, extractor=None,
             **options) -> SegmentationResult:
-    """Segment one case.
+    """Segment one case: four MRI sequences in, a BraTS label map (and volumes) out.
+
+    For many cases load the model once with :func:`omnet.load_model` and pass it as
+    ``model``: a path or None is read and checked again on every call. Nothing is written
+    unless a destination (``output``, ``report``, ...) is given.
 
     Args:
         inputs: a case folder, a 4D file (MSD order), a zip archive of a case, a
             :class:`CaseFiles`, or a mapping role -> path / ``SimpleITK.Image`` / array with
-            roles flair, t1, t1ce, t2.
+            roles flair, t1, t1ce, t2 (arrays are (z, y, x), taken as 1 mm voxels).
         output: where to write the label map (uint8, reference geometry); None writes none.
-        model: a ``.safetensors`` path, a ``LoadedModel``, an ``nn.Module`` (moved to the
-            device), or None for the bundled model.
+        model: a ``.safetensors`` path, a ``LoadedModel`` (:func:`omnet.load_model`), an
+            ``nn.Module`` (moved to the device), or None for the bundled model.
         settings: the options (:class:`SegmentSettings`); keyword ``options`` override
             single fields of it:
             device: auto, cpu, cuda or mps. mode: fast or exact. precision: auto or float32.
@@ -181,6 +200,15 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         cancel: when set, the run stops with :class:`Cancelled` and writes nothing.
         tiling: tile settings (default: ``TilingSettings(mode=settings.mode)``).
         extractor: a brain extractor (default: the packaged one, loaded when needed).
+
+    Returns:
+        :class:`SegmentationResult`: the label map, volumes in mL, the report.
+
+    Raises:
+        omnet.errors.OMNetError: every refusal, with a one-line message fit to show as is
+            (:class:`~omnet.errors.InputError` for the inputs and options,
+            :class:`~omnet.errors.ModelFileError` for the model,
+            :class:`~omnet.errors.Cancelled` when ``cancel`` was set).
     """
     from omnet.data.imageio import read_case
 
