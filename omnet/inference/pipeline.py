@@ -46,7 +46,7 @@ from omnet.inference.plausibility import check_tumour_share
 from omnet.inference.predict import TilingSettings, predict_crop
 from omnet.inference.report import build_report, input_record
 from omnet.inference.settings import SegmentSettings, check_attention_without_tta
-from omnet.inference.sources import case_input
+from omnet.inference.sources import arrays_with_spacing, case_input
 from omnet.labels import classes_to_labels, get_scheme
 from omnet.preparation import PreparedCase, PrepareSettings, prepare
 from omnet.utils.atomic import atomic_write_json
@@ -160,6 +160,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             progress: Callable[[float, str], None] | None = None,
             cancel: threading.Event | None = None,
             tiling: TilingSettings | None = None, extractor=None,
+            spacing: tuple[float, float, float] | None = None,
             **options) -> SegmentationResult:
     """Segment one case: four MRI sequences in, a BraTS label map (and volumes) out.
 
@@ -170,7 +171,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     Args:
         inputs: a case folder, a 4D file (MSD order), a zip archive of a case, a
             :class:`CaseFiles`, or a mapping role -> path / ``SimpleITK.Image`` / array with
-            roles flair, t1, t1ce, t2 (arrays are (z, y, x), taken as 1 mm voxels).
+            roles flair, t1, t1ce, t2 (arrays are (z, y, x), of voxel size ``spacing``).
         output: where to write the label map (uint8, reference geometry); None writes none.
         model: a ``.safetensors`` path, a ``LoadedModel`` (:func:`omnet.load_model`), an
             ``nn.Module`` (moved to the device), or None for the bundled model.
@@ -200,6 +201,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         cancel: when set, the run stops with :class:`Cancelled` and writes nothing.
         tiling: tile settings (default: ``TilingSettings(mode=settings.mode)``).
         extractor: a brain extractor (default: the packaged one, loaded when needed).
+        spacing: the voxel size (mm, x y z) of numpy array inputs; None: 1 mm. Arrays carry
+            none, so give it for any other voxel size (volumes and checks depend on it).
 
     Returns:
         :class:`SegmentationResult`: the label map, volumes in mL, the report.
@@ -213,6 +216,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     from omnet.data.imageio import read_case
 
     settings = (settings or SegmentSettings()).with_options(**options)
+    inputs = arrays_with_spacing(inputs, spacing)
     if uncertainty is not None and settings.tta is None:
         settings = settings.with_options(tta="all")
     scheme = get_scheme(settings.labels)
