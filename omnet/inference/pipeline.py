@@ -22,6 +22,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from omnet.bundled import is_bundled
+from omnet.data.archive import remove_unpacked
 from omnet.data.discovery import CaseFiles
 from omnet.errors import Cancelled
 from omnet.inference.attention import attention_volumes
@@ -237,7 +238,11 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     case = case_input(inputs)
     if isinstance(case, CaseFiles) and case.seg is not None:  # expert labels: not needed,
         case = dataclasses.replace(case, seg=None)  # and a broken one must not stop the run
-    raw = read_case(case)
+    try:
+        raw = read_case(case)
+    finally:  # a zipped case's unpacked files are not needed once read
+        if isinstance(case, CaseFiles):
+            remove_unpacked(case.all_paths())
     stages.end("reading", "read")
     stages.begin("preparing")
     preparation = PrepareSettings(register=settings.register,
