@@ -6,13 +6,18 @@ import dataclasses
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from omnet.errors import ModelFileError
 
-__all__ = ["ModelSource", "first_network", "resolve_model", "thick_slice_network"]
+if TYPE_CHECKING:
+    from omnet.model.weights import LoadedModel
+
+__all__ = ["ModelSource", "first_network", "load_for_segment", "resolve_model",
+           "thick_slice_network"]
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +84,51 @@ def _from_module(module: nn.Module) -> ModelSource:
     return ModelSource(module, name, variant, width, members=members)
 
 
+def _model_file(model: str | os.PathLike | None, device: torch.device) -> Path:
+    """``model`` as a path; None: the bundled model for this kind of device."""
+    if model is None:
+        from omnet.bundled import default_model_path
+
+        model = default_model_path(device.type)
+        log.info("using the bundled model %s", Path(model).name)
+    if not isinstance(model, (str, os.PathLike)):
+        raise ModelFileError(f"cannot use a {type(model).__name__} as a model")
+    return Path(model)
+
+
+def load_for_segment(model: str | os.PathLike | None = None,
+                     device: str = "auto") -> LoadedModel:
+    """Load a model file once, for ``omnet.segment(..., model=loaded)`` on many cases.
+
+    A path or None given to ``segment`` is read, checked (sha256) and built again on every
+    call; the returned :class:`omnet.model.weights.LoadedModel` is used as it is.
+
+    Args:
+        model: a ``.safetensors`` path, or None for the bundled model ``segment`` would pick
+            on ``device`` (a GPU's model differs from the CPU's when several are bundled).
+        device: auto, cpu, cuda or mps: where the network is placed.
+
+    Raises:
+        ModelFileError: no bundled model, or a file that is not an OMNet model.
+        OMNetError: an unknown or unavailable device.
+    """
+    from omnet.inference.device import select_device
+    from omnet.model.weights import load_model
+
+    torch_device = select_device(device)
+    loaded = load_model(_model_file(model, torch_device), "cpu")
+    loaded.model.to(torch_device)
+    return loaded
+
+
 def resolve_model(model: object, device: torch.device) -> ModelSource:
     """Load or wrap ``model`` and place it on ``device``.
 
     Args:
         model: None (the bundled model for this kind of device), a path to an OMNet
-            ``.safetensors`` file, a :class:`omnet.model.weights.LoadedModel`, or an
-            ``nn.Module`` whose forward returns the three tasks' logits.
+            ``.safetensors`` file, a :class:`omnet.model.weights.LoadedModel` (see
+            :func:`load_for_segment`), or an ``nn.Module`` whose forward returns the three
+            tasks' logits.
 
     Raises:
         ModelFileError: no bundled model, or a file that is not an OMNet model.
@@ -94,21 +137,11 @@ def resolve_model(model: object, device: torch.device) -> ModelSource:
 
     if isinstance(model, nn.Module):
         source = _from_module(model)
-    elif isinstance(model, LoadedModel):
+    else:
+        if not isinstance(model, LoadedModel):
+            model = load_model(_model_file(model, device), "cpu")
         source = _from_module(model.model)
         source.name, source.path, source.sha256 = model.card.name, model.path, model.file_sha256
         source.spacing = tuple(model.card.voxel_spacing)
-    else:
-        if model is None:
-            from omnet.bundled import default_model_path
-
-            model = default_model_path(device.type)
-            log.info("using the bundled model %s", Path(model).name)
-        if not isinstance(model, (str, os.PathLike)):
-            raise ModelFileError(f"cannot use a {type(model).__name__} as a model")
-        loaded = load_model(model, "cpu")
-        source = _from_module(loaded.model)
-        source.name, source.path, source.sha256 = loaded.card.name, loaded.path, loaded.file_sha256
-        source.spacing = tuple(loaded.card.voxel_spacing)
     source.module.to(device)
     return source

@@ -22,6 +22,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from omnet.bundled import is_bundled
+from omnet.data.archive import remove_unpacked
 from omnet.data.discovery import CaseFiles
 from omnet.errors import Cancelled
 from omnet.inference.attention import attention_volumes
@@ -46,7 +47,7 @@ from omnet.inference.plausibility import check_tumour_share
 from omnet.inference.predict import TilingSettings, predict_crop
 from omnet.inference.report import build_report, input_record
 from omnet.inference.settings import SegmentSettings, check_attention_without_tta
-from omnet.inference.sources import case_input
+from omnet.inference.sources import arrays_with_spacing, case_input
 from omnet.labels import classes_to_labels, get_scheme
 from omnet.preparation import PreparedCase, PrepareSettings, prepare
 from omnet.utils.atomic import atomic_write_json
@@ -62,7 +63,22 @@ _STAGE_END = {"reading": 0.04, "preparing": 0.1, "network": 0.9,
 
 @dataclass
 class SegmentationResult:
-    """What :func:`segment` produced; images are in the reference input's geometry."""
+    """What :func:`segment` produced; images are on the outputs' grid (``output_grid``: the
+    T1c's as it was read, by default).
+
+    Attributes:
+        labels: the label map (uint8; BraTS 2018 labels 0/1/2/4 or 2023 0/1/2/3);
+            ``SimpleITK.GetArrayFromImage(result.labels)`` gives it as a (z, y, x) array.
+        volumes_ml: mL per label (necrotic, edema, enhancing) and region (whole, core,
+            enhancing_tumour).
+        report: the JSON-ready report (what was done, model, timings, preparation steps);
+            see :func:`omnet.inference.report.build_report`.
+        attention / probabilities: the CGA maps / per-task probabilities by name, filled
+            only when ``attention_dir`` / ``probabilities_dir`` was given.
+        output: the label map's file, or None when none was written.
+        files: the other files written, by kind (probabilities, attention, brain_mask,
+            uncertainty).
+    """
 
     labels: sitk.Image
     volumes_ml: dict[str, float]
@@ -145,16 +161,21 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
             progress: Callable[[float, str], None] | None = None,
             cancel: threading.Event | None = None,
             tiling: TilingSettings | None = None, extractor=None,
+            spacing: tuple[float, float, float] | None = None,
             **options) -> SegmentationResult:
-    """Segment one case.
+    """Segment one case: four MRI sequences in, a BraTS label map (and volumes) out.
+
+    For many cases load the model once with :func:`omnet.load_model` and pass it as
+    ``model``: a path or None is read and checked again on every call. Nothing is written
+    unless a destination (``output``, ``report``, ...) is given.
 
     Args:
         inputs: a case folder, a 4D file (MSD order), a zip archive of a case, a
             :class:`CaseFiles`, or a mapping role -> path / ``SimpleITK.Image`` / array with
-            roles flair, t1, t1ce, t2.
+            roles flair, t1, t1ce, t2 (arrays are (z, y, x), of voxel size ``spacing``).
         output: where to write the label map (uint8, reference geometry); None writes none.
-        model: a ``.safetensors`` path, a ``LoadedModel``, an ``nn.Module`` (moved to the
-            device), or None for the bundled model.
+        model: a ``.safetensors`` path, a ``LoadedModel`` (:func:`omnet.load_model`), an
+            ``nn.Module`` (moved to the device), or None for the bundled model.
         settings: the options (:class:`SegmentSettings`); keyword ``options`` override
             single fields of it:
             device: auto, cpu, cuda or mps. mode: fast or exact. precision: auto or float32.
@@ -181,10 +202,22 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         cancel: when set, the run stops with :class:`Cancelled` and writes nothing.
         tiling: tile settings (default: ``TilingSettings(mode=settings.mode)``).
         extractor: a brain extractor (default: the packaged one, loaded when needed).
+        spacing: the voxel size (mm, x y z) of numpy array inputs; None: 1 mm. Arrays carry
+            none, so give it for any other voxel size (volumes and checks depend on it).
+
+    Returns:
+        :class:`SegmentationResult`: the label map, volumes in mL, the report.
+
+    Raises:
+        omnet.errors.OMNetError: every refusal, with a one-line message fit to show as is
+            (:class:`~omnet.errors.InputError` for the inputs and options,
+            :class:`~omnet.errors.ModelFileError` for the model,
+            :class:`~omnet.errors.Cancelled` when ``cancel`` was set).
     """
     from omnet.data.imageio import read_case
 
     settings = (settings or SegmentSettings()).with_options(**options)
+    inputs = arrays_with_spacing(inputs, spacing)
     if uncertainty is not None and settings.tta is None:
         settings = settings.with_options(tta="all")
     scheme = get_scheme(settings.labels)
@@ -205,7 +238,11 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
     case = case_input(inputs)
     if isinstance(case, CaseFiles) and case.seg is not None:  # expert labels: not needed,
         case = dataclasses.replace(case, seg=None)  # and a broken one must not stop the run
-    raw = read_case(case)
+    try:
+        raw = read_case(case)
+    finally:  # a zipped case's unpacked files are not needed once read
+        if isinstance(case, CaseFiles):
+            remove_unpacked(case.all_paths())
     stages.end("reading", "read")
     stages.begin("preparing")
     preparation = PrepareSettings(register=settings.register,

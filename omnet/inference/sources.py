@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from omnet.data.archive import is_zip_archive, unpack_case_archive
 from omnet.data.discovery import CaseFiles, find_case_files
 from omnet.data.naming import case_id_from_file
 from omnet.errors import InputError
 
-__all__ = ["case_input", "check_given_files", "explicit_case"]
+__all__ = ["arrays_with_spacing", "case_input", "check_given_files", "explicit_case"]
 
 
 def check_given_files(given: Mapping[str, str | os.PathLike | None]) -> None:
@@ -71,3 +74,30 @@ def explicit_case(flair, t1, t1ce, t2) -> dict[str, Path]:
     if missing:
         raise InputError(f"missing {', '.join(missing)}: give all four sequences")
     return {k: Path(v) for k, v in given.items()}
+
+
+def arrays_with_spacing(inputs: object, spacing: Sequence[float] | None) -> object:
+    """``inputs`` with each numpy array made an image of ``spacing`` (mm, x y z).
+
+    An array carries no voxel size; without ``spacing`` it is taken as 1 mm, which for any
+    other voxel size gives wrong volumes or a refused "slab". ``spacing`` with no array
+    among the inputs is refused: files and images carry their own.
+    """
+    if spacing is None:
+        return inputs
+    values = tuple(float(v) for v in spacing)
+    if len(values) != 3 or not all(math.isfinite(v) and v > 0 for v in values):
+        raise InputError(f"spacing must be three positive mm values (x y z), not {spacing}")
+    if not isinstance(inputs, Mapping) or not any(isinstance(v, np.ndarray)
+                                                  for v in inputs.values()):
+        raise InputError("spacing is for numpy array inputs only; files and images carry "
+                         "their own voxel size")
+
+    import SimpleITK as sitk  # here: the command line imports this module before reading
+
+    def image(array: np.ndarray) -> sitk.Image:
+        made = sitk.GetImageFromArray(array)
+        made.SetSpacing(values)
+        return made
+
+    return {role: image(v) if isinstance(v, np.ndarray) else v for role, v in inputs.items()}

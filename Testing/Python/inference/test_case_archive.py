@@ -75,3 +75,20 @@ def test_a_batch_folder_of_zipped_cases(capsys, phantom_case, tiny_model_file, t
                  "none"])
     assert code == 0, capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["p1.nii.gz", "p2.nii.gz"]
+
+
+def test_a_zipped_case_is_removed_from_disk_once_read(phantom_case, tiny_model, tmp_path,
+                                                      monkeypatch):
+    import tempfile
+
+    from omnet.inference.pipeline import segment
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    phantom_case(shape=(16, 24, 24), name="z3")
+    archive = shutil.make_archive(str(tmp_path / "many"), "zip", tmp_path, "z3")
+    for _ in range(2):   # a loop over zipped cases keeps none of them unpacked
+        result = segment(archive, None, model=tiny_model, device="cpu")
+        assert result.report["case"] == "many"
+        assert list(scratch.iterdir()) == []
