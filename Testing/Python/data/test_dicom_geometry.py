@@ -3,12 +3,14 @@ image, or an Enhanced MR file whose frames are out of order, is never stacked as
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 import SimpleITK as sitk
+from pydicom.dataset import Dataset, FileMetaDataset, validate_file_meta
+from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
 
 from omnet.data.dicom_geometry import frame_positions, misplaced_slice
 from omnet.data.imageio import read_image
@@ -19,6 +21,8 @@ SPACING = (0.8, 0.9, 2.5)
 ROW, COLUMN = (0.8, 0.6, 0.0), (-0.6, 0.8, 0.0)
 NORMAL = tuple(np.cross(ROW, COLUMN))
 ORIGIN = (-40.0, 12.5, 7.0)
+#: Enhanced MR Image Storage.
+ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
 
 
 def _position(k: float) -> tuple[float, float, float]:
@@ -72,55 +76,57 @@ def test_a_series_with_a_missing_image_is_refused_not_stacked_as_uniform(tmp_pat
     assert "\n" not in message
 
 
-# -- Enhanced MR: one file, per-frame Plane Position Sequences (explicit VR little endian) --
+# -- Enhanced MR: one file, per-frame Plane Position Sequences, written by pydicom --
 
-def _element(group: int, element: int, vr: bytes, value: bytes) -> bytes:
-    if len(value) % 2:
-        value += b"\x00" if vr in (b"UI", b"OB") else b" "
-    head = struct.pack("<HH", group, element) + vr
-    if vr in (b"OB", b"OW", b"SQ"):
-        return head + b"\x00\x00" + struct.pack("<I", len(value)) + value
-    return head + struct.pack("<H", len(value)) + value
+def _numbers(*values: float) -> list[str]:
+    return [f"{v:.6g}" for v in values]
 
 
-def _item(*elements: bytes) -> bytes:
-    body = b"".join(elements)
-    return struct.pack("<HHI", 0xFFFE, 0xE000, len(body)) + body
+def _group(**sequences: Dataset) -> Dataset:
+    """A functional group item: each keyword a one-item sequence."""
+    group = Dataset()
+    for keyword, item in sequences.items():
+        setattr(group, keyword, [item])
+    return group
 
 
-def _numbers(*values: float) -> bytes:
-    return "\\".join(f"{v:.6g}" for v in values).encode()
+def _plane_position(position) -> Dataset:
+    plane = Dataset()
+    plane.ImagePositionPatient = _numbers(*position)
+    return plane
 
 
-def _enhanced_mr(path: Path, pixels: np.ndarray, positions) -> None:
+def _enhanced_mr(path: Path, pixels: np.ndarray, positions, *,
+                 syntax: str = ExplicitVRLittleEndian, shared_position=None) -> None:
     """An Enhanced MR Image Storage file as a scanner writes it: orientation and spacing
-    shared, each frame's position in its own functional group."""
-    sop_class, us = b"1.2.840.10008.5.1.4.1.1.4.1", (lambda v: struct.pack("<H", v))
-    meta = (_element(2, 1, b"OB", b"\x00\x01") + _element(2, 2, b"UI", sop_class)
-            + _element(2, 3, b"UI", b"1.2.3.9") + _element(2, 0x10, b"UI",
-                                                           b"1.2.840.10008.1.2.1"))
-    frames, rows, columns = pixels.shape
-    shared = _item(
-        _element(0x20, 0x9116, b"SQ", _item(_element(0x20, 0x37, b"DS",
-                                                      _numbers(*ROW, *COLUMN)))),
-        _element(0x28, 0x9110, b"SQ", _item(
-            _element(0x18, 0x50, b"DS", _numbers(SPACING[2])),
-            _element(0x28, 0x30, b"DS", _numbers(SPACING[1], SPACING[0])))))
-    per_frame = b"".join(_item(_element(0x20, 0x9113, b"SQ", _item(
-        _element(0x20, 0x32, b"DS", _numbers(*p))))) for p in positions)
-    body = b"".join([
-        _element(8, 0x16, b"UI", sop_class), _element(8, 0x18, b"UI", b"1.2.3.9"),
-        _element(8, 0x60, b"CS", b"MR"), _element(0x20, 0xD, b"UI", b"1.2.3"),
-        _element(0x20, 0xE, b"UI", b"1.2.3.2"), _element(0x28, 2, b"US", us(1)),
-        _element(0x28, 4, b"CS", b"MONOCHROME2"),
-        _element(0x28, 8, b"IS", str(frames).encode()), _element(0x28, 0x10, b"US", us(rows)),
-        _element(0x28, 0x11, b"US", us(columns)), _element(0x28, 0x100, b"US", us(16)),
-        _element(0x28, 0x101, b"US", us(16)), _element(0x28, 0x102, b"US", us(15)),
-        _element(0x28, 0x103, b"US", us(1)), _element(0x5200, 0x9229, b"SQ", shared),
-        _element(0x5200, 0x9230, b"SQ", per_frame),
-        _element(0x7FE0, 0x10, b"OW", pixels.astype("<i2").tobytes())])
-    group_length = _element(2, 0, b"UL", struct.pack("<I", len(meta)))
-    path.write_bytes(b"\x00" * 128 + b"DICM" + group_length + meta + body)
+    shared, each frame's position in its own functional group (none where ``positions``
+    has None) and, given ``shared_position``, one in the shared group too."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = ENHANCED_MR
+    meta.MediaStorageSOPInstanceUID = "1.2.3.9"
+    meta.TransferSyntaxUID = syntax
+    validate_file_meta(meta, enforce_standard=True)  # adds the group length and version
+    data = Dataset()
+    data.file_meta, data.preamble = meta, b"\x00" * 128
+    data.SOPClassUID, data.SOPInstanceUID, data.Modality = ENHANCED_MR, "1.2.3.9", "MR"
+    data.StudyInstanceUID, data.SeriesInstanceUID = "1.2.3", "1.2.3.2"
+    frames, data.Rows, data.Columns = pixels.shape
+    data.NumberOfFrames, data.SamplesPerPixel = frames, 1
+    data.PhotometricInterpretation = "MONOCHROME2"
+    data.BitsAllocated, data.BitsStored, data.HighBit, data.PixelRepresentation = 16, 16, 15, 1
+    orientation, measures = Dataset(), Dataset()
+    orientation.ImageOrientationPatient = _numbers(*ROW, *COLUMN)
+    measures.SliceThickness = _numbers(SPACING[2])[0]
+    measures.PixelSpacing = _numbers(SPACING[1], SPACING[0])
+    shared = _group(PlaneOrientationSequence=orientation, PixelMeasuresSequence=measures)
+    if shared_position is not None:
+        shared.PlanePositionSequence = [_plane_position(shared_position)]
+    data.SharedFunctionalGroupsSequence = [shared]
+    data.PerFrameFunctionalGroupsSequence = [
+        Dataset() if p is None else _group(PlanePositionSequence=_plane_position(p))
+        for p in positions]
+    data.PixelData = pixels.astype("<i2").tobytes()
+    pydicom.dcmwrite(str(path), data)
 
 
 def test_an_enhanced_mr_file_is_read_as_one_3d_volume_in_place(tmp_path):
@@ -152,8 +158,41 @@ def test_an_enhanced_mr_file_gdcm_cannot_place_is_refused(tmp_path, slots):
 def test_frame_positions_are_read_in_frame_order(tmp_path):
     positions = [_position(k) for k in (2, 0, 1)]
     _enhanced_mr(tmp_path / "f.dcm", _pixels(3), positions)
-    found = frame_positions((tmp_path / "f.dcm").read_bytes())
+    found = frame_positions(tmp_path / "f.dcm")
     np.testing.assert_allclose(found, positions, atol=1e-4)
+
+
+def test_a_deflated_enhanced_mr_file_is_read_in_place(tmp_path):
+    """Deflated Explicit VR Little Endian: the frame positions are compressed with the rest of
+    the data set, where no scan of the file's bytes finds them."""
+    pixels, positions = _pixels(6), [_position(k) for k in range(6)]
+    _enhanced_mr(tmp_path / "t1c.dcm", pixels, positions, syntax=DeflatedExplicitVRLittleEndian)
+    assert b"\x20\x00\x13\x91" not in (tmp_path / "t1c.dcm").read_bytes()
+    np.testing.assert_allclose(frame_positions(tmp_path / "t1c.dcm"), positions, atol=1e-4)
+    image = read_image(tmp_path / "t1c.dcm")
+    np.testing.assert_allclose(image.GetOrigin(), ORIGIN, atol=1e-4)
+    np.testing.assert_allclose(image.GetSpacing(), SPACING, atol=1e-4)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), pixels)
+
+
+def test_a_frame_without_its_own_position_takes_the_shared_one(tmp_path):
+    _enhanced_mr(tmp_path / "f.dcm", _pixels(3), [None] * 3, shared_position=ORIGIN)
+    np.testing.assert_allclose(frame_positions(tmp_path / "f.dcm"), [ORIGIN] * 3, atol=1e-4)
+
+
+def test_an_enhanced_mr_file_with_a_frame_without_a_position_is_refused(tmp_path):
+    _enhanced_mr(tmp_path / "f.dcm", _pixels(3), [_position(0), None, _position(2)])
+    np.testing.assert_allclose(frame_positions(tmp_path / "f.dcm"),
+                               [_position(0), _position(2)], atol=1e-4)
+    with pytest.raises(InputError) as error:
+        read_image(tmp_path / "f.dcm")
+    assert str(error.value).startswith("f.dcm: cannot tell where the 3 frames of this "
+                                       "multi-frame DICOM file lie (found 2 frame positions)")
+
+
+def test_a_file_pydicom_cannot_read_has_no_frame_positions(tmp_path):
+    (tmp_path / "g.dcm").write_bytes(b"")
+    assert frame_positions(tmp_path / "g.dcm") == []
 
 
 def test_misplaced_slice_names_the_farthest_slice():

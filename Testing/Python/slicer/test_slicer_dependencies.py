@@ -64,18 +64,20 @@ def test_unsupported_requirements_are_refused():
 
 def test_fresh_slicer_gets_torch_via_pytorch_and_the_rest_via_pip_with_pins():
     installed = {"numpy": "1.26.4", "simpleitk": "2.3.1", "scipy": "1.13.0", "torch": None,
-                 "scikit-learn": None, "safetensors": None, "tqdm": "4.66.1"}
+                 "pydicom": "2.4.4", "scikit-learn": None, "safetensors": None, "tqdm": "4.66.1"}
     plan = plan_install(OMNET_REQUIREMENTS, installed)
     assert plan.torch == ">=2.2"
     assert plan.pip == ("scikit-learn>=1.2", "safetensors>=0.4")
-    assert set(plan.constraints) == {"numpy==1.26.4", "SimpleITK==2.3.1", "scipy==1.13.0"}
+    assert set(plan.constraints) == {"numpy==1.26.4", "SimpleITK==2.3.1", "scipy==1.13.0",
+                                     "pydicom==2.4.4"}
     assert plan.kept == ()
     assert plan.needed
 
 
 def test_shipped_packages_are_kept_even_when_too_old():
     installed = {"numpy": "1.21.0", "simpleitk": "2.3.1", "scipy": "1.13.0", "torch": "2.5.1",
-                 "scikit-learn": "1.5.0", "safetensors": "0.4.3", "tqdm": "4.66.1"}
+                 "pydicom": "2.4.4", "scikit-learn": "1.5.0", "safetensors": "0.4.3",
+                 "tqdm": "4.66.1"}
     plan = plan_install(OMNET_REQUIREMENTS, installed)
     assert not plan.needed
     assert "numpy==1.21.0" in plan.constraints
@@ -84,7 +86,8 @@ def test_shipped_packages_are_kept_even_when_too_old():
 
 def test_outdated_non_shipped_package_is_upgraded_and_missing_shipped_one_installed():
     installed = {"numpy": None, "simpleitk": "2.3.1", "scipy": "1.13.0", "torch": "2.1.0",
-                 "scikit-learn": "1.5.0", "safetensors": "0.3.0", "tqdm": "4.66.1"}
+                 "pydicom": "2.4.4", "scikit-learn": "1.5.0", "safetensors": "0.3.0",
+                 "tqdm": "4.66.1"}
     plan = plan_install(OMNET_REQUIREMENTS, installed)
     assert plan.torch == ">=2.2"
     assert plan.pip == ("numpy>=1.23", "safetensors>=0.4")
