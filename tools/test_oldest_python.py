@@ -2,7 +2,8 @@
 oldest) and 3.12 (Slicer 5.10 and 5.12).
 
 Slicer 5.8 runs the modules and their ``PythonSlicer`` child process on Python 3.9, with
-numpy 1.26.4, scipy 1.13.1 and SimpleITK and without PyTorch until the module installs it.
+numpy 1.26.4, scipy 1.13.1, pydicom 2.4.4 and SimpleITK and without PyTorch until the module
+installs it.
 This makes ``.venv-py39`` with just those (plus pytest) and runs there the tests that need no
 PyTorch: the Slicer modules' logic, loading them as Slicer does, and the import of every
 ``omnet`` module with a stand-in for PyTorch. Then the same tests run in ``.venv-py312``
@@ -26,11 +27,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OLDEST = (3, 9)
-#: Slicer 5.8's own numpy and scipy (SuperBuild/External_python-*.cmake), SimpleITK, pytest.
-REQUIREMENTS = ("numpy==1.26.4", "scipy==1.13.1", "SimpleITK>=2.2", "pytest>=7", "tomli>=2")
+#: Slicer 5.8's own numpy, scipy and pydicom (SuperBuild/External_python-*.cmake; pydicom in
+#: External_python-dicom-requirements.cmake), SimpleITK, pytest.
+REQUIREMENTS = ("numpy==1.26.4", "scipy==1.13.1", "pydicom==2.4.4", "SimpleITK>=2.2",
+                "pytest>=7", "tomli>=2")
 #: Slicer 5.10 and 5.12's Python, with the newest packages.
 NEWEST = (3, 12)
-NEWEST_REQUIREMENTS = ("numpy>=2", "scipy>=1.13", "SimpleITK>=2.2", "pytest>=7")
+NEWEST_REQUIREMENTS = ("numpy>=2", "scipy>=1.13", "pydicom>=2.4", "SimpleITK>=2.2",
+                       "pytest>=7")
 TESTS = ("Testing/Python/compat", "Testing/Python/slicer")
 
 
