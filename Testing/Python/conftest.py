@@ -60,6 +60,31 @@ def brats_case(brats_dir: Path) -> Path:
     return brats_dir / "Brats18_2013_2_1"
 
 
+@pytest.fixture(autouse=True)
+def _logging_set_up_per_test():
+    """A command run in-process (``main([...])``) sets up logging for the command line
+    (:func:`omnet.utils.log.configure_logging`); undo that after the test, so that one test's
+    set-up does not print INFO lines into the next one's captured stderr."""
+    import logging
+
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in [h for h in root.handlers if type(h).__module__ == "omnet.utils.log"]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+
+
+@pytest.fixture
+def any_tumour_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let an untrained network's label map through: it paints any share of the brain, which
+    ``omnet segment`` refuses as no glioma's (:mod:`omnet.inference.plausibility`); tests of
+    the plumbing around such a network relax that check."""
+    from omnet.inference import plausibility
+
+    monkeypatch.setattr(plausibility, "MAX_TUMOUR_SHARE", 1.0)
+
+
 @pytest.fixture
 def small_phantoms(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let the preparation stage take phantoms a few cm across: its checks that a series

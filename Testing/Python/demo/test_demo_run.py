@@ -98,7 +98,7 @@ def test_demo_errors_are_one_line(tmp_path, capsys, argv):
     assert len(err) == 1 and err[0].startswith("omnet: error: ")
 
 
-def test_demo_through_omnet_segment_with_a_tiny_model(tmp_path, capsys):
+def test_demo_through_omnet_segment_with_a_tiny_model(tmp_path, capsys, any_tumour_share):
     """The real inference pipeline on a small case with a randomly initialised network."""
     import torch
 

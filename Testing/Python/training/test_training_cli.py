@@ -96,7 +96,7 @@ def test_export_is_the_best_network_with_its_card(trained_run):
                                                                       rel=1e-5)
 
 
-def test_exported_model_segments_a_case(trained_run, synthetic_dataset):
+def test_exported_model_segments_a_case(trained_run, synthetic_dataset, any_tumour_share):
     _, run, _ = trained_run
     result = omnet.segment(synthetic_dataset / "case01", model=run / "model.safetensors",
                            device="cpu", postprocess=False)
