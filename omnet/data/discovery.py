@@ -293,7 +293,7 @@ def scan_dataset(data_dir: str | os.PathLike) -> DatasetScan:
     if (root / "imagesTr").is_dir():
         return _scan_msd(root)
     scan = DatasetScan()
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not is_system_entry(p.name)):
         if nested := _nested_dataset(folder):
             scan.problems.append((folder.name, nested))
             continue

@@ -161,6 +161,16 @@ def test_a_dataset_given_one_folder_too_high_or_low_is_named_with_the_way_out(
         scan_dataset(dataset / "imagesTr")
 
 
+def test_system_folders_beside_training_cases_are_not_cases(tmp_path: Path) -> None:
+    """A dataset unzipped on macOS (__MACOSX/) or copied to a USB drive's root (System Volume
+    Information/) lists its one case and no unusable ones, as a batch does."""
+    _touch(tmp_path / "A", *(f"A_{role}.nii.gz" for role in ("flair", "t1", "t1ce", "t2", "seg")))
+    _touch(tmp_path / "__MACOSX" / "A", "._A_flair.nii.gz", "._A_seg.nii.gz")
+    _touch(tmp_path / "System Volume Information", "IndexerVolumeGuid")
+    scan = scan_dataset(tmp_path)
+    assert [c.case_id for c in scan.cases] == ["A"] and scan.problems == []
+
+
 def _float_label_case(root: Path, case_id: str, necrotic: float, edema: float) -> None:
     """A phantom case whose label map is float32, with ``necrotic`` written for the 1s and
     ``edema`` for the 2s (4 stays 4): a label map saved after a resampling."""
