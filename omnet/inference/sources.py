@@ -85,9 +85,13 @@ def arrays_with_spacing(inputs: object, spacing: Sequence[float] | None) -> obje
     """
     if spacing is None:
         return inputs
-    values = tuple(float(v) for v in spacing)
+    wrong = InputError(f"spacing must be three positive mm values (x y z), not {spacing}")
+    try:  # a single number (spacing=1.0) or text is no voxel size either
+        values = tuple(float(v) for v in spacing)
+    except (TypeError, ValueError):
+        raise wrong from None
     if len(values) != 3 or not all(math.isfinite(v) and v > 0 for v in values):
-        raise InputError(f"spacing must be three positive mm values (x y z), not {spacing}")
+        raise wrong
     if not isinstance(inputs, Mapping) or not any(isinstance(v, np.ndarray)
                                                   for v in inputs.values()):
         raise InputError("spacing is for numpy array inputs only; files and images carry "

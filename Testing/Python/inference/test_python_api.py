@@ -67,3 +67,13 @@ def test_numpy_arrays_take_the_spacing_given(tiny_model, phantom_case):
         omnet.segment(phantom_case(), None, model=tiny_model, device="cpu", spacing=spacing)
     with pytest.raises(InputError, match="three positive"):
         omnet.segment(arrays, None, model=tiny_model, device="cpu", spacing=(1.0, 0.0, 1.0))
+
+
+@pytest.mark.parametrize("spacing", [1.0, "1 1 1", (1.0, "a", 1.0)])
+def test_a_spacing_that_is_not_three_numbers_is_a_one_line_error(spacing):
+    """A single number or text is refused like a wrong count, not with a TypeError."""
+    from omnet.inference.sources import arrays_with_spacing
+
+    arrays = {"t1": np.zeros((2, 3, 4), dtype=np.float32)}
+    with pytest.raises(InputError, match=r"^spacing must be three positive mm values"):
+        arrays_with_spacing(arrays, spacing)
