@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from omnet.card import ModelCard
+from omnet.data.naming import SHORT_TITLES
 from omnet.registry import get_variant
 
 __all__ = ["INTENDED_USE", "ModelSummary", "summarize_card", "summary_lines"]
@@ -22,7 +23,6 @@ INTENDED_USE = "research only, not for clinical use"
 #: The licence of the OMNet code that made and runs the weights (cards record none).
 CODE_LICENCE = "Apache-2.0 (OMNet code; the card records no licence of its own)"
 _REGIONS = ("whole", "core", "enhancing")
-_SEQUENCE_NAMES = {"flair": "FLAIR", "t1": "T1", "t1ce": "T1c", "t2": "T2"}
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def summarize_card(card: ModelCard, path: str | Path, file_sha256: str) -> Model
     labels = card.output_labels
     return ModelSummary(
         name=card.name, path=str(path), file_sha256=file_sha256, network=_network(card),
-        inputs=", ".join(_SEQUENCE_NAMES.get(m, m) for m in card.modalities)
+        inputs=", ".join(SHORT_TITLES.get(m, m) for m in card.modalities)
         + f"; {card.normalization.get('method', '?')} per sequence over the brain",
         voxel_spacing_mm=list(card.voxel_spacing),
         outputs=", ".join(f"{labels[k]} {k}" for k in ("necrotic", "edema", "enhancing")

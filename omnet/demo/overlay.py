@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from omnet.data.naming import SEQUENCE_ROLES
+from omnet.data.naming import SEQUENCE_ROLES, SHORT_TITLES
 from omnet.labels import BRATS2018, LabelScheme
 from omnet.utils.atomic import atomic_path
 
@@ -23,7 +23,6 @@ __all__ = ["REGION_COLOURS", "slice_centre", "write_overlay_png"]
 #: tumour yellow, the colours most BraTS figures use.
 REGION_COLOURS = {"necrotic": (0.90, 0.15, 0.15), "edema": (0.20, 0.80, 0.25),
                   "enhancing": (1.00, 0.90, 0.10)}
-_TITLES = {"flair": "FLAIR", "t1": "T1", "t1ce": "T1c", "t2": "T2"}
 
 
 def slice_centre(*label_maps: np.ndarray | None) -> tuple[int, int, int]:
@@ -118,7 +117,7 @@ def write_overlay_png(path: str | os.PathLike, images: Mapping[str, np.ndarray],
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:
-                ax.set_title(_TITLES.get(name, name), fontsize=11)
+                ax.set_title(SHORT_TITLES.get(name, name), fontsize=11)
             if col == 0:
                 ax.set_ylabel(row_names[row], fontsize=10)
     fig.legend(handles=[Patch(color=REGION_COLOURS[k], label=label) for k, label in
