@@ -54,13 +54,25 @@ def _network(card: ModelCard) -> str:
     return text + (f", {config.ensemble_text()}" if config.members > 1 else "")
 
 
-def _recipe(record: dict[str, Any]) -> str:
+def _map(value: Any) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else empty: a card's training and metrics records
+    are free-form, so a part of another shape is shown as unrecorded, not a traceback."""
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: Any) -> str:
+    """How many cases a record lists ("?" when it is no list or map)."""
+    return str(len(value)) if isinstance(value, (list, dict)) else "?"
+
+
+def _recipe(record: Any) -> str:
     """One network's training in a line: preset, iterations, cases, start weights."""
-    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    record = _map(record)
+    data = _map(record.get("data"))
     parts = [f"preset {record.get('preset', '?')}",
              f"{record.get('iterations', '?')} iterations",
-             f"{len(data.get('train_cases', []))} training cases",
-             f"{len(data.get('validation_cases', []))} validation cases"]
+             f"{_count(data.get('train_cases', []))} training cases",
+             f"{_count(data.get('validation_cases', []))} validation cases"]
     start = record.get("initialised_from")
     if isinstance(start, dict):
         parts.append(f"fine-tuned from {start.get('name', '?')}")
@@ -70,7 +82,7 @@ def _recipe(record: dict[str, Any]) -> str:
 def _training(card: ModelCard) -> list[str]:
     members = card.training.get("ensemble_of")
     if isinstance(members, list) and members:
-        return [f"network {i + 1} ({m.get('name', '?')}): {_recipe(m.get('training') or {})}"
+        return [f"network {i + 1} ({m.get('name', '?')}): {_recipe(m.get('training'))}"
                 for i, m in enumerate(members) if isinstance(m, dict)]
     return [_recipe(card.training)] if card.training else []
 
@@ -88,10 +100,10 @@ def _figures(card: ModelCard) -> str:
     for key, label in (("heldout", "held-out"), ("recipe_heldout", "held-out, recipe twin")):
         figures = metrics.get(key)
         if isinstance(figures, dict):
-            post = figures.get("postprocessed") or {}
-            text = _dice(post.get("mean") or {})
+            post = _map(figures.get("postprocessed"))
+            text = _dice(_map(post.get("mean")))
             if text:
-                return f"Dice {text} ({label}, {len(post.get('cases') or {})} cases)"
+                return f"Dice {text} ({label}, {_count(post.get('cases') or {})} cases)"
     dice = metrics.get("validation_dice")
     if isinstance(dice, dict) and dice:
         text = ", ".join(f"{r} {float(dice[r]):.3f}" for r in _REGIONS

@@ -91,3 +91,24 @@ def test_the_cli_refuses_a_damaged_file_in_one_line(model_file, capsys):
     assert main(["models", "--info", str(model_file)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "checksum" in err[0]
+
+
+@pytest.mark.parametrize(("changes", "trained", "figures"), [
+    ({"training": {"preset": "p", "data": {"train_cases": 34, "validation_cases": ["c"]}}},
+     ["preset p, ? iterations, ? training cases, 1 validation cases"], "none recorded"),
+    ({"training": {"ensemble_of": [{"name": "x", "training": "quick"}]}},
+     ["network 1 (x): preset ?, ? iterations, 0 training cases, 0 validation cases"],
+     "none recorded"),
+    ({"metrics": {"heldout": {"postprocessed": [0.9]}}}, [], "none recorded"),
+    ({"metrics": {"heldout": {"postprocessed": {"mean": [0.9], "cases": 7}}}}, [],
+     "none recorded"),
+    ({"metrics": {"heldout": {"postprocessed": {"mean": {"whole": {"dice": 0.5}},
+                                                "cases": 7}}}}, [],
+     "Dice whole 0.500 (held-out, ? cases)"),
+])
+def test_training_and_metrics_records_of_another_shape_are_shown_as_unknown(
+        changes, trained, figures):
+    """The records are free-form: a count where a list of cases was expected, or a list where
+    a map was, reads '?' or 'none recorded' instead of stopping with a TypeError."""
+    summary = summarize_card(_card(**{"training": {}, **changes}), "m", "")
+    assert (summary.training, summary.figures) == (trained, figures)
