@@ -22,6 +22,7 @@ from omnet.data.naming import (
     ROLE_TITLES,
     SEQUENCE_ROLES,
     case_id_from_file,
+    channel_groups,
     classify_name,
     incomplete_channel_groups,
     is_omnet_output,
@@ -125,8 +126,10 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         return _check_distinct_outputs([BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
                                         for folder in anat if (case_id := bids_case_id(folder))])
     images = [e.name for e in entries if e.is_file() and is_image_path(e)]
-    order = dataset_description(root, root.resolve().parent).channels
-    if channels := channel_cases(root, images, order):
+    if channel_groups(images):  # only channel files read a dataset.json (another task's,
+        # above a folder of ordinary cases, says nothing of them)
+        order = dataset_description(root, root.resolve().parent).channels
+        channels = channel_cases(root, images, order)
         log.info("%s holds the channel files of %d cases (nnU-Net layout; channels %s)", root,
                  len(channels), ", ".join(f"{i}: {ROLE_TITLES[r]}" for i, r in enumerate(order)))
         return _check_distinct_outputs(_channel_batch(root, channels, images, out, order))

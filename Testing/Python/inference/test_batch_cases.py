@@ -215,3 +215,14 @@ def test_channel_files_take_their_sequences_from_the_dataset_json_above(tmp_path
     segment_folder(dataset / "imagesTs", tmp_path / "out", segment=segment)
     assert seen == [{"flair": "BraTS2021_00000_0003.nii.gz", "t1": "BraTS2021_00000_0000.nii.gz",
                      "t1ce": "BraTS2021_00000_0001.nii.gz", "t2": "BraTS2021_00000_0002.nii.gz"}]
+
+
+def test_another_tasks_dataset_json_above_case_folders_is_not_read(tmp_path):
+    """A folder of case folders inside a one-channel (CT) nnU-Net dataset: the channel names
+    are for channel files only, so they neither refuse nor reorder these cases."""
+    dataset = tmp_path / "Dataset001_Liver"
+    _case(dataset / "imagesTs" / "a")
+    (dataset / "dataset.json").write_text('{"channel_names": {"0": "CT"}, '
+                                          '"labels": {"background": 0, "liver": 1}}')
+    cases = find_batch_cases(dataset / "imagesTs", tmp_path / "out")
+    assert [(c.case_id, c.source) for c in cases] == [("a", dataset / "imagesTs" / "a")]
