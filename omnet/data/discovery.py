@@ -230,7 +230,11 @@ class DatasetScan:
 def dataset_description(*folders: Path) -> DatasetDescription:
     """What the first ``dataset.json`` among ``folders`` says of the channels and labels (an
     nnU-Net ``imagesTs/`` has it in the folder above); the MSD brain tumour task's (FLAIR,
-    T1w, T1gd, T2w; MSD labels) when there is none or it is not a JSON object."""
+    T1w, T1gd, T2w; MSD labels) when there is none or it is not a JSON object.
+
+    Raises:
+        InputError: a ``dataset.json`` that is there but cannot be read (permissions).
+    """
     for folder in folders:
         meta = folder / "dataset.json"
         if not meta.is_file():
@@ -239,6 +243,8 @@ def dataset_description(*folders: Path) -> DatasetDescription:
             parsed = json.loads(meta.read_text())
             if not isinstance(parsed, dict):
                 raise ValueError("not a JSON object")
+        except OSError as exc:  # present but unreadable: guessing its channels could swap them
+            raise InputError(f"cannot read {meta}: {exc.strerror or exc}") from None
         except ValueError:
             log.warning("%s is not valid JSON; assuming the MSD brain tumour channels and "
                         "labels", meta)

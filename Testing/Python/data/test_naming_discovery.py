@@ -202,3 +202,21 @@ def test_given_files_complete_a_folder(tmp_path: Path) -> None:
     outside = _touch(tmp_path / "other", "t2_better.nii.gz") / "t2_better.nii.gz"
     assert find_case_files(case, given={"t1ce": case / "c_t1ce.nii.gz",
                                         "t2": outside}).t2 == outside
+
+
+def test_a_dataset_json_that_cannot_be_read_is_one_line(tmp_path, monkeypatch):
+    """A dataset.json that is there but unreadable (permissions) is named, not guessed at:
+    the MSD order in its place could swap the sequences."""
+    from pathlib import Path
+
+    from omnet.data.discovery import dataset_description
+    from omnet.errors import InputError
+
+    (tmp_path / "dataset.json").write_text("{}")
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(InputError, match=r"cannot read .*dataset\.json: Permission denied"):
+        dataset_description(tmp_path)
