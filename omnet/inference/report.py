@@ -21,9 +21,11 @@ def input_record(case: CaseFiles | Mapping) -> dict:
     """Per sequence, the file read and how it was recognised, so that a reader of the
     report can check that the right series went into each channel."""
     if isinstance(case, CaseFiles) and case.four_d is not None:
+        order = ("Medical Segmentation Decathlon order" if case.channel_order == SEQUENCE_ROLES
+                 else "dataset.json order")
         return {role: {"file": case.four_d.name, "found_by": f"4D image, channel {index} "
-                       "(Medical Segmentation Decathlon order)"}
-                for index, role in enumerate(SEQUENCE_ROLES)}
+                       f"({order})"}
+                for index, role in enumerate(case.channel_order)}
     if isinstance(case, CaseFiles):
         return {role: {"file": path.name, "found_by": case.found_by.get(role, "file name")}
                 for role, path in case.sequences().items()}
