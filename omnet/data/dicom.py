@@ -3,7 +3,8 @@ descriptions the scanner wrote ("AX FLAIR", "AX T1 POST GD", ...), else by the p
 names, at any folder depth and whatever the folders are called (``SE000001``), several
 series to a folder or one each. A sequence no series names (an anonymised study keeps
 neither name) is looked for among the unnamed series by its acquisition parameters
-(:mod:`omnet.data.acquisition`).
+(:mod:`omnet.data.acquisition`), those of an Enhanced MR file from its functional groups
+(:mod:`omnet.data.enhanced_mr`).
 
 Of several series that name one sequence, the one with the most slices is taken (a 3D
 acquisition before a 2D one); the choice is logged and kept in the case.
@@ -19,9 +20,15 @@ from pathlib import Path
 
 import SimpleITK as sitk
 
-from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, choose_series
+from omnet.data.acquisition import (
+    ACQUISITION_TAGS,
+    Acquisition,
+    choose_series,
+    describe_acquisition,
+)
 from omnet.data.dicom_geometry import frame_positions, misplaced_slice, parse_position
 from omnet.data.discovery import CaseFiles, folder_name, is_image_path
+from omnet.data.enhanced_mr import enhanced_acquisition
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
 
@@ -153,14 +160,22 @@ def find_series(root: Path) -> list[DicomSeries]:
         for uid in reader.GetGDCMSeriesIDs(folder):
             names = tuple(reader.GetGDCMSeriesFileNames(folder, uid))
             if names:
-                description, study, protocol, date, time, number, *acquisition = header_tags(
-                    names[0], DESCRIPTION, STUDY, PROTOCOL, STUDY_DATE, STUDY_TIME,
-                    SERIES_NUMBER, *ACQUISITION_TAGS)
-                found.append(DicomSeries(Path(folder), description, study, names, protocol,
-                                         Acquisition.from_tags(tuple(acquisition)),
-                                         date + time.split(".")[0] if date else "",
-                                         int(number) if number.isdigit() else 0))
+                found.append(_series(Path(folder), names))
     return found
+
+
+def _series(folder: Path, names: tuple[str, ...]) -> DicomSeries:
+    """One series from its first file's header; an Enhanced MR file's acquisition parameters
+    from its functional groups, where its top-level header has none."""
+    description, study, protocol, date, time, number, sop_class, *acquisition = header_tags(
+        names[0], DESCRIPTION, STUDY, PROTOCOL, STUDY_DATE, STUDY_TIME, SERIES_NUMBER,
+        SOP_CLASS, *ACQUISITION_TAGS)
+    parameters = Acquisition.from_tags(tuple(acquisition))
+    if sop_class in ENHANCED_CLASSES:
+        parameters = enhanced_acquisition(names[0], parameters)
+    return DicomSeries(folder, description, study, names, protocol, parameters,
+                       date + time.split(".")[0] if date else "",
+                       int(number) if number.isdigit() else 0)
 
 
 def _pick(series: list[DicomSeries], roles) -> dict[str, tuple[DicomSeries, bool]]:
@@ -230,9 +245,7 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
                          "give one patient's study at a time")
     found_by = {role: "given" for role in given}
     for role, s in chosen.items():
-        how = (f"by its acquisition (TR {s.acquisition.repetition_ms:g} ms, TE "
-               f"{s.acquisition.echo_ms:g} ms, TI {s.acquisition.inversion_ms or 0:g} ms"
-               f"{', contrast agent' if s.acquisition.contrast_agent else ''})"
+        how = (f"by its acquisition ({describe_acquisition(s.acquisition)})"
                if picked[role][1] else "by its series description")
         found_by[role] = (f"DICOM series '{s.description}' ({len(s.files)} images) of the "
                           f"study of {_study_date(s.study_time)}, {how}")

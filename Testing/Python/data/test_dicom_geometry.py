@@ -3,7 +3,9 @@ image, or an Enhanced MR file whose frames are out of order, is never stacked as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 import pydicom
@@ -96,20 +98,26 @@ def _plane_position(position) -> Dataset:
     return plane
 
 
-def _enhanced_mr(path: Path, pixels: np.ndarray, positions, *,
-                 syntax: str = ExplicitVRLittleEndian, shared_position=None) -> None:
+def write_enhanced_mr(path: Path, pixels: np.ndarray, positions, *,
+                      syntax: str = ExplicitVRLittleEndian, shared_position=None,
+                      header: Mapping[str, object] = MappingProxyType({}),
+                      shared: Mapping[str, Dataset] = MappingProxyType({})) -> None:
     """An Enhanced MR Image Storage file as a scanner writes it: orientation and spacing
     shared, each frame's position in its own functional group (none where ``positions``
-    has None) and, given ``shared_position``, one in the shared group too."""
+    has None) and, given ``shared_position``, one in the shared group too. ``header``:
+    top-level attributes (keyword -> value) that add to or replace the defaults; ``shared``:
+    more shared functional group sequences (keyword -> their one item)."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ENHANCED_MR
-    meta.MediaStorageSOPInstanceUID = "1.2.3.9"
     meta.TransferSyntaxUID = syntax
-    validate_file_meta(meta, enforce_standard=True)  # adds the group length and version
     data = Dataset()
-    data.file_meta, data.preamble = meta, b"\x00" * 128
     data.SOPClassUID, data.SOPInstanceUID, data.Modality = ENHANCED_MR, "1.2.3.9", "MR"
     data.StudyInstanceUID, data.SeriesInstanceUID = "1.2.3", "1.2.3.2"
+    for keyword, value in header.items():
+        setattr(data, keyword, value)
+    meta.MediaStorageSOPInstanceUID = data.SOPInstanceUID
+    validate_file_meta(meta, enforce_standard=True)  # adds the group length and version
+    data.file_meta, data.preamble = meta, b"\x00" * 128
     frames, data.Rows, data.Columns = pixels.shape
     data.NumberOfFrames, data.SamplesPerPixel = frames, 1
     data.PhotometricInterpretation = "MONOCHROME2"
@@ -118,10 +126,11 @@ def _enhanced_mr(path: Path, pixels: np.ndarray, positions, *,
     orientation.ImageOrientationPatient = _numbers(*ROW, *COLUMN)
     measures.SliceThickness = _numbers(SPACING[2])[0]
     measures.PixelSpacing = _numbers(SPACING[1], SPACING[0])
-    shared = _group(PlaneOrientationSequence=orientation, PixelMeasuresSequence=measures)
+    shared_group = _group(PlaneOrientationSequence=orientation, PixelMeasuresSequence=measures,
+                          **shared)
     if shared_position is not None:
-        shared.PlanePositionSequence = [_plane_position(shared_position)]
-    data.SharedFunctionalGroupsSequence = [shared]
+        shared_group.PlanePositionSequence = [_plane_position(shared_position)]
+    data.SharedFunctionalGroupsSequence = [shared_group]
     data.PerFrameFunctionalGroupsSequence = [
         Dataset() if p is None else _group(PlanePositionSequence=_plane_position(p))
         for p in positions]
@@ -133,7 +142,7 @@ def test_an_enhanced_mr_file_is_read_as_one_3d_volume_in_place(tmp_path):
     """The series reader made it a 4D image (x, y, z, 1), refused as 'a 4D image'."""
     pixels = _pixels(6)
     (tmp_path / "series").mkdir()
-    _enhanced_mr(tmp_path / "series" / "IM0001", pixels, [_position(k) for k in range(6)])
+    write_enhanced_mr(tmp_path / "series" / "IM0001", pixels, [_position(k) for k in range(6)])
     for given in (tmp_path / "series", tmp_path / "series" / "IM0001"):
         image = read_image(given)
         assert image.GetSize() == (7, 6, 6)
@@ -146,7 +155,7 @@ def test_an_enhanced_mr_file_is_read_as_one_3d_volume_in_place(tmp_path):
                          ids=["a missing frame", "frames out of order"])
 def test_an_enhanced_mr_file_gdcm_cannot_place_is_refused(tmp_path, slots):
     """GDCM stacks such frames in file order 1 mm apart from the first frame's position."""
-    _enhanced_mr(tmp_path / "t1c.dcm", _pixels(6), [_position(k) for k in slots])
+    write_enhanced_mr(tmp_path / "t1c.dcm", _pixels(6), [_position(k) for k in slots])
     with pytest.raises(InputError) as error:
         read_image(tmp_path / "t1c.dcm")
     message = str(error.value)
@@ -157,7 +166,7 @@ def test_an_enhanced_mr_file_gdcm_cannot_place_is_refused(tmp_path, slots):
 
 def test_frame_positions_are_read_in_frame_order(tmp_path):
     positions = [_position(k) for k in (2, 0, 1)]
-    _enhanced_mr(tmp_path / "f.dcm", _pixels(3), positions)
+    write_enhanced_mr(tmp_path / "f.dcm", _pixels(3), positions)
     found = frame_positions(tmp_path / "f.dcm")
     np.testing.assert_allclose(found, positions, atol=1e-4)
 
@@ -166,7 +175,8 @@ def test_a_deflated_enhanced_mr_file_is_read_in_place(tmp_path):
     """Deflated Explicit VR Little Endian: the frame positions are compressed with the rest of
     the data set, where no scan of the file's bytes finds them."""
     pixels, positions = _pixels(6), [_position(k) for k in range(6)]
-    _enhanced_mr(tmp_path / "t1c.dcm", pixels, positions, syntax=DeflatedExplicitVRLittleEndian)
+    write_enhanced_mr(tmp_path / "t1c.dcm", pixels, positions,
+                      syntax=DeflatedExplicitVRLittleEndian)
     assert b"\x20\x00\x13\x91" not in (tmp_path / "t1c.dcm").read_bytes()
     np.testing.assert_allclose(frame_positions(tmp_path / "t1c.dcm"), positions, atol=1e-4)
     image = read_image(tmp_path / "t1c.dcm")
@@ -176,12 +186,12 @@ def test_a_deflated_enhanced_mr_file_is_read_in_place(tmp_path):
 
 
 def test_a_frame_without_its_own_position_takes_the_shared_one(tmp_path):
-    _enhanced_mr(tmp_path / "f.dcm", _pixels(3), [None] * 3, shared_position=ORIGIN)
+    write_enhanced_mr(tmp_path / "f.dcm", _pixels(3), [None] * 3, shared_position=ORIGIN)
     np.testing.assert_allclose(frame_positions(tmp_path / "f.dcm"), [ORIGIN] * 3, atol=1e-4)
 
 
 def test_an_enhanced_mr_file_with_a_frame_without_a_position_is_refused(tmp_path):
-    _enhanced_mr(tmp_path / "f.dcm", _pixels(3), [_position(0), None, _position(2)])
+    write_enhanced_mr(tmp_path / "f.dcm", _pixels(3), [_position(0), None, _position(2)])
     np.testing.assert_allclose(frame_positions(tmp_path / "f.dcm"),
                                [_position(0), _position(2)], atol=1e-4)
     with pytest.raises(InputError) as error:
