@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from OMNetSegmentationLib.names import attention_title, case_stem, segmentation_name
+from OMNetSegmentationLib.names import (
+    attention_title,
+    case_stem,
+    result_part_name,
+    run_suffix,
+    segmentation_name,
+)
 from OMNetSegmentationLib.roles import (
     Volume,
     assign_roles,
@@ -125,6 +131,15 @@ def test_case_stem_and_result_names():
     # stems shorter than three characters say nothing: fall back to the T1c volume's name
     assert case_stem(["c9_t1", "c9_t2"]) == ""
     assert segmentation_name("", ["c9_t1", "c9_t2"], "c9_t1ce") == "c9_t1ce OMNet tumour"
+
+
+def test_a_runs_suffix_ends_the_names_of_its_nodes():
+    assert run_suffix("c9 OMNet tumour_2", "c9 OMNet tumour") == "_2"
+    assert run_suffix("c9 OMNet tumour", "c9 OMNet tumour") == ""  # the first run
+    assert result_part_name("c9 OMNet tumour_2", "_2", "lesions") == "c9 OMNet tumour lesions_2"
+    # renamed by the user after the run: the whole name stays, the suffix still ends it
+    assert result_part_name("left frontal", "_2", "lesions") == "left frontal lesions_2"
+    assert result_part_name("c9 OMNet tumour", "", "lesions") == "c9 OMNet tumour lesions"
 
 
 def test_attention_titles():
