@@ -14,6 +14,7 @@ import slicer
 import vtk
 
 from .lesions import COLUMNS, diameter_lines, measure_labelmap_file, table_rows
+from .names import RUN_SUFFIX_ATTRIBUTE, result_part_name
 from .scene import remove_with_helpers
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS
 
@@ -55,19 +56,22 @@ def show_lesions(report: dict, segmentationNode):
 
     Returns ``(tableNode, lineNodes)``. Lines are ordinary markups, so the clinician can move
     their ends; re-measuring replaces them. One table per segmentation, found again by the
-    node ID kept in the segmentation's attribute.
+    node ID kept in the segmentation's attribute. The table's and the lines' names end with
+    the run's suffix (``_1``, ``_2``: :func:`.names.run_suffix`), as the segmentation's does.
     """
+    suffix = segmentationNode.GetAttribute(RUN_SUFFIX_ATTRIBUTE) or ""
     tableId = segmentationNode.GetAttribute(TABLE_ATTRIBUTE)
     tableNode = slicer.mrmlScene.GetNodeByID(tableId) if tableId else None
     if tableNode is None:
         tableNode = slicer.mrmlScene.AddNewNodeByClass(
-            "vtkMRMLTableNode", f"{segmentationNode.GetName()} lesions")
+            "vtkMRMLTableNode", result_part_name(segmentationNode.GetName(), suffix, "lesions"))
         segmentationNode.SetAttribute(TABLE_ATTRIBUTE, tableNode.GetID())
     _fill_table(tableNode, table_rows(report))
     _remove_old_lines(segmentationNode)
     lineNodes = []
     for line in diameter_lines(report):
-        node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsLineNode", line.name)
+        node = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsLineNode",
+                                                  f"{line.name}{suffix}")
         node.SetAttribute(LINES_ATTRIBUTE, segmentationNode.GetID())
         node.AddControlPoint(*line.start)
         node.AddControlPoint(*line.end)

@@ -28,7 +28,7 @@ from .command import (
 )
 from .job import FAILED, JobMonitor, JobOutcome
 from .lesions import read_lesions
-from .names import segmentation_name
+from .names import RUN_SUFFIX_ATTRIBUTE, result_part_name, segmentation_name
 from .process import SubprocessRunner
 
 __all__ = ["RunResult", "SegmentationRun", "TimedJob"]
@@ -182,11 +182,12 @@ class SegmentationRun:
         scene.store_volumes(segmentation, data.get("volumes_ml") or {})
         scene.show_segmentation(segmentation, reference, self.show3D)
         attention = []
+        suffix = segmentation.GetAttribute(RUN_SUFFIX_ATTRIBUTE) or ""
         if self.options.attention and data.get("attention"):
             try:  # the segmentation is the result; missing maps must not lose it
                 attention = scene.load_attention_maps(
                     [self._resolve(path) for path in data["attention"]], reference,
-                    f"{segmentation.GetName()} attention maps")
+                    result_part_name(segmentation.GetName(), suffix, "attention maps"), suffix)
             except Exception:
                 log.exception("OMNet: loading the attention maps failed")
         return RunResult(outcome, segmentation, attention, lesions=read_lesions(

@@ -8,8 +8,11 @@ from pathlib import Path
 
 from omnet.data.naming import strip_image_suffix
 
-__all__ = ["ATTENTION_TITLES", "attention_title", "attention_window", "case_stem",
-           "segmentation_name"]
+__all__ = ["ATTENTION_TITLES", "RUN_SUFFIX_ATTRIBUTE", "attention_title", "attention_window",
+           "case_stem", "result_part_name", "run_suffix", "segmentation_name"]
+
+#: Segmentation node attribute: the suffix Slicer gave the run's name ("" for the first run).
+RUN_SUFFIX_ATTRIBUTE = "OMNet.RunSuffix"
 
 _SEPARATORS = " _-.:"
 
@@ -56,6 +59,24 @@ def segmentation_name(patient: str | None, volume_names: Sequence[str],
     """Name of a new result node: after the patient, else the case, else the T1c volume."""
     base = (patient or "").strip() or case_stem(volume_names) or reference_name
     return f"{base} OMNet tumour"
+
+
+def run_suffix(unique_name: str, base: str) -> str:
+    """What the scene appended to ``base`` to make the result's name unique: ``"_1"`` for
+    ``"P OMNet tumour_1"`` (``vtkMRMLScene::GenerateUniqueName`` gives ``base``, then
+    ``base_1``, ``base_2``), ``""`` for the first run. Every node of the run ends with it,
+    so the results of several runs on one case read apart in the Data module."""
+    return unique_name[len(base):] if unique_name.startswith(base) else ""
+
+
+def result_part_name(segmentation_name: str, suffix: str, part: str) -> str:
+    """Name of a node belonging to a result: ``("P OMNet tumour_1", "_1", "lesions")`` ->
+    ``"P OMNet tumour lesions_1"``, so the run's suffix ends every name of the run. A
+    segmentation renamed since (no longer ending in the suffix) keeps its whole name."""
+    base = segmentation_name
+    if suffix and segmentation_name.endswith(suffix):
+        base = segmentation_name[:-len(suffix)]
+    return f"{base} {part}{suffix}"
 
 
 def attention_title(path: str | os.PathLike) -> str:

@@ -17,8 +17,10 @@ volume.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from omnet.data.discovery import dataset_description
@@ -74,10 +76,34 @@ def detect_role(name: str) -> str | None:
 def file_channels(file_name: str | None) -> tuple[str, ...]:
     """The sequence of nnU-Net channels 0..3 for a volume loaded from ``file_name``: what the
     ``dataset.json`` in its folder or the one above names (nnU-Net's BraTS conversions:
-    T1, T1ce, T2, FLAIR), else MSD's order, also when that file names no four sequences."""
+    T1, T1ce, T2, FLAIR), else MSD's order, also when that file names no four sequences.
+
+    Asked for every volume at every panel refresh, so the answer is kept per folder until
+    either ``dataset.json`` appears, changes or goes: a refresh reads each file once, and a
+    bad one is warned about once, not at every refresh."""
     if not file_name:
         return SEQUENCE_ROLES
     folder = Path(file_name).parent
+    return _folder_channels(folder, _stamps(folder, folder.parent))
+
+
+def _stamps(*folders: Path) -> tuple[tuple[int, int] | None, ...]:
+    """Modification time (ns) and size of each folder's ``dataset.json``, None where there is
+    none; the size too, as two writes within one clock tick of the file system share a time."""
+    stamps = []
+    for folder in folders:
+        try:
+            status = os.stat(folder / "dataset.json")
+            stamps.append((status.st_mtime_ns, status.st_size))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+@lru_cache(maxsize=256)
+def _folder_channels(folder: Path, stamps: tuple) -> tuple[str, ...]:
+    """:func:`file_channels` for one folder, read once per ``stamps`` (the cache key: the
+    ``dataset.json`` files as they are now)."""
     try:
         return dataset_description(folder, folder.parent).channels
     except InputError as error:

@@ -18,7 +18,7 @@ from omnet import __version__ as omnet_version
 from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, role_from_acquisition
 from omnet.data.sidecar import read_sidecar
 
-from .names import attention_title, attention_window
+from .names import RUN_SUFFIX_ATTRIBUTE, attention_title, attention_window, run_suffix
 from .roles import file_channels
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, algorithm_tags, terminology_entry
 
@@ -166,12 +166,23 @@ def _set_opacity_3d(displayNode, segmentIds: Sequence[str]) -> None:
         displayNode.SetSegmentOpacity3D(segmentId, spec.opacity_3d)
 
 
+def _new_result_node(base: str):
+    """A new segmentation node named ``base``, or ``base_1``, ``base_2`` ... when an earlier
+    run's result has that name (as Slicer names its own duplicates), the suffix kept in the
+    node's ``OMNet.RunSuffix`` attribute for the run's other nodes."""
+    name = slicer.mrmlScene.GenerateUniqueName(base)
+    segmentationNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLSegmentationNode", name)
+    segmentationNode.SetAttribute(RUN_SUFFIX_ATTRIBUTE, run_suffix(name, base))
+    return segmentationNode
+
+
 def import_segmentation(labelPath: str | os.PathLike, referenceVolume, name: str,
                         target=None, onNetworkGrid: bool = False):
     """Fill OMNet's segments of ``target`` (or of a new node) from the child's label map.
 
     Label values 1, 2, 3 go to the necrotic, edema and enhancing segments; other segments of
-    ``target`` are left alone. The segmentation's geometry (the grid Segment Editor edits
+    ``target`` are left alone. A new node is named ``name``, numbered when an earlier run's
+    result has that name. The segmentation's geometry (the grid Segment Editor edits
     on) is the T1c's, or with ``onNetworkGrid`` the label map's own 1 mm grid, still tied to
     the T1c as its reference volume. Returns the segmentation node.
     """
@@ -179,8 +190,7 @@ def import_segmentation(labelPath: str | os.PathLike, referenceVolume, name: str
     if labelNode is None:
         raise RuntimeError(f"could not load the result {labelPath}")
     created = target is None
-    segmentationNode = target or slicer.mrmlScene.AddNewNodeByClass(
-        "vtkMRMLSegmentationNode", name)
+    segmentationNode = target or _new_result_node(name)
     try:
         transformId = referenceVolume.GetTransformNodeID()
         labelNode.SetAndObserveTransformNodeID(transformId)
@@ -251,16 +261,17 @@ def _show_heat(displayNode, window: tuple[float, float] | None) -> None:
 
 
 def load_attention_maps(paths: Sequence[str | os.PathLike], referenceVolume,
-                        folderName: str) -> list:
+                        folderName: str, suffix: str = "") -> list:
     """Load attention maps as heat-coloured volumes in a folder next to the inputs; the
-    guidance maps (probabilities) on a fixed 0-1 window."""
+    guidance maps (probabilities) on a fixed 0-1 window. Each name ends with ``suffix``, the
+    run's (:func:`.names.run_suffix`), so the maps of two runs read apart."""
     shNode = _subject_hierarchy()
     referenceItem = shNode.GetItemByDataNode(referenceVolume)
     folderItem = shNode.CreateFolderItem(shNode.GetItemParent(referenceItem), folderName)
     nodes = []
     for path in paths:
         volumeNode = slicer.util.loadVolume(str(path), {
-            "name": f"OMNet {attention_title(path)}", "show": False})
+            "name": f"OMNet {attention_title(path)}{suffix}", "show": False})
         volumeNode.SetAttribute(ATTENTION_ATTRIBUTE, "1")
         volumeNode.SetAndObserveTransformNodeID(referenceVolume.GetTransformNodeID())
         _show_heat(volumeNode.GetDisplayNode(), attention_window(path))

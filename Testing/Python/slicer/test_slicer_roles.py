@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+from pathlib import Path
 
 import pytest
-from OMNetSegmentationLib.names import attention_title, case_stem, segmentation_name
+from OMNetSegmentationLib.names import (
+    attention_title,
+    case_stem,
+    result_part_name,
+    run_suffix,
+    segmentation_name,
+)
 from OMNetSegmentationLib.roles import (
     Volume,
     assign_roles,
@@ -127,6 +136,15 @@ def test_case_stem_and_result_names():
     assert segmentation_name("", ["c9_t1", "c9_t2"], "c9_t1ce") == "c9_t1ce OMNet tumour"
 
 
+def test_a_runs_suffix_ends_the_names_of_its_nodes():
+    assert run_suffix("c9 OMNet tumour_2", "c9 OMNet tumour") == "_2"
+    assert run_suffix("c9 OMNet tumour", "c9 OMNet tumour") == ""  # the first run
+    assert result_part_name("c9 OMNet tumour_2", "_2", "lesions") == "c9 OMNet tumour lesions_2"
+    # renamed by the user after the run: the whole name stays, the suffix still ends it
+    assert result_part_name("left frontal", "_2", "lesions") == "left frontal lesions_2"
+    assert result_part_name("c9 OMNet tumour", "", "lesions") == "c9 OMNet tumour lesions"
+
+
 def test_attention_titles():
     assert attention_title("/tmp/run/cga_core_pt.nii.gz") == "core guidance Pt (CGA-core)"
     assert attention_title("cga_tumour_bottom_channel.nii.gz").startswith("least-weighted")
@@ -193,3 +211,28 @@ def test_file_channels_reads_the_dataset_json_of_the_folder_or_the_one_above(tmp
     assert file_channels(str(images / "B_0000.nii.gz")) == ("flair", "t1", "t1ce", "t2")
     assert file_channels(str(tmp_path / "B_0000.nii.gz")) == ("flair", "t1", "t1ce", "t2")
     assert file_channels(None) == file_channels("") == ("flair", "t1", "t1ce", "t2")
+
+
+def test_a_bad_dataset_json_is_read_and_warned_about_once_until_it_changes(
+        tmp_path, monkeypatch, caplog):
+    """Two panel refreshes ask for the four channel files of one folder (eight calls): the
+    invalid dataset.json beside them is read once and warned about once; fixed (a new
+    modification time), it is read again and its order used."""
+    meta = tmp_path / "dataset.json"
+    meta.write_text("{not json")
+    reads = []
+    read_text = Path.read_text
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: reads.append(self.name)
+                        or read_text(self, *a, **k))
+    files = [str(tmp_path / f"B_{index:04d}.nii.gz") for index in range(4)]
+    with caplog.at_level(logging.WARNING):
+        for _refresh in range(2):
+            assert [file_channels(name) for name in files] == [
+                ("flair", "t1", "t1ce", "t2")] * 4  # MSD's order
+    assert reads == ["dataset.json"]
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+    meta.write_text(json.dumps({"channel_names": {"0": "T1", "1": "T1ce", "2": "T2",
+                                                  "3": "Flair"}}))
+    os.utime(meta, ns=(10**18, 10**18))
+    assert file_channels(files[0]) == NNUNET_BRATS
+    assert reads == ["dataset.json"] * 2

@@ -418,3 +418,126 @@ def test_channel_files_take_the_order_of_the_dataset_json_beside_or_above(world,
     plain = Volume("n2", file_name=str(tmp_path / "msd" / "B_0000.nii.gz"))
     assert world.scene.channel_order(plain) == ("flair", "t1", "t1ce", "t2")
     assert world.scene.channel_order(Volume("n3")) == ("flair", "t1", "t1ce", "t2")  # no file
+
+
+class Scene:
+    """``slicer.mrmlScene`` naming as in ``Libs/MRML/Core/vtkMRMLScene.cxx`` (5.8-5.12):
+    ``AddNewNodeByClass(cls, name)`` keeps ``name`` as it is (only an unnamed node gets a
+    generated one); ``GenerateUniqueName(base)`` tries ``base``, ``base_1``, ``base_2`` ...
+    from one above the index it last gave for ``base`` and returns the first name no node has.
+    """
+
+    def __init__(self, removed):
+        self.nodes, self.given, self.RemoveNode = [], {}, removed.append
+
+    def GenerateUniqueName(self, base):
+        index = self.given.get(base, -1) + 1
+        while any(node.GetName() == (f"{base}_{index}" if index else base)
+                  for node in self.nodes):
+            index += 1
+        self.given[base] = index
+        return f"{base}_{index}" if index else base
+
+    def AddNewNodeByClass(self, class_name, name):
+        node = {"vtkMRMLSegmentationNode": Result, "vtkMRMLTableNode": Named,
+                "vtkMRMLMarkupsLineNode": Line}[class_name](f"{class_name}{len(self.nodes)}")
+        node.name = name
+        self.nodes.append(node)
+        return node
+
+    def GetNodeByID(self, node_id):
+        return next((node for node in self.nodes if node.GetID() == node_id), None)
+
+
+class Named(LoadedVolume):
+    """A table (or loaded volume) node that keeps its name and attributes."""
+
+    def __init__(self, node_id, name=""):
+        super().__init__(node_id)
+        self.name = name
+
+    def GetName(self):
+        return self.name
+
+
+class Line(Named):
+    def AddControlPoint(self, *point):
+        pass
+
+    def GetDisplayNode(self):
+        return types.SimpleNamespace(SetSelectedColor=lambda *rgb: None)
+
+
+class ShownDisplay(Display):
+    def SetVisibility(self, show):
+        pass
+
+    SetVisibility2D = SetVisibility
+
+
+class Result(ImportTarget):
+    """A new segmentation node: what ``AddNewNodeByClass("vtkMRMLSegmentationNode")`` gives."""
+
+    def __init__(self, node_id):
+        super().__init__()
+        self.node_id, self.name, self.display = node_id, "", ShownDisplay()
+
+    GetID, GetAttribute, GetName = Volume.GetID, Volume.GetAttribute, Named.GetName
+
+    def GetTransformNodeID(self):
+        return self.transform
+
+
+def test_each_run_names_its_nodes_apart_with_one_suffix(importing, monkeypatch, tmp_path):
+    """Three runs on one case, none updating an earlier result: each run's segmentation,
+    lesion table, diameter lines, attention folder and maps end with that run's suffix
+    (none, _1, _2), as Slicer numbers its own duplicates."""
+    slicer, vtk = sys.modules["slicer"], sys.modules["vtk"]
+    vtk.vtkIntArray = vtk.vtkDoubleArray = vtk.vtkStringArray
+    monkeypatch.setitem(sys.modules, "qt", types.ModuleType("qt"))  # no job is started here
+    for name in ("logic", "lesionscene"):  # fresh imports on this test's scene, dropped after
+        monkeypatch.setitem(sys.modules, f"OMNetSegmentationLib.{name}", None)
+        monkeypatch.delitem(sys.modules, f"OMNetSegmentationLib.{name}")
+    logic = importlib.import_module("OMNetSegmentationLib.logic")
+    lesionscene = importlib.import_module("OMNetSegmentationLib.lesionscene")
+    monkeypatch.setattr(lesionscene, "_fill_table", lambda node, rows: None)
+    slicer.mrmlScene = Scene(importing.removed)
+    folders = []
+    hierarchy = types.SimpleNamespace(
+        GetItemByDataNode=lambda node: 5, GetItemParent=lambda item: 1,
+        GetItemAncestorAtLevel=lambda item, level: 0, SetItemParent=lambda item, parent: None,
+        CreateFolderItem=lambda parent, name: folders.append(name) or 7)
+    slicer.vtkMRMLSubjectHierarchyNode = types.SimpleNamespace(
+        GetSubjectHierarchyNode=lambda scene: hierarchy)
+    slicer.vtkMRMLSubjectHierarchyConstants = types.SimpleNamespace(
+        GetDICOMLevelPatient=lambda: "Patient")
+    slicer.util.loadVolume = lambda path, properties: Named("map", properties["name"])
+    t1c = importing.t1c
+    t1c.GetName = lambda: "Brats18_x_t1ce"
+    volumes = {role: types.SimpleNamespace(GetName=lambda role=role: f"Brats18_x_{role}")
+               for role in ("flair", "t1", "t2")}
+    report = {"regions": {"enhancing": [{
+        "index": 1, "centre_ras_mm": [0, 0, 0], "volume_ml": 1.0, "max_diameter_mm": 12.0,
+        "rano": {"measurable": True, "long_mm": 12.0, "perpendicular_mm": 10.0,
+                 "product_mm2": 120.0, "long_axis_ras_mm": [[-6, 0, 0], [6, 0, 0]],
+                 "perpendicular_axis_ras_mm": [[0, -5, 0], [0, 5, 0]]}}]}}
+    names = []
+    for _ in range(3):
+        run = object.__new__(logic.SegmentationRun)
+        run.volumes, run.target, run.show3D = {**volumes, "t1ce": t1c}, None, False
+        run.options, run.workdir = types.SimpleNamespace(attention=True), tmp_path
+        result = run._import(types.SimpleNamespace(result={"attention": ["cga_core_pt.nii.gz"]}))
+        table, lines = lesionscene.show_lesions(report, result.segmentation)
+        names.append([result.segmentation.GetName(), table.GetName(),
+                      *(line.GetName() for line in lines),
+                      *(node.GetName() for node in result.attention)])
+    assert names == [
+        ["Brats18_x OMNet tumour", "Brats18_x OMNet tumour lesions", "ET 1 longest",
+         "ET 1 perpendicular", "OMNet core guidance Pt (CGA-core)"],
+        ["Brats18_x OMNet tumour_1", "Brats18_x OMNet tumour lesions_1", "ET 1 longest_1",
+         "ET 1 perpendicular_1", "OMNet core guidance Pt (CGA-core)_1"],
+        ["Brats18_x OMNet tumour_2", "Brats18_x OMNet tumour lesions_2", "ET 1 longest_2",
+         "ET 1 perpendicular_2", "OMNet core guidance Pt (CGA-core)_2"]]
+    assert folders == ["Brats18_x OMNet tumour attention maps",
+                       "Brats18_x OMNet tumour attention maps_1",
+                       "Brats18_x OMNet tumour attention maps_2"]
