@@ -14,12 +14,18 @@ so that importing this module stays light).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import struct
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["MisplacedSlice", "frame_positions", "misplaced_slice", "parse_position"]
+__all__ = ["MisplacedSlice", "frame_positions", "from_header", "misplaced_slice",
+           "parse_position"]
+
+T = TypeVar("T")
 
 #: A slice farther than this share of the slice spacing from where the volume puts it is
 #: misplaced (a missing slice moves those after it by about half a spacing or more).
@@ -45,22 +51,37 @@ def parse_position(text: str) -> tuple[float, float, float] | None:
     return values if len(values) == 3 else None  # type: ignore[return-value]
 
 
+def from_header(path: str | os.PathLike, extract: Callable[[Any], T], default: T) -> T:
+    """``extract`` applied to the header of the DICOM file ``path`` (pydicom's data set, read
+    up to the pixels), or ``default`` when pydicom cannot read it: a file cut short, an
+    unknown value representation, a value of the wrong length or a deflated data set that
+    does not inflate raise anything from ``struct.error`` to ``zlib.error``, as the header is
+    read or as a value is."""
+    import pydicom  # only here: a study of classic images needs no pydicom
+    from pydicom.errors import BytesLengthException, InvalidDicomError
+
+    try:  # force: GDCM, which read the volume, reads a file without the DICM preamble too
+        dataset = pydicom.dcmread(os.fspath(path), stop_before_pixels=True, force=True)
+        return extract(dataset)
+    except (InvalidDicomError, BytesLengthException, OSError, ValueError, TypeError,
+            AttributeError, KeyError, IndexError, EOFError, NotImplementedError, struct.error,
+            zlib.error):
+        return default
+
+
 def frame_positions(path: str | os.PathLike) -> list[tuple[float, float, float]]:
     """Each frame's Image Position (Patient) of a multi-frame DICOM file, in frame order: from
     the frame's Plane Position Sequence in the Per-frame Functional Groups, else from the
     Shared Functional Groups (where the standard allows it). A frame neither gives is left
     out; a file pydicom cannot read gives none."""
-    import pydicom  # only here: reading a study's series needs no pydicom
-    from pydicom.errors import InvalidDicomError
+    return [p for p in from_header(path, _positions, []) if p is not None]
 
-    try:  # force: GDCM, which read the volume, reads a file without the DICM preamble too
-        dataset = pydicom.dcmread(os.fspath(path), stop_before_pixels=True, force=True)
-        shared = _first(dataset.get("SharedFunctionalGroupsSequence"))
-        per_frame = dataset.get("PerFrameFunctionalGroupsSequence") or []
-        positions = [_plane_position(group) or _plane_position(shared) for group in per_frame]
-    except (InvalidDicomError, OSError, ValueError, TypeError, AttributeError, EOFError):
-        return []
-    return [p for p in positions if p is not None]
+
+def _positions(dataset) -> list[tuple[float, float, float] | None]:
+    """Each frame's position (None where neither its group nor the shared one gives it)."""
+    shared = _first(dataset.get("SharedFunctionalGroupsSequence"))
+    per_frame = dataset.get("PerFrameFunctionalGroupsSequence") or []
+    return [_plane_position(group) or _plane_position(shared) for group in per_frame]
 
 
 def _first(sequence):

@@ -16,7 +16,7 @@ header reading does not look:
 Top-level, it states Acquisition Contrast (0008,9209) and, in the MR Pulse Sequence module,
 Echo Pulse Sequence (0018,9008: SPIN, GRADIENT, BOTH) and Echo Planar Pulse Sequence
 (0018,9018), which stand in for a classic image's Scanning Sequence. De-identification keeps
-all of them. pydicom is imported on first need, as in :mod:`omnet.data.dicom_geometry`.
+all of them. pydicom reads the file (:func:`omnet.data.dicom_geometry.from_header`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import dataclasses
 import os
 
 from omnet.data.acquisition import Acquisition
+from omnet.data.dicom_geometry import from_header
 
 __all__ = ["ADMINISTERED", "enhanced_acquisition"]
 
@@ -38,13 +39,8 @@ def enhanced_acquisition(path: str | os.PathLike, classic: Acquisition) -> Acqui
     """The acquisition parameters of the Enhanced MR file ``path`` from its functional groups,
     each one they lack taken from ``classic`` (what its top-level header gave); ``classic``
     itself when pydicom cannot read the file."""
-    import pydicom  # only here: a study of classic images needs no pydicom
-    from pydicom.errors import InvalidDicomError
-
-    try:  # force: GDCM, which found the series, reads a file without the DICM preamble too
-        dataset = pydicom.dcmread(os.fspath(path), stop_before_pixels=True, force=True)
-        found = _from_functional_groups(dataset)
-    except (InvalidDicomError, OSError, ValueError, TypeError, AttributeError, EOFError):
+    found = from_header(path, _from_functional_groups, None)
+    if found is None:
         return classic
     given = {f.name: getattr(found, f.name) for f in dataclasses.fields(found)}
     return dataclasses.replace(classic, **{name: value for name, value in given.items()

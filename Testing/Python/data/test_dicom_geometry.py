@@ -205,6 +205,21 @@ def test_a_file_pydicom_cannot_read_has_no_frame_positions(tmp_path):
     assert frame_positions(tmp_path / "g.dcm") == []
 
 
+def cut_short(path: Path) -> None:
+    """Cut the file ``path`` inside the length of its last frame's Plane Position Sequence,
+    where pydicom's reading of the header raises struct.error."""
+    data = path.read_bytes()
+    path.write_bytes(data[:data.rindex(b"\x20\x00\x13\x91") + 8])
+
+
+def test_a_file_cut_short_in_its_header_has_no_frame_positions(tmp_path):
+    """pydicom raises struct.error, NotImplementedError (an unknown VR) or its own
+    BytesLengthException on a damaged header: none positions, not a traceback."""
+    write_enhanced_mr(tmp_path / "f.dcm", _pixels(3), [_position(k) for k in range(3)])
+    cut_short(tmp_path / "f.dcm")
+    assert frame_positions(tmp_path / "f.dcm") == []
+
+
 def test_misplaced_slice_names_the_farthest_slice():
     direction = np.column_stack([ROW, COLUMN, NORMAL]).ravel()
     in_place = [_position(k) for k in range(5)]

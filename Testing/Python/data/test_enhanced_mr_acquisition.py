@@ -9,7 +9,7 @@ import logging
 
 import pytest
 from pydicom.dataset import Dataset
-from test_dicom_geometry import _pixels, _position, write_enhanced_mr
+from test_dicom_geometry import _pixels, _position, cut_short, write_enhanced_mr
 
 from omnet.data.acquisition import Acquisition
 from omnet.data.dicom import study_case
@@ -111,6 +111,15 @@ def test_parameters_in_the_first_frame_group_and_top_level_values_kept(tmp_path)
         tr, te, ti, ("GR", "IR"), ("ORIGINAL", "PRIMARY"), ADMINISTERED, contrast)
     (tmp_path / "empty.dcm").write_bytes(b"")
     assert enhanced_acquisition(tmp_path / "empty.dcm", classic) == classic
+
+
+def test_an_enhanced_mr_file_cut_short_keeps_the_classic_values(tmp_path):
+    """A header pydicom cannot finish reading (struct.error) leaves the top-level values."""
+    write_enhanced_mr(tmp_path / "f.dcm", _pixels(2), [_position(0), _position(1)],
+                      header={"AcquisitionContrast": "T2", "EchoPulseSequence": "SPIN"})
+    cut_short(tmp_path / "f.dcm")
+    classic = Acquisition(image_type=("ORIGINAL", "PRIMARY"))
+    assert enhanced_acquisition(tmp_path / "f.dcm", classic) == classic
 
 
 def _move_to_frames(path, groups: dict[str, Dataset]) -> None:
