@@ -166,7 +166,7 @@ def find_series(root: Path) -> list[DicomSeries]:
 
 def _series(folder: Path, names: tuple[str, ...]) -> DicomSeries:
     """One series from its first file's header; an Enhanced MR file's acquisition parameters
-    from its functional groups, where its top-level header has none."""
+    from its functional groups, the top-level header's only where they give none."""
     description, study, protocol, date, time, number, sop_class, *acquisition = header_tags(
         names[0], DESCRIPTION, STUDY, PROTOCOL, STUDY_DATE, STUDY_TIME, SERIES_NUMBER,
         SOP_CLASS, *ACQUISITION_TAGS)
