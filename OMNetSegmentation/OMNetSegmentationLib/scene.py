@@ -16,6 +16,7 @@ import vtk
 
 from omnet import __version__ as omnet_version
 from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, role_from_acquisition
+from omnet.data.enhanced_mr import SOP_CLASS, file_acquisition
 from omnet.data.sidecar import read_sidecar
 
 from .names import RUN_SUFFIX_ATTRIBUTE, attention_title, attention_window, run_suffix
@@ -63,12 +64,22 @@ def acquisition_role(volumeNode) -> str | None:
     if database is None:
         return None
     try:
-        path = database.fileForInstance(uids[0])
-        values = tuple(database.fileValue(path, tag.replace("|", ","))
-                       for tag in ACQUISITION_TAGS)
-        return role_from_acquisition(Acquisition.from_tags(values))
+        return role_from_acquisition(_database_acquisition(database, uids[0]))
     except Exception:  # a closed or moved database must not stop role detection
         return None
+
+
+def _database_acquisition(database, uid: str) -> Acquisition:
+    """The acquisition parameters of the instance ``uid``'s file: its top-level tags as
+    Slicer's DICOM database reads them, and for an Enhanced MR file (whose TR, TE and TI lie
+    in functional groups the database does not read) those of its functional groups, read
+    with pydicom by the rule ``omnet segment`` uses (:func:`.enhanced_mr.file_acquisition`),
+    so both give a series the same role."""
+    path = database.fileForInstance(uid)
+    values = tuple(database.fileValue(path, tag.replace("|", ","))
+                   for tag in ACQUISITION_TAGS)
+    sopClass = database.fileValue(path, SOP_CLASS.replace("|", ","))
+    return file_acquisition(path, sopClass, Acquisition.from_tags(values))
 
 
 def _storage_file(volumeNode) -> str | None:

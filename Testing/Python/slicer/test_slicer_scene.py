@@ -13,7 +13,12 @@ import json
 import sys
 import types
 
+import pydicom
 import pytest
+from dicom_files import _pixels, _position, functional_groups, write_enhanced_mr
+
+from omnet.data.acquisition import role_from_acquisition
+from omnet.data.dicom import find_series
 
 
 class Reference:
@@ -391,6 +396,53 @@ def test_a_dicom_volume_gets_the_role_its_acquisition_says(world):
     assert world.scene.acquisition_role(Volume("vtkMRMLScalarVolumeNode6")) is None  # no DICOM
     sys.modules["slicer"].dicomDatabase = DicomDatabase({"0018,0081": "81"})  # no TR
     assert world.scene.acquisition_role(node) is None
+
+
+class FileDatabase:
+    """``slicer.dicomDatabase`` over real files: the file of an instance UID, and a tag's
+    value from the file's top-level data set only, as ctkDICOMDatabase's ``fileValue`` reads
+    it (DCMTK, no search into sequences); "" where the top level lacks it."""
+
+    def __init__(self, files):
+        self.files = files
+
+    def fileForInstance(self, uid):
+        return str(self.files[uid])
+
+    def fileValue(self, path, tag):
+        element = pydicom.dcmread(path, stop_before_pixels=True).get(
+            int(tag.replace(",", ""), 16))
+        return "" if element is None else str(element.value)
+
+
+#: TR, TE, TI (ms), Echo Pulse Sequence, contrast given -> the role they give by
+#: omnet.data.acquisition's rules: TI 2500 >= 1500 with TE 120 >= 60 a FLAIR; a gradient echo
+#: with TE 3 <= 10 and TI 900 in 300-1300 a T1, with the agent given a T1c; no inversion,
+#: TR 5000 >= 1500, TE 100 >= 60 a T2.
+ENHANCED_SERIES = {"flair": (9000.0, 120.0, 2500.0, "SPIN", False),
+                   "t1ce": (2000.0, 3.0, 900.0, "GRADIENT", True),
+                   "t2": (5000.0, 100.0, None, "SPIN", False)}
+
+
+def test_an_enhanced_mr_volume_gets_the_role_its_functional_groups_say(world, tmp_path):
+    """An anonymised Enhanced MR file keeps TR, TE, TI and the contrast agent in its
+    functional groups, which the DICOM database's top-level tags lack: before, no role; now
+    the one ``omnet segment`` gives the same series (its DICOM folder reading)."""
+    files = {}
+    for number, (role, (tr, te, ti, echo, given)) in enumerate(ENHANCED_SERIES.items(), 1):
+        files[f"1.2.3.9.{number}"] = path = tmp_path / role / "IM0001"
+        path.parent.mkdir()
+        write_enhanced_mr(path, _pixels(3), [_position(k) for k in range(3)],
+                          header={"SOPInstanceUID": f"1.2.3.9.{number}",
+                                  "EchoPulseSequence": echo},
+                          shared=functional_groups(tr, te, ti, given))
+    sys.modules["slicer"].dicomDatabase = FileDatabase(files)
+    for number, role in enumerate(ENHANCED_SERIES, 1):
+        node = Volume(f"vtkMRMLScalarVolumeNode{number}",
+                      {"DICOM.instanceUIDs": f"1.2.3.9.{number}"})
+        assert world.scene.acquisition_role(node) == role
+        series, = find_series(tmp_path / role)
+        assert role_from_acquisition(series.acquisition) == role  # omnet segment's answer
 
 
 def test_a_volume_from_a_file_gets_the_role_its_dcm2niix_sidecar_says(world, tmp_path):
