@@ -24,12 +24,13 @@ from .roles import file_channels
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, algorithm_tags, terminology_entry
 
 __all__ = ["ATTENTION_ATTRIBUTE", "acquisition_role", "channel_order", "import_segmentation",
-           "load_attention_maps",
-           "patient_name", "place_next_to", "remove_with_helpers", "set_visibility_3d",
-           "show_attention",
-           "show_segmentation", "store_volumes", "write_volumes"]
+           "load_attention_maps", "patient_name", "place_next_to", "remove_attention_maps",
+           "remove_with_helpers", "set_visibility_3d", "show_attention", "show_segmentation",
+           "store_volumes", "write_volumes"]
 
 ATTENTION_ATTRIBUTE = "OMNet.Attention"
+#: On each attention map: the ID of the segmentation node whose run loaded it.
+ATTENTION_OWNER_ATTRIBUTE = "OMNet.AttentionOf"
 HEAT_COLOR_NODE_ID = "vtkMRMLPETProceduralColorNodePET-Heat"
 VOLUME_ATTRIBUTE_PREFIX = "OMNet.VolumeML."
 
@@ -272,10 +273,12 @@ def _show_heat(displayNode, window: tuple[float, float] | None) -> None:
 
 
 def load_attention_maps(paths: Sequence[str | os.PathLike], referenceVolume,
-                        folderName: str, suffix: str = "") -> list:
+                        folderName: str, suffix: str = "", owner=None) -> list:
     """Load attention maps as heat-coloured volumes in a folder next to the inputs; the
     guidance maps (probabilities) on a fixed 0-1 window. Each name ends with ``suffix``, the
-    run's (:func:`.names.run_suffix`), so the maps of two runs read apart."""
+    run's (:func:`.names.run_suffix`), so the maps of two runs read apart; each is marked as
+    the maps of the segmentation node ``owner``, so a run that updates it replaces them
+    (:func:`remove_attention_maps`)."""
     shNode = _subject_hierarchy()
     referenceItem = shNode.GetItemByDataNode(referenceVolume)
     folderItem = shNode.CreateFolderItem(shNode.GetItemParent(referenceItem), folderName)
@@ -284,11 +287,39 @@ def load_attention_maps(paths: Sequence[str | os.PathLike], referenceVolume,
         volumeNode = slicer.util.loadVolume(str(path), {
             "name": f"OMNet {attention_title(path)}{suffix}", "show": False})
         volumeNode.SetAttribute(ATTENTION_ATTRIBUTE, "1")
+        if owner is not None:
+            volumeNode.SetAttribute(ATTENTION_OWNER_ATTRIBUTE, owner.GetID())
         volumeNode.SetAndObserveTransformNodeID(referenceVolume.GetTransformNodeID())
         _show_heat(volumeNode.GetDisplayNode(), attention_window(path))
         shNode.SetItemParent(shNode.GetItemByDataNode(volumeNode), folderItem)
         nodes.append(volumeNode)
     return nodes
+
+
+def remove_attention_maps(segmentationNode, keep: Sequence = ()) -> int:
+    """Remove the attention maps earlier runs loaded for ``segmentationNode`` (all but
+    ``keep``, the latest run's) and each folder they leave empty, so a result updated several
+    times shows one set of maps, those of its last run. Returns how many were removed."""
+    ownerId, keepIds = segmentationNode.GetID(), {node.GetID() for node in keep}
+    old = [node for node in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode")
+           if node.GetAttribute(ATTENTION_OWNER_ATTRIBUTE) == ownerId
+           and node.GetID() not in keepIds]
+    shNode = _subject_hierarchy()
+    folders = {shNode.GetItemParent(shNode.GetItemByDataNode(node)) for node in old}
+    for node in old:  # Slicer removes a removed node's subject hierarchy item with it
+        remove_with_helpers(node)
+    for folder in folders:
+        _remove_empty_folder(shNode, folder)
+    return len(old)
+
+
+def _remove_empty_folder(shNode, item) -> None:
+    """Remove the subject hierarchy item ``item`` if it is a folder that holds nothing (the
+    maps' own folder once they are gone; never a patient or study, nor what the user added)."""
+    folderLevel = slicer.vtkMRMLSubjectHierarchyConstants.GetSubjectHierarchyLevelFolder()
+    if item and shNode.GetItemLevel(item) == folderLevel \
+            and shNode.GetNumberOfItemChildren(item) == 0:
+        shNode.RemoveItem(item)
 
 
 def show_attention(volumeNode, opacity: float) -> None:
