@@ -182,13 +182,24 @@ class SegmentationRun:
         scene.store_volumes(segmentation, data.get("volumes_ml") or {})
         scene.show_segmentation(segmentation, reference, self.show3D)
         attention = []
-        suffix = segmentation.GetAttribute(RUN_SUFFIX_ATTRIBUTE) or ""
         if self.options.attention and data.get("attention"):
             try:  # the segmentation is the result; missing maps must not lose it
-                attention = scene.load_attention_maps(
-                    [self._resolve(path) for path in data["attention"]], reference,
-                    result_part_name(segmentation.GetName(), suffix, "attention maps"), suffix)
+                attention = self._load_attention(data["attention"], segmentation)
             except Exception:
                 log.exception("OMNet: loading the attention maps failed")
         return RunResult(outcome, segmentation, attention, lesions=read_lesions(
             self.workdir / "report.json"))
+
+    def _load_attention(self, paths: Sequence[str], segmentation) -> list:
+        """Load this run's attention maps for ``segmentation``; when the run updated an
+        existing result, the maps its earlier runs loaded are removed once the new ones are
+        in (a failed load keeps them), so the result has one set of maps, not one per run."""
+        suffix = segmentation.GetAttribute(RUN_SUFFIX_ATTRIBUTE) or ""
+        attention = scene.load_attention_maps(
+            [self._resolve(path) for path in paths], self.volumes["t1ce"],
+            result_part_name(segmentation.GetName(), suffix, "attention maps"), suffix,
+            owner=segmentation)
+        if self.target is not None:
+            removed = scene.remove_attention_maps(segmentation, keep=attention)
+            log.info("OMNet: replaced %d attention maps of the earlier run", removed)
+        return attention

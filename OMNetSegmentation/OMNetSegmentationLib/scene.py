@@ -16,6 +16,7 @@ import vtk
 
 from omnet import __version__ as omnet_version
 from omnet.data.acquisition import ACQUISITION_TAGS, Acquisition, role_from_acquisition
+from omnet.data.enhanced_mr import SOP_CLASS, file_acquisition
 from omnet.data.sidecar import read_sidecar
 
 from .names import RUN_SUFFIX_ATTRIBUTE, attention_title, attention_window, run_suffix
@@ -23,12 +24,13 @@ from .roles import file_channels
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, algorithm_tags, terminology_entry
 
 __all__ = ["ATTENTION_ATTRIBUTE", "acquisition_role", "channel_order", "import_segmentation",
-           "load_attention_maps",
-           "patient_name", "place_next_to", "remove_with_helpers", "set_visibility_3d",
-           "show_attention",
-           "show_segmentation", "store_volumes", "write_volumes"]
+           "load_attention_maps", "patient_name", "place_next_to", "remove_attention_maps",
+           "remove_with_helpers", "set_visibility_3d", "show_attention", "show_segmentation",
+           "store_volumes", "write_volumes"]
 
 ATTENTION_ATTRIBUTE = "OMNet.Attention"
+#: On each attention map: the ID of the segmentation node whose run loaded it.
+ATTENTION_OWNER_ATTRIBUTE = "OMNet.AttentionOf"
 HEAT_COLOR_NODE_ID = "vtkMRMLPETProceduralColorNodePET-Heat"
 VOLUME_ATTRIBUTE_PREFIX = "OMNet.VolumeML."
 
@@ -63,12 +65,22 @@ def acquisition_role(volumeNode) -> str | None:
     if database is None:
         return None
     try:
-        path = database.fileForInstance(uids[0])
-        values = tuple(database.fileValue(path, tag.replace("|", ","))
-                       for tag in ACQUISITION_TAGS)
-        return role_from_acquisition(Acquisition.from_tags(values))
+        return role_from_acquisition(_database_acquisition(database, uids[0]))
     except Exception:  # a closed or moved database must not stop role detection
         return None
+
+
+def _database_acquisition(database, uid: str) -> Acquisition:
+    """The acquisition parameters of the instance ``uid``'s file: its top-level tags as
+    Slicer's DICOM database reads them, and for an Enhanced MR file (whose TR, TE and TI lie
+    in functional groups the database does not read) those of its functional groups, read
+    with pydicom by the rule ``omnet segment`` uses (:func:`.enhanced_mr.file_acquisition`),
+    so both give a series the same role."""
+    path = database.fileForInstance(uid)
+    values = tuple(database.fileValue(path, tag.replace("|", ","))
+                   for tag in ACQUISITION_TAGS)
+    sopClass = database.fileValue(path, SOP_CLASS.replace("|", ","))
+    return file_acquisition(path, sopClass, Acquisition.from_tags(values))
 
 
 def _storage_file(volumeNode) -> str | None:
@@ -261,10 +273,12 @@ def _show_heat(displayNode, window: tuple[float, float] | None) -> None:
 
 
 def load_attention_maps(paths: Sequence[str | os.PathLike], referenceVolume,
-                        folderName: str, suffix: str = "") -> list:
+                        folderName: str, suffix: str = "", owner=None) -> list:
     """Load attention maps as heat-coloured volumes in a folder next to the inputs; the
     guidance maps (probabilities) on a fixed 0-1 window. Each name ends with ``suffix``, the
-    run's (:func:`.names.run_suffix`), so the maps of two runs read apart."""
+    run's (:func:`.names.run_suffix`), so the maps of two runs read apart; each is marked as
+    the maps of the segmentation node ``owner``, so a run that updates it replaces them
+    (:func:`remove_attention_maps`)."""
     shNode = _subject_hierarchy()
     referenceItem = shNode.GetItemByDataNode(referenceVolume)
     folderItem = shNode.CreateFolderItem(shNode.GetItemParent(referenceItem), folderName)
@@ -273,11 +287,39 @@ def load_attention_maps(paths: Sequence[str | os.PathLike], referenceVolume,
         volumeNode = slicer.util.loadVolume(str(path), {
             "name": f"OMNet {attention_title(path)}{suffix}", "show": False})
         volumeNode.SetAttribute(ATTENTION_ATTRIBUTE, "1")
+        if owner is not None:
+            volumeNode.SetAttribute(ATTENTION_OWNER_ATTRIBUTE, owner.GetID())
         volumeNode.SetAndObserveTransformNodeID(referenceVolume.GetTransformNodeID())
         _show_heat(volumeNode.GetDisplayNode(), attention_window(path))
         shNode.SetItemParent(shNode.GetItemByDataNode(volumeNode), folderItem)
         nodes.append(volumeNode)
     return nodes
+
+
+def remove_attention_maps(segmentationNode, keep: Sequence = ()) -> int:
+    """Remove the attention maps earlier runs loaded for ``segmentationNode`` (all but
+    ``keep``, the latest run's) and each folder they leave empty, so a result updated several
+    times shows one set of maps, those of its last run. Returns how many were removed."""
+    ownerId, keepIds = segmentationNode.GetID(), {node.GetID() for node in keep}
+    old = [node for node in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode")
+           if node.GetAttribute(ATTENTION_OWNER_ATTRIBUTE) == ownerId
+           and node.GetID() not in keepIds]
+    shNode = _subject_hierarchy()
+    folders = {shNode.GetItemParent(shNode.GetItemByDataNode(node)) for node in old}
+    for node in old:  # Slicer removes a removed node's subject hierarchy item with it
+        remove_with_helpers(node)
+    for folder in folders:
+        _remove_empty_folder(shNode, folder)
+    return len(old)
+
+
+def _remove_empty_folder(shNode, item) -> None:
+    """Remove the subject hierarchy item ``item`` if it is a folder that holds nothing (the
+    maps' own folder once they are gone; never a patient or study, nor what the user added)."""
+    folderLevel = slicer.vtkMRMLSubjectHierarchyConstants.GetSubjectHierarchyLevelFolder()
+    if item and shNode.GetItemLevel(item) == folderLevel \
+            and shNode.GetNumberOfItemChildren(item) == 0:
+        shNode.RemoveItem(item)
 
 
 def show_attention(volumeNode, opacity: float) -> None:

@@ -28,7 +28,7 @@ from omnet.data.acquisition import (
 )
 from omnet.data.dicom_geometry import frame_positions, misplaced_slice, parse_position
 from omnet.data.discovery import CaseFiles, folder_name, is_image_path
-from omnet.data.enhanced_mr import enhanced_acquisition
+from omnet.data.enhanced_mr import ENHANCED_CLASSES, SOP_CLASS, file_acquisition
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
 
@@ -40,10 +40,9 @@ log = logging.getLogger(__name__)
 DESCRIPTION, STUDY, SERIES, PROTOCOL = "0008|103e", "0020|000d", "0020|000e", "0018|1030"
 #: Study date and time.
 STUDY_DATE, STUDY_TIME, SERIES_NUMBER = "0008|0020", "0008|0030", "0020|0011"
-#: Image Position (Patient), Number of Frames.
-POSITION, NUMBER_OF_FRAMES, SOP_CLASS = "0020|0032", "0028|0008", "0008|0016"
-#: Enhanced MR and Legacy Converted Enhanced MR Image Storage: positions per frame.
-ENHANCED_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4"})
+#: Image Position (Patient), Number of Frames (an Enhanced MR file, :data:`ENHANCED_CLASSES`,
+#: has its positions per frame).
+POSITION, NUMBER_OF_FRAMES = "0020|0032", "0028|0008"
 
 
 @dataclass(frozen=True)
@@ -170,9 +169,7 @@ def _series(folder: Path, names: tuple[str, ...]) -> DicomSeries:
     description, study, protocol, date, time, number, sop_class, *acquisition = header_tags(
         names[0], DESCRIPTION, STUDY, PROTOCOL, STUDY_DATE, STUDY_TIME, SERIES_NUMBER,
         SOP_CLASS, *ACQUISITION_TAGS)
-    parameters = Acquisition.from_tags(tuple(acquisition))
-    if sop_class in ENHANCED_CLASSES:
-        parameters = enhanced_acquisition(names[0], parameters)
+    parameters = file_acquisition(names[0], sop_class, Acquisition.from_tags(tuple(acquisition)))
     return DicomSeries(folder, description, study, names, protocol, parameters,
                        date + time.split(".")[0] if date else "",
                        int(number) if number.isdigit() else 0)

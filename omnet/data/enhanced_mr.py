@@ -27,12 +27,29 @@ import os
 from omnet.data.acquisition import Acquisition
 from omnet.data.dicom_geometry import from_header
 
-__all__ = ["ADMINISTERED", "enhanced_acquisition"]
+__all__ = ["ADMINISTERED", "ENHANCED_CLASSES", "SOP_CLASS", "enhanced_acquisition",
+           "file_acquisition"]
 
 #: The contrast agent entry of a file whose frames say the agent had been administered.
 ADMINISTERED = "Contrast/Bolus Agent Administered"
+#: SOP Class UID, the tag that tells an Enhanced MR file from a classic one.
+SOP_CLASS = "0008|0016"
+#: Enhanced MR and Legacy Converted Enhanced MR Image Storage: parameters in functional groups.
+ENHANCED_CLASSES = frozenset({"1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4"})
 #: Echo Pulse Sequence -> the classic Scanning Sequence value (BOTH, GRASE: a spin echo).
 _ECHO_PULSE = {"SPIN": "SE", "GRADIENT": "GR"}
+
+
+def file_acquisition(path: str | os.PathLike, sop_class: str,
+                     classic: Acquisition) -> Acquisition:
+    """The acquisition parameters of the DICOM file ``path`` whose header gave ``sop_class``
+    and ``classic`` (the top-level :data:`~omnet.data.acquisition.ACQUISITION_TAGS`): an
+    Enhanced MR file's from its functional groups, any other's as given. One rule for
+    ``omnet segment``'s DICOM folders and the Slicer module's DICOM database, so both give a
+    series the same role."""
+    if sop_class.strip("\x00 ") in ENHANCED_CLASSES:
+        return enhanced_acquisition(path, classic)
+    return classic
 
 
 def enhanced_acquisition(path: str | os.PathLike, classic: Acquisition) -> Acquisition:

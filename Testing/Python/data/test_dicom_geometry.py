@@ -3,36 +3,27 @@ image, or an Enhanced MR file whose frames are out of order, is never stacked as
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
-import pydicom
 import pytest
 import SimpleITK as sitk
-from pydicom.dataset import Dataset, FileMetaDataset, validate_file_meta
-from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian
+from dicom_files import (
+    COLUMN,
+    NORMAL,
+    ORIGIN,
+    ROW,
+    SPACING,
+    _pixels,
+    _position,
+    cut_short,
+    write_enhanced_mr,
+)
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 from omnet.data.dicom_geometry import frame_positions, misplaced_slice
 from omnet.data.imageio import read_image
 from omnet.errors import InputError
-
-#: The generator's geometry: 0.8 x 0.9 mm pixels, 2.5 mm slices, an oblique plane.
-SPACING = (0.8, 0.9, 2.5)
-ROW, COLUMN = (0.8, 0.6, 0.0), (-0.6, 0.8, 0.0)
-NORMAL = tuple(np.cross(ROW, COLUMN))
-ORIGIN = (-40.0, 12.5, 7.0)
-#: Enhanced MR Image Storage.
-ENHANCED_MR = "1.2.840.10008.5.1.4.1.1.4.1"
-
-
-def _position(k: float) -> tuple[float, float, float]:
-    return tuple(float(v) for v in np.add(ORIGIN, np.multiply(NORMAL, k * SPACING[2])))
-
-
-def _pixels(frames: int) -> np.ndarray:
-    return (np.arange(frames * 6 * 7).reshape(frames, 6, 7) % 97 + 1).astype(np.int16)
 
 
 def write_slices(folder: Path, pixels: np.ndarray, slots, tags=()) -> None:
@@ -78,65 +69,7 @@ def test_a_series_with_a_missing_image_is_refused_not_stacked_as_uniform(tmp_pat
     assert "\n" not in message
 
 
-# -- Enhanced MR: one file, per-frame Plane Position Sequences, written by pydicom --
-
-def _numbers(*values: float) -> list[str]:
-    return [f"{v:.6g}" for v in values]
-
-
-def _group(**sequences: Dataset) -> Dataset:
-    """A functional group item: each keyword a one-item sequence."""
-    group = Dataset()
-    for keyword, item in sequences.items():
-        setattr(group, keyword, [item])
-    return group
-
-
-def _plane_position(position) -> Dataset:
-    plane = Dataset()
-    plane.ImagePositionPatient = _numbers(*position)
-    return plane
-
-
-def write_enhanced_mr(path: Path, pixels: np.ndarray, positions, *,
-                      syntax: str = ExplicitVRLittleEndian, shared_position=None,
-                      header: Mapping[str, object] = MappingProxyType({}),
-                      shared: Mapping[str, Dataset] = MappingProxyType({})) -> None:
-    """An Enhanced MR Image Storage file as a scanner writes it: orientation and spacing
-    shared, each frame's position in its own functional group (none where ``positions``
-    has None) and, given ``shared_position``, one in the shared group too. ``header``:
-    top-level attributes (keyword -> value) that add to or replace the defaults; ``shared``:
-    more shared functional group sequences (keyword -> their one item)."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ENHANCED_MR
-    meta.TransferSyntaxUID = syntax
-    data = Dataset()
-    data.SOPClassUID, data.SOPInstanceUID, data.Modality = ENHANCED_MR, "1.2.3.9", "MR"
-    data.StudyInstanceUID, data.SeriesInstanceUID = "1.2.3", "1.2.3.2"
-    for keyword, value in header.items():
-        setattr(data, keyword, value)
-    meta.MediaStorageSOPInstanceUID = data.SOPInstanceUID
-    validate_file_meta(meta, enforce_standard=True)  # adds the group length and version
-    data.file_meta, data.preamble = meta, b"\x00" * 128
-    frames, data.Rows, data.Columns = pixels.shape
-    data.NumberOfFrames, data.SamplesPerPixel = frames, 1
-    data.PhotometricInterpretation = "MONOCHROME2"
-    data.BitsAllocated, data.BitsStored, data.HighBit, data.PixelRepresentation = 16, 16, 15, 1
-    orientation, measures = Dataset(), Dataset()
-    orientation.ImageOrientationPatient = _numbers(*ROW, *COLUMN)
-    measures.SliceThickness = _numbers(SPACING[2])[0]
-    measures.PixelSpacing = _numbers(SPACING[1], SPACING[0])
-    shared_group = _group(PlaneOrientationSequence=orientation, PixelMeasuresSequence=measures,
-                          **shared)
-    if shared_position is not None:
-        shared_group.PlanePositionSequence = [_plane_position(shared_position)]
-    data.SharedFunctionalGroupsSequence = [shared_group]
-    data.PerFrameFunctionalGroupsSequence = [
-        Dataset() if p is None else _group(PlanePositionSequence=_plane_position(p))
-        for p in positions]
-    data.PixelData = pixels.astype("<i2").tobytes()
-    pydicom.dcmwrite(str(path), data)
-
+# -- Enhanced MR: one file, per-frame Plane Position Sequences (dicom_files.write_enhanced_mr) --
 
 def test_an_enhanced_mr_file_is_read_as_one_3d_volume_in_place(tmp_path):
     """The series reader made it a 4D image (x, y, z, 1), refused as 'a 4D image'."""
@@ -203,13 +136,6 @@ def test_an_enhanced_mr_file_with_a_frame_without_a_position_is_refused(tmp_path
 def test_a_file_pydicom_cannot_read_has_no_frame_positions(tmp_path):
     (tmp_path / "g.dcm").write_bytes(b"")
     assert frame_positions(tmp_path / "g.dcm") == []
-
-
-def cut_short(path: Path) -> None:
-    """Cut the file ``path`` inside the length of its last frame's Plane Position Sequence,
-    where pydicom's reading of the header raises struct.error."""
-    data = path.read_bytes()
-    path.write_bytes(data[:data.rindex(b"\x20\x00\x13\x91") + 8])
 
 
 def test_a_file_cut_short_in_its_header_has_no_frame_positions(tmp_path):

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 
 import pytest
+from dicom_files import _pixels, _position, cut_short, functional_groups, write_enhanced_mr
 from pydicom.dataset import Dataset
-from test_dicom_geometry import _pixels, _position, cut_short, write_enhanced_mr
 
 from omnet.data.acquisition import Acquisition
 from omnet.data.dicom import study_case
@@ -26,30 +26,11 @@ PARAMETERS = {"flair": (9000.0, 120.0, 2500.0, "SPIN", "FLUID_ATTENUATED", False
 FOLDERS = {"t2": "SE1", "t1ce": "SE2", "flair": "SE3", "t1": "SE4"}
 
 
-def _item(**attributes) -> Dataset:
-    item = Dataset()
-    for keyword, value in attributes.items():
-        setattr(item, keyword, value)
-    return item
-
-
-def _functional_groups(tr, te, ti, contrast_given: bool) -> dict[str, Dataset]:
-    """The MR timing, echo, modifier and contrast usage sequences' items, as a scanner
-    writes them."""
-    modifier = (_item(InversionRecovery="YES", InversionTimes=[ti]) if ti is not None
-                else _item(InversionRecovery="NO"))
-    usage = _item(ContrastBolusAgentNumber=1,
-                  ContrastBolusAgentAdministered="YES" if contrast_given else "NO")
-    return {"MRTimingAndRelatedParametersSequence": _item(RepetitionTime=tr, FlipAngle=9),
-            "MREchoSequence": _item(EffectiveEchoTime=te), "MRModifierSequence": modifier,
-            "ContrastBolusUsageSequence": usage}
-
-
 def _series(folder, number: int, parameters, timed: bool = True) -> None:
     """One anonymised Enhanced MR series: no description or protocol name; ``timed`` False:
     without the timing, echo and modifier sequences (as in some derived files)."""
     tr, te, ti, echo, contrast, given = parameters
-    groups = _functional_groups(tr, te, ti, given)
+    groups = functional_groups(tr, te, ti, given)
     if not timed:
         groups = {"ContrastBolusUsageSequence": groups["ContrastBolusUsageSequence"]}
     folder.mkdir(parents=True)
@@ -70,7 +51,7 @@ def _study(root, timed: bool = True, stated=None) -> None:
         _series(root / folder, number, (tr, te, ti, echo, contrast, given), timed)
 
 
-def test_an_anonymised_enhanced_mr_study_is_read_by_its_functional_groups(tmp_path, caplog):
+def test_an_anonymised_enhanced_mr_study_is_read_by_itsfunctional_groups(tmp_path, caplog):
     """Before, GDCM's top-level header of these files gave no TR or TE: no sequence found."""
     _study(tmp_path / "study")
     with caplog.at_level(logging.INFO, logger="omnet.data.dicom"):
@@ -105,7 +86,7 @@ def test_parameters_in_the_first_frame_group_and_top_level_values_kept(tmp_path)
     tr, te, ti, echo, contrast, given = PARAMETERS["t1ce"]
     write_enhanced_mr(tmp_path / "f.dcm", _pixels(2), [_position(0), _position(1)],
                       header={"AcquisitionContrast": contrast, "EchoPulseSequence": echo})
-    _move_to_frames(tmp_path / "f.dcm", _functional_groups(tr, te, ti, given))
+    _move_to_frames(tmp_path / "f.dcm", functional_groups(tr, te, ti, given))
     classic = Acquisition(image_type=("ORIGINAL", "PRIMARY"))
     assert enhanced_acquisition(tmp_path / "f.dcm", classic) == Acquisition(
         tr, te, ti, ("GR", "IR"), ("ORIGINAL", "PRIMARY"), ADMINISTERED, contrast)

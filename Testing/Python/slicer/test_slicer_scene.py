@@ -13,7 +13,12 @@ import json
 import sys
 import types
 
+import pydicom
 import pytest
+from dicom_files import _pixels, _position, functional_groups, write_enhanced_mr
+
+from omnet.data.acquisition import role_from_acquisition
+from omnet.data.dicom import find_series
 
 
 class Reference:
@@ -393,6 +398,53 @@ def test_a_dicom_volume_gets_the_role_its_acquisition_says(world):
     assert world.scene.acquisition_role(node) is None
 
 
+class FileDatabase:
+    """``slicer.dicomDatabase`` over real files: the file of an instance UID, and a tag's
+    value from the file's top-level data set only, as ctkDICOMDatabase's ``fileValue`` reads
+    it (DCMTK, no search into sequences); "" where the top level lacks it."""
+
+    def __init__(self, files):
+        self.files = files
+
+    def fileForInstance(self, uid):
+        return str(self.files[uid])
+
+    def fileValue(self, path, tag):
+        element = pydicom.dcmread(path, stop_before_pixels=True).get(
+            int(tag.replace(",", ""), 16))
+        return "" if element is None else str(element.value)
+
+
+#: TR, TE, TI (ms), Echo Pulse Sequence, contrast given -> the role they give by
+#: omnet.data.acquisition's rules: TI 2500 >= 1500 with TE 120 >= 60 a FLAIR; a gradient echo
+#: with TE 3 <= 10 and TI 900 in 300-1300 a T1, with the agent given a T1c; no inversion,
+#: TR 5000 >= 1500, TE 100 >= 60 a T2.
+ENHANCED_SERIES = {"flair": (9000.0, 120.0, 2500.0, "SPIN", False),
+                   "t1ce": (2000.0, 3.0, 900.0, "GRADIENT", True),
+                   "t2": (5000.0, 100.0, None, "SPIN", False)}
+
+
+def test_an_enhanced_mr_volume_gets_the_role_its_functional_groups_say(world, tmp_path):
+    """An anonymised Enhanced MR file keeps TR, TE, TI and the contrast agent in its
+    functional groups, which the DICOM database's top-level tags lack: before, no role; now
+    the one ``omnet segment`` gives the same series (its DICOM folder reading)."""
+    files = {}
+    for number, (role, (tr, te, ti, echo, given)) in enumerate(ENHANCED_SERIES.items(), 1):
+        files[f"1.2.3.9.{number}"] = path = tmp_path / role / "IM0001"
+        path.parent.mkdir()
+        write_enhanced_mr(path, _pixels(3), [_position(k) for k in range(3)],
+                          header={"SOPInstanceUID": f"1.2.3.9.{number}",
+                                  "EchoPulseSequence": echo},
+                          shared=functional_groups(tr, te, ti, given))
+    sys.modules["slicer"].dicomDatabase = FileDatabase(files)
+    for number, role in enumerate(ENHANCED_SERIES, 1):
+        node = Volume(f"vtkMRMLScalarVolumeNode{number}",
+                      {"DICOM.instanceUIDs": f"1.2.3.9.{number}"})
+        assert world.scene.acquisition_role(node) == role
+        series, = find_series(tmp_path / role)
+        assert role_from_acquisition(series.acquisition) == role  # omnet segment's answer
+
+
 def test_a_volume_from_a_file_gets_the_role_its_dcm2niix_sidecar_says(world, tmp_path):
     (tmp_path / "series_0004.json").write_text(json.dumps(
         {"RepetitionTime": 9, "EchoTime": 0.081, "InversionTime": 2.5}))  # seconds
@@ -425,10 +477,17 @@ class Scene:
     ``AddNewNodeByClass(cls, name)`` keeps ``name`` as it is (only an unnamed node gets a
     generated one); ``GenerateUniqueName(base)`` tries ``base``, ``base_1``, ``base_2`` ...
     from one above the index it last gave for ``base`` and returns the first name no node has.
+    ``RemoveNode`` takes the node out, and its subject hierarchy item with it.
     """
 
-    def __init__(self, removed):
-        self.nodes, self.given, self.RemoveNode = [], {}, removed.append
+    def __init__(self, removed, hierarchy):
+        self.nodes, self.given, self.removed, self.hierarchy = [], {}, removed, hierarchy
+
+    def RemoveNode(self, node):
+        self.removed.append(node)
+        if node in self.nodes:
+            self.nodes.remove(node)
+        self.hierarchy.forget(node)
 
     def GenerateUniqueName(self, base):
         index = self.given.get(base, -1) + 1
@@ -488,10 +547,64 @@ class Result(ImportTarget):
         return self.transform
 
 
-def test_each_run_names_its_nodes_apart_with_one_suffix(importing, monkeypatch, tmp_path):
-    """Three runs on one case, none updating an earlier result: each run's segmentation,
-    lesion table, diameter lines, attention folder and maps end with that run's suffix
-    (none, _1, _2), as Slicer numbers its own duplicates."""
+class Hierarchy:
+    """The subject hierarchy as the module's calls see it: items with a parent, a level and a
+    name; a node's item is made under the study (item 1) when first asked for, and goes when
+    the scene removes the node (``qSlicerSubjectHierarchyPluginLogic::onNodeAboutToBeRemoved``
+    removes it, Slicer 5.8.1)."""
+
+    def __init__(self):
+        self.parent, self.level, self.name, self.item_of = {1: 0}, {1: "Study"}, {1: ""}, {}
+        self.created = []  # the names of the folders made, in order
+
+    def _add(self, parent, level, name):
+        item = len(self.level) + 1
+        self.parent[item], self.level[item], self.name[item] = parent, level, name
+        return item
+
+    def GetItemByDataNode(self, node):
+        if node.GetID() not in self.item_of:
+            self.item_of[node.GetID()] = self._add(1, "", node.GetID())
+        return self.item_of[node.GetID()]
+
+    def GetItemParent(self, item):
+        return self.parent[item]
+
+    def SetItemParent(self, item, parent):
+        self.parent[item] = parent
+
+    def GetItemAncestorAtLevel(self, item, level):
+        return 0
+
+    def CreateFolderItem(self, parent, name):
+        self.created.append(name)
+        return self._add(parent, "Folder", name)
+
+    def GetItemLevel(self, item):
+        return self.level[item]
+
+    def GetNumberOfItemChildren(self, item):
+        return sum(parent == item for parent in self.parent.values())
+
+    def RemoveItem(self, item):
+        del self.parent[item]
+
+    def forget(self, node):
+        item = self.item_of.pop(node.GetID(), None)
+        if item is not None:
+            self.RemoveItem(item)
+
+    def folders(self):
+        """The folders still in the tree: name -> the names of what they hold."""
+        return {self.name[f]: sorted(self.name[i] for i, p in self.parent.items() if p == f)
+                for f in self.parent if self.level[f] == "Folder"}
+
+
+@pytest.fixture
+def runs(importing, monkeypatch, tmp_path):
+    """Segmentation runs on one case against stand-in scene and hierarchy: ``run(target)``
+    imports a result with one attention map (into ``target`` when given: "update existing")
+    and shows its lesions; it returns the run's result and its table and lines."""
     slicer, vtk = sys.modules["slicer"], sys.modules["vtk"]
     vtk.vtkIntArray = vtk.vtkDoubleArray = vtk.vtkStringArray
     monkeypatch.setitem(sys.modules, "qt", types.ModuleType("qt"))  # no job is started here
@@ -501,17 +614,21 @@ def test_each_run_names_its_nodes_apart_with_one_suffix(importing, monkeypatch, 
     logic = importlib.import_module("OMNetSegmentationLib.logic")
     lesionscene = importlib.import_module("OMNetSegmentationLib.lesionscene")
     monkeypatch.setattr(lesionscene, "_fill_table", lambda node, rows: None)
-    slicer.mrmlScene = Scene(importing.removed)
-    folders = []
-    hierarchy = types.SimpleNamespace(
-        GetItemByDataNode=lambda node: 5, GetItemParent=lambda item: 1,
-        GetItemAncestorAtLevel=lambda item, level: 0, SetItemParent=lambda item, parent: None,
-        CreateFolderItem=lambda parent, name: folders.append(name) or 7)
+    hierarchy = Hierarchy()
+    scene = slicer.mrmlScene = Scene(importing.removed, hierarchy)
     slicer.vtkMRMLSubjectHierarchyNode = types.SimpleNamespace(
-        GetSubjectHierarchyNode=lambda scene: hierarchy)
+        GetSubjectHierarchyNode=lambda mrmlScene: hierarchy)
     slicer.vtkMRMLSubjectHierarchyConstants = types.SimpleNamespace(
-        GetDICOMLevelPatient=lambda: "Patient")
-    slicer.util.loadVolume = lambda path, properties: Named("map", properties["name"])
+        GetDICOMLevelPatient=lambda: "Patient", GetSubjectHierarchyLevelFolder=lambda: "Folder")
+
+    def load_volume(path, properties):
+        scene.nodes.append(Named(f"vtkMRMLScalarVolumeNode{len(scene.nodes) + 10}",
+                                 properties["name"]))
+        return scene.nodes[-1]
+
+    slicer.util.loadVolume = load_volume
+    slicer.util.getNodesByClass = lambda name: [n for n in scene.nodes
+                                                if n.GetID().startswith(name)]
     t1c = importing.t1c
     t1c.GetName = lambda: "Brats18_x_t1ce"
     volumes = {role: types.SimpleNamespace(GetName=lambda role=role: f"Brats18_x_{role}")
@@ -521,13 +638,27 @@ def test_each_run_names_its_nodes_apart_with_one_suffix(importing, monkeypatch, 
         "rano": {"measurable": True, "long_mm": 12.0, "perpendicular_mm": 10.0,
                  "product_mm2": 120.0, "long_axis_ras_mm": [[-6, 0, 0], [6, 0, 0]],
                  "perpendicular_axis_ras_mm": [[0, -5, 0], [0, 5, 0]]}}]}}
+
+    def run(target=None):
+        segmentation_run = object.__new__(logic.SegmentationRun)
+        segmentation_run.volumes = {**volumes, "t1ce": t1c}
+        segmentation_run.target, segmentation_run.show3D = target, False
+        segmentation_run.options = types.SimpleNamespace(attention=True)
+        segmentation_run.workdir = tmp_path
+        result = segmentation_run._import(
+            types.SimpleNamespace(result={"attention": ["cga_core_pt.nii.gz"]}))
+        return (result, *lesionscene.show_lesions(report, result.segmentation))
+
+    return types.SimpleNamespace(run=run, scene=scene, hierarchy=hierarchy)
+
+
+def test_each_run_names_its_nodes_apart_with_one_suffix(runs):
+    """Three runs on one case, none updating an earlier result: each run's segmentation,
+    lesion table, diameter lines, attention folder and maps end with that run's suffix
+    (none, _1, _2), as Slicer numbers its own duplicates."""
     names = []
     for _ in range(3):
-        run = object.__new__(logic.SegmentationRun)
-        run.volumes, run.target, run.show3D = {**volumes, "t1ce": t1c}, None, False
-        run.options, run.workdir = types.SimpleNamespace(attention=True), tmp_path
-        result = run._import(types.SimpleNamespace(result={"attention": ["cga_core_pt.nii.gz"]}))
-        table, lines = lesionscene.show_lesions(report, result.segmentation)
+        result, table, lines = runs.run()
         names.append([result.segmentation.GetName(), table.GetName(),
                       *(line.GetName() for line in lines),
                       *(node.GetName() for node in result.attention)])
@@ -538,6 +669,19 @@ def test_each_run_names_its_nodes_apart_with_one_suffix(importing, monkeypatch, 
          "ET 1 perpendicular_1", "OMNet core guidance Pt (CGA-core)_1"],
         ["Brats18_x OMNet tumour_2", "Brats18_x OMNet tumour lesions_2", "ET 1 longest_2",
          "ET 1 perpendicular_2", "OMNet core guidance Pt (CGA-core)_2"]]
-    assert folders == ["Brats18_x OMNet tumour attention maps",
-                       "Brats18_x OMNet tumour attention maps_1",
-                       "Brats18_x OMNet tumour attention maps_2"]
+    assert runs.hierarchy.created == ["Brats18_x OMNet tumour attention maps",
+                                      "Brats18_x OMNet tumour attention maps_1",
+                                      "Brats18_x OMNet tumour attention maps_2"]
+    assert len(runs.hierarchy.folders()) == 3  # other results' maps are left alone
+
+
+def test_a_result_updated_three_times_shows_one_set_of_attention_maps(runs):
+    """"Update existing": each run's maps replace the ones the earlier run loaded for that
+    segmentation, and the emptied folder goes; before, three maps and three folders."""
+    first, _, _ = runs.run()
+    for _ in range(3):
+        last, _, _ = runs.run(target=first.segmentation)
+    maps = [node for node in runs.scene.nodes if node.GetAttribute("OMNet.Attention")]
+    assert maps == last.attention and len(maps) == 1
+    assert maps[0].GetName() == "OMNet core guidance Pt (CGA-core)"
+    assert runs.hierarchy.folders() == {"Brats18_x OMNet tumour attention maps": [maps[0].GetID()]}
