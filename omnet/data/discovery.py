@@ -25,6 +25,7 @@ from omnet.data.naming import (
     incomplete_channel_groups,
     is_omnet_output,
     label_scheme_of_name,
+    missing_channels,
     strip_image_suffix,
 )
 from omnet.data.sidecar import roles_from_sidecars
@@ -264,8 +265,7 @@ def _scan_msd(root: Path) -> DatasetScan:
                              described.channels_from)
     incomplete = incomplete_channel_groups([p.name for p in images], order)
     for stem, roles in sorted(incomplete.items()):  # not 4D images: a case missing channels
-        missing = ", ".join(f"{stem}_{index:04d} ({ROLE_TITLES[role]})"
-                            for index, role in enumerate(order) if role not in roles)
+        missing = missing_channels(roles, order, stem)
         scan.problems.append((stem, f"no channel file {missing} in imagesTr"))
     for case in channels:  # nnU-Net v2: <case>_0000 .. _0003, labelsTr/<case>
         ending = case.flair.name[len(strip_image_suffix(case.flair.name)):]

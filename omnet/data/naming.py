@@ -17,11 +17,11 @@ neither a sequence nor a label map, and neither is a label map OMNet wrote
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 __all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES", "case_id_from_file",
            "channel_groups", "classify_name", "incomplete_channel_groups", "is_brain_mask",
-           "is_omnet_output", "label_scheme_of_name",
+           "is_omnet_output", "label_scheme_of_name", "missing_channels",
            "strip_image_suffix", "tokens"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
@@ -105,6 +105,15 @@ def incomplete_channel_groups(names: Sequence[str], order: Sequence[str] = SEQUE
     batch or a training scan reports them as unusable cases rather than pass over them."""
     return {stem: roles for stem, roles in _channel_files(names, order).items()
             if len(roles) < len(SEQUENCE_ROLES)}
+
+
+def missing_channels(roles: Mapping[str, str], order: Sequence[str] = SEQUENCE_ROLES,
+                     stem: str = "") -> str:
+    """The channels a group of :func:`incomplete_channel_groups` lacks, as a reader sees them:
+    ``0003 (T2)``, or ``B_0003 (T2)`` with ``stem``; comma-separated."""
+    prefix = f"{stem}_" if stem else ""
+    return ", ".join(f"{prefix}{index:04d} ({ROLE_TITLES[role]})"
+                     for index, role in enumerate(order) if role not in roles)
 
 
 #: A BraTS 2023+ challenge label map: ``BraTS-GLI-00000-000-seg`` (GLI, MEN, MET, SSA, ...).

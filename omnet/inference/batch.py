@@ -26,6 +26,7 @@ from omnet.data.naming import (
     classify_name,
     incomplete_channel_groups,
     is_omnet_output,
+    missing_channels,
 )
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.batch_progress import case_line, eta_seconds
@@ -191,8 +192,7 @@ def _channel_batch(root: Path, channels: list[CaseFiles], images: list[str],
     status says so."""
     cases = [BatchCase(case.case_id, case, out / f"{case.case_id}.nii.gz") for case in channels]
     for stem, roles in incomplete_channel_groups(images, order).items():
-        missing = ", ".join(f"{index:04d} ({ROLE_TITLES[role]})"
-                            for index, role in enumerate(order) if role not in roles)
+        missing = missing_channels(roles, order)
         cases.append(BatchCase(stem, root, out / f"{stem}.nii.gz", status="failed",
                                error=f"no channel {missing} among "
                                      f"{', '.join(sorted(roles.values()))}"))
