@@ -27,7 +27,7 @@ from omnet.data.acquisition import (
     describe_acquisition,
 )
 from omnet.data.dicom_geometry import frame_positions, misplaced_slice, parse_position
-from omnet.data.discovery import CaseFiles, folder_name, is_image_path
+from omnet.data.discovery import CaseFiles, folder_name, is_image_path, is_system_entry
 from omnet.data.enhanced_mr import ENHANCED_CLASSES, SOP_CLASS, file_acquisition
 from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name
 from omnet.errors import InputError
@@ -153,7 +153,7 @@ def find_series(root: Path) -> list[DicomSeries]:
     reader = sitk.ImageSeriesReader()
     found = []
     for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        subfolders[:] = sorted(d for d in subfolders if not is_system_entry(d))
         if not files or not is_image_path(Path(folder)):  # no DICOM file here (ITK would warn)
             continue
         for uid in reader.GetGDCMSeriesIDs(folder):

@@ -137,7 +137,7 @@ def _listing(paths: list[Path]) -> str:
 
 def _case_folders(folder: Path) -> list[Path]:
     """Sub-folders of ``folder`` that hold images themselves (cases of a batch)."""
-    return [d for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")
+    return [d for d in sorted(folder.iterdir()) if d.is_dir() and not is_system_entry(d.name)
             and any(is_image_path(p) for p in d.iterdir())]
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from omnet.data.discovery import is_image_path
+from omnet.data.discovery import is_image_path, is_system_entry
 from omnet.data.naming import (
     OUTPUT_SUFFIX,
     SEQUENCE_ROLES,
@@ -103,7 +103,7 @@ def _case_folder_maps(folder: Path, prediction: bool) -> dict[str, list[Path]]:
     files ``omnet segment`` wrote, when the folder holds any (a tree segmented in place
     also holds the ``*_seg`` references); otherwise the ``*_seg`` files."""
     files = {sub.name: [p for p in sorted(sub.iterdir()) if _is_label_file(p)]
-             for sub in sorted(folder.iterdir()) if sub.is_dir() and not sub.name.startswith(".")}
+             for sub in sorted(folder.iterdir()) if sub.is_dir() and not is_system_entry(sub.name)}
     chosen = {case: [p for p in paths if is_omnet_output(p.name)]
               for case, paths in files.items()}
     if not (prediction and any(chosen.values())):
