@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text",
-           "file_sha256", "outermost_missing"]
+__all__ = ["atomic_folder", "atomic_path", "atomic_write_bytes", "atomic_write_json",
+           "atomic_write_text", "file_sha256", "outermost_missing"]
 
 
 def _full_suffix(name: str) -> str:
@@ -49,6 +50,33 @@ def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def atomic_folder(destination: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``destination`` for files that belong together (a
+    model and its split); they land there only once all are written, else none does.
+
+    A new ``destination`` is the temporary folder renamed into place; in an existing one each
+    file is renamed over its namesake (other files stay). On any exception the temporary
+    folder is removed and ``destination`` is left as it was.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-",
+                                dir=destination.parent))
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700
+        if destination.exists():
+            for item in sorted(tmp.iterdir()):
+                os.replace(item, destination / item.name)
+        else:
+            os.replace(tmp, destination)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write_bytes(destination: str | os.PathLike, data: bytes) -> None:

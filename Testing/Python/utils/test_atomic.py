@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from omnet.utils.atomic import atomic_path, atomic_write_json, file_sha256
+from omnet.utils.atomic import atomic_folder, atomic_path, atomic_write_json, file_sha256
 
 
 def test_success_renames_into_place_with_umask_permissions(tmp_path: Path) -> None:
@@ -41,3 +41,16 @@ def test_failure_keeps_an_earlier_complete_file(tmp_path: Path) -> None:
         tmp.write_text("half")
         raise ValueError("disk full")
     assert file_sha256(target) == before
+
+
+def test_a_new_folder_lands_whole_with_umask_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "runs" / "ensemble"
+    with atomic_folder(target) as folder:
+        (folder / "model.safetensors").write_bytes(b"model")
+        (folder / "split.json").write_text("{}")
+        assert not target.exists()
+    assert sorted(p.name for p in target.iterdir()) == ["model.safetensors", "split.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~umask  # not mkdtemp's 0700
+    assert os.listdir(target.parent) == ["ensemble"]
