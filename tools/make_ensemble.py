@@ -8,14 +8,14 @@
 
 Writes ``OUT/model.safetensors`` (one file, one card, ``model.members`` = the number of
 inputs, ``model.member_inputs`` which input each runs on; the card keeps every member's
-training record and checksum) and ``OUT/split.json``,
-so that ``tools/bundle_model.py OUT ...`` measures and packages it like any training run.
+training record and checksum) and ``OUT/split.json``, both or neither (they are written in
+a temporary folder beside OUT first), so that ``tools/bundle_model.py OUT ...`` measures and
+packages it like any training run.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 from omnet.errors import OMNetError
 from omnet.model.ensemble import combine_models
 from omnet.model.weights import load_model, save_model
+from omnet.utils.atomic import atomic_folder, atomic_write_json
 
 log = logging.getLogger("make_ensemble")
 
@@ -57,10 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     except OMNetError as exc:
         print(f"make_ensemble: error: {exc}", file=sys.stderr)
         return 2
-    split = split_record(card.training)
-    args.out.mkdir(parents=True, exist_ok=True)
-    save_model(ensemble, card, args.out / "model.safetensors")
-    (args.out / "split.json").write_text(json.dumps(split, indent=2) + "\n")
+    with atomic_folder(args.out) as folder:  # a failure leaves neither file, not a model alone
+        save_model(ensemble, card, folder / "model.safetensors")
+        atomic_write_json(folder / "split.json", split_record(card.training))
     log.info("ensemble of %d networks written to %s", len(members), args.out)
     return 0
 

@@ -18,6 +18,8 @@ from omnet.data.naming import SEQUENCE_ROLES
 from omnet.inference.settings import MODES, OUTPUT_GRIDS
 from omnet.inference.settings import PREPARE_CHOICES as PREPARE_SETTINGS
 
+from .segments import CHILD_SCHEME
+
 __all__ = ["DEVICE_CHOICES", "MODE_CHOICES", "PREPARE_CHOICES", "SegmentOptions",
            "child_environment", "cli_device", "demo_arguments", "omnet_search_path",
            "python_command",
@@ -30,7 +32,7 @@ MODE_CHOICES = MODES
 PREPARE_CHOICES = PREPARE_SETTINGS
 #: Label values written by the child: 1, 2, 3 for necrotic, edema, enhancing, which is the
 #: order of the segments, so one import fills all three (see ``segments.SEGMENTS``).
-CHILD_LABELS = "brats2023"
+CHILD_LABELS = CHILD_SCHEME.name
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from omnet.inference.batch_progress import format_duration
 from omnet.protocol import parse_line
 
 from .process import ProcessRunner
@@ -49,20 +50,6 @@ class JobOutcome:
     @property
     def succeeded(self) -> bool:
         return self.status == SUCCEEDED
-
-
-def format_duration(seconds: float | None) -> str:
-    """``75`` -> ``1 min 15 s``; ``None`` -> ``""``."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return ""
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
 
 
 def eta_seconds(fraction: float, elapsed: float) -> float | None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["GRID_ATTRIBUTE", "SEGMENTS", "SEGMENT_TAG", "Code", "SegmentSpec", "algorithm_tags",
-           "region_volumes_ml", "terminology_entry", "volume_rows"]
+from omnet.labels import BRATS2023
+
+__all__ = ["CHILD_SCHEME", "GRID_ATTRIBUTE", "SEGMENTS", "SEGMENT_TAG", "Code", "SegmentSpec",
+           "algorithm_tags", "region_volumes_ml", "terminology_entry", "volume_rows"]
 
 #: Segment tag that marks a segment as OMNet's and says which one it is.
 SEGMENT_TAG = "OMNet.Segment"
@@ -58,13 +60,16 @@ class SegmentSpec:
     opacity_3d: float = 1.0
 
 
-#: In label order: the child writes 1, 2, 3 (``--labels brats2023``) for these segments.
+#: The label values of the child's label map (``--labels brats2023``: 1, 2, 3).
+CHILD_SCHEME = BRATS2023
+
+#: In label order: the child writes the scheme's necrotic, edema and enhancing values.
 SEGMENTS = (
-    SegmentSpec("necrotic", "Necrotic and non-enhancing tumour core", 1, (0.86, 0.24, 0.20),
-                Code("6574001", "Necrosis")),
-    SegmentSpec("edema", "Peritumoral edema", 2, (0.36, 0.78, 0.36), Code("79654002", "Edema"),
-                opacity_3d=0.3),
-    SegmentSpec("enhancing", "Enhancing tumour", 3, (1.00, 0.84, 0.16),
+    SegmentSpec("necrotic", "Necrotic and non-enhancing tumour core", CHILD_SCHEME.necrotic,
+                (0.86, 0.24, 0.20), Code("6574001", "Necrosis")),
+    SegmentSpec("edema", "Peritumoral edema", CHILD_SCHEME.edema, (0.36, 0.78, 0.36),
+                Code("79654002", "Edema"), opacity_3d=0.3),
+    SegmentSpec("enhancing", "Enhancing tumour", CHILD_SCHEME.enhancing, (1.00, 0.84, 0.16),
                 Code("108369006", "Neoplasm")),
 )
 
@@ -87,12 +92,14 @@ def algorithm_tags(version: str) -> dict[str, str]:
 
 
 def region_volumes_ml(voxels: Mapping[int, int], voxel_volume_mm3: float) -> dict[str, float]:
-    """Whole tumour, core and enhancing tumour in mL from voxel counts per label value."""
-    by_key = {spec.key: voxels.get(spec.label, 0) * voxel_volume_mm3 / 1000.0
-              for spec in SEGMENTS}
-    return {"whole": sum(by_key.values()),
-            "core": by_key["necrotic"] + by_key["enhancing"],
-            "enhancing_tumour": by_key["enhancing"]}
+    """Whole tumour, core and enhancing tumour in mL from voxel counts per label value of
+    the child's label map: omnet's own regions and sums, so the panel and the child's
+    RESULT cannot disagree."""
+    from omnet.measurement.volumes import volumes_from_counts  # scipy, SimpleITK: when used
+
+    volumes = volumes_from_counts(voxels, CHILD_SCHEME, voxel_volume_mm3 / 1000.0)
+    return {"whole": volumes["whole"], "core": volumes["core"],
+            "enhancing_tumour": volumes["enhancing"]}
 
 
 def volume_rows(volumes_ml: Mapping[str, float]) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@ should take, so that an overnight run's log says how far it got and when it will
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 __all__ = ["case_line", "eta_seconds", "format_duration"]
@@ -16,9 +17,12 @@ def eta_seconds(seconds: Sequence[float], remaining: int) -> float | None:
     return remaining * sum(seconds) / len(seconds)
 
 
-def format_duration(seconds: float) -> str:
-    """``45 s``, ``7 min 05 s``, ``2 h 03 min``: a duration for people, to the second below
-    an hour and to the minute above."""
+def format_duration(seconds: float | None) -> str:
+    """``45 s``, ``7 min 05 s``, ``2 h 03 min``: a duration for people, rounded to the nearest
+    second below an hour and to the nearest minute above; ``""`` for no duration (None, NaN,
+    infinite or negative: an estimate not made yet). The one spelling, also the Slicer panels'."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return ""
     whole = round(seconds)
     if whole < 60:
         return f"{whole} s"

@@ -6,11 +6,13 @@ voxel count times the voxel volume (the product of the spacings, for any orienta
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from omnet.labels import LabelScheme
 
-__all__ = ["VOLUME_NAMES", "region_volumes_ml", "voxel_volume_ml"]
+__all__ = ["VOLUME_NAMES", "region_volumes_ml", "volumes_from_counts", "voxel_volume_ml"]
 
 #: Keys of :func:`region_volumes_ml`: the three regions, then the two labels not a region.
 VOLUME_NAMES = ("whole", "core", "enhancing", "necrotic", "edema")
@@ -21,10 +23,20 @@ def voxel_volume_ml(spacing) -> float:
     return float(np.prod(np.asarray(spacing, dtype=float))) / 1000.0
 
 
+def volumes_from_counts(counts: Mapping[int, int], scheme: LabelScheme,
+                        voxel_ml: float) -> dict[str, float]:
+    """``VOLUME_NAMES``' volumes in mL from voxel counts per label value; the regions are the
+    scheme's (:meth:`LabelScheme.regions`), so every caller (the Slicer module's voxel counts
+    too) sums the same labels the same way."""
+    def volume(values: tuple[int, ...]) -> float:
+        return sum(int(counts.get(value, 0)) for value in values) * voxel_ml
+
+    volumes = {region: volume(values) for region, values in scheme.regions().items()}
+    volumes.update(necrotic=volume((scheme.necrotic,)), edema=volume((scheme.edema,)))
+    return volumes
+
+
 def region_volumes_ml(labels: np.ndarray, scheme: LabelScheme, spacing) -> dict[str, float]:
     """Volumes in mL of whole tumour, core, enhancing, necrotic and edema (``VOLUME_NAMES``)."""
-    voxel_ml = voxel_volume_ml(spacing)
-    necrotic, edema, enhancing = (int(np.count_nonzero(labels == value)) * voxel_ml
-                                  for value in scheme.values)
-    return {"whole": necrotic + edema + enhancing, "core": necrotic + enhancing,
-            "enhancing": enhancing, "necrotic": necrotic, "edema": edema}
+    counts = {value: int(np.count_nonzero(labels == value)) for value in scheme.values}
+    return volumes_from_counts(counts, scheme, voxel_volume_ml(spacing))

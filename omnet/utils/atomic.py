@@ -2,20 +2,33 @@
 
 Everything is written to a hidden temporary name in the destination folder and renamed
 over the final name only once complete (``os.replace`` is atomic on one file system).
+A temporary file that a killed write (SIGKILL, a power cut) left behind is removed by the
+next write to the same destination once nothing has touched it for an hour.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import re
+import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text",
-           "file_sha256", "outermost_missing"]
+__all__ = ["atomic_folder", "atomic_path", "atomic_write_bytes", "atomic_write_json",
+           "atomic_write_text", "file_sha256", "outermost_missing", "remove_abandoned_partials"]
+
+log = logging.getLogger(__name__)
+
+#: A temporary file untouched for this long belongs to a write that was killed: a running
+#: write creates its file just before writing it, and writing changes its modification time.
+ABANDONED_AFTER_S = 3600.0
+_RANDOM_PART = r"[a-z0-9_]{8}"  # the characters tempfile.mkstemp puts in its names
 
 
 def _full_suffix(name: str) -> str:
@@ -24,17 +37,51 @@ def _full_suffix(name: str) -> str:
     return "." + ".".join(parts[1:]) if len(parts) > 1 else ""
 
 
+def _partial_prefix(name: str) -> str:
+    """``.a.partial-`` for ``a.nii.gz``: the start of its temporary files' names."""
+    return f".{name.split('.')[0]}.partial-"
+
+
+def remove_abandoned_partials(destination: str | os.PathLike,
+                              older_than_s: float = ABANDONED_AFTER_S) -> list[Path]:
+    """Delete the temporary files of writes to ``destination`` untouched for ``older_than_s``
+    (a killed write's leftovers; a fresh one may be another run's write in progress), with a
+    log line each; those of other destinations stay. Returns the files removed."""
+    destination = Path(destination)
+    own = re.compile(re.escape(_partial_prefix(destination.name)) + _RANDOM_PART
+                     + re.escape(_full_suffix(destination.name).lower()) + r"\Z")
+    cutoff = time.time() - older_than_s
+    removed = []
+    with contextlib.suppress(OSError), os.scandir(destination.parent) as entries:
+        for entry in entries:
+            if not own.match(entry.name):
+                continue
+            try:
+                modified = entry.stat(follow_symlinks=False).st_mtime
+                if not entry.is_file(follow_symlinks=False) or modified > cutoff:
+                    continue
+                os.unlink(entry.path)
+            except OSError:  # removed meanwhile by another run, or not ours to remove
+                continue
+            log.info("removed %s, left %.1f h ago by a write to %s that did not finish",
+                     entry.path, (time.time() - modified) / 3600, destination.name)
+            removed.append(Path(entry.path))
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``destination``; rename it there on success.
 
     The temporary file keeps the destination's suffix, in lower case, so format-sniffing
     writers (SimpleITK, whose NIfTI writer refuses ``.NII.GZ``) pick the right format. On
-    any exception, including KeyboardInterrupt, it is removed.
+    any exception, including KeyboardInterrupt, it is removed; those of earlier writes that
+    were killed are removed first (:func:`remove_abandoned_partials`).
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{destination.name.split('.')[0]}.partial-",
+    remove_abandoned_partials(destination)
+    fd, tmp_name = tempfile.mkstemp(prefix=_partial_prefix(destination.name),
                                     suffix=_full_suffix(destination.name).lower(),
                                     dir=destination.parent)
     os.close(fd)
@@ -49,6 +96,33 @@ def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def atomic_folder(destination: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``destination`` for files that belong together (a
+    model and its split); they land there only once all are written, else none does.
+
+    A new ``destination`` is the temporary folder renamed into place; in an existing one each
+    file is renamed over its namesake (other files stay). On any exception the temporary
+    folder is removed and ``destination`` is left as it was.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-",
+                                dir=destination.parent))
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700
+        if destination.exists():
+            for item in sorted(tmp.iterdir()):
+                os.replace(item, destination / item.name)
+        else:
+            os.replace(tmp, destination)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write_bytes(destination: str | os.PathLike, data: bytes) -> None:

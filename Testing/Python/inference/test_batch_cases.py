@@ -134,8 +134,11 @@ def test_each_case_logs_its_place_outcome_and_the_time_left(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("seconds, text", [(44.6, "45 s"), (425, "7 min 05 s"),
-                                           (7380, "2 h 03 min"), (3599.6, "1 h 00 min")])
+                                           (7380, "2 h 03 min"), (3599.6, "1 h 00 min"),
+                                           (None, ""), (float("nan"), ""), (-3.0, "")])
 def test_durations_read_as_people_write_them(seconds, text):
+    """No estimate yet (None, NaN, a negative time: the Slicer panels pass what they have)
+    reads as nothing."""
     from omnet.inference.batch_progress import format_duration
 
     assert format_duration(seconds) == text

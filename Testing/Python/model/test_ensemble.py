@@ -240,6 +240,36 @@ def test_make_ensemble_writes_a_split_for_members_without_a_recorded_one(tmp_pat
     assert load_model(out / "model.safetensors").card.model.members == 2
 
 
+def test_make_ensemble_stopped_between_model_and_split_leaves_neither(tmp_path, monkeypatch):
+    """The model file was written into OUT, then split.json: a failure in between left a
+    model without its split (bundle_model then measured it on no validation cases)."""
+    tool = _make_ensemble_tool()
+    a, b = _member(1, tmp_path), _member(2, tmp_path)
+    out = tmp_path / "runs" / "ensemble"
+    real_save_model = tool.save_model
+
+    def save_model_then_fail(*args, **kwargs):
+        real_save_model(*args, **kwargs)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(tool, "save_model", save_model_then_fail)
+    arguments = [str(a.path), str(b.path), "--out", str(out)]
+    with pytest.raises(OSError, match="No space left"):
+        tool.main([*arguments, "--name", "new"])
+    assert list((tmp_path / "runs").iterdir()) == []  # no OUT, no temporary folder
+
+    monkeypatch.setattr(tool, "save_model", real_save_model)
+    assert tool.main([*arguments, "--name", "old"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert {"model.safetensors", "split.json"} <= set(before)
+    monkeypatch.setattr(tool, "save_model", save_model_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        tool.main([*arguments, "--name", "new"])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old pair, whole
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["ensemble"]
+    assert load_model(out / "model.safetensors").card.name == "old"
+
+
 def test_members_trained_at_another_voxel_spacing_are_refused(tmp_path):
     a = _member(1, tmp_path)
     b = _member(2, tmp_path)

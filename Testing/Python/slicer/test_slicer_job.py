@@ -114,3 +114,12 @@ def test_eta_and_durations():
     assert format_duration(7.4) == "7 s"
     assert format_duration(75) == "1 min 15 s"
     assert format_duration(3 * 3600 + 5 * 60) == "3 h 05 min"
+
+
+@pytest.mark.parametrize("seconds, text", [(3 * 3600 + 5 * 60 + 50, "3 h 06 min"),
+                                           (3 * 3600 + 5 * 60 + 29, "3 h 05 min"),
+                                           (float("inf"), ""), (float("nan"), ""), (-1.0, "")])
+def test_durations_above_an_hour_round_as_the_batch_log_does(seconds, text):
+    """The panels truncated the minutes above an hour (3 h 05 min 50 s read "3 h 05 min")
+    where omnet's batch log rounded them; one function now, rounding to the nearest minute."""
+    assert format_duration(seconds) == text

@@ -6,6 +6,7 @@ import itertools
 import json
 import struct
 
+import numpy as np
 import pytest
 from OMNetSegmentationLib.models import (
     MAX_TRAINED_MODELS,
@@ -24,6 +25,7 @@ from OMNetSegmentationLib.segments import (
 
 from omnet.card import CARD_KEY, ModelCard
 from omnet.labels import BRATS2023
+from omnet.measurement.volumes import region_volumes_ml as omnet_volumes
 from omnet.registry import ModelConfig
 
 # Codes from Slicer's terminology lists (SegmentationCategoryTypeModifier-*.json) and DICOM
@@ -68,6 +70,22 @@ def test_region_volumes_and_rows():
     assert rows == [("Whole tumour", "9.0 mL"), ("Tumour core", "3.0 mL"),
                     ("Enhancing tumour", "1.0 mL")]
     assert volume_rows({})[0] == ("Whole tumour", "-")
+
+
+@pytest.mark.parametrize("spacing", [(0.9375, 0.9375, 1.2), (0.7, 0.7, 3.3), (1.0, 1.0, 1.0)])
+def test_region_volumes_equal_omnets_for_the_same_label_map(spacing):
+    """The panel's volumes (from Slicer's voxel counts) and the child's RESULT (from the
+    label array) are one computation: equal to the last bit, not just close (the panel
+    summed per-label millilitres where omnet multiplied the summed counts)."""
+    labels = np.random.default_rng(7).choice(
+        np.array([0, *BRATS2023.values], dtype=np.uint8), size=(23, 29, 31), p=[0.4, 0.2, 0.3, 0.1])
+    values, counts = np.unique(labels, return_counts=True)
+    voxels = {int(value): int(count) for value, count in zip(values, counts)}
+    ours = region_volumes_ml(voxels, spacing[0] * spacing[1] * spacing[2])
+    omnets = omnet_volumes(labels, BRATS2023, spacing)
+    assert ours == {"whole": omnets["whole"], "core": omnets["core"],
+                    "enhancing_tumour": omnets["enhancing"]}
+    assert ours["whole"] > ours["core"] > ours["enhancing_tumour"] > 0
 
 
 def write_model(path, name: str) -> None:

@@ -1,14 +1,19 @@
-"""Atomic writes: all or nothing, with the usual file permissions."""
+"""Atomic writes: all or nothing, with the usual file permissions, and no partial files left
+for good by a killed write."""
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
+import SimpleITK as sitk
 
-from omnet.utils.atomic import atomic_path, atomic_write_json, file_sha256
+from omnet.inference.outputs import write_image
+from omnet.utils.atomic import atomic_folder, atomic_path, atomic_write_json, file_sha256
 
 
 def test_success_renames_into_place_with_umask_permissions(tmp_path: Path) -> None:
@@ -41,3 +46,51 @@ def test_failure_keeps_an_earlier_complete_file(tmp_path: Path) -> None:
         tmp.write_text("half")
         raise ValueError("disk full")
     assert file_sha256(target) == before
+
+
+def test_a_new_folder_lands_whole_with_umask_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "runs" / "ensemble"
+    with atomic_folder(target) as folder:
+        (folder / "model.safetensors").write_bytes(b"model")
+        (folder / "split.json").write_text("{}")
+        assert not target.exists()
+    assert sorted(p.name for p in target.iterdir()) == ["model.safetensors", "split.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o777 & ~umask  # not mkdtemp's 0700
+    assert os.listdir(target.parent) == ["ensemble"]
+
+
+def _partial(folder: Path, name: str, age_s: float) -> Path:
+    """A temporary file as atomic_path names them, last written ``age_s`` ago."""
+    path = folder / name
+    path.write_bytes(b"half an image")
+    then = time.time() - age_s
+    os.utime(path, (then, then))
+    return path
+
+
+def test_a_write_removes_its_destinations_abandoned_partials_only(tmp_path: Path, caplog) -> None:
+    """A SIGKILL or power cut during a write left ``.<name>.partial-*`` beside the output for
+    good; the next write of that output removes those untouched for an hour, and no other."""
+    killed = _partial(tmp_path, ".case_omnet.partial-k1ll3d_x.nii.gz", age_s=3 * 3600)
+    in_progress = _partial(tmp_path, ".case_omnet.partial-runn1ng_.nii.gz", age_s=60)
+    others = [_partial(tmp_path, ".case_omnet.partial-0th3rfmt.nrrd", age_s=3 * 3600),
+              _partial(tmp_path, ".case.partial-n0tth1s1.nii.gz", age_s=3 * 3600),
+              _partial(tmp_path, ".report.partial-n0tth1s1.json", age_s=3 * 3600)]
+    (tmp_path / ".case_omnet.partial-afold3r_.nii.gz").mkdir()  # not a file we write
+    image = sitk.Image(4, 4, 4, sitk.sitkUInt8)
+    with caplog.at_level(logging.INFO, logger="omnet.utils.atomic"):
+        write_image(image, tmp_path / "case_omnet.nii.gz")
+    assert not killed.exists()
+    assert in_progress.exists() and all(path.exists() for path in others)
+    assert (tmp_path / ".case_omnet.partial-afold3r_.nii.gz").is_dir()
+    assert sitk.ReadImage(str(tmp_path / "case_omnet.nii.gz")).GetSize() == (4, 4, 4)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"removed {killed}, left 3.0 h ago by a write to case_omnet.nii.gz that did not finish"]
+
+
+def test_the_report_write_removes_its_abandoned_partial(tmp_path: Path) -> None:
+    killed = _partial(tmp_path, ".report.partial-k1ll3d_x.json", age_s=2 * 3600)
+    atomic_write_json(tmp_path / "report.json", {"case": "a"})
+    assert sorted(os.listdir(tmp_path)) == ["report.json"] and not killed.exists()
