@@ -151,7 +151,11 @@ def world(monkeypatch):
                   SliceComposite(None)]
     calls = []
 
-    def set_layers(foreground="keep-current", foregroundOpacity=None, **kwargs):
+    def set_layers(background="keep-current", foreground="keep-current", label="keep-current",
+                   foregroundOpacity=None, labelOpacity=None, fit=False,
+                   rotateToVolumePlane=False):
+        """``slicer.util.setSliceViewerLayers``, keyword for keyword (5.8.1, 5.10.0, main):
+        a keyword Slicer does not take is a TypeError here too."""
         calls.append((foreground, foregroundOpacity))
         for composite in composites:  # as slicer.util.setSliceViewerLayers does
             if foreground != "keep-current":
@@ -519,12 +523,24 @@ class Named(LoadedVolume):
         return self.name
 
 
+class LineDisplay:
+    def SetSelectedColor(self, r, g, b):
+        """vtkMRMLDisplayNode::SetSelectedColor(double, double, double) (or one 3-vector)."""
+
+
 class Line(Named):
-    def AddControlPoint(self, *point):
-        pass
+    def __init__(self, node_id, name=""):
+        super().__init__(node_id, name)
+        self.points = []
+
+    def AddControlPoint(self, x, y, z, label=""):
+        """vtkMRMLMarkupsNode::AddControlPoint(double x, double y, double z, std::string label)
+        returns the new point's index (5.8.1 Modules/Loadable/Markups/MRML, main Libs/MRML/Core)."""
+        self.points.append((float(x), float(y), float(z)))
+        return len(self.points) - 1
 
     def GetDisplayNode(self):
-        return types.SimpleNamespace(SetSelectedColor=lambda *rgb: None)
+        return LineDisplay()
 
 
 class ShownDisplay(Display):
@@ -669,6 +685,9 @@ def test_each_run_names_its_nodes_apart_with_one_suffix(runs):
          "ET 1 perpendicular_1", "OMNet core guidance Pt (CGA-core)_1"],
         ["Brats18_x OMNet tumour_2", "Brats18_x OMNet tumour lesions_2", "ET 1 longest_2",
          "ET 1 perpendicular_2", "OMNet core guidance Pt (CGA-core)_2"]]
+    # each RANO line runs between the ends the report gives, in RAS (x, y, z)
+    assert [line.points for line in lines] == [[(-6.0, 0.0, 0.0), (6.0, 0.0, 0.0)],
+                                                [(0.0, -5.0, 0.0), (0.0, 5.0, 0.0)]]
     assert runs.hierarchy.created == ["Brats18_x OMNet tumour attention maps",
                                       "Brats18_x OMNet tumour attention maps_1",
                                       "Brats18_x OMNet tumour attention maps_2"]
