@@ -1,4 +1,5 @@
-"""Both install routes load the modules as Slicer loads them, with only Slicer's packages.
+"""Both install routes load the modules as Slicer loads them, with only Slicer's packages;
+the Extension Wizard finds both modules in a checkout.
 
 Slicer puts each scripted module's folder on ``sys.path`` and nothing else
 (Base/QTGUI/qSlicerScriptedLoadableModuleFactory.cxx). Each case runs
@@ -9,6 +10,7 @@ use made unimportable, and stand-ins for slicer/qt/ctk/vtk.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -97,3 +99,35 @@ def test_module_folders_without_omnet_fail_to_load(tmp_path):
     process = load(*(tmp_path / "checkout" / module for module in MODULES))
     assert process.returncode != 0
     assert "No module named 'omnet'" in process.stderr
+
+
+def wizard_modules(folder: Path, depth: int = 1) -> list[str]:
+    """The scripted modules Slicer's Extension Wizard offers for ``folder`` (Select Extension,
+    or the folder dropped on Slicer), by its rule in
+    Modules/Scripted/ExtensionWizard/ExtensionWizardLib/ModuleInfo.py (``findModules``, the
+    same in v5.8.1, v5.10.0 and main): a folder holding an ``__init__.py`` is a library, not
+    modules; folders are searched ``depth`` levels down; a ``.py`` file is a module when a
+    top-level class named as the file lists the plain name ``ScriptedLoadableModule`` among
+    its bases. The wizard reads each file in the platform's default encoding and skips one it
+    cannot read or parse, so only ASCII is sure to be read on every system."""
+    entries = sorted(folder.iterdir())
+    if any(entry.name == "__init__.py" for entry in entries):
+        return []
+    found = []
+    for entry in entries:
+        if entry.is_dir() and depth > 0:
+            found += wizard_modules(entry, depth - 1)
+        elif entry.suffix == ".py":
+            try:
+                tree = ast.parse(entry.read_text(encoding="ascii"))
+            except (UnicodeDecodeError, SyntaxError):
+                continue
+            if any(isinstance(node, ast.ClassDef) and node.name == entry.stem
+                   and "ScriptedLoadableModule" in [getattr(b, "id", None) for b in node.bases]
+                   for node in tree.body):
+                found.append(entry.stem)
+    return found
+
+
+def test_extension_wizard_finds_both_modules_in_a_checkout():
+    assert wizard_modules(REPO) == ["OMNetSegmentation", "OMNetTraining"]

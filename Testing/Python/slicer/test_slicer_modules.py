@@ -1,4 +1,5 @@
-"""The Slicer-side files: they compile, their .ui files match the code, the pure parts stay pure.
+"""The Slicer-side files: they compile, their .ui files match the code, the pure parts stay pure,
+the module classes set only properties Slicer reads and depend only on modules that exist.
 
 Module files import slicer/qt/vtk, which exist only inside Slicer, so they are compiled and
 read here, never imported.
@@ -107,3 +108,40 @@ def test_each_module_documents_its_slicer_calls(module):
     assert calls, "no slicer.util call found"
     undocumented = sorted(c for c in calls if c not in note)
     assert undocumented == [], "slicer.util calls missing from SLICER_API.md"
+
+
+#: The Q_PROPERTYs of the module object Slicer passes as ``parent`` to the module class
+#: (Base/QTGUI/qSlicerScriptedLoadableModule.h, v5.8.1 to main). Any other name sets nothing
+#: Slicer reads: PythonQt (PythonQtInstanceWrapper_setattro) either refuses it, and the module
+#: fails to load, or keeps it as a plain Python attribute; the stand-ins take it either way.
+MODULE_PROPERTIES = {"title", "categories", "contributors", "associatedNodeTypes", "helpText",
+                     "acknowledgementText", "extensions", "icon", "hidden", "dependencies",
+                     "index"}
+#: Modules a module may depend on: Slicer's own (Modules/Loadable/<name>, v5.8.1 to main)
+#: and this extension's.
+KNOWN_MODULES = {"Segmentations", "SubjectHierarchy", "Markups", "Plots", *MODULES}
+
+
+def module_parent_settings(module_file: Path) -> dict[str, ast.expr]:
+    """``self.parent.<name> = value`` in the ``__init__`` of the class named as the file."""
+    tree = ast.parse(module_file.read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == module_file.stem)
+    init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    settings = {}
+    for node in ast.walk(init):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Attribute) and ast.unparse(target.value) == "self.parent":
+                    settings[target.attr] = node.value
+    return settings
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_class_sets_only_what_slicer_reads(module):
+    settings = module_parent_settings(REPO / module / f"{module}.py")
+    assert sorted(set(settings) - MODULE_PROPERTIES) == [], "not a property of the module"
+    assert {"title", "categories", "contributors", "helpText", "acknowledgementText",
+            "dependencies"} <= set(settings)
+    dependencies = ast.literal_eval(settings["dependencies"])
+    assert module not in dependencies
+    assert sorted(set(dependencies) - KNOWN_MODULES) == [], "no such Slicer module"

@@ -151,7 +151,11 @@ def world(monkeypatch):
                   SliceComposite(None)]
     calls = []
 
-    def set_layers(foreground="keep-current", foregroundOpacity=None, **kwargs):
+    def set_layers(background="keep-current", foreground="keep-current", label="keep-current",
+                   foregroundOpacity=None, labelOpacity=None, fit=False,
+                   rotateToVolumePlane=False):
+        """``slicer.util.setSliceViewerLayers``, keyword for keyword (5.8.1, 5.10.0, main):
+        a keyword Slicer does not take is a TypeError here too."""
         calls.append((foreground, foregroundOpacity))
         for composite in composites:  # as slicer.util.setSliceViewerLayers does
             if foreground != "keep-current":
@@ -401,7 +405,9 @@ def test_a_dicom_volume_gets_the_role_its_acquisition_says(world):
 class FileDatabase:
     """``slicer.dicomDatabase`` over real files: the file of an instance UID, and a tag's
     value from the file's top-level data set only, as ctkDICOMDatabase's ``fileValue`` reads
-    it (DCMTK, no search into sequences); "" where the top level lacks it."""
+    it (DCMTK, no search into sequences): each value as text, several joined by a backslash
+    (``ctkDICOMItem::GetAllElementValuesAsString``, CTK of Slicer 5.8.1 to main); "" where the
+    top level lacks it."""
 
     def __init__(self, files):
         self.files = files
@@ -412,7 +418,10 @@ class FileDatabase:
     def fileValue(self, path, tag):
         element = pydicom.dcmread(path, stop_before_pixels=True).get(
             int(tag.replace(",", ""), 16))
-        return "" if element is None else str(element.value)
+        if element is None or element.VM == 0:
+            return ""
+        values = element.value if element.VM > 1 else [element.value]
+        return "\\".join(str(value) for value in values)
 
 
 #: TR, TE, TI (ms), Echo Pulse Sequence, contrast given -> the role they give by
@@ -443,6 +452,24 @@ def test_an_enhanced_mr_volume_gets_the_role_its_functional_groups_say(world, tm
         assert world.scene.acquisition_role(node) == role
         series, = find_series(tmp_path / role)
         assert role_from_acquisition(series.acquisition) == role  # omnet segment's answer
+
+
+def test_an_enhanced_mr_subtraction_gets_no_role_as_in_omnet_segment(world, tmp_path):
+    """A subtraction series (Image Type DERIVED\\PRIMARY\\SUB, a T1c's TR, TE, TI and agent in
+    its functional groups) is derived: Slicer's database gives its Image Type as those words
+    joined by backslashes, so it gets no role, as ``omnet segment`` gives it none."""
+    path = tmp_path / "sub" / "IM0001"
+    path.parent.mkdir()
+    tr, te, ti, echo, given = ENHANCED_SERIES["t1ce"]
+    write_enhanced_mr(path, _pixels(3), [_position(k) for k in range(3)],
+                      header={"SOPInstanceUID": "1.2.3.9.9", "EchoPulseSequence": echo,
+                              "ImageType": ["DERIVED", "PRIMARY", "SUB", "NONE"]},
+                      shared=functional_groups(tr, te, ti, given))
+    series, = find_series(path.parent)
+    assert role_from_acquisition(series.acquisition) is None  # omnet segment's answer
+    sys.modules["slicer"].dicomDatabase = FileDatabase({"1.2.3.9.9": path})
+    node = Volume("vtkMRMLScalarVolumeNode9", {"DICOM.instanceUIDs": "1.2.3.9.9"})
+    assert world.scene.acquisition_role(node) is None
 
 
 def test_a_volume_from_a_file_gets_the_role_its_dcm2niix_sidecar_says(world, tmp_path):
@@ -519,12 +546,24 @@ class Named(LoadedVolume):
         return self.name
 
 
+class LineDisplay:
+    def SetSelectedColor(self, r, g, b):
+        """vtkMRMLDisplayNode::SetSelectedColor(double, double, double) (or one 3-vector)."""
+
+
 class Line(Named):
-    def AddControlPoint(self, *point):
-        pass
+    def __init__(self, node_id, name=""):
+        super().__init__(node_id, name)
+        self.points = []
+
+    def AddControlPoint(self, x, y, z, label=""):
+        """vtkMRMLMarkupsNode::AddControlPoint(double x, double y, double z, std::string label)
+        returns the new point's index (5.8.1 Modules/Loadable/Markups/MRML, main Libs/MRML/Core)."""
+        self.points.append((float(x), float(y), float(z)))
+        return len(self.points) - 1
 
     def GetDisplayNode(self):
-        return types.SimpleNamespace(SetSelectedColor=lambda *rgb: None)
+        return LineDisplay()
 
 
 class ShownDisplay(Display):
@@ -669,6 +708,9 @@ def test_each_run_names_its_nodes_apart_with_one_suffix(runs):
          "ET 1 perpendicular_1", "OMNet core guidance Pt (CGA-core)_1"],
         ["Brats18_x OMNet tumour_2", "Brats18_x OMNet tumour lesions_2", "ET 1 longest_2",
          "ET 1 perpendicular_2", "OMNet core guidance Pt (CGA-core)_2"]]
+    # each RANO line runs between the ends the report gives, in RAS (x, y, z)
+    assert [line.points for line in lines] == [[(-6.0, 0.0, 0.0), (6.0, 0.0, 0.0)],
+                                                [(0.0, -5.0, 0.0), (0.0, 5.0, 0.0)]]
     assert runs.hierarchy.created == ["Brats18_x OMNet tumour attention maps",
                                       "Brats18_x OMNet tumour attention maps_1",
                                       "Brats18_x OMNet tumour attention maps_2"]
