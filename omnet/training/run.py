@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 
-from omnet.errors import InputError, ModelConfigError
+from omnet.errors import InputError, ModelConfigError, OutputError
 from omnet.training import checkpoint as ckpt
 from omnet.training.cache import default_cache_dir, open_cached_case
 from omnet.training.config import TrainConfig, apply_overrides, config_from_dict, preset_config
@@ -192,7 +193,7 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
         val_cases = [open_cached_case(dataset.cases[c]) for c in split.validation]
         validator = make_validator(val_cases, predictor or segment_predictor(config.run.val_mode),
                                    config.run.val_max_cases)
-    with _undone_on_failure(run_dir, not resume and dist.is_main):
+    with _stopped_by_failed_io(run_dir), _undone_on_failure(run_dir, not resume and dist.is_main):
         if dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
         trainer = Trainer(config, plan, model, cases, device=device, precision=precision,
@@ -212,8 +213,9 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
         state = trainer.fit()
     model_path = None
     if dist.is_main:
-        model_path = _export(run_dir, data_dir, config, split, plan.total, state,
-                             dataset.problems, initial or _saved_initial(run_dir))
+        with _stopped_by_failed_io(run_dir):
+            model_path = _export(run_dir, data_dir, config, split, plan.total, state,
+                                 dataset.problems, initial or _saved_initial(run_dir))
     barrier(dist)
     return TrainingResult(run_dir=run_dir, model=model_path, iterations=state.iteration,
                           best_dice=state.best_dice)
@@ -318,6 +320,31 @@ def _undone_on_failure(run_dir: Path, active: bool) -> Iterator[None]:
             log.info("no checkpoint was written: removed what this run had written in %s",
                      run_dir)
         raise
+
+
+@contextlib.contextmanager
+def _stopped_by_failed_io(run_dir: Path) -> Iterator[None]:
+    """A write (or read) of the run that fails, such as a full disk, ends the run in one
+    line saying what is kept, instead of a traceback."""
+    try:
+        yield
+    except BrokenPipeError:  # stdout's reader went away: the command line's own case
+        raise
+    except (OSError, SafetensorError) as exc:
+        raise OutputError(_stopped_text(run_dir, exc)) from None
+
+
+def _stopped_text(run_dir: Path, exc: BaseException) -> str:
+    """``training stopped: <file>: <reason>; <what is kept and how to go on>``."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    where = getattr(exc, "filename", None) or run_dir
+    kept = ckpt.list_checkpoints(run_dir / "checkpoints")
+    if kept:
+        future = (f"its last checkpoint {kept[-1].name} is kept: fix that (free space), then "
+                  "continue with --resume")
+    else:
+        future = "it had written no checkpoint, so nothing of it is kept"
+    return f"training stopped: {where}: {reason}; {future}"
 
 
 def _remove(path: Path) -> None:
