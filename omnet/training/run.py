@@ -46,6 +46,9 @@ from omnet.utils.progress import make_progress
 __all__ = ["TrainingResult", "resolve_config", "train"]
 
 log = logging.getLogger(__name__)
+#: What a run writes in its folder besides config.json (see the layout above).
+RUN_FILES = ("split.json", "metrics.csv", "validation.csv", "curves.png", "checkpoints",
+             "model.safetensors", "model.json", "initialised_from.json", "tensorboard")
 
 
 @dataclass
@@ -222,7 +225,8 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
 
 
 def _check_run_folder(run_dir: Path, resume: bool) -> None:
-    """Refuse a run folder that is a file, or (without ``resume``) one holding a run."""
+    """Refuse a run folder that is a file, or (without ``resume``) one holding a run or
+    files of the names a run writes (someone's own metrics.csv would be replaced)."""
     if run_dir.exists() and not run_dir.is_dir():
         raise InputError(f"the run folder {run_dir} is a file, not a folder; choose another "
                          "--out")
@@ -236,6 +240,10 @@ def _check_run_folder(run_dir: Path, resume: bool) -> None:
         raise InputError(f"{run_dir} already holds a training run that wrote no checkpoint; "
                          "pass --resume to continue it, or delete it (or choose another --out) "
                          "to start again")
+    taken = [name for name in RUN_FILES if (run_dir / name).exists()]
+    if taken:
+        raise InputError(f"{run_dir} holds {', '.join(taken)} but no training run, and a run "
+                         "would write over them; choose another --out (a new or empty folder)")
 
 
 def _resume_point(checkpoints: Path) -> ckpt.Checkpoint | None:

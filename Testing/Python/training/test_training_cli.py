@@ -211,6 +211,26 @@ def test_a_run_folder_that_is_a_file_is_refused_in_one_line(synthetic_dataset, t
     assert not (tmp_path / "cache").exists()
 
 
+def test_a_folder_with_files_a_run_would_replace_is_refused_in_one_line(synthetic_dataset,
+                                                                       tmp_path, capsys):
+    """--out on someone's folder holding a metrics.csv and a model of their own: refused
+    before any work, and their files are left as they were (the run used to write over them)."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    mine = {"metrics.csv": "epoch,accuracy\n1,0.5\n", "model.safetensors": "weights",
+            "notes.txt": "mine"}
+    for name, text in mine.items():
+        (folder / name).write_text(text)
+    code = main(["train", str(synthetic_dataset), "--out", str(folder), "--cache",
+                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS])
+    assert code == 2
+    assert _error_lines(capsys.readouterr().err) == [
+        f"omnet: error: {folder} holds metrics.csv, model.safetensors but no training run, "
+        "and a run would write over them; choose another --out (a new or empty folder)"]
+    assert {p.name: p.read_text() for p in folder.iterdir()} == mine
+    assert not (tmp_path / "cache").exists()
+
+
 def test_a_bad_init_from_writes_no_run_folder(synthetic_dataset, tmp_path, capsys):
     """The network is set up before anything is written: a failed start leaves nothing that
     would make the corrected command answer 'already holds a training run'."""
