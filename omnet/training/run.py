@@ -178,6 +178,8 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     if not resume:  # before minutes of pre-processing
         _check_named_validation(data_dir, config)
     dataset = _prepare(data_dir, cache_dir, config, progress_format, dist)
+    if not resume:
+        _check_validation_usable(config, dataset.problems)
     split = _split(run_dir, config, sorted(dataset.cases), resume)
     if initial:
         initial = _note_seen_validation(initial, split.validation)
@@ -291,6 +293,16 @@ def _check_named_validation(data_dir: Path, config: TrainConfig) -> None:
     missing = sorted(set(config.data.val_cases) - found)
     if missing:
         raise InputError(missing_validation_text(missing))
+
+
+def _check_validation_usable(config: TrainConfig, problems: list[tuple[str, str]]) -> None:
+    """Refuse ``val_cases`` that the scan left out, with the reason (they are in the dataset,
+    so 'not in the dataset' would send the user looking for a typo)."""
+    named = set(config.data.val_cases)
+    left_out = [f"{case_id} ({reason})" for case_id, reason in problems if case_id in named]
+    if left_out:
+        raise InputError(f"validation cases left out of the dataset: {'; '.join(left_out)}; "
+                         "fix them, or name others with --val-cases CASE ...")
 
 
 def _prepare(data_dir: Path, cache_dir: Path, config: TrainConfig, progress_format: str,
