@@ -23,6 +23,10 @@ class ModelConfigError(OMNetError, ValueError):
     """A model was asked for with arguments that cannot build it."""
 
 
+class OutputError(OMNetError):
+    """An output cannot be written (a full disk, a drive gone, no permission)."""
+
+
 class Cancelled(OMNetError):  # noqa: N818 - reads better at the raise site
     """The run was stopped by the user (SIGINT/SIGTERM or a cancel request)."""
 

@@ -7,6 +7,7 @@ the callbacks on the caller's thread.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from omnet.protocol import parse_line
 
 from .process import ProcessRunner
 
-__all__ = ["JobMonitor", "JobOutcome", "eta_seconds", "format_duration", "readable_failure"]
+__all__ = ["JobMonitor", "JobOutcome", "eta_seconds", "format_duration", "killed_text",
+           "readable_failure"]
 
 SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
 _LOG_LIMIT = 5000
@@ -59,14 +61,31 @@ def eta_seconds(fraction: float, elapsed: float) -> float | None:
     return elapsed * (1.0 - min(fraction, 1.0)) / fraction
 
 
+def killed_text(number: int) -> str:
+    """Why a child ended by signal ``number`` stopped; its last log line says nothing about
+    it (a training run's was often 'tensorboard is not installed')."""
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    text = f"omnet was ended by {name} (exit status {-number})"
+    if name == "SIGKILL":
+        text += ("; the system does this when memory runs out: close other programs and try "
+                 "again")
+    return text
+
+
 def readable_failure(error_line: str | None, log: Sequence[str], returncode: int | None) -> str:
-    """One message for people from the child's ERROR line, or failing that from its log."""
+    """One message for people from the child's ERROR line, or failing that from its log (or
+    the signal that ended it)."""
     if error_line:
         return error_line
     text = "\n".join(log)
     for needle, message in _KNOWN_FAILURES:
         if needle in text:
             return message
+    if returncode is not None and returncode < 0:
+        return killed_text(-returncode)
     last = next((line.strip() for line in reversed(log) if line.strip()), "")
     if returncode == 0:
         return "omnet finished without reporting a result" + (f": {last}" if last else "")

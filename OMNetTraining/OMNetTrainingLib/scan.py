@@ -49,7 +49,8 @@ def scan_rows(result: Mapping[str, Any]) -> list[CaseRow]:
 
 
 def scan_summary(rows: Sequence[CaseRow]) -> str:
-    """``16 cases: 15 ready, 1 with a problem.`` (or why nothing can be trained)."""
+    """``16 cases: 15 ready, 1 with a problem.``, and what too few usable cases mean (one
+    trains without validation, as ``omnet train`` does; none trains nothing)."""
     if not rows:
         return "No cases found in this folder."
     ready = sum(row.ok for row in rows)
@@ -58,6 +59,9 @@ def scan_summary(rows: Sequence[CaseRow]) -> str:
     if problems:
         text += f", {problems} with {'a problem' if problems == 1 else 'problems'}"
     text += "."
-    if ready < 2:
-        text += " Training needs at least two usable cases (one for validation)."
+    if ready == 0:
+        text += " Nothing can be trained: no case is usable."
+    elif ready == 1:  # omnet train goes on with a warning
+        text += (" With one usable case none is left for validation: the run trains, but its "
+                 "Dice is not measured.")
     return text

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 
-from omnet.errors import InputError, ModelConfigError
+from omnet.errors import InputError, ModelConfigError, OutputError
 from omnet.training import checkpoint as ckpt
 from omnet.training.cache import default_cache_dir, open_cached_case
 from omnet.training.config import TrainConfig, apply_overrides, config_from_dict, preset_config
@@ -45,6 +46,9 @@ from omnet.utils.progress import make_progress
 __all__ = ["TrainingResult", "resolve_config", "train"]
 
 log = logging.getLogger(__name__)
+#: What a run writes in its folder besides config.json (see the layout above).
+RUN_FILES = ("split.json", "metrics.csv", "validation.csv", "curves.png", "checkpoints",
+             "model.safetensors", "model.json", "initialised_from.json", "tensorboard")
 
 
 @dataclass
@@ -174,6 +178,8 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     if not resume:  # before minutes of pre-processing
         _check_named_validation(data_dir, config)
     dataset = _prepare(data_dir, cache_dir, config, progress_format, dist)
+    if not resume:
+        _check_validation_usable(config, dataset.problems)
     split = _split(run_dir, config, sorted(dataset.cases), resume)
     if initial:
         initial = _note_seen_validation(initial, split.validation)
@@ -192,7 +198,7 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
         val_cases = [open_cached_case(dataset.cases[c]) for c in split.validation]
         validator = make_validator(val_cases, predictor or segment_predictor(config.run.val_mode),
                                    config.run.val_max_cases)
-    with _undone_on_failure(run_dir, not resume and dist.is_main):
+    with _stopped_by_failed_io(run_dir), _undone_on_failure(run_dir, not resume and dist.is_main):
         if dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
         trainer = Trainer(config, plan, model, cases, device=device, precision=precision,
@@ -212,15 +218,17 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
         state = trainer.fit()
     model_path = None
     if dist.is_main:
-        model_path = _export(run_dir, data_dir, config, split, plan.total, state,
-                             dataset.problems, initial or _saved_initial(run_dir))
+        with _stopped_by_failed_io(run_dir):
+            model_path = _export(run_dir, data_dir, config, split, plan.total, state,
+                                 dataset.problems, initial or _saved_initial(run_dir))
     barrier(dist)
     return TrainingResult(run_dir=run_dir, model=model_path, iterations=state.iteration,
                           best_dice=state.best_dice)
 
 
 def _check_run_folder(run_dir: Path, resume: bool) -> None:
-    """Refuse a run folder that is a file, or (without ``resume``) one holding a run."""
+    """Refuse a run folder that is a file, or (without ``resume``) one holding a run or
+    files of the names a run writes (someone's own metrics.csv would be replaced)."""
     if run_dir.exists() and not run_dir.is_dir():
         raise InputError(f"the run folder {run_dir} is a file, not a folder; choose another "
                          "--out")
@@ -234,6 +242,10 @@ def _check_run_folder(run_dir: Path, resume: bool) -> None:
         raise InputError(f"{run_dir} already holds a training run that wrote no checkpoint; "
                          "pass --resume to continue it, or delete it (or choose another --out) "
                          "to start again")
+    taken = [name for name in RUN_FILES if (run_dir / name).exists()]
+    if taken:
+        raise InputError(f"{run_dir} holds {', '.join(taken)} but no training run, and a run "
+                         "would write over them; choose another --out (a new or empty folder)")
 
 
 def _resume_point(checkpoints: Path) -> ckpt.Checkpoint | None:
@@ -283,6 +295,16 @@ def _check_named_validation(data_dir: Path, config: TrainConfig) -> None:
         raise InputError(missing_validation_text(missing))
 
 
+def _check_validation_usable(config: TrainConfig, problems: list[tuple[str, str]]) -> None:
+    """Refuse ``val_cases`` that the scan left out, with the reason (they are in the dataset,
+    so 'not in the dataset' would send the user looking for a typo)."""
+    named = set(config.data.val_cases)
+    left_out = [f"{case_id} ({reason})" for case_id, reason in problems if case_id in named]
+    if left_out:
+        raise InputError(f"validation cases left out of the dataset: {'; '.join(left_out)}; "
+                         "fix them, or name others with --val-cases CASE ...")
+
+
 def _prepare(data_dir: Path, cache_dir: Path, config: TrainConfig, progress_format: str,
              dist: DistInfo) -> PreparedDataset:
     """Scan and cache the cases: rank 0 builds the cache, then the other ranks reuse it."""
@@ -318,6 +340,31 @@ def _undone_on_failure(run_dir: Path, active: bool) -> Iterator[None]:
             log.info("no checkpoint was written: removed what this run had written in %s",
                      run_dir)
         raise
+
+
+@contextlib.contextmanager
+def _stopped_by_failed_io(run_dir: Path) -> Iterator[None]:
+    """A write (or read) of the run that fails, such as a full disk, ends the run in one
+    line saying what is kept, instead of a traceback."""
+    try:
+        yield
+    except BrokenPipeError:  # stdout's reader went away: the command line's own case
+        raise
+    except (OSError, SafetensorError) as exc:
+        raise OutputError(_stopped_text(run_dir, exc)) from None
+
+
+def _stopped_text(run_dir: Path, exc: BaseException) -> str:
+    """``training stopped: <file>: <reason>; <what is kept and how to go on>``."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    where = getattr(exc, "filename", None) or run_dir
+    kept = ckpt.list_checkpoints(run_dir / "checkpoints")
+    if kept:
+        future = (f"its last checkpoint {kept[-1].name} is kept: fix that (free space), then "
+                  "continue with --resume")
+    else:
+        future = "it had written no checkpoint, so nothing of it is kept"
+    return f"training stopped: {where}: {reason}; {future}"
 
 
 def _remove(path: Path) -> None:

@@ -100,10 +100,23 @@ def test_interrupted_and_cancelled_runs():
     (["ModuleNotFoundError: No module named 'torch'"], 1, "PyTorch is not installed"),
     (["ModuleNotFoundError: No module named 'sklearn'"], 1, "Python package OMNet needs"),
     (["RuntimeError: CUDA out of memory. Tried to allocate 2 GiB"], 1, "GPU ran out of memory"),
-    (["line one", "Killed", ""], -9, "exit status -9: Killed"),
+    (["line one", "Killed", ""], -9, "omnet was ended by SIGKILL (exit status -9); the system "
+                                     "does this when memory runs out"),
+    (["line one"], -15, "omnet was ended by SIGTERM (exit status -15)"),
 ])
 def test_readable_failures_from_logs(log, code, expected):
     assert expected in readable_failure(None, log, code)
+
+
+def test_a_killed_run_is_not_blamed_on_its_last_log_line():
+    """A training run killed for memory: its last line was an unrelated INFO line, which the
+    message gave as the reason ('exit status -9: INFO ... tensorboard is not installed')."""
+    log = ["INFO omnet.training.run: training on 3 cases, validating on 1; 40 iterations",
+           "INFO omnet.training.monitor: tensorboard is not installed; no TensorBoard logs"]
+    message = readable_failure(None, log, -9)
+    assert "tensorboard" not in message
+    assert message == ("omnet was ended by SIGKILL (exit status -9); the system does this "
+                       "when memory runs out: close other programs and try again")
 
 
 def test_eta_and_durations():

@@ -102,8 +102,13 @@ def test_scan_rows_put_problems_first():
     assert rows[0].problem == "missing T1c" and rows[0].status == "problem"
     assert rows[1].problem.startswith("not usable") and rows[1].labels == "0, 7"
     assert rows[2].labels == "0, 1, 2, 4" and rows[2].status == "ready"
-    assert scan_summary(rows) == ("3 cases: 1 ready, 2 with problems. Training needs at least "
-                                  "two usable cases (one for validation).")
+    # omnet train trains on one usable case (without validation): the summary said it could
+    # not ('needs at least two usable cases')
+    assert scan_summary(rows) == ("3 cases: 1 ready, 2 with problems. With one usable case "
+                                  "none is left for validation: the run trains, but its Dice "
+                                  "is not measured.")
+    assert scan_summary(rows[:2]) == ("2 cases: 0 ready, 2 with problems. Nothing can be "
+                                      "trained: no case is usable.")
     assert scan_summary([]) == "No cases found in this folder."
     with pytest.raises(ValueError):
         scan_rows({"cases": "nope"})

@@ -211,6 +211,26 @@ def test_a_run_folder_that_is_a_file_is_refused_in_one_line(synthetic_dataset, t
     assert not (tmp_path / "cache").exists()
 
 
+def test_a_folder_with_files_a_run_would_replace_is_refused_in_one_line(synthetic_dataset,
+                                                                       tmp_path, capsys):
+    """--out on someone's folder holding a metrics.csv and a model of their own: refused
+    before any work, and their files are left as they were (the run used to write over them)."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    mine = {"metrics.csv": "epoch,accuracy\n1,0.5\n", "model.safetensors": "weights",
+            "notes.txt": "mine"}
+    for name, text in mine.items():
+        (folder / name).write_text(text)
+    code = main(["train", str(synthetic_dataset), "--out", str(folder), "--cache",
+                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS])
+    assert code == 2
+    assert _error_lines(capsys.readouterr().err) == [
+        f"omnet: error: {folder} holds metrics.csv, model.safetensors but no training run, "
+        "and a run would write over them; choose another --out (a new or empty folder)"]
+    assert {p.name: p.read_text() for p in folder.iterdir()} == mine
+    assert not (tmp_path / "cache").exists()
+
+
 def test_a_bad_init_from_writes_no_run_folder(synthetic_dataset, tmp_path, capsys):
     """The network is set up before anything is written: a failed start leaves nothing that
     would make the corrected command answer 'already holds a training run'."""
@@ -378,3 +398,23 @@ def test_named_validation_cases_the_data_lacks_are_refused_before_preprocessing(
         "omnet: error: validation cases not in the dataset: Brats18_2013_2_1; name yours "
         "with --val-cases CASE ..., or give --val-cases alone for a random split"]
     assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()
+
+
+def test_a_named_validation_case_the_scan_left_out_is_refused_with_its_reason(tmp_path, capsys):
+    """The case is in the folder but unusable (no T2): the refusal gives the scan's reason
+    instead of 'not in the dataset', and writes no run."""
+    data = tmp_path / "data"
+    write_case(data, "case01", seed=1)
+    write_case(data, "case02", seed=2, centre=(10, 18, 22))
+    write_case(data, "case04", seed=4, skip=("t2",))
+    code = main(["train", str(data), "--out", str(tmp_path / "run"), "--cache",
+                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS,
+                 "--val-cases", "case04"])
+    lines = _error_lines(capsys.readouterr().err)
+    assert code == 2
+    assert len(lines) == 1 and lines[0].startswith(
+        "omnet: error: validation cases left out of the dataset: case04 ("), lines
+    assert "T2" in lines[0] and lines[0].endswith(
+        "; fix them, or name others with --val-cases CASE ...")
+    assert not (tmp_path / "run").exists()
+
