@@ -23,6 +23,8 @@ __all__ = ["PROBABILITY_NAMES", "WRITABLE_SUFFIXES", "attention_images", "check_
 
 #: Image formats SimpleITK writes, told by the file name's ending.
 WRITABLE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
+#: Formats whose header names a separate data file (MetaImage ``.mhd``, detached NRRD).
+DETACHED_SUFFIXES = (".mhd", ".nhdr")
 
 #: Output file stem of each task's probability channels: ``<task>_<class>.nii.gz``.
 PROBABILITY_NAMES = {
@@ -140,9 +142,29 @@ def check_segment_destinations(*, output: str | os.PathLike | None = None,
 def write_image(image: sitk.Image, path: str | os.PathLike) -> Path:
     """Write under a temporary name and rename when complete (compressed if .gz)."""
     path = Path(path)
+    if path.name.lower().endswith(DETACHED_SUFFIXES):
+        _write_detached(image, path)
+        return path
     with atomic_path(path) as tmp:
         sitk.WriteImage(image, str(tmp), useCompression=True)
     return path
+
+
+def _write_detached(image: sitk.Image, path: Path) -> None:
+    """A header and its data file (``labels.mhd`` + ``labels.zraw``) written in a hidden
+    temporary folder beside ``path`` and moved out, data first: the header names its data
+    file by its final name (a header written under a temporary name named a hidden
+    temporary data file), and a failed or stopped run leaves neither."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = next(s for s in DETACHED_SUFFIXES if path.name.lower().endswith(s))
+    stem = path.name[:-len(suffix)]
+    with tempfile.TemporaryDirectory(prefix=f".{stem}.partial-", dir=path.parent) as folder:
+        staged = Path(folder) / f"{stem}{suffix}"  # in lower case: writers read the suffix
+        sitk.WriteImage(image, str(staged), useCompression=True)
+        for data in Path(folder).iterdir():
+            if data != staged:
+                os.replace(data, path.parent / data.name)
+        os.replace(staged, path)
 
 
 #: Brings a crop-sized array back as an image on the reference grid: (values, fill) -> image
