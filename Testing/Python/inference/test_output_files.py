@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from omnet import segment
 from omnet.inference.outputs import write_image
 
 
@@ -29,3 +30,29 @@ def test_a_header_and_data_file_pair_is_written_under_the_names_asked(tmp_path, 
     np.testing.assert_array_equal(sitk.GetArrayFromImage(back),
                                   sitk.GetArrayFromImage(_labels()))
     assert back.GetOrigin() == pytest.approx((12.0, -30.0, 47.0))
+
+
+def test_every_side_output_says_in_its_header_what_it_holds(phantom_case, tiny_model,
+                                                            tmp_path):
+    # the NIfTI description was empty: a file opened alone in FSLeyes or ITK-SNAP, or read
+    # with nibabel, did not say which label is which or what a map's values mean
+    segment(phantom_case(shape=(24, 40, 36)), tmp_path / "labels.nii.gz", model=tiny_model,
+            device="cpu", labels="brats2023", brain_mask=tmp_path / "mask.nii.gz",
+            uncertainty=tmp_path / "uncertainty.nii.gz", probabilities_dir=tmp_path / "p",
+            tta="x")
+    described = {
+        "labels.nii.gz": "OMNet tumour labels (brats2023): 1 necrotic, 2 edema, 3 enhancing",
+        "mask.nii.gz": "OMNet brain mask: 1 brain, 0 outside",
+        "uncertainty.nii.gz": "OMNet uncertainty: share of mirrored runs off the final class, "
+                              "0-1",
+        "p/task1_edema.nii.gz": "OMNet probability: task1_edema",
+        "p/task3_enhancing.nii.gz": "OMNet probability: task3_enhancing"}
+    for name, text in described.items():
+        assert sitk.ReadImage(str(tmp_path / name)).GetMetaData("descrip") == text
+
+
+def test_attention_maps_are_described_by_name(phantom_case, tiny_model, tmp_path):
+    segment(phantom_case(shape=(24, 40, 36)), None, model=tiny_model, device="cpu",
+            attention_dir=tmp_path / "a")
+    image = sitk.ReadImage(str(tmp_path / "a" / "cga_core_pt.nii.gz"))
+    assert image.GetMetaData("descrip") == "OMNet attention map: cga_core_pt"
