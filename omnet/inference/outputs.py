@@ -57,7 +57,7 @@ def label_volumes_ml(labels: np.ndarray, scheme: LabelScheme,
     totals = region_volumes_ml(labels, scheme, spacing)
     volumes = {name: totals[name] for name in ("necrotic", "edema", "enhancing", "whole", "core")}
     volumes["enhancing_tumour"] = totals["enhancing"]
-    return {k: round(v, 4) for k, v in volumes.items()}
+    return volumes
 
 
 def to_image(crop_values: np.ndarray, box: BBox, reference: sitk.Image,

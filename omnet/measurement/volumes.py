@@ -10,10 +10,14 @@ import numpy as np
 
 from omnet.labels import LabelScheme
 
-__all__ = ["VOLUME_NAMES", "region_volumes_ml", "voxel_volume_ml"]
+__all__ = ["VOLUME_DECIMALS", "VOLUME_NAMES", "region_volumes_ml", "voxel_volume_ml"]
 
 #: Keys of :func:`region_volumes_ml`: the three regions, then the two labels not a region.
 VOLUME_NAMES = ("whole", "core", "enhancing", "necrotic", "edema")
+#: Volumes are given to 1 nL (0.001 mm^3, far below any voxel), so that one label map's
+#: volumes are the same numbers in every report (``omnet segment --report``, ``omnet measure
+#: --json``), free of float noise.
+VOLUME_DECIMALS = 6
 
 
 def voxel_volume_ml(spacing) -> float:
@@ -22,9 +26,11 @@ def voxel_volume_ml(spacing) -> float:
 
 
 def region_volumes_ml(labels: np.ndarray, scheme: LabelScheme, spacing) -> dict[str, float]:
-    """Volumes in mL of whole tumour, core, enhancing, necrotic and edema (``VOLUME_NAMES``)."""
+    """Volumes in mL of whole tumour, core, enhancing, necrotic and edema (``VOLUME_NAMES``),
+    each its voxel count times the voxel volume, to ``VOLUME_DECIMALS``."""
     voxel_ml = voxel_volume_ml(spacing)
-    necrotic, edema, enhancing = (int(np.count_nonzero(labels == value)) * voxel_ml
+    necrotic, edema, enhancing = (int(np.count_nonzero(labels == value))
                                   for value in scheme.values)
-    return {"whole": necrotic + edema + enhancing, "core": necrotic + enhancing,
-            "enhancing": enhancing, "necrotic": necrotic, "edema": edema}
+    counts = {"whole": necrotic + edema + enhancing, "core": necrotic + enhancing,
+              "enhancing": enhancing, "necrotic": necrotic, "edema": edema}
+    return {name: round(count * voxel_ml, VOLUME_DECIMALS) for name, count in counts.items()}
