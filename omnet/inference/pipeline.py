@@ -322,7 +322,7 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
              if attention else [],
              "brain_mask": [str(write_image(prepared.brain_image(), brain_mask,
                                             BRAIN_MASK_DESCRIPTION))]
-             if brain_mask is not None else []}
+             if brain_mask is not None else [], "uncertainty": []}
     if uncertainty is not None:
         files["uncertainty"] = [str(write_image(prepared.restore_image(
             stitched["uncertainty"][0], 0.0, nearest=False, dtype=np.float32), uncertainty,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -56,3 +59,16 @@ def test_attention_maps_are_described_by_name(phantom_case, tiny_model, tmp_path
             attention_dir=tmp_path / "a")
     image = sitk.ReadImage(str(tmp_path / "a" / "cga_core_pt.nii.gz"))
     assert image.GetMetaData("descrip") == "OMNet attention map: cga_core_pt"
+
+
+def test_the_report_lists_every_kind_of_file_and_the_readme_every_field(phantom_case,
+                                                                        tiny_model, tmp_path):
+    # "uncertainty" was missing from "files" unless asked, where the other kinds are [];
+    # the README named 6 of the report's 24 fields
+    report = segment(phantom_case(shape=(24, 40, 36)), tmp_path / "l.nii.gz", model=tiny_model,
+                     device="cpu", report=tmp_path / "r.json").report
+    assert set(report["files"]) == {"probabilities", "attention", "brain_mask", "uncertainty"}
+    assert report["files"]["uncertainty"] == []
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert [key for key in written if f"`{key}`" not in readme] == []
