@@ -16,13 +16,16 @@ from omnet.measurement.volumes import region_volumes_ml
 from omnet.preprocessing.crop import BBox, paste_back
 from omnet.utils.atomic import atomic_path, outermost_missing
 
-__all__ = ["PROBABILITY_NAMES", "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
+__all__ = ["BRAIN_MASK_DESCRIPTION", "PROBABILITY_NAMES", "UNCERTAINTY_DESCRIPTION",
+           "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
            "check_file_destination", "check_folder_destination", "check_image_destination",
-           "check_segment_destinations", "label_volumes_ml", "probability_images", "to_image",
-           "write_image", "write_images"]
+           "check_segment_destinations", "label_description", "label_volumes_ml",
+           "probability_images", "to_image", "write_image", "write_images"]
 
 #: Image formats SimpleITK writes, told by the file name's ending.
 WRITABLE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
+#: Formats whose header names a separate data file (MetaImage ``.mhd``, detached NRRD).
+DETACHED_SUFFIXES = (".mhd", ".nhdr")
 
 #: Output file stem of each task's probability channels: ``<task>_<class>.nii.gz``.
 PROBABILITY_NAMES = {
@@ -30,6 +33,18 @@ PROBABILITY_NAMES = {
     "task2": ("background", "necrotic", "edema", "enhancing", "normal"),
     "task3": ("not_enhancing", "enhancing"),
 }
+
+
+#: What each side output holds, in its file's header (NIfTI ``descrip``, 80 characters at
+#: most: ``fslhd``, FSLeyes, nibabel show it), so a file opened alone says what it is.
+BRAIN_MASK_DESCRIPTION = "OMNet brain mask: 1 brain, 0 outside"
+UNCERTAINTY_DESCRIPTION = "OMNet uncertainty: share of mirrored runs off the final class, 0-1"
+
+
+def label_description(scheme: LabelScheme) -> str:
+    """The label map's header text: which value is which sub-region."""
+    return (f"OMNet tumour labels ({scheme.name}): {scheme.necrotic} necrotic, "
+            f"{scheme.edema} edema, {scheme.enhancing} enhancing")
 
 
 def label_volumes_ml(labels: np.ndarray, scheme: LabelScheme,
@@ -42,7 +57,7 @@ def label_volumes_ml(labels: np.ndarray, scheme: LabelScheme,
     totals = region_volumes_ml(labels, scheme, spacing)
     volumes = {name: totals[name] for name in ("necrotic", "edema", "enhancing", "whole", "core")}
     volumes["enhancing_tumour"] = totals["enhancing"]
-    return {k: round(v, 4) for k, v in volumes.items()}
+    return volumes
 
 
 def to_image(crop_values: np.ndarray, box: BBox, reference: sitk.Image,
@@ -137,12 +152,36 @@ def check_segment_destinations(*, output: str | os.PathLike | None = None,
                  "the attention folder": attention_dir})
 
 
-def write_image(image: sitk.Image, path: str | os.PathLike) -> Path:
-    """Write under a temporary name and rename when complete (compressed if .gz)."""
+def write_image(image: sitk.Image, path: str | os.PathLike,
+                description: str | None = None) -> Path:
+    """Write under a temporary name and rename when complete (compressed if .gz);
+    ``description`` goes into the header (set on ``image`` as ITK's file notes)."""
     path = Path(path)
+    if description is not None:
+        image.SetMetaData("ITK_FileNotes", description)
+    if path.name.lower().endswith(DETACHED_SUFFIXES):
+        _write_detached(image, path)
+        return path
     with atomic_path(path) as tmp:
         sitk.WriteImage(image, str(tmp), useCompression=True)
     return path
+
+
+def _write_detached(image: sitk.Image, path: Path) -> None:
+    """A header and its data file (``labels.mhd`` + ``labels.zraw``) written in a hidden
+    temporary folder beside ``path`` and moved out, data first: the header names its data
+    file by its final name (a header written under a temporary name named a hidden
+    temporary data file), and a failed or stopped run leaves neither."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = next(s for s in DETACHED_SUFFIXES if path.name.lower().endswith(s))
+    stem = path.name[:-len(suffix)]
+    with tempfile.TemporaryDirectory(prefix=f".{stem}.partial-", dir=path.parent) as folder:
+        staged = Path(folder) / f"{stem}{suffix}"  # in lower case: writers read the suffix
+        sitk.WriteImage(image, str(staged), useCompression=True)
+        for data in Path(folder).iterdir():
+            if data != staged:
+                os.replace(data, path.parent / data.name)
+        os.replace(staged, path)
 
 
 #: Brings a crop-sized array back as an image on the reference grid: (values, fill) -> image
@@ -168,7 +207,9 @@ def attention_images(volumes: dict[str, np.ndarray],
             for name, v in volumes.items()}
 
 
-def write_images(images: dict[str, sitk.Image], folder: str | os.PathLike) -> list[str]:
-    """Write each image as ``folder/<name>.nii.gz``; returns the paths written."""
-    return [str(write_image(image, Path(folder) / f"{name}.nii.gz"))
+def write_images(images: dict[str, sitk.Image], folder: str | os.PathLike,
+                 kind: str) -> list[str]:
+    """Write each image as ``folder/<name>.nii.gz``, described in its header as
+    ``OMNet <kind>: <name>``; returns the paths written."""
+    return [str(write_image(image, Path(folder) / f"{name}.nii.gz", f"OMNet {kind}: {name}"))
             for name, image in images.items()]

@@ -36,8 +36,11 @@ from omnet.inference.model_source import (
 )
 from omnet.inference.network import has_attention
 from omnet.inference.outputs import (
+    BRAIN_MASK_DESCRIPTION,
+    UNCERTAINTY_DESCRIPTION,
     attention_images,
     check_segment_destinations,
+    label_description,
     label_volumes_ml,
     probability_images,
     write_image,
@@ -313,15 +316,19 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         attention = attention_images(volumes, prepared.restore_image)
     probabilities = (probability_images(stitched, prepared.restore_image)
                      if probabilities_dir is not None else {})
-    files = {"probabilities": write_images(probabilities, probabilities_dir) if probabilities
-             else [], "attention": write_images(attention, attention_dir) if attention else [],
-             "brain_mask": [str(write_image(prepared.brain_image(), brain_mask))]
-             if brain_mask is not None else []}
+    files = {"probabilities": write_images(probabilities, probabilities_dir, "probability")
+             if probabilities else [],
+             "attention": write_images(attention, attention_dir, "attention map")
+             if attention else [],
+             "brain_mask": [str(write_image(prepared.brain_image(), brain_mask,
+                                            BRAIN_MASK_DESCRIPTION))]
+             if brain_mask is not None else [], "uncertainty": []}
     if uncertainty is not None:
         files["uncertainty"] = [str(write_image(prepared.restore_image(
-            stitched["uncertainty"][0], 0.0, nearest=False, dtype=np.float32), uncertainty))]
+            stitched["uncertainty"][0], 0.0, nearest=False, dtype=np.float32), uncertainty,
+            UNCERTAINTY_DESCRIPTION))]
     if output is not None:
-        write_image(label_image, output)
+        write_image(label_image, output, label_description(scheme))
     stages.end("writing", "write")
 
     volumes_ml = label_volumes_ml(sitk.GetArrayViewFromImage(label_image), scheme,

@@ -16,7 +16,7 @@ from scipy import ndimage
 from omnet.measurement.diameter import max_diameter_mm
 from omnet.measurement.grid import Grid
 from omnet.measurement.rano import Bidimensional
-from omnet.measurement.volumes import voxel_volume_ml
+from omnet.measurement.volumes import VOLUME_DECIMALS, voxel_volume_ml
 
 __all__ = ["CONNECTIVITY", "Lesion", "find_lesions", "label_lesions", "lesion_voxels",
            "slice_counts"]
@@ -84,7 +84,8 @@ def find_lesions(mask: np.ndarray, grid: Grid, region: str,
     lesions = []
     for n, indices in enumerate(lesion_voxels(labelled, count), start=1):
         centre = grid.to_ras(indices).mean(axis=0)
-        lesions.append(Lesion(region, n, len(indices), float(len(indices) * voxel_ml),
+        lesions.append(Lesion(region, n, len(indices),
+                              round(len(indices) * voxel_ml, VOLUME_DECIMALS),
                               (float(centre[0]), float(centre[1]), float(centre[2])),
                               max_diameter_mm(indices, grid)))
     return lesions, labelled

@@ -12,10 +12,15 @@ import numpy as np
 
 from omnet.labels import LabelScheme
 
-__all__ = ["VOLUME_NAMES", "region_volumes_ml", "volumes_from_counts", "voxel_volume_ml"]
+__all__ = ["VOLUME_DECIMALS", "VOLUME_NAMES", "region_volumes_ml", "volumes_from_counts",
+           "voxel_volume_ml"]
 
 #: Keys of :func:`region_volumes_ml`: the three regions, then the two labels not a region.
 VOLUME_NAMES = ("whole", "core", "enhancing", "necrotic", "edema")
+#: Volumes are given to 1 nL (0.001 mm^3, far below any voxel), so that one label map's
+#: volumes are the same numbers in every report (``omnet segment --report``, ``omnet measure
+#: --json``), free of float noise.
+VOLUME_DECIMALS = 6
 
 
 def voxel_volume_ml(spacing) -> float:
@@ -25,11 +30,13 @@ def voxel_volume_ml(spacing) -> float:
 
 def volumes_from_counts(counts: Mapping[int, int], scheme: LabelScheme,
                         voxel_ml: float) -> dict[str, float]:
-    """``VOLUME_NAMES``' volumes in mL from voxel counts per label value; the regions are the
+    """``VOLUME_NAMES``' volumes in mL from voxel counts per label value, each count times the
+    voxel volume to ``VOLUME_DECIMALS``; the regions are the
     scheme's (:meth:`LabelScheme.regions`), so every caller (the Slicer module's voxel counts
     too) sums the same labels the same way."""
     def volume(values: tuple[int, ...]) -> float:
-        return sum(int(counts.get(value, 0)) for value in values) * voxel_ml
+        return round(sum(int(counts.get(value, 0)) for value in values) * voxel_ml,
+                     VOLUME_DECIMALS)
 
     volumes = {region: volume(values) for region, values in scheme.regions().items()}
     volumes.update(necrotic=volume((scheme.necrotic,)), edema=volume((scheme.edema,)))

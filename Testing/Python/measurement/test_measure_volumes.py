@@ -76,3 +76,20 @@ def test_cli_prints_and_writes_volumes(tmp_path, capsys):
             f"edema {expected['edema']:.3f}") in text
     assert "lesions: whole 4, core 3, enhancing 2" in text
     assert json.loads(out.read_text())["volumes_ml"] == pytest.approx(expected)
+
+
+def test_segment_and_measure_give_one_label_map_the_same_numbers():
+    # Brats18_2013_11_1's counts at 1 mm: summed as floats, its core came out as
+    # 59.650000000000006 mL in `omnet measure --json` and the report's "lesions", 59.65 in the
+    # report's "volumes_ml", so the two did not compare equal
+    array = np.zeros((140, 100, 10), dtype=np.uint8).ravel()
+    array[:43596] = 1
+    array[43596:43596 + 16054] = 4
+    array[43596 + 16054:43596 + 16054 + 77793] = 2
+    image = sitk.GetImageFromArray(array.reshape(140, 100, 10))
+    measured = measure_image(image).to_dict()
+    segmented = label_volumes_ml(sitk.GetArrayFromImage(image), BRATS2018, (1.0, 1.0, 1.0))
+    assert measured["volumes_ml"] == {"whole": 137.443, "core": 59.65, "enhancing": 16.054,
+                                      "necrotic": 43.596, "edema": 77.793}
+    assert {name: segmented[name] for name in measured["volumes_ml"]} == measured["volumes_ml"]
+    assert [lesion["volume_ml"] for lesion in measured["regions"]["core"]] == [59.65]

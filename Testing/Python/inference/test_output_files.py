@@ -1,0 +1,74 @@
+"""The files a user opens in another viewer: complete, named as asked, described."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from omnet import segment
+from omnet.inference.outputs import write_image
+
+
+def _labels() -> sitk.Image:
+    image = sitk.GetImageFromArray(np.arange(60, dtype=np.uint8).reshape(3, 4, 5))
+    image.SetSpacing((0.9, 1.1, 2.0))
+    image.SetOrigin((12.0, -30.0, 47.0))
+    return image
+
+
+@pytest.mark.parametrize("name, data", [("labels.mhd", "labels.zraw"),
+                                        ("labels.nhdr", "labels.raw.gz")])
+def test_a_header_and_data_file_pair_is_written_under_the_names_asked(tmp_path, name, data):
+    # the header was written under a hidden temporary name, so it named a hidden
+    # '.labels.partial-*' data file that stayed behind, one more on every run
+    for _ in range(2):
+        write_image(_labels(), tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, data])
+    assert data in (tmp_path / name).read_text(errors="replace")
+    back = sitk.ReadImage(str(tmp_path / name))
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(back),
+                                  sitk.GetArrayFromImage(_labels()))
+    assert back.GetOrigin() == pytest.approx((12.0, -30.0, 47.0))
+
+
+def test_every_side_output_says_in_its_header_what_it_holds(phantom_case, tiny_model,
+                                                            tmp_path):
+    # the NIfTI description was empty: a file opened alone in FSLeyes or ITK-SNAP, or read
+    # with nibabel, did not say which label is which or what a map's values mean
+    segment(phantom_case(shape=(24, 40, 36)), tmp_path / "labels.nii.gz", model=tiny_model,
+            device="cpu", labels="brats2023", brain_mask=tmp_path / "mask.nii.gz",
+            uncertainty=tmp_path / "uncertainty.nii.gz", probabilities_dir=tmp_path / "p",
+            tta="x")
+    described = {
+        "labels.nii.gz": "OMNet tumour labels (brats2023): 1 necrotic, 2 edema, 3 enhancing",
+        "mask.nii.gz": "OMNet brain mask: 1 brain, 0 outside",
+        "uncertainty.nii.gz": "OMNet uncertainty: share of mirrored runs off the final class, "
+                              "0-1",
+        "p/task1_edema.nii.gz": "OMNet probability: task1_edema",
+        "p/task3_enhancing.nii.gz": "OMNet probability: task3_enhancing"}
+    for name, text in described.items():
+        assert sitk.ReadImage(str(tmp_path / name)).GetMetaData("descrip") == text
+
+
+def test_attention_maps_are_described_by_name(phantom_case, tiny_model, tmp_path):
+    segment(phantom_case(shape=(24, 40, 36)), None, model=tiny_model, device="cpu",
+            attention_dir=tmp_path / "a")
+    image = sitk.ReadImage(str(tmp_path / "a" / "cga_core_pt.nii.gz"))
+    assert image.GetMetaData("descrip") == "OMNet attention map: cga_core_pt"
+
+
+def test_the_report_lists_every_kind_of_file_and_the_readme_every_field(phantom_case,
+                                                                        tiny_model, tmp_path):
+    # "uncertainty" was missing from "files" unless asked, where the other kinds are [];
+    # the README named 6 of the report's 24 fields
+    report = segment(phantom_case(shape=(24, 40, 36)), tmp_path / "l.nii.gz", model=tiny_model,
+                     device="cpu", report=tmp_path / "r.json").report
+    assert set(report["files"]) == {"probabilities", "attention", "brain_mask", "uncertainty"}
+    assert report["files"]["uncertainty"] == []
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert [key for key in written if f"`{key}`" not in readme] == []
