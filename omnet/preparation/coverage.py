@@ -49,7 +49,7 @@ def check_brain_coverage(shares: Mapping[str, float]) -> None:
     """Refuse a sequence whose field of view misses too much of the brain: the tumour may
     lie where the network would see nothing of it; a warning for a partial one."""
     for role, share in shares.items():
-        if share < PARTIAL_COVERAGE:
+        if MIN_BRAIN_COVERAGE <= share < PARTIAL_COVERAGE:
             log.warning("%s covers only %.0f%% of the brain", ROLE_TITLES.get(role, role),
                         100 * share)
         if share < MIN_BRAIN_COVERAGE:
