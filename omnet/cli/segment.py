@@ -207,12 +207,13 @@ def preparation_line(preparation: dict, model: dict | None = None) -> str:
              if entry.get("registered")]
     parts.append(f"registered {', '.join(moved)}" if moved else "no registration needed"
                  if steps.get("alignment", {}).get("mode") != "off" else "registration off")
-    from omnet.preparation.alignment import LOW_COVERAGE
+    from omnet.preparation.coverage import PARTIAL_COVERAGE
 
-    partial = [f"{role} covers {entry['coverage']:.0%}" for role, entry in aligned.items()
-               if entry.get("coverage", 1.0) < LOW_COVERAGE]
+    covered = steps.get("canonical grid", {}).get("brain_coverage", {})
+    partial = [f"{role} covers {share:.0%}" for role, share in covered.items()
+               if share < PARTIAL_COVERAGE]
     if partial:  # the network sees zeros where such a series has no slices
-        parts.append(f"part of the T1c's field of view only: {', '.join(partial)}")
+        parts.append(f"part of the brain only: {', '.join(partial)}")
     strip = steps.get("skull strip", {})
     parts.append(f"skull stripped ({strip.get('brain_ml', 0):.0f} mL brain)" if strip.get("done")
                  else f"no skull stripping: {strip.get('reason', 'off')}")

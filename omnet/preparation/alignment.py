@@ -42,8 +42,6 @@ DETECT_MM = 2.0
 #: both are in one frame (2.1-2.4 mm on re-sampled BraTS cases), and moving it then only
 #: blurs what was right.
 DETECT_SLICE_SHARE = 0.6
-#: Below this fraction of the reference's field of view covered by a sequence, say so.
-LOW_COVERAGE = 0.8
 
 
 def detection_mm(reference: sitk.Image, moving: sitk.Image) -> float:
@@ -167,8 +165,6 @@ def _align_one(reference: sitk.Image, moving: sitk.Image, mode: str, name: str,
     if covered == 0.0 and mode != "on":
         raise GeometryError(f"{name} does not overlap the reference sequence in physical space "
                             "(other patient, or other session: try --register)")
-    if covered < LOW_COVERAGE:
-        log.warning("%s covers only %.0f%% of the reference field of view", name, 100 * covered)
     if mode == "off":
         return None, {**entry, "registered": False, "reason": "registration off"}
     if co_registered:

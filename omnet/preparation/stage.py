@@ -23,6 +23,7 @@ from omnet.preparation.alignment import align, check_same_brain, on_reference
 from omnet.preparation.background import zero_background
 from omnet.preparation.bias import bias_fields
 from omnet.preparation.canonical import canonical_grid, to_canonical
+from omnet.preparation.coverage import brain_coverage, check_brain_coverage
 from omnet.preparation.crop import check_brain, normalise_and_crop
 from omnet.preparation.grids import Cropped, Grid, Resampled
 from omnet.preparation.reference import reference_grid
@@ -181,6 +182,8 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         volume, brain, resampled, entry = to_canonical(images, transforms, reference, grid,
                                                        brain_ref, fields, settings.interpolation)
         entry.update(check_brain(brain, grid.spacing, stripped=brain_ref is not None))
+        entry["brain_coverage"] = brain_coverage(images, transforms, grid, brain)
+        check_brain_coverage(entry["brain_coverage"])
         steps.append(entry)
 
     with timed("resolution_matching"):

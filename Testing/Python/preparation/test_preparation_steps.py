@@ -151,6 +151,10 @@ def _wrong_spacing(image: sitk.Image) -> sitk.Image:
     return out
 
 
+def _half_the_brain(image: sitk.Image) -> sitk.Image:
+    return sitk.Extract(image, [45, 100, 80], [45, 0, 0])  # 90 mm: no slab, half a brain
+
+
 def _far(image: sitk.Image) -> sitk.Image:
     out = sitk.Image(image)
     out.SetOrigin((600.0, 400.0, -300.0))
@@ -161,6 +165,7 @@ def _far(image: sitk.Image) -> sitk.Image:
     (lambda im: _slab(im, 3), "flair", "localizer/scout"),
     (lambda im: _slab(im, 12), "t2", "covers only 24 mm"),
     (_far, "t1", "does not overlap"),
+    (_half_the_brain, "flair", "FLAIR: its slices cover only 5[0-9]% of the brain"),
     (_ball, None, "do not show a brain"),
     (lambda im: head_case(**GRID)["flair"], "t2", "FLAIR and T2 are the same image"),
     (lambda im: sitk.Cast(head_case(**GRID)["flair"], sitk.sitkFloat32) * 0.5, "t2",
@@ -168,7 +173,7 @@ def _far(image: sitk.Image) -> sitk.Image:
     (_noise, "t2", "T2 shows no anatomy"),
     (_labels, "t2", r"T2 looks like a label map \(its voxels take only the values 0, 1, 2, 4\)"),
     (_wrong_spacing, "t1", "T1: after alignment only"),
-], ids=["localizer", "2d_slab", "no_overlap", "not_a_brain", "one_series_twice",
+], ids=["localizer", "2d_slab", "no_overlap", "half_the_brain", "not_a_brain", "one_series_twice",
         "one_series_rescaled", "noise", "label_map", "wrong_voxel_size"])
 def test_unusable_inputs_are_refused_in_one_line_and_nothing_is_written(tmp_path, change, role,
                                                                         words):
@@ -264,11 +269,19 @@ def test_structure_share_tells_tissue_from_noise():
     assert structure_share(np.full(noise.shape, 7.0, np.float32), inner) == 0.0
 
 
-def test_a_series_covering_part_of_the_field_of_view_is_said_on_the_prepared_line():
+def test_a_series_covering_part_of_the_brain_is_said_on_the_prepared_line():
     images = head_case(**GRID)
-    images["t2"] = sitk.Extract(images["t2"], [90, 100, 48], [0, 0, 16])  # 96 of 160 mm
+    images["t2"] = sitk.Extract(images["t2"], [90, 100, 40], [0, 0, 20])  # z 40-118 mm
     prepared = prepare(images, PrepareSettings(register="off"))
-    assert prepared.steps[1]["sequences"]["t2"]["coverage"] == 0.6
-    assert "part of the T1c's field of view only: t2 covers 60%" in preparation_line(
-        prepared.report())
-    assert "field of view" not in preparation_line(prepare(head_case(**GRID)).report())
+    assert prepared.steps[4]["brain_coverage"]["t2"] == pytest.approx(0.86, abs=0.02)
+    assert "part of the brain only: t2 covers 8" in preparation_line(prepared.report())
+    assert "part of the brain" not in preparation_line(prepare(head_case(**GRID)).report())
+
+
+def test_a_series_that_holds_the_whole_brain_but_less_air_is_not_called_partial():
+    images = head_case(**GRID)
+    images["t2"] = sitk.Extract(images["t2"], [90, 84, 64], [0, 8, 8])  # 67 % of the grid
+    prepared = prepare(images, PrepareSettings(register="off"))
+    assert prepared.steps[1]["sequences"]["t2"]["coverage"] == pytest.approx(0.67, abs=0.01)
+    assert prepared.steps[4]["brain_coverage"]["t2"] == 1.0
+    assert "part of" not in preparation_line(prepared.report())
