@@ -28,7 +28,10 @@ class OutputError(OMNetError):
 
 
 class Cancelled(OMNetError):  # noqa: N818 - reads better at the raise site
-    """The run was stopped by the user (SIGINT/SIGTERM or a cancel request)."""
+    """The run was stopped by the user (SIGINT/SIGTERM or a cancel request); the command
+    line exits with ``exit_status``: 128 + the signal's number (130 for SIGINT)."""
+
+    exit_status = 130
 
 
 class OptionalDependencyError(OMNetError):

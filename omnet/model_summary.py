@@ -15,6 +15,7 @@ from typing import Any
 from omnet.card import ModelCard
 from omnet.data.naming import SHORT_TITLES
 from omnet.registry import get_variant
+from omnet.utils.plural import counted
 
 __all__ = ["INTENDED_USE", "ModelSummary", "summarize_card", "summary_lines"]
 
@@ -60,9 +61,9 @@ def _map(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _count(value: Any) -> str:
+def _count(value: Any) -> int | str:
     """How many cases a record lists ("?" when it is no list or map)."""
-    return str(len(value)) if isinstance(value, (list, dict)) else "?"
+    return len(value) if isinstance(value, (list, dict)) else "?"
 
 
 def _recipe(record: Any) -> str:
@@ -70,9 +71,9 @@ def _recipe(record: Any) -> str:
     record = _map(record)
     data = _map(record.get("data"))
     parts = [f"preset {record.get('preset', '?')}",
-             f"{record.get('iterations', '?')} iterations",
-             f"{_count(data.get('train_cases', []))} training cases",
-             f"{_count(data.get('validation_cases', []))} validation cases"]
+             counted(record.get("iterations", "?"), "iteration"),
+             counted(_count(data.get("train_cases", [])), "training case"),
+             counted(_count(data.get("validation_cases", [])), "validation case")]
     start = record.get("initialised_from")
     if isinstance(start, dict):
         parts.append(f"fine-tuned from {start.get('name', '?')}")
@@ -103,13 +104,14 @@ def _figures(card: ModelCard) -> str:
             post = _map(figures.get("postprocessed"))
             text = _dice(_map(post.get("mean")))
             if text:
-                return f"Dice {text} ({label}, {_count(post.get('cases') or {})} cases)"
+                return f"Dice {text} ({label}, {counted(_count(post.get('cases') or {}), 'case')})"
     dice = metrics.get("validation_dice")
     if isinstance(dice, dict) and dice:
         text = ", ".join(f"{r} {float(dice[r]):.3f}" for r in _REGIONS
                          if isinstance(dice.get(r), (int, float)))
-        return (f"Dice {text} (training validation, {metrics.get('validation_cases', '?')} "
-                f"cases, iteration {metrics.get('validation_iteration', '?')})")
+        cases = counted(metrics.get("validation_cases", "?"), "case")
+        return (f"Dice {text} (training validation, {cases}, iteration "
+                f"{metrics.get('validation_iteration', '?')})")
     return "none recorded"
 
 

@@ -22,6 +22,8 @@ __all__ = ["JobMonitor", "JobOutcome", "eta_seconds", "format_duration", "killed
            "readable_failure"]
 
 SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
+#: How omnet exits when a signal stopped it: 128 + SIGINT, 128 + SIGTERM.
+_STOPPED_STATUSES = (128 + signal.SIGINT, 128 + signal.SIGTERM)
 _LOG_LIMIT = 5000
 
 # (text found in the log, message for people); the first match wins.
@@ -177,12 +179,14 @@ class JobMonitor:
 
     def _conclude(self, returncode: int | None) -> JobOutcome:
         details = "\n".join(self.log[-200:])
+        # a run that reported its result and exit 0 succeeded even when a stop came late
+        # (omnet train stopped in its final validation still exports the trained model)
+        if returncode == 0 and self.result is not None:
+            return JobOutcome(SUCCEEDED, returncode, result=self.result, details=details)
         if self._cancel_requested:
             return JobOutcome(CANCELLED, returncode, message="Stopped by the user.",
                               details=details)
-        if returncode == 0 and self.result is not None:
-            return JobOutcome(SUCCEEDED, returncode, result=self.result, details=details)
-        if returncode == 130:
+        if returncode in _STOPPED_STATUSES:
             return JobOutcome(CANCELLED, returncode, message="The run was interrupted.",
                               details=details)
         message = readable_failure(self.error, self.log, returncode)

@@ -2,7 +2,8 @@
 
 Each command module defines ``register(subparsers)``; heavy imports stay inside the command
 functions so ``omnet --help`` is instant. Errors meant for users (:class:`OMNetError`) are
-printed as one line and give exit status 2; a cancelled run exits with 130, and one whose
+printed as one line and give exit status 2; a cancelled run exits with 128 + the number of
+the signal that stopped it (130 for Ctrl-C / SIGINT, 143 for SIGTERM), and one whose
 output's reader went away (``omnet evaluate ... --json | head``) quietly with 141.
 """
 
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _reader_gone()
     except Cancelled as exc:
         print(f"omnet: cancelled: {exc}", file=sys.stderr)
-        return 130
+        return exc.exit_status
     except KeyboardInterrupt:
         print("omnet: cancelled", file=sys.stderr)
         return 130

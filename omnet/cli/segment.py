@@ -2,7 +2,8 @@
 
 Heavy imports (torch, SimpleITK) happen inside :func:`run`. SIGINT/SIGTERM set a cancel flag
 that the pipeline checks before every layer, so a run stops within seconds and, since every
-file is written under a temporary name first, leaves no partial output (exit status 130).
+file is written under a temporary name first, leaves no partial output (exit status 130,
+143 for SIGTERM).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from omnet.cli.stopping import SignalStop, exits_as_signalled
 from omnet.errors import Cancelled, InputError
 from omnet.inference.settings import (
     DEVICES,
@@ -118,8 +120,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 @contextlib.contextmanager
-def stop_on_signals(cancel: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set ``cancel``; a second SIGINT interrupts at once."""
+def stop_on_signals(cancel: SignalStop) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``cancel`` (which keeps the signal for the exit status); a second
+    SIGINT interrupts at once."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -128,7 +131,7 @@ def stop_on_signals(cancel: threading.Event) -> Iterator[None]:
         if cancel.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
         log.warning("stopping (signal %d); the case in progress writes no output", signum)
-        cancel.set()
+        cancel.request(signum)
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -337,10 +340,10 @@ def run(args: argparse.Namespace) -> int:
     from omnet.utils.progress import make_progress
 
     form = _check_arguments(args)
-    cancel = threading.Event()
+    cancel = SignalStop()
     progress = make_progress(args.progress_format, "omnet segment")
     try:
-        with stop_on_signals(cancel):
+        with stop_on_signals(cancel), exits_as_signalled(cancel):
             if form == "batch":
                 return _run_batch(args, progress, cancel)
             return _run_one(args, form, progress, cancel)

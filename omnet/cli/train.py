@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from omnet.cli.stopping import SignalStop, exits_as_signalled
 from omnet.training.config import PRESETS
 from omnet.training.options import add_config_options
 
@@ -61,10 +62,11 @@ def _check(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM ask the trainer to checkpoint and stop at the next iteration (a second
-    signal aborts at once); the previous handlers come back afterwards."""
-    stop = threading.Event()
+def _stop_on_signals() -> Iterator[SignalStop]:
+    """SIGINT/SIGTERM ask the run to stop after the case it is preparing or the iteration
+    in progress (with a checkpoint; a second signal aborts at once); the previous handlers
+    come back afterwards."""
+    stop = SignalStop()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
@@ -72,8 +74,9 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     def handler(signum, frame):
         if stop.is_set():
             raise KeyboardInterrupt
-        print("omnet: stopping after this iteration (again to abort)", file=sys.stderr)
-        stop.set()
+        print("omnet: stopping after the case being prepared or the iteration in progress "
+              "(again to abort)", file=sys.stderr)
+        stop.request(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -95,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from omnet.training.run import resolve_config, train
 
     config = resolve_config(args.out, args.preset, overrides_from_args(args), args.resume)
-    with _stop_on_signals() as stop:
+    with _stop_on_signals() as stop, exits_as_signalled(stop):
         result = train(args.data_dir, args.out, config, resume=args.resume,
                        cache_dir=args.cache, progress_format=args.progress_format, stop=stop)
     if result.model is None:  # not rank 0 of a distributed run

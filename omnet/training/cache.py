@@ -15,12 +15,14 @@ what ``omnet segment`` feeds the network.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ import numpy as np
 
 from omnet.data.discovery import CaseFiles
 from omnet.data.naming import SEQUENCE_ROLES
-from omnet.errors import InputError
+from omnet.errors import InputError, OutputError
 from omnet.labels import detect_scheme, get_scheme, labels_to_classes
 from omnet.training.sampling import TrainingCase, centre_candidates
 from omnet.utils.atomic import atomic_write_json, file_sha256
@@ -193,8 +195,25 @@ def _read_meta(folder: Path) -> dict[str, Any] | None:
         return None
 
 
+@contextlib.contextmanager
+def _writing_to(cache_dir: Path) -> Iterator[None]:
+    """A failed write to the cache (a full disk, no permission) is one line naming the
+    folder and the reason, and stops the run: a case left out for it would silently shrink
+    the training set (a failed read of a case's own files stays that case's problem)."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"cannot write the pre-processing cache {cache_dir}: {reason}; "
+                          "free space there or choose another --cache") from None
+
+
 def prepare_case(case: CaseFiles, cache_dir: Path, dilation: int = 5) -> CachedCase:
-    """The cache entry of ``case``: reused when current, else (re)built atomically."""
+    """The cache entry of ``case``: reused when current, else (re)built atomically.
+
+    Raises:
+        OutputError: the cache cannot be written (nothing half-written is left).
+    """
     cache_dir = Path(cache_dir)
     folder = cache_dir / _cache_key(case)
     meta = _read_meta(folder) if folder.is_dir() else None
@@ -203,7 +222,8 @@ def prepare_case(case: CaseFiles, cache_dir: Path, dilation: int = 5) -> CachedC
         if valid and _arrays_ok(folder, meta):
             if refresh:
                 meta["sources"] = [_fingerprint(p) for p in case.all_paths()]
-                atomic_write_json(folder / "meta.json", meta)
+                with _writing_to(cache_dir):
+                    atomic_write_json(folder / "meta.json", meta)
             return CachedCase(case.case_id, folder, meta)
         log.info("%s: source files or pre-processing changed; rebuilding its cache",
                  case.case_id)
@@ -213,8 +233,16 @@ def prepare_case(case: CaseFiles, cache_dir: Path, dilation: int = 5) -> CachedC
     meta = {"version": PREPROCESSING_VERSION, "case_id": case.case_id, "dilation": dilation,
             "shape": list(classes.shape), "sources": sources, **facts,
             "centres": {str(k): len(v) for k, v in centres.items()}}
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=cache_dir))
+    with _writing_to(cache_dir):
+        _write_entry(folder, images, classes, centres, meta)
+    return CachedCase(case.case_id, folder, meta)
+
+
+def _write_entry(folder: Path, images: np.ndarray, classes: np.ndarray,
+                 centres: dict[int, np.ndarray], meta: dict[str, Any]) -> None:
+    """Write a cache entry in a temporary folder beside ``folder`` and move it in whole."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
     try:
         np.save(tmp / "images.npy", images)
         np.save(tmp / "classes.npy", classes)
@@ -227,7 +255,6 @@ def prepare_case(case: CaseFiles, cache_dir: Path, dilation: int = 5) -> CachedC
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return CachedCase(case.case_id, folder, meta)
 
 
 def open_cached_case(cached: CachedCase) -> TrainingCase:

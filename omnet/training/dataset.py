@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.discovery import CaseFiles, scan_dataset
 from omnet.data.naming import SEQUENCE_ROLES, SHORT_TITLES
-from omnet.errors import InputError
+from omnet.errors import Cancelled, InputError
 from omnet.training.cache import CachedCase, prepare_case, preprocess_case
+from omnet.utils.plural import counted
 
 __all__ = ["CaseCheck", "PreparedDataset", "check_dataset", "format_check_table",
            "prepare_dataset", "reading_text"]
@@ -59,11 +61,22 @@ def _problem_text(case_id: str, exc: Exception) -> str:
 
 
 def _each_case(data_dir: Path, progress: Progress | None, verb: str,
-               work: Callable[[CaseFiles], object]) -> tuple[list, list[tuple[str, str]]]:
+               work: Callable[[CaseFiles], object], stop: threading.Event | None = None
+               ) -> tuple[list, list[tuple[str, str]]]:
+    """``work`` on every case of the scan: (case, its result) pairs and the problems.
+
+    Raises:
+        Cancelled: ``stop`` was set; checked before each case, so a case is done whole or
+            not at all (a large dataset takes hours, far longer than a stop may wait).
+    """
     scan = scan_dataset(data_dir)
     done = []
     problems = [(c, _problem_text(c, Exception(r))) for c, r in scan.problems]
     for i, case in enumerate(scan.cases):
+        if stop is not None and stop.is_set():
+            raise Cancelled(f"stopped while {verb} the cases, after {i} of "
+                            f"{counted(len(scan.cases), 'case')}; the same command goes on "
+                            "from there")
         if progress:
             progress(i / max(1, len(scan.cases)), f"{verb} {case.case_id}")
         try:
@@ -76,14 +89,16 @@ def _each_case(data_dir: Path, progress: Progress | None, verb: str,
 
 
 def prepare_dataset(data_dir: Path, cache_dir: Path, dilation: int = 5,
-                    progress: Progress | None = None, strict: bool = False) -> PreparedDataset:
+                    progress: Progress | None = None, strict: bool = False,
+                    stop: threading.Event | None = None) -> PreparedDataset:
     """Pre-process (or reuse) every case of ``data_dir``.
 
     Raises:
         InputError: ``strict`` and some case has a problem, or no case is usable.
+        Cancelled: ``stop`` was set (the cases cached so far are kept, each whole).
     """
     done, problems = _each_case(Path(data_dir), progress, "preparing",
-                                lambda c: prepare_case(c, cache_dir, dilation))
+                                lambda c: prepare_case(c, cache_dir, dilation), stop)
     for case_id, reason in problems:
         log.warning("skipping case %s: %s", case_id, reason)
     if strict and problems:

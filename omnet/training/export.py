@@ -16,12 +16,14 @@ __all__ = ["export_checkpoint"]
 
 def export_checkpoint(checkpoint: Path, config: TrainConfig, destination: Path,
                       training: dict[str, Any], metrics: dict[str, Any],
-                      name: str | None = None, storage_dtype: str = "float32") -> ModelCard:
+                      name: str | None = None, storage_dtype: str = "float32",
+                      note: str = "") -> ModelCard:
     """Write ``destination`` (.safetensors + .json card) from a checkpoint's network.
 
     Args:
         training: what the card records about the data, split, settings and iterations.
         metrics: measured validation figures.
+        note: a sentence added to the card's description (what a reader must know).
     """
     loaded = read_checkpoint(checkpoint)
     training = {**training, "checkpoint_iteration": loaded.iteration}
@@ -37,6 +39,7 @@ def export_checkpoint(checkpoint: Path, config: TrainConfig, destination: Path,
         metrics=metrics,
         description=(f"{config.model.spec.title} (width {config.model.width}) trained with "
                      f"`omnet train` (preset {config.preset}); the network after "
-                     f"{loaded.iteration} of {training.get('iterations', '?')} iterations."),
+                     f"{loaded.iteration} of {training.get('iterations', '?')} iterations."
+                     + (f" {note}" if note else "")),
     )
     return save_model(model, card, destination, storage_dtype=storage_dtype)

@@ -41,6 +41,7 @@ from omnet.training.split import Split, make_split
 from omnet.training.trainer import Trainer, TrainState
 from omnet.training.validation import Predictor, make_validator, segment_predictor
 from omnet.utils.atomic import atomic_write_json, outermost_missing
+from omnet.utils.plural import counted
 from omnet.utils.progress import make_progress
 
 __all__ = ["TrainingResult", "resolve_config", "train"]
@@ -162,6 +163,7 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
            cache_dir: Path | None, progress_format: str, stop: threading.Event | None,
            predictor: Predictor | None, dist: DistInfo) -> TrainingResult:
     checkpoints = run_dir / "checkpoints"
+    _check_outside_data(run_dir, data_dir)
     _check_run_folder(run_dir, resume)
     latest = _resume_point(checkpoints) if resume else None
     # the network first: a bad --init-from is one line before the cache or the run folder
@@ -177,7 +179,7 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     if not resume:  # before minutes of pre-processing
         _check_named_validation(data_dir, config)
-    dataset = _prepare(data_dir, cache_dir, config, progress_format, dist)
+    dataset = _prepare(data_dir, cache_dir, config, progress_format, dist, stop)
     if not resume:
         _check_validation_usable(config, dataset.problems)
     split = _split(run_dir, config, sorted(dataset.cases), resume)
@@ -187,8 +189,8 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     if latest is not None:
         _check_length(plan, latest.iteration)
         plan = _resumed_plan(plan, latest, config.optim.lr)
-    log.info("training on %d cases, validating on %d; %d iterations on %s (%s)",
-             len(split.train), len(split.validation), plan.total, device, precision.name)
+    log.info("training on %s, validating on %d; %s on %s (%s)", counted(len(split.train), "case"),
+             len(split.validation), counted(plan.total, "iteration"), device, precision.name)
     if not split.validation:
         log.warning("no validation case (%d usable): nothing will measure this run's Dice, "
                     "and its model card will have none", len(dataset.cases))
@@ -196,8 +198,9 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     validator = None  # built on every rank so all agree when to validate; rank 0 runs it
     if split.validation:
         val_cases = [open_cached_case(dataset.cases[c]) for c in split.validation]
-        validator = make_validator(val_cases, predictor or segment_predictor(config.run.val_mode),
-                                   config.run.val_max_cases)
+        validator = make_validator(val_cases,
+                                   predictor or segment_predictor(config.run.val_mode, stop=stop),
+                                   config.run.val_max_cases, stop)
     with _stopped_by_failed_io(run_dir), _undone_on_failure(run_dir, not resume and dist.is_main):
         if dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -220,10 +223,22 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     if dist.is_main:
         with _stopped_by_failed_io(run_dir):
             model_path = _export(run_dir, data_dir, config, split, plan.total, state,
-                                 dataset.problems, initial or _saved_initial(run_dir))
+                                 dataset.problems, initial or _saved_initial(run_dir),
+                                 trainer.validation_stopped)
     barrier(dist)
     return TrainingResult(run_dir=run_dir, model=model_path, iterations=state.iteration,
                           best_dice=state.best_dice)
+
+
+def _check_outside_data(run_dir: Path, data_dir: Path) -> None:
+    """Refuse a run folder that is the dataset folder or inside it: the next scan of the
+    dataset would read the run folder as a case (symbolic links are followed)."""
+    run, data = run_dir.resolve(), data_dir.resolve()
+    if run == data or data in run.parents:
+        where = ("is the dataset folder" if run == data
+                 else f"is inside the dataset folder {data_dir}")
+        raise InputError(f"the run folder {run_dir} {where}, where it would be read as a case; "
+                         "choose an --out outside the dataset")
 
 
 def _check_run_folder(run_dir: Path, resume: bool) -> None:
@@ -306,14 +321,16 @@ def _check_validation_usable(config: TrainConfig, problems: list[tuple[str, str]
 
 
 def _prepare(data_dir: Path, cache_dir: Path, config: TrainConfig, progress_format: str,
-             dist: DistInfo) -> PreparedDataset:
-    """Scan and cache the cases: rank 0 builds the cache, then the other ranks reuse it."""
+             dist: DistInfo, stop: threading.Event | None) -> PreparedDataset:
+    """Scan and cache the cases: rank 0 builds the cache, then the other ranks reuse it;
+    ``stop`` ends it between two cases (:class:`Cancelled`)."""
     progress = make_progress(progress_format if progress_format == "lines" else "none")
     dataset = None
     for turn in ("main", "others"):
         if dist.is_main == (turn == "main"):
             dataset = prepare_dataset(data_dir, cache_dir, config.sampling.tumour_dilation,
-                                      progress if dist.is_main else None, config.data.strict)
+                                      progress if dist.is_main else None, config.data.strict,
+                                      stop)
         barrier(dist)
     assert dataset is not None
     return dataset
@@ -428,11 +445,12 @@ def _saved_initial(run_dir: Path) -> dict[str, Any] | None:
 
 def _export(run_dir: Path, data_dir: Path, config: TrainConfig, split: Split, total: int,
             state: TrainState, skipped: list[tuple[str, str]],
-            initial: dict[str, Any] | None = None) -> Path:
+            initial: dict[str, Any] | None = None, validation_stopped: bool = False) -> Path:
     """The best validated network (else the last) as ``model.safetensors`` + card.
 
     With ``--export last`` the final network is exported whatever validation said, so the
-    validation cases stay an unbiased test set.
+    validation cases stay an unbiased test set. A final validation stopped by the user
+    (``validation_stopped``) is said in the card and the log: its figures are missing.
     """
     best = run_dir / "checkpoints" / "best.safetensors"
     last = ckpt.checkpoint_path(run_dir / "checkpoints", total)
@@ -453,8 +471,18 @@ def _export(run_dir: Path, data_dir: Path, config: TrainConfig, split: Split, to
                    state.best_iteration, "validation_cases": measured,
                    "exported": "best" if source == best else "last",
                    "validation_mode": config.run.val_mode, "postprocessing": False}
+    note = ""
+    if validation_stopped:
+        training["final_validation"] = "stopped by the user: not measured"
+        earlier = (f"the figures are those of iteration {state.best_iteration}"
+                   if state.best_dice else "no validation figures")
+        note = f"Its final validation was stopped by the user: {earlier}."
+        log.warning("the final validation was stopped: the model is exported without its "
+                    "figures (%s)", "the network of the best earlier validation"
+                    if source == best else "the last network")
     destination = run_dir / "model.safetensors"
     card = export_checkpoint(source, config, destination, training, metrics,
-                             name=f"{config.model.variant}-w{config.model.width}-{run_dir.name}")
+                             name=f"{config.model.variant}-w{config.model.width}-{run_dir.name}",
+                             note=note)
     log.info("exported %s (%s)", destination, card.description)
     return destination

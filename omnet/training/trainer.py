@@ -32,6 +32,7 @@ from omnet.training.runtime import Precision
 from omnet.training.sampling import TrainingCase, report_missing_regions, sample_batch
 from omnet.training.schedule import Plan, active_tasks, learning_rate, stage_at
 from omnet.training.transfer import task_groups, task_target
+from omnet.utils.plural import counted
 
 __all__ = ["TrainState", "Trainer", "Validator"]
 
@@ -70,7 +71,9 @@ class Trainer:
         validator: called with the network in eval mode; None skips validation.
         monitors: sinks receiving every record (rank 0 only).
         dist: rank information; ``stop``: set it to stop at the next iteration boundary
-            (a checkpoint is written, then :class:`Cancelled` is raised).
+            (a checkpoint is written, then :class:`Cancelled` is raised). A validation it
+            cuts short records nothing (``validation_stopped``); once the last iteration is
+            done a stop ends no more than the final validation, and :meth:`fit` returns.
     """
 
     def __init__(self, config: TrainConfig, plan: Plan, model: nn.Module,
@@ -101,6 +104,8 @@ class Trainer:
 
             self.augmenter = TorchioAugmenter(config.augment)
         self._last_checkpoint = time.monotonic()
+        #: The last validation was cut short by ``stop`` (its figures are missing).
+        self.validation_stopped = False
 
     # ----- hooks -------------------------------------------------------------------------
     def make_optimizer(self) -> torch.optim.Optimizer:
@@ -230,8 +235,11 @@ class Trainer:
                                        self.device)
                 if self.should_checkpoint(done, late) or stopping:
                     self.save_checkpoint()
-                if stopping:
-                    raise Cancelled(f"training stopped after {done} iterations; "
+                if stopping and done == self.plan.total:  # trained: the model is worth exporting
+                    log.warning("stopped after the last iteration%s", " during the final "
+                                "validation" if self.validation_stopped else "")
+                elif stopping:
+                    raise Cancelled(f"training stopped after {counted(done, 'iteration')}; "
                                     "continue with --resume")
         finally:
             for m in self.monitors:
@@ -247,9 +255,16 @@ class Trainer:
             if self.state.iteration != self.plan.total:  # done already at the end
                 self.recalibrate()
             self.model.eval()
+            self.validation_stopped = False
             try:
                 with torch.no_grad():
                     dice = self.validator(self.model)
+            except Cancelled:
+                self.validation_stopped = True
+                log.warning("validation after iteration %d stopped by request: nothing of it "
+                            "is recorded", self.state.iteration)
+                barrier(self.dist)
+                return
             finally:
                 self.model.train()
             record = ValidationRecord(iteration=self.state.iteration, dice=dice, best=False,

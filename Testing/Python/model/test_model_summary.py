@@ -34,7 +34,7 @@ def test_held_out_figures_training_and_inputs_are_summarised():
     lines = summary_lines(summary)
     assert "figures:        Dice whole 0.912, core 0.898, enhancing 0.734 (held-out, 4 cases)" \
         in lines
-    assert "trained:        preset quick, 3 iterations, 2 training cases, 1 validation cases" \
+    assert "trained:        preset quick, 3 iterations, 2 training cases, 1 validation case" \
         in lines
     assert "inputs:         FLAIR, T1, T1c, T2; zscore per sequence over the brain" in lines
     assert "voxel spacing:  1 x 1 x 2.5 mm (inputs are resampled to it)" in lines
@@ -47,7 +47,7 @@ def test_a_training_runs_own_validation_is_said_to_be_that():
     card = _card(metrics={"validation_dice": {"whole": 0.5, "core": 0.25, "enhancing": 0.125},
                           "validation_cases": 1, "validation_iteration": 3})
     assert summarize_card(card, "m", "").figures == (
-        "Dice whole 0.500, core 0.250, enhancing 0.125 (training validation, 1 cases, "
+        "Dice whole 0.500, core 0.250, enhancing 0.125 (training validation, 1 case, "
         "iteration 3)")
     assert summarize_card(_card(), "m", "").figures == "none recorded"
 
@@ -95,7 +95,7 @@ def test_the_cli_refuses_a_damaged_file_in_one_line(model_file, capsys):
 
 @pytest.mark.parametrize(("changes", "trained", "figures"), [
     ({"training": {"preset": "p", "data": {"train_cases": 34, "validation_cases": ["c"]}}},
-     ["preset p, ? iterations, ? training cases, 1 validation cases"], "none recorded"),
+     ["preset p, ? iterations, ? training cases, 1 validation case"], "none recorded"),
     ({"training": {"ensemble_of": [{"name": "x", "training": "quick"}]}},
      ["network 1 (x): preset ?, ? iterations, 0 training cases, 0 validation cases"],
      "none recorded"),
@@ -112,3 +112,15 @@ def test_training_and_metrics_records_of_another_shape_are_shown_as_unknown(
     a map was, reads '?' or 'none recorded' instead of stopping with a TypeError."""
     summary = summarize_card(_card(**{"training": {}, **changes}), "m", "")
     assert (summary.training, summary.figures) == (trained, figures)
+
+
+def test_counts_of_one_take_the_singular():
+    """A run of one iteration on one case with one validation case reads '1 iteration,
+    1 training case, 1 validation case', and its figures '1 case', not '1 cases'."""
+    card = _card(training={"preset": "quick", "iterations": 1,
+                           "data": {"train_cases": ["a"], "validation_cases": ["c"]}},
+                 metrics={"validation_dice": {"whole": 0.5}, "validation_cases": 1,
+                          "validation_iteration": 1})
+    summary = summarize_card(card, "m", "")
+    assert summary.training == ["preset quick, 1 iteration, 1 training case, 1 validation case"]
+    assert summary.figures == "Dice whole 0.500 (training validation, 1 case, iteration 1)"

@@ -87,6 +87,7 @@ def test_success_without_result_is_a_failure():
 
 def test_interrupted_and_cancelled_runs():
     assert run([["x"]], returncode=130).outcome.status == "cancelled"
+    assert run([["x"]], returncode=143).outcome.status == "cancelled"  # SIGTERM from elsewhere
     monitor = JobMonitor(ScriptedRunner([["PROGRESS 0.5000 a"], ["never read"]], 0))
     monitor.start(["omnet"])
     monitor.poll()
@@ -94,6 +95,26 @@ def test_interrupted_and_cancelled_runs():
     assert monitor.runner.cancelled
     assert monitor.poll() is False
     assert monitor.outcome.status == "cancelled"
+
+
+def test_a_run_that_reports_its_result_after_a_late_stop_succeeded():
+    """omnet train stopped in its final validation exports the model, says so in RESULT and
+    exits 0: the panel offers that model rather than 'Stopped by the user'."""
+    result = 'RESULT {"model": "/r/model.safetensors", "run_dir": "/r"}'
+
+    class FinishingRunner(ScriptedRunner):
+        def cancel(self) -> None:  # the child takes the stop and still writes its result
+            self.cancelled = True
+
+    monitor = JobMonitor(FinishingRunner([["PROGRESS 0.9900 validating"], [result]], 0))
+    monitor.start(["omnet"])
+    monitor.poll()
+    monitor.cancel()
+    assert monitor.runner.cancelled
+    while monitor.poll():
+        pass
+    assert monitor.outcome.succeeded
+    assert monitor.outcome.result["model"] == "/r/model.safetensors"
 
 
 @pytest.mark.parametrize(("log", "code", "expected"), [

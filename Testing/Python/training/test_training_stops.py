@@ -1,0 +1,140 @@
+"""Stopping ``omnet train`` (Ctrl-C, SIGTERM, the Slicer panel's Stop) at each phase, and the
+refusals and failures that must come before anything is written."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+
+import numpy as np
+import pytest
+import torch
+from test_training_cli import TINY_ARGS
+
+from omnet.cli import main
+from omnet.model.weights import load_model
+from omnet.training import dataset as dataset_module
+from omnet.training import validation as validation_module
+
+
+def _omnet_lines(err: str) -> list[str]:
+    return [ln for ln in err.splitlines() if ln.startswith("omnet:")]
+
+
+def _argv(data, run, cache, *extra):
+    return ["train", str(data), "--out", str(run), "--cache", str(cache), "--progress-format",
+            "none", *TINY_ARGS, *extra]
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_while_caching_ends_after_the_case_in_progress(synthetic_dataset, tmp_path,
+                                                              capsys, monkeypatch, signum,
+                                                              status):
+    """The signal comes while the first of three cases is cached: that case is cached whole,
+    the others are not started, nothing of the run is written, and the exit status is
+    128 + the signal's (the stop used to wait until every case was cached)."""
+    cache, run = tmp_path / "cache", tmp_path / "run"
+    prepare = dataset_module.prepare_case
+
+    def prepare_then_signal(case, cache_dir, dilation):
+        cached = prepare(case, cache_dir, dilation)
+        os.kill(os.getpid(), signum)
+        return cached
+
+    monkeypatch.setattr(dataset_module, "prepare_case", prepare_then_signal)
+    threads = torch.get_num_threads()
+    code = main(_argv(synthetic_dataset, run, cache))
+    torch.set_num_threads(threads)
+    lines = _omnet_lines(capsys.readouterr().err)
+    assert code == status
+    assert lines == [
+        "omnet: stopping after the case being prepared or the iteration in progress (again "
+        "to abort)",
+        "omnet: cancelled: stopped while preparing the cases, after 1 of 3 cases; the same "
+        "command goes on from there"]
+    entries = sorted(p.name for p in cache.iterdir())
+    assert len(entries) == 1 and entries[0].startswith("case01-"), entries  # no .partial-*
+    assert sorted(p.name for p in (cache / entries[0]).iterdir()) == [
+        "centres_1.npy", "centres_2.npy", "centres_3.npy", "classes.npy", "images.npy",
+        "meta.json"]
+    assert not run.exists()
+
+
+def test_a_stop_in_the_final_validation_still_exports_the_model(synthetic_dataset, tmp_path,
+                                                                capsys, monkeypatch):
+    """Every iteration is done when the stop comes in the final validation (after the first
+    of its two cases): the validation ends there and the model is exported, its card saying
+    that the final validation was stopped (it used to end with no model until --resume)."""
+    run = tmp_path / "run"
+    score = validation_module.region_dice
+    calls = []
+
+    def score_then_signal(predicted, reference):
+        calls.append(1)
+        if len(calls) == 3:  # the first case of the second (final) validation
+            os.kill(os.getpid(), signal.SIGTERM)
+        return score(predicted, reference)
+
+    monkeypatch.setattr(validation_module, "region_dice", score_then_signal)
+    threads = torch.get_num_threads()
+    code = main(_argv(synthetic_dataset, run, tmp_path / "cache", "--iterations", "6",
+                      "--val-cases", "case02", "case03"))
+    torch.set_num_threads(threads)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert len(calls) == 3  # the final validation's second case was not segmented
+    assert "the final validation was stopped: the model is exported without its figures" in err
+    card = load_model(run / "model.safetensors").card
+    assert card.training["final_validation"] == "stopped by the user: not measured"
+    assert card.training["checkpoint_iteration"] == 3  # the best of the earlier validation
+    assert card.metrics["validation_iteration"] == 3
+    assert card.description.endswith("Its final validation was stopped by the user: the "
+                                     "figures are those of iteration 3.")
+
+
+def test_a_run_of_one_case_is_logged_in_the_singular(synthetic_dataset, tmp_path, capsys):
+    threads = torch.get_num_threads()
+    code = main(_argv(synthetic_dataset, tmp_path / "run", tmp_path / "cache", "--iterations",
+                      "1", "--val-cases", "case02", "case03"))
+    torch.set_num_threads(threads)
+    assert code == 0
+    assert "training on 1 case, validating on 2; 1 iteration on cpu" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_run_folder_in_the_dataset_is_refused_before_anything_is_written(
+        synthetic_dataset, tmp_path, capsys, inside):
+    """--out the dataset folder, or a folder in it, would be read as a case by the next scan."""
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_dataset, data)
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    run = data / "runs" / "first" if inside else data
+    code = main(_argv(data, run, tmp_path / "cache"))
+    where = f"is inside the dataset folder {data}" if inside else "is the dataset folder"
+    assert code == 2
+    assert _omnet_lines(capsys.readouterr().err) == [
+        f"omnet: error: the run folder {run} {where}, where it would be read as a case; "
+        "choose an --out outside the dataset"]
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_full_disk_in_the_cache_is_one_line_naming_it(synthetic_dataset, tmp_path, capsys,
+                                                        monkeypatch):
+    """A cache that cannot be written stops the run in one line (the cases used to be left
+    out one by one, 'No space left on device' as their problem, and training went on with
+    those that remained); nothing half-written is left."""
+    cache, run = tmp_path / "cache", tmp_path / "run"
+
+    def full(path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full)
+    code = main(_argv(synthetic_dataset, run, cache))
+    assert code == 2
+    assert _omnet_lines(capsys.readouterr().err) == [
+        f"omnet: error: cannot write the pre-processing cache {cache}: No space left on "
+        "device; free space there or choose another --cache"]
+    assert list(cache.iterdir()) == [] and not run.exists()

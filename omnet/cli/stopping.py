@@ -1,0 +1,42 @@
+"""A stop asked for by a signal, and the exit status it gives: 128 + the signal's number, as
+a shell reports a process the signal ended (130 for Ctrl-C / SIGINT, 143 for SIGTERM)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+from omnet.errors import Cancelled
+
+__all__ = ["SignalStop", "exits_as_signalled"]
+
+
+class SignalStop(threading.Event):
+    """A stop request (an Event the work polls) that remembers the signal that made it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signum = int(signal.SIGINT)
+
+    def request(self, signum: int) -> None:
+        """Ask the work to stop, because of signal ``signum``."""
+        self.signum = int(signum)
+        self.set()
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum
+
+
+@contextlib.contextmanager
+def exits_as_signalled(stop: SignalStop) -> Iterator[None]:
+    """A :class:`Cancelled` raised in the block leaves with the exit status of the signal
+    that asked for the stop (SIGTERM: 143, not Ctrl-C's 130)."""
+    try:
+        yield
+    except Cancelled as exc:
+        if stop.is_set():
+            exc.exit_status = stop.exit_status
+        raise
