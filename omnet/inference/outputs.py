@@ -11,7 +11,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from omnet.errors import InputError
-from omnet.labels import LabelScheme
+from omnet.labels import LABEL_DESCRIPTION_PREFIX, LabelScheme
 from omnet.measurement.volumes import region_volumes_ml
 from omnet.preprocessing.crop import BBox, paste_back
 from omnet.utils.atomic import atomic_path, outermost_missing
@@ -43,7 +43,7 @@ UNCERTAINTY_DESCRIPTION = "OMNet uncertainty: share of mirrored runs off the fin
 
 def label_description(scheme: LabelScheme) -> str:
     """The label map's header text: which value is which sub-region."""
-    return (f"OMNet tumour labels ({scheme.name}): {scheme.necrotic} necrotic, "
+    return (f"{LABEL_DESCRIPTION_PREFIX} ({scheme.name}): {scheme.necrotic} necrotic, "
             f"{scheme.edema} edema, {scheme.enhancing} enhancing")
 
 
