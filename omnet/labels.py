@@ -8,6 +8,7 @@ BraTS scheme: 2018-2021 use 1/2/4, 2023 uses 1/2/3 for NCR/ED/ET.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -84,6 +85,19 @@ def detect_scheme(values: Iterable[int], default: LabelScheme = BRATS2018) -> La
     if 3 in present:
         return BRATS2023
     return default
+
+
+#: How the header text (NIfTI ``descrip``) of a label map ``omnet segment`` writes begins:
+#: ``OMNet tumour labels (brats2023): 1 necrotic, 2 edema, 3 enhancing``.
+LABEL_DESCRIPTION_PREFIX = "OMNet tumour labels"
+_DESCRIBED_SCHEME = re.compile(re.escape(LABEL_DESCRIPTION_PREFIX) + r" \((?P<name>[a-z0-9]+)\):")
+
+
+def described_scheme(description: str | None) -> LabelScheme | None:
+    """The scheme a label map's header text names, or None (another tool's file): the values
+    cannot tell a BraTS 2023 map without enhancing tumour (0/1/2) from a 2018 one."""
+    found = _DESCRIBED_SCHEME.match((description or "").strip())
+    return SCHEMES.get(found["name"]) if found else None
 
 
 def classes_to_labels(classes: np.ndarray, scheme: LabelScheme = BRATS2018) -> np.ndarray:

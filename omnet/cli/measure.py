@@ -13,8 +13,9 @@ examples:
   omnet measure tumour.nii.gz
   omnet measure corrected.nii.gz --labels brats2023 --json lesions.json
 
-First the total volumes (mL) of whole tumour, core, enhancing, necrosis and edema and the
-lesion count of each region. Lesions are connected components (26-connectivity) of the
+First the label scheme and where it came from (--labels, the header omnet segment writes,
+or the values), then the total volumes (mL) of whole tumour, core, enhancing, necrosis and
+edema and the lesion count of each region. Lesions are connected components (26-connectivity) of the
 whole tumour, tumour core and enhancing tumour, with volume (mL), maximal 3D diameter (mm,
 edge to edge) and centre (RAS mm).
 Enhancing lesions get the RANO bidimensional measurement on the patient's axial plane: the
@@ -33,8 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("labels", metavar="LABELS", help="label map file (NIfTI, NRRD, ...)")
     p.add_argument("--labels", dest="scheme", choices=("auto", "brats2018", "brats2023", "msd"),
-                   default="auto", help="label scheme (default: detect; 4 -> brats2018, "
-                                        "3 -> brats2023)")
+                   default="auto", help="label scheme (default: the one named in the "
+                                        "header of a file omnet segment wrote, else detect: "
+                                        "4 -> brats2018, 3 -> brats2023)")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     p.set_defaults(func=run)
 
@@ -47,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     report = measure_file(args.labels, args.scheme)
     if args.json:
         try:
-            atomic_write_json(args.json, {"file": str(args.labels), **report.to_dict()})
+            atomic_write_json(args.json, {"file": str(args.labels),
+                                          "labels_from": report.scheme_from, **report.to_dict()})
         except OSError as exc:
             raise OMNetError(f"cannot write {args.json}: {exc.strerror or exc}") from None
     print(lesion_table(report))

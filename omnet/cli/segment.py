@@ -101,8 +101,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                            "thick series alike, the ensemble's first network does")
     prep.add_argument("--brain-mask", metavar="FILE",
                       help="write the brain mask (1 = brain) on the outputs' grid (the T1c's "
-                           "unless --output-grid network); batch mode: a folder, where "
-                           "<case>.nii.gz go")
+                           "unless --output-grid network); batch mode: a folder (the "
+                           "--output-dir one may do), where <case>_brain_mask.nii.gz go")
     prep.add_argument("--output-grid", default="reference", choices=OUTPUT_GRIDS,
                       help="where every output is written: reference (default: the T1c's "
                            "grid, as it was read), network (the 1 mm axis-aligned grid the "
@@ -162,7 +162,7 @@ def _check_arguments(args: argparse.Namespace) -> str:
 
         if args.brain_mask and args.brain_mask.lower().endswith(WRITABLE_SUFFIXES):
             raise InputError(f"--brain-mask {args.brain_mask}: in batch mode it names a "
-                             "folder, where <case>.nii.gz go")
+                             "folder, where <case>_brain_mask.nii.gz go")
         check_destinations(files={"the report": args.report})
         return "batch"
     if args.output_dir:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-__all__ = ["IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES", "case_id_from_file",
-           "channel_groups", "classify_name", "incomplete_channel_groups", "is_brain_mask",
-           "is_omnet_output", "label_scheme_of_name", "missing_channels",
+__all__ = ["BRAIN_MASK_SUFFIX", "IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES",
+           "case_id_from_file", "channel_groups", "classify_name", "incomplete_channel_groups",
+           "is_brain_mask", "is_omnet_output", "label_scheme_of_name", "missing_channels",
            "strip_image_suffix", "tokens"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
@@ -57,6 +57,10 @@ _NOT_STRUCTURAL = {"t2star", "swi", "dwi", "adc", "dti", "perfusion", "dsc", "as
 #: What ``omnet segment`` adds to the case id in its label map's default name
 #: (``<case>_omnet.nii.gz``); its other outputs have no default name.
 OUTPUT_SUFFIX = "_omnet"
+#: What ends the name of a brain mask ``omnet segment --input-dir`` writes,
+#: ``<case>_brain_mask.nii.gz`` (HD-BET's is ``<name>_bet_mask``): it may sit beside the
+#: label maps, and :func:`is_brain_mask` tells it from a case or a label map.
+BRAIN_MASK_SUFFIX = "_brain_mask"
 
 
 def is_omnet_output(name: str) -> bool:

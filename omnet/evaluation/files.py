@@ -1,13 +1,15 @@
 """Evaluate one predicted label map file against its reference file.
 
 Reads both with SimpleITK, checks that they share one voxel grid (never resamples), works
-out each side's label scheme (given, or detected from the values present) and computes the
-region metrics of :mod:`omnet.evaluation.metrics`.
+out each side's label scheme (given; named in the header of a file ``omnet segment`` wrote;
+or detected from the values present) and computes the region metrics of
+:mod:`omnet.evaluation.metrics`.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +21,17 @@ from omnet.evaluation.lesionrules import DEFAULT_LESION_RULES, LesionRules, get_
 from omnet.evaluation.lesionwise import LesionwiseMetrics
 from omnet.evaluation.lesionwise_brats2023 import Brats2023Metrics
 from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy, RegionMetrics, evaluate_label_maps
-from omnet.labels import SCHEMES, LabelScheme, detect_scheme
+from omnet.labels import SCHEMES, LabelScheme, described_scheme, detect_scheme
 
-__all__ = ["CaseEvaluation", "Geometry", "LabelMap", "check_distinct_files",
+__all__ = ["SCHEME_SOURCES", "CaseEvaluation", "Geometry", "LabelMap", "check_distinct_files",
            "check_same_geometry", "evaluate_files", "evaluate_missing_prediction",
            "read_label_map", "resolve_scheme", "same_voxels_reoriented"]
+
+log = logging.getLogger(__name__)
+
+#: Where a label map's scheme came from (:attr:`LabelMap.scheme_from`), in words.
+SCHEME_SOURCES = {"given": "given", "header": "named in the file's header",
+                  "values": "guessed from the label values"}
 
 #: Origin and spacing may differ by this fraction of the voxel size, direction cosines by
 #: this much, before two grids count as different (float32 rounding in NIfTI headers).
@@ -57,12 +65,14 @@ class Geometry:
 
 @dataclass
 class LabelMap:
-    """A label map read from disk: values (z, y, x), grid, and the scheme of its values."""
+    """A label map read from disk: values (z, y, x), grid, the scheme of its values and
+    where it came from (a key of ``SCHEME_SOURCES``)."""
 
     path: Path
     labels: np.ndarray
     geometry: Geometry
     scheme: LabelScheme
+    scheme_from: str = "values"
 
     @property
     def spacing_zyx(self) -> tuple[float, ...]:
@@ -153,8 +163,27 @@ def read_label_map(path: str | os.PathLike, scheme: str | None = None,
             raise InputError(f"{what} {path.name} holds non-integer values; "
                              "expected BraTS labels 0/1/2/4 or 0/1/2/3")
         labels = labels.astype(np.int32)
-    label_scheme = resolve_scheme(_distinct_values(labels), scheme, f"{what} {path.name}")
-    return LabelMap(path, labels, Geometry.of(image), label_scheme)
+    values, name = _distinct_values(labels), f"{what} {path.name}"
+    if scheme not in (None, "auto"):
+        return LabelMap(path, labels, Geometry.of(image), resolve_scheme(values, scheme, name),
+                        "given")
+    described = _header_scheme(image, values, name)
+    if described is not None:
+        return LabelMap(path, labels, Geometry.of(image), described, "header")
+    return LabelMap(path, labels, Geometry.of(image), resolve_scheme(values, None, name))
+
+
+def _header_scheme(image, values: list[int], name: str) -> LabelScheme | None:
+    """The scheme the header text of a label map ``omnet segment`` wrote names, when its
+    values fit it (a file edited since may hold other values: then they decide)."""
+    notes = [image.GetMetaData(key) for key in ("ITK_FileNotes", "descrip")
+             if image.HasMetaDataKey(key)]
+    scheme = next((s for s in map(described_scheme, notes) if s is not None), None)
+    if scheme is not None and not set(values) <= {0, *scheme.values}:
+        log.warning("%s: its header names labels %s, but it holds values %s: read by its "
+                    "values", name, scheme.name, sorted(set(values) - {0, *scheme.values}))
+        return None
+    return scheme
 
 
 def _corner_centres(grid: Geometry) -> np.ndarray:

@@ -19,12 +19,14 @@ from omnet.data.discovery import (
     is_system_entry,
 )
 from omnet.data.naming import (
+    BRAIN_MASK_SUFFIX,
     ROLE_TITLES,
     SEQUENCE_ROLES,
     case_id_from_file,
     channel_groups,
     classify_name,
     incomplete_channel_groups,
+    is_brain_mask,
     is_omnet_output,
     missing_channels,
 )
@@ -32,7 +34,7 @@ from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.batch_progress import case_line, eta_seconds
 from omnet.inference.outputs import check_destinations
 
-__all__ = ["BatchCase", "BatchSummary", "find_batch_cases", "segment_folder"]
+__all__ = ["BatchCase", "BatchSummary", "brain_mask_path", "find_batch_cases", "segment_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +113,17 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     a BIDS dataset's cases are its ``anat`` folders, named ``sub-01[_ses-pre]``, and a
     folder of nnU-Net channel files (``<case>_0000`` .. ``_0003``) holds one case per stem
     (one missing a channel is listed as failed).
-    The batch's own output folders (``output_dir``, ``other_outputs``) and label maps
-    ``omnet segment`` wrote (``*_omnet.nii.gz``) are never cases, so a batch written inside
-    its input folder can be run again."""
+    The batch's own output folders (``output_dir``, ``other_outputs``), label maps
+    ``omnet segment`` wrote (``*_omnet.nii.gz``) and brain masks (``*_brain_mask.nii.gz``)
+    are never cases, so a batch written inside its input folder can be run again."""
     root = Path(input_dir)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
     out = Path(output_dir)
     ours = {Path(p).resolve() for p in (out, *other_outputs) if p is not None}
     entries = [e for e in sorted(root.iterdir()) if not is_system_entry(e.name)
-               and not is_omnet_output(e.name) and e.resolve() not in ours]
+               and not is_omnet_output(e.name) and e.resolve() not in ours
+               and not (e.is_file() and is_brain_mask(e.name))]
     anat = [folder for folder in bids_anat_folders(root) if folder.resolve() not in ours]
     if anat:
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
@@ -203,6 +206,47 @@ def _case_option(folder: str | os.PathLike | None, case_id: str) -> Path | None:
     return Path(folder) / case_id if folder is not None else None
 
 
+def brain_mask_path(folder: str | os.PathLike | None, case_id: str) -> Path | None:
+    """Where a batch writes a case's brain mask: ``folder/<case>_brain_mask.nii.gz``, a name
+    that says what it is, so the masks may share the label maps' folder."""
+    return Path(folder) / f"{case_id}{BRAIN_MASK_SUFFIX}.nii.gz" if folder is not None else None
+
+
+def _file_key(path: Path) -> str:
+    """One key per file, also on the case-insensitive file systems of macOS and Windows."""
+    return str(path.resolve()).casefold()
+
+
+def _check_nothing_written_twice(cases: list[BatchCase],
+                                 brain_mask_dir: str | os.PathLike | None) -> None:
+    """Refuse, before any case, a batch that would write one file twice (case ``a``'s brain
+    mask is case ``a_brain_mask``'s label map when both share a folder) or over a case's
+    input (label maps written into a folder of 4D images ``X.nii.gz``: case X was skipped as
+    done, and with ``--overwrite`` its scans were replaced by its labels)."""
+    inputs = {}
+    for case in cases:
+        files = [case.source] if isinstance(case.source, Path) else case.source.all_paths()
+        inputs.update({_file_key(path): (case, path) for path in files if not path.is_dir()})
+    written: dict[str, tuple[str, BatchCase]] = {}
+    for case in cases:
+        for what, path in (("label map", case.output),
+                           ("brain mask", brain_mask_path(brain_mask_dir, case.case_id))):
+            if path is None:
+                continue
+            key = _file_key(path)
+            if key in inputs:
+                owner, source = inputs[key]
+                raise InputError(f"the {what} of case {case.case_id} would be written over "
+                                 f"{source}, an input of case {owner.case_id}: write the "
+                                 f"batch's outputs to another folder")
+            if key in written:
+                first_what, first = written[key]
+                raise InputError(f"the {first_what} of case {first.case_id} and the {what} of "
+                                 f"case {case.case_id} are both {path}: rename one case or "
+                                 f"give the brain masks their own folder")
+            written[key] = (what, case)
+
+
 def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, *,
                    segment: Callable, progress: Callable[[float, str], None] | None = None,
                    cancel: threading.Event | None = None,
@@ -217,18 +261,24 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     ``overwrite`` segmented again (its old files stay until the new ones are complete). A
     case that fails with a user-facing error (or any other exception) is logged and
     recorded, and the batch goes on. ``probabilities_dir`` and ``attention_dir`` get a
-    ``<case>`` folder per case, ``brain_mask_dir`` a ``<case>.nii.gz``. ``on_case`` is called
+    ``<case>`` folder per case, ``brain_mask_dir`` (which may be ``output_dir``) a
+    ``<case>_brain_mask.nii.gz``; no file is written twice or over an input (refused before
+    any case). ``on_case`` is called
     with the summary after every case (to keep a report current). A cancel request stops the
     batch: the case in progress writes nothing, it and those after it are "not run",
     ``stopped`` is set and the summary is returned (and given to ``on_case``), so what was
     done before the stop is still reported.
     """
+    masks_beside_maps = (brain_mask_dir is not None
+                         and Path(brain_mask_dir).resolve() == Path(output_dir).resolve())
     check_destinations(folders={"the output folder": output_dir,
                                 "the probabilities folder": probabilities_dir,
                                 "the attention folder": attention_dir,
-                                "the brain mask folder": brain_mask_dir})
+                                "the brain mask folder": None if masks_beside_maps
+                                else brain_mask_dir})
     summary = BatchSummary(find_batch_cases(input_dir, output_dir,
                                             (probabilities_dir, attention_dir, brain_mask_dir)))
+    _check_nothing_written_twice(summary.cases, brain_mask_dir)
     total = len(summary.cases)
     log.info("%d cases in %s: %d to segment", total, input_dir,
              sum(_to_segment(c, overwrite) for c in summary.cases))
@@ -239,8 +289,8 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                                   "probabilities_dir": _case_option(probabilities_dir,
                                                                     case.case_id),
                                   "attention_dir": _case_option(attention_dir, case.case_id),
-                                  "brain_mask": _case_option(brain_mask_dir,
-                                                             f"{case.case_id}.nii.gz")})
+                                  "brain_mask": brain_mask_path(brain_mask_dir,
+                                                                case.case_id)})
             _log_case(summary, index, overwrite)
             if on_case is not None:
                 on_case(summary)

@@ -11,7 +11,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from omnet.errors import InputError
-from omnet.labels import LabelScheme
+from omnet.labels import LABEL_DESCRIPTION_PREFIX, LabelScheme
 from omnet.measurement.volumes import region_volumes_ml
 from omnet.preprocessing.crop import BBox, paste_back
 from omnet.utils.atomic import atomic_path, outermost_missing
@@ -19,6 +19,7 @@ from omnet.utils.atomic import atomic_path, outermost_missing
 __all__ = ["BRAIN_MASK_DESCRIPTION", "PROBABILITY_NAMES", "UNCERTAINTY_DESCRIPTION",
            "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
            "check_file_destination", "check_folder_destination", "check_image_destination",
+           "check_not_inputs",
            "check_segment_destinations", "label_description", "label_volumes_ml",
            "probability_images", "to_image", "write_image", "write_images"]
 
@@ -43,7 +44,7 @@ UNCERTAINTY_DESCRIPTION = "OMNet uncertainty: share of mirrored runs off the fin
 
 def label_description(scheme: LabelScheme) -> str:
     """The label map's header text: which value is which sub-region."""
-    return (f"OMNet tumour labels ({scheme.name}): {scheme.necrotic} necrotic, "
+    return (f"{LABEL_DESCRIPTION_PREFIX} ({scheme.name}): {scheme.necrotic} necrotic, "
             f"{scheme.edema} edema, {scheme.enhancing} enhancing")
 
 
@@ -150,6 +151,18 @@ def check_segment_destinations(*, output: str | os.PathLike | None = None,
         files={"the report": report},
         folders={"the probabilities folder": probabilities_dir,
                  "the attention folder": attention_dir})
+
+
+def check_not_inputs(destinations: dict[str, str | os.PathLike | None],
+                     inputs: list[Path]) -> None:
+    """Refuse, before anything is read or written, a destination (what -> path) that is one
+    of the case's own files: ``omnet segment X.nii.gz -o X.nii.gz`` replaced the scans with
+    the labels, ``-o CASE/X_seg.nii.gz`` the expert's labels."""
+    read = {Path(path).resolve() for path in inputs}
+    for what, path in destinations.items():
+        if path is not None and Path(path).resolve() in read:
+            raise InputError(f"{what} {path} is one of the case's own files: give another "
+                             f"name")
 
 
 def write_image(image: sitk.Image, path: str | os.PathLike,

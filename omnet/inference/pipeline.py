@@ -39,6 +39,7 @@ from omnet.inference.outputs import (
     BRAIN_MASK_DESCRIPTION,
     UNCERTAINTY_DESCRIPTION,
     attention_images,
+    check_not_inputs,
     check_segment_destinations,
     label_description,
     label_volumes_ml,
@@ -239,9 +240,13 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
 
     stages.begin("reading")
     case = case_input(inputs)
-    if isinstance(case, CaseFiles) and case.seg is not None:  # expert labels: not needed,
-        case = dataclasses.replace(case, seg=None)  # and a broken one must not stop the run
     try:
+        if isinstance(case, CaseFiles):
+            check_not_inputs({"the label map": output, "the brain mask": brain_mask,
+                              "the uncertainty map": uncertainty, "the report": report},
+                             case.all_paths())
+            # expert labels: not needed, and a broken one must not stop the run
+            case = dataclasses.replace(case, seg=None)
         raw = read_case(case)
     finally:  # a zipped case's unpacked files are not needed once read
         if isinstance(case, CaseFiles):

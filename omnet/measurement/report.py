@@ -49,11 +49,14 @@ DEFINITION = ("volumes_ml: total volume of each region and label (voxel count x 
 @dataclass(frozen=True)
 class LesionReport:
     """The lesions of each region (``whole``, ``core``, ``enhancing``) of one label map,
-    and the total volumes (mL) of the regions and of necrosis and edema (``VOLUME_NAMES``)."""
+    and the total volumes (mL) of the regions and of necrosis and edema (``VOLUME_NAMES``);
+    for a file, where its scheme came from (a key of ``SCHEME_SOURCES``: given, the file's
+    header, or its values)."""
 
     scheme: str
     regions: dict[str, list[Lesion]]
     volumes_ml: dict[str, float]
+    scheme_from: str | None = None
 
     @property
     def targets(self) -> list[Lesion]:
@@ -150,13 +153,15 @@ def measure_image(image, scheme: LabelScheme = BRATS2018) -> LesionReport:
 
 
 def measure_file(path: str | os.PathLike, labels: str | None = None) -> LesionReport:
-    """Read a label map (scheme given or detected from its values) and measure it."""
+    """Read a label map (scheme given, named in the header ``omnet segment`` writes, or
+    detected from its values) and measure it."""
     from omnet.evaluation.files import read_label_map
 
     label_map = read_label_map(path, labels, "label map")
     g = label_map.geometry
-    return measure_labels(label_map.labels, Grid(g.spacing, g.origin, g.direction),
-                          label_map.scheme)
+    report = measure_labels(label_map.labels, Grid(g.spacing, g.origin, g.direction),
+                            label_map.scheme)
+    return replace(report, scheme_from=label_map.scheme_from)
 
 
 def _fmt_point(point) -> str:
@@ -164,9 +169,13 @@ def _fmt_point(point) -> str:
 
 
 def lesion_table(report: LesionReport) -> str:
-    """A text table: total volumes and lesion counts, one line per lesion, then the RANO sum
-    of products."""
-    lines = ["volumes mL: " + ", ".join(f"{name} {report.volumes_ml[name]:.3f}"
+    """A text table: the label scheme and where it came from (for a file), total volumes and
+    lesion counts, one line per lesion, then the RANO sum of products."""
+    from omnet.evaluation.files import SCHEME_SOURCES
+
+    lines = [f"labels: {report.scheme} ({SCHEME_SOURCES[report.scheme_from]})"
+             ] if report.scheme_from is not None else []
+    lines += ["volumes mL: " + ", ".join(f"{name} {report.volumes_ml[name]:.3f}"
                                         for name in VOLUME_NAMES),
              "lesions: " + ", ".join(f"{name} {len(lesions)}"
                                      for name, lesions in report.regions.items()),

@@ -229,3 +229,55 @@ def test_another_tasks_dataset_json_above_case_folders_is_not_read(tmp_path):
                                           '"labels": {"background": 0, "liver": 1}}')
     cases = find_batch_cases(dataset / "imagesTs", tmp_path / "out")
     assert [(c.case_id, c.source) for c in cases] == [("a", dataset / "imagesTs" / "a")]
+
+
+def _recording_segment(calls: list):
+    def segment(source, output, **options):
+        calls.append((Path(output).name, options["brain_mask"].name))
+        return type("Result", (), {"report": {}})()
+
+    return segment
+
+
+@pytest.mark.parametrize("masks", ["out", "cases"])
+def test_brain_masks_are_named_as_masks_and_may_share_a_folder(tmp_path, masks):
+    """``--brain-mask DIR`` writes ``<case>_brain_mask.nii.gz``: beside the label maps (the
+    output folder itself was refused, both being ``<case>.nii.gz``), or in the folder of 4D
+    images ``X.nii.gz`` (the mask was written over case X's scans)."""
+    _case(tmp_path / "cases" / "a")
+    _touch(tmp_path / "cases", "b.nii.gz")
+    calls: list = []
+    segment_folder(tmp_path / "cases", tmp_path / "out", segment=_recording_segment(calls),
+                   brain_mask_dir=tmp_path / masks)
+    assert calls == [("a.nii.gz", "a_brain_mask.nii.gz"), ("b.nii.gz", "b_brain_mask.nii.gz")]
+
+
+def test_brain_masks_left_in_the_input_folder_are_not_cases(tmp_path):
+    _case(tmp_path / "cases" / "a")
+    _touch(tmp_path / "cases", "a_brain_mask.nii.gz", "b.nii.gz")
+    assert [c.case_id for c in find_batch_cases(tmp_path / "cases", tmp_path / "out")] == \
+        ["a", "b"]
+
+
+def test_label_maps_written_over_the_cases_4d_images_are_refused_before_any_case(tmp_path):
+    """``--output-dir`` = a folder of 4D images: case X's label map is ``X.nii.gz``, its own
+    input (it was skipped as done, and with ``--overwrite`` its scans were replaced)."""
+    _touch(tmp_path / "cases", "a.nii.gz", "b.nii.gz")
+    calls: list = []
+    with pytest.raises(InputError, match=r"^the label map of case a would be written over "
+                                         r".*a\.nii\.gz, an input of case a: write the batch's "
+                                         r"outputs to another folder$"):
+        segment_folder(tmp_path / "cases", tmp_path / "cases", overwrite=True,
+                       segment=_recording_segment(calls))
+    assert calls == []
+
+
+def test_a_brain_mask_that_is_another_cases_label_map_is_refused_before_any_case(tmp_path):
+    for name in ("a", "a_brain_mask"):
+        _case(tmp_path / "cases" / name)
+    calls: list = []
+    with pytest.raises(InputError, match=r"^the brain mask of case a and the label map of "
+                                         r"case a_brain_mask are both .*a_brain_mask\.nii\.gz"):
+        segment_folder(tmp_path / "cases", tmp_path / "out", segment=_recording_segment(calls),
+                       brain_mask_dir=tmp_path / "out")
+    assert calls == []

@@ -445,8 +445,8 @@ def test_overwrite_segments_again_the_cases_whose_output_exists(capsys, phantom_
 
 def test_batch_brain_masks_go_to_one_file_per_case_in_their_folder(capsys, phantom_case,
                                                                     tiny_model_file, tmp_path):
-    """``--brain-mask DIR`` in batch mode: ``DIR/<case>.nii.gz`` on each case's grid (it was
-    silently ignored); a masks folder inside the input folder is not a case."""
+    """``--brain-mask DIR`` in batch mode: ``DIR/<case>_brain_mask.nii.gz`` on each case's
+    grid (it was silently ignored); a masks folder inside the input folder is not a case."""
     cases = tmp_path / "cases"
     for name in ("a", "b"):
         phantom_case(shape=(16, 24, 24), name=name, root=cases)
@@ -455,8 +455,9 @@ def test_batch_brain_masks_go_to_one_file_per_case_in_their_folder(capsys, phant
                           "--device", "cpu", "--progress-format", "none")
     assert code == 0, err
     assert "2 segmented, 0 skipped (output exists), 0 failed" in out
-    assert sorted(p.name for p in (cases / "masks").iterdir()) == ["a.nii.gz", "b.nii.gz"]
-    mask = sitk.ReadImage(str(cases / "masks" / "a.nii.gz"))
+    assert sorted(p.name for p in (cases / "masks").iterdir()) == ["a_brain_mask.nii.gz",
+                                                                   "b_brain_mask.nii.gz"]
+    mask = sitk.ReadImage(str(cases / "masks" / "a_brain_mask.nii.gz"))
     assert mask.GetSize() == (24, 24, 16)
     assert set(sitk.GetArrayFromImage(mask).ravel().tolist()) <= {0, 1}
 

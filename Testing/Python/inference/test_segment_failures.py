@@ -146,3 +146,32 @@ def test_other_errors_are_not_retried():
 
     with pytest.raises(ValueError, match="a bug"):
         run_with_fallback(attempt, 8000, torch.device("cuda"), 1000)
+
+
+@pytest.mark.parametrize("option, name", [("output", "case1_t1ce.nii.gz"),
+                                          ("brain_mask", "case1_flair.nii.gz"),
+                                          ("output", "case1_seg.nii.gz")])
+def test_an_output_named_as_one_of_the_cases_files_is_refused_and_it_is_kept(
+        phantom_case, tiny_model, tmp_path, option, name):
+    """``omnet segment X.nii.gz -o X.nii.gz`` replaced the scans with the labels, and
+    ``-o CASE/X_seg.nii.gz`` the expert's labels, without a word."""
+    folder = phantom_case(shape=(16, 24, 24))
+    (folder / "case1_seg.nii.gz").write_bytes((folder / "case1_t2.nii.gz").read_bytes())
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    destinations = {"output": tmp_path / "labels.nii.gz", option: folder / name}
+    with pytest.raises(InputError, match=f"/{name} is one of the case's own files: give "
+                                         "another name$"):
+        segment(folder, model=tiny_model, device="cpu", **destinations)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert not (tmp_path / "labels.nii.gz").exists()
+
+
+def test_a_4d_file_given_as_its_own_output_is_refused(phantom_case, tiny_model, tmp_path):
+    folder = phantom_case(shape=(16, 24, 24))
+    four_d = tmp_path / "case.nii.gz"
+    sitk.WriteImage(sitk.JoinSeries([sitk.ReadImage(str(p), sitk.sitkFloat32) for p in
+                                     sorted(folder.glob("*.nii.gz"))]), str(four_d))
+    before = four_d.read_bytes()
+    with pytest.raises(InputError, match="is one of the case's own files"):
+        segment(four_d, four_d, model=tiny_model, device="cpu")
+    assert four_d.read_bytes() == before
