@@ -2,10 +2,11 @@
 
 The network runs once per mirroring of the crop; each run's probabilities are mirrored back
 and averaged, and the fusion's decisions are taken on the average. The uncertainty of a
-voxel is the fraction of the mirrored runs whose own fused class differs from the averaged
-runs' (before post-processing, which the map does not show; 0: all agree; 1: none gives the final class, which happens where the average of the
-runs picks a class that no single run picked), so a person correcting the result sees
-where to look first.
+voxel is the fraction of the mirrored runs whose own fused class differs from the
+average's (0: all agree; 1: none gives the average's class, which happens where the average
+of the runs picks a class that no single run picked). It is taken before post-processing,
+so voxels that post-processing removed or relabelled show the network's doubt, not that
+change; a person correcting the result sees where to look first.
 """
 
 from __future__ import annotations
