@@ -69,8 +69,12 @@ def cmake_metadata(source_dir: Path, cmake_lists: str) -> dict[str, str]:
         script = out / "metadata.cmake"
         script.write_text(f'set(CMAKE_CURRENT_SOURCE_DIR "{source_dir.as_posix()}")\n'
                           f"{section}\n{writes}", encoding="utf-8")
-        run = subprocess.run([cmake, "-P", str(script)], cwd=source_dir, capture_output=True,
-                             text=True, timeout=60, check=False)
+        try:
+            run = subprocess.run([cmake, "-P", str(script)], cwd=source_dir,
+                                 capture_output=True, text=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:  # not runnable, or hung
+            raise InputError(f"cmake could not be run on CMakeLists.txt's metadata: {exc}"
+                             ) from None
         if run.returncode != 0:
             lines = [line for line in run.stderr.splitlines() if line.strip()] or ["no output"]
             raise InputError(f"cmake could not evaluate CMakeLists.txt's metadata: "

@@ -113,7 +113,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(all: the 8 mirrorings, about 8x the network time; x: left-right, 2x)")
     p.add_argument("--uncertainty", metavar="FILE",
                    help="write the voxel-wise disagreement between the mirrored predictions "
-                        "(0: all agree .. 1: none gives the final class), one case only; "
+                        "(0: all agree .. 1: none gives their average's class, before "
+                        "post-processing), one case only; "
                         "implies --tta")
     p.add_argument("--progress-format", default="bar", choices=("bar", "lines", "none"))
     p.set_defaults(func=run)

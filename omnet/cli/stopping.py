@@ -27,6 +27,7 @@ class SignalStop(threading.Event):
 
     @property
     def exit_status(self) -> int:
+        """128 + the signal's number: what a shell shows for a process that signal ended."""
         return 128 + self.signum
 
 

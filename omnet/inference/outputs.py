@@ -39,7 +39,10 @@ PROBABILITY_NAMES = {
 #: What each side output holds, in its file's header (NIfTI ``descrip``, 80 characters at
 #: most: ``fslhd``, FSLeyes, nibabel show it), so a file opened alone says what it is.
 BRAIN_MASK_DESCRIPTION = "OMNet brain mask: 1 brain, 0 outside"
-UNCERTAINTY_DESCRIPTION = "OMNet uncertainty: share of mirrored runs off the final class, 0-1"
+#: The uncertainty is measured against the class of the runs' average before post-processing,
+#: not against the label map written.
+UNCERTAINTY_DESCRIPTION = ("OMNet uncertainty: share of mirrored runs off their average's "
+                           "class, 0-1")
 
 
 def label_description(scheme: LabelScheme) -> str:

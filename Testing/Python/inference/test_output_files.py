@@ -46,8 +46,10 @@ def test_every_side_output_says_in_its_header_what_it_holds(phantom_case, tiny_m
     described = {
         "labels.nii.gz": "OMNet tumour labels (brats2023): 1 necrotic, 2 edema, 3 enhancing",
         "mask.nii.gz": "OMNet brain mask: 1 brain, 0 outside",
-        "uncertainty.nii.gz": "OMNet uncertainty: share of mirrored runs off the final class, "
-                              "0-1",
+        # measured against the runs' average before post-processing, not the label map
+        # written: "the final class" said the opposite of the README
+        "uncertainty.nii.gz": "OMNet uncertainty: share of mirrored runs off their average's "
+                              "class, 0-1",
         "p/task1_edema.nii.gz": "OMNet probability: task1_edema",
         "p/task3_enhancing.nii.gz": "OMNet probability: task3_enhancing"}
     for name, text in described.items():

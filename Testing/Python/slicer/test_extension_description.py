@@ -14,6 +14,7 @@ import importlib.util
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -133,5 +134,23 @@ def test_unreadable_sources_give_one_line_and_write_nothing(tool, tmp_path, caps
     assert tool.main(["--source-dir", str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("write_s4ext: error: CMakeLists.txt has no metadata")
+    assert error.count("\n") == 1
+    assert not (tmp_path / "OMNetExtension.s4ext").exists()
+
+
+def test_a_cmake_that_hangs_or_cannot_run_is_one_line(tool, tmp_path, capsys, monkeypatch):
+    # subprocess.run's timeout (and a cmake that cannot be executed) gave a traceback
+    for name in ("CMakeLists.txt", "OMNetExtension.json"):
+        shutil.copy(REPO / name, tmp_path / name)
+    monkeypatch.setattr(tool.shutil, "which", lambda name: "/usr/bin/cmake")
+
+    def hangs(command, **kwargs):
+        raise subprocess.TimeoutExpired(command, kwargs["timeout"])
+
+    monkeypatch.setattr(tool.subprocess, "run", hangs)
+    assert tool.main(["--source-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("write_s4ext: error: cmake could not be run on CMakeLists.txt's "
+                            "metadata: Command") and "timed out after 60 seconds" in error
     assert error.count("\n") == 1
     assert not (tmp_path / "OMNetExtension.s4ext").exists()
