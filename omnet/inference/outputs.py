@@ -14,7 +14,7 @@ from omnet.errors import InputError
 from omnet.labels import LABEL_DESCRIPTION_PREFIX, LabelScheme
 from omnet.measurement.volumes import region_volumes_ml
 from omnet.preprocessing.crop import BBox, paste_back
-from omnet.utils.atomic import atomic_path, outermost_missing
+from omnet.utils.atomic import atomic_path, outermost_missing, remove_abandoned_partial_folders
 
 __all__ = ["BRAIN_MASK_DESCRIPTION", "PROBABILITY_NAMES", "UNCERTAINTY_DESCRIPTION",
            "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
@@ -191,6 +191,7 @@ def _write_detached(image: sitk.Image, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = next(s for s in DETACHED_SUFFIXES if path.name.lower().endswith(s))
     stem = path.name[:-len(suffix)]
+    remove_abandoned_partial_folders(path.parent, f".{stem}.partial-")
     with tempfile.TemporaryDirectory(prefix=f".{stem}.partial-", dir=path.parent) as folder:
         staged = Path(folder) / f"{stem}{suffix}"  # in lower case: writers read the suffix
         sitk.WriteImage(image, str(staged), useCompression=True)

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["atomic_folder", "atomic_path", "atomic_write_bytes", "atomic_write_json",
-           "atomic_write_text", "file_sha256", "outermost_missing", "remove_abandoned_partials"]
+           "atomic_write_text", "file_sha256", "outermost_missing",
+           "remove_abandoned_partial_folders", "remove_abandoned_partials"]
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +51,43 @@ def remove_abandoned_partials(destination: str | os.PathLike,
     destination = Path(destination)
     own = re.compile(re.escape(_partial_prefix(destination.name)) + _RANDOM_PART
                      + re.escape(_full_suffix(destination.name).lower()) + r"\Z")
+    return _remove_abandoned(destination.parent, own, False, destination.name, older_than_s)
+
+
+def remove_abandoned_partial_folders(parent: str | os.PathLike, prefix: str,
+                                     older_than_s: float = ABANDONED_AFTER_S) -> list[Path]:
+    """Delete the temporary folders named ``prefix`` + mkdtemp's random part in ``parent``
+    untouched for ``older_than_s``: what a killed :func:`atomic_folder` or header-and-data
+    write left (their files inside are never renamed out by anyone)."""
+    own = re.compile(re.escape(prefix) + _RANDOM_PART + r"\Z")
+    return _remove_abandoned(Path(parent), own, True, prefix.strip(".").split(".partial-")[0],
+                             older_than_s)
+
+
+def _remove_abandoned(parent: Path, own: re.Pattern, folders: bool, destination_name: str,
+                      older_than_s: float) -> list[Path]:
+    """The entries of ``parent`` named by ``own``, files or (``folders``) folders, untouched
+    for ``older_than_s``, deleted with a log line each."""
     cutoff = time.time() - older_than_s
     removed = []
-    with contextlib.suppress(OSError), os.scandir(destination.parent) as entries:
+    with contextlib.suppress(OSError), os.scandir(parent) as entries:
         for entry in entries:
             if not own.match(entry.name):
                 continue
             try:
                 modified = entry.stat(follow_symlinks=False).st_mtime
-                if not entry.is_file(follow_symlinks=False) or modified > cutoff:
+                is_kind = (entry.is_dir(follow_symlinks=False) if folders
+                           else entry.is_file(follow_symlinks=False))
+                if not is_kind or modified > cutoff:
                     continue
-                os.unlink(entry.path)
+                if folders:
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
             except OSError:  # removed meanwhile by another run, or not ours to remove
                 continue
             log.info("removed %s, left %.1f h ago by a write to %s that did not finish",
-                     entry.path, (time.time() - modified) / 3600, destination.name)
+                     entry.path, (time.time() - modified) / 3600, destination_name)
             removed.append(Path(entry.path))
     return removed
 
@@ -109,8 +132,9 @@ def atomic_folder(destination: str | os.PathLike) -> Iterator[Path]:
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-",
-                                dir=destination.parent))
+    prefix = f".{destination.name}.partial-"
+    remove_abandoned_partial_folders(destination.parent, prefix)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=destination.parent))
     try:
         yield tmp
         umask = os.umask(0)

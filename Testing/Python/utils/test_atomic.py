@@ -94,3 +94,33 @@ def test_the_report_write_removes_its_abandoned_partial(tmp_path: Path) -> None:
     killed = _partial(tmp_path, ".report.partial-k1ll3d_x.json", age_s=2 * 3600)
     atomic_write_json(tmp_path / "report.json", {"case": "a"})
     assert sorted(os.listdir(tmp_path)) == ["report.json"] and not killed.exists()
+
+
+def _old_folder(parent: Path, name: str, age_s: float) -> Path:
+    folder = parent / name
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"half")
+    past = time.time() - age_s
+    os.utime(folder, (past, past))
+    return folder
+
+
+def test_a_folder_write_removes_its_destinations_abandoned_partial_folders_only(
+        tmp_path: Path) -> None:
+    """A killed make_ensemble left ``.<out>.partial-*`` folders for good; the next write of
+    that destination removes those untouched for an hour, and no other."""
+    killed = _old_folder(tmp_path, ".ensemble.partial-k1ll3d_x", 3 * 3600)
+    in_progress = _old_folder(tmp_path, ".ensemble.partial-runn1ng_", 60)
+    other = _old_folder(tmp_path, ".other.partial-k1ll3d_x", 3 * 3600)
+    with atomic_folder(tmp_path / "ensemble") as folder:
+        (folder / "split.json").write_text("{}")
+    assert not killed.exists()
+    assert in_progress.is_dir() and other.is_dir()
+    assert (tmp_path / "ensemble" / "split.json").read_text() == "{}"
+
+
+def test_a_header_and_data_write_removes_its_abandoned_partial_folder(tmp_path: Path) -> None:
+    killed = _old_folder(tmp_path, ".labels.partial-k1ll3d_x", 3 * 3600)
+    write_image(sitk.Image(4, 4, 4, sitk.sitkUInt8), tmp_path / "labels.mhd")
+    assert sorted(os.listdir(tmp_path)) == ["labels.mhd", "labels.zraw"]
+    assert not killed.exists()
