@@ -9,17 +9,13 @@ file is written under a temporary name first, leaves no partial output (exit sta
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
-import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-from omnet.cli.stopping import SignalStop, exits_as_signalled
+from omnet.cli.stopping import SignalStop, exits_as_signalled, stop_on_signals
 from omnet.errors import Cancelled, InputError
 from omnet.inference.settings import (
     DEVICES,
@@ -120,26 +116,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-@contextlib.contextmanager
-def stop_on_signals(cancel: SignalStop) -> Iterator[None]:
-    """SIGINT/SIGTERM set ``cancel`` (which keeps the signal for the exit status); a second
-    SIGINT interrupts at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame) -> None:
-        if cancel.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        log.warning("stopping (signal %d); the case in progress writes no output", signum)
-        cancel.request(signum)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
+def _announce_stop(signum: int) -> None:
+    """What a first SIGINT/SIGTERM does, logged as a warning."""
+    log.warning("stopping (signal %d); the case in progress writes no output", signum)
 
 
 def _check_arguments(args: argparse.Namespace) -> str:
@@ -344,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
     cancel = SignalStop()
     progress = make_progress(args.progress_format, "omnet segment")
     try:
-        with stop_on_signals(cancel), exits_as_signalled(cancel):
+        with stop_on_signals(cancel, _announce_stop), exits_as_signalled(cancel):
             if form == "batch":
                 return _run_batch(args, progress, cancel)
             return _run_one(args, form, progress, cancel)
@@ -352,4 +331,4 @@ def run(args: argparse.Namespace) -> int:
         progress.close()
 
 
-__all__ = ["preparation_line", "register", "run", "stop_on_signals"]
+__all__ = ["preparation_line", "register", "run"]

@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from omnet.errors import Cancelled
 
-__all__ = ["SignalStop", "exits_as_signalled"]
+__all__ = ["SignalStop", "exits_as_signalled", "stop_on_signals"]
 
 
 class SignalStop(threading.Event):
@@ -41,3 +41,27 @@ def exits_as_signalled(stop: SignalStop) -> Iterator[None]:
         if stop.is_set():
             exc.exit_status = stop.exit_status
         raise
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: SignalStop, announce: Callable[[int], None]) -> Iterator[SignalStop]:
+    """While in the block, SIGINT and SIGTERM ask the work to stop (``announce`` says what
+    will happen) and a second one of either aborts at once (KeyboardInterrupt), so that
+    ``omnet segment`` and ``omnet train`` answer signals alike; the previous handlers come
+    back afterwards. Off the main thread (signals cannot be caught there) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        announce(signum)
+        stop.request(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -7,14 +7,10 @@ Every training setting is an option generated from the dataclasses of
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-from omnet.cli.stopping import SignalStop, exits_as_signalled
+from omnet.cli.stopping import SignalStop, exits_as_signalled, stop_on_signals
 from omnet.training.config import PRESETS
 from omnet.training.options import add_config_options
 
@@ -61,29 +57,10 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if any(r.ok for r in rows) else 1
 
 
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[SignalStop]:
-    """SIGINT/SIGTERM ask the run to stop after the case it is preparing or the iteration
-    in progress (with a checkpoint; a second signal aborts at once); the previous handlers
-    come back afterwards."""
-    stop = SignalStop()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def handler(signum, frame):
-        if stop.is_set():
-            raise KeyboardInterrupt
-        print("omnet: stopping after the case being prepared or the iteration in progress "
-              "(again to abort)", file=sys.stderr)
-        stop.request(signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+def _announce_stop(signum: int) -> None:
+    """What a first SIGINT/SIGTERM does, said on stderr as the run's other one-line notes."""
+    print("omnet: stopping after the case being prepared or the iteration in progress "
+          "(again to abort)", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from omnet.training.run import resolve_config, train
 
     config = resolve_config(args.out, args.preset, overrides_from_args(args), args.resume)
-    with _stop_on_signals() as stop, exits_as_signalled(stop):
+    with stop_on_signals(SignalStop(), _announce_stop) as stop, exits_as_signalled(stop):
         result = train(args.data_dir, args.out, config, resume=args.resume,
                        cache_dir=args.cache, progress_format=args.progress_format, stop=stop)
     if result.model is None:  # not rank 0 of a distributed run
