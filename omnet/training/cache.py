@@ -8,9 +8,11 @@ is rebuilt when :data:`PREPROCESSING_VERSION` changes or when a source file's co
 changes (size or mtime differ and then the sha256 differs too; a copy with a new mtime
 but the same bytes only refreshes the record).
 
-Reading and normalisation use the inference pre-processing (:func:`load_case`,
-:func:`zscore_nonzero`, :func:`brain_mask`, :func:`brain_bbox`), so training sees exactly
-what ``omnet segment`` feeds the network.
+Each case is brought onto the network's canonical grid (the model card's 1 mm spacing, one
+orientation) and z-scored and cropped by the inference preparation's own functions
+(:mod:`omnet.training.canonical`), so training sees exactly what ``omnet segment`` feeds the
+network, whatever the spacing and orientation stored. ``meta.json``'s ``grid`` is that grid
+cut to the scan's extent, ``bbox`` the crop on it (for BraTS: the T1c's own grid).
 """
 
 from __future__ import annotations
@@ -118,42 +120,45 @@ def _misfit_text(values: list[int], scheme: str) -> str:
 
 
 def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
-    """Read, crop to the brain and z-score one case exactly as ``omnet segment`` does; map
-    its labels to network classes (normal brain = the brain mask without tumour).
+    """Read one case, bring it onto the network's canonical grid, crop to the brain and
+    z-score it exactly as ``omnet segment`` does (:func:`on_canonical_grid`); map its labels
+    to network classes (normal brain = the brain mask without tumour).
 
     Returns (images float16 (4, z, y, x), classes uint8 (z, y, x), facts for ``meta.json``).
     Raises InputError for unreadable files or labels that fit no BraTS scheme.
     """
-    from omnet.data.imageio import align_case, read_case
-    from omnet.preprocessing.prepare import prepare_network_input
+    from omnet.data.imageio import read_case
+    from omnet.training.canonical import grid_change, grid_text, on_canonical_grid
 
     raw = read_case(case)
     if raw.seg is None:
         raise InputError(f"{case.case_id}: no label map")
     check_label_grid(case.case_id, raw.seg, raw.images)
-    loaded = align_case(raw)
-    prepared = prepare_network_input(loaded.images)
-    box, mask, images = prepared.box, prepared.brain, prepared.volume
-    seg = loaded.seg[box]
-    outside = int(np.count_nonzero(loaded.seg)) - int(np.count_nonzero(seg))
-    if outside:
+    on_grid = on_canonical_grid(raw)
+    if on_grid.labels_outside:
         log.warning("%s: %d labelled voxels lie outside the brain's box and are ignored",
-                    case.case_id, outside)
-    values = sorted(int(v) for v in np.unique(loaded.seg))
+                    case.case_id, on_grid.labels_outside)
+    values = on_grid.label_values
     try:
         scheme = get_scheme(case.label_scheme) if case.label_scheme else detect_scheme(values)
         if not set(values) <= {0, *scheme.values}:
             raise ValueError(_misfit_text(values, scheme.name))
     except ValueError as exc:
         raise InputError(f"{case.case_id}: {exc}") from None
-    classes = labels_to_classes(seg, mask, scheme)
+    classes = labels_to_classes(on_grid.labels, on_grid.brain, scheme)
+    images = on_grid.volume
     if float(np.abs(images).max(initial=0.0)) > 6e4:
         raise InputError(f"{case.case_id}: intensities out of the float16 range after "
                          "normalisation")
+    source, grid = on_grid.source, on_grid.grid
+    change = grid_change(source, grid, on_grid.resampled)
+    if change:
+        log.info("%s: %s: the network's grid, as in omnet segment", case.case_id, change)
     facts = {"label_scheme": scheme.name, "labels": values,
-             "bbox": [[s.start, s.stop] for s in box],
-             "source_shape": list(loaded.images.shape[1:]),
-             "spacing_zyx": list(loaded.reference.GetSpacing()[::-1])}
+             "bbox": [[s.start, s.stop] for s in on_grid.box],
+             "source_shape": list(source.shape), "spacing_zyx": list(grid.spacing[::-1]),
+             "grid": grid.describe(), "source_grid": grid_text(source),
+             "resampled": on_grid.resampled, "grid_change": change}
     return images.astype(np.float16), classes.astype(np.uint8), facts
 
 

@@ -37,7 +37,8 @@ class PreparedDataset:
 @dataclass
 class CaseCheck:
     """One row of ``omnet train --check``: a usable case's label values and how it was read
-    (label scheme, the file of each sequence, where each came from), else the problem."""
+    (label scheme, the file of each sequence, where each came from, how it is brought onto
+    the network's grid), else the problem."""
 
     case: str
     ok: bool
@@ -47,12 +48,13 @@ class CaseCheck:
     scheme_from: str | None = None
     sequences: dict[str, str] | None = None
     sequences_from: str | None = None
+    grid_change: str | None = None
 
     def to_dict(self) -> dict:
         return {"case": self.case, "ok": self.ok, "problem": self.problem,
                 "labels": self.labels, "label_scheme": self.label_scheme,
                 "scheme_from": self.scheme_from, "sequences": self.sequences,
-                "sequences_from": self.sequences_from}
+                "sequences_from": self.sequences_from, "grid_change": self.grid_change}
 
 
 def _problem_text(case_id: str, exc: Exception) -> str:
@@ -115,7 +117,8 @@ def check_dataset(data_dir: Path, progress: Progress | None = None) -> list[Case
     done, problems = _each_case(Path(data_dir), progress, "checking",
                                 lambda c: preprocess_case(c)[2])
     rows = [CaseCheck(c.case_id, True, None, facts["labels"], facts["label_scheme"],
-                      c.scheme_from or "the label values", c.sequence_files(), c.order_from)
+                      c.scheme_from or "the label values", c.sequence_files(), c.order_from,
+                      facts["grid_change"])
             for c, facts in done]
     rows += [CaseCheck(case_id, False, reason, None) for case_id, reason in problems]
     return sorted(rows, key=lambda r: r.case)
@@ -146,6 +149,8 @@ def format_check_table(rows: list[CaseCheck]) -> str:
     for r in rows:
         key = f"{keys.get(reading_text(r), '') if r.ok else '':<6}" if keys else ""
         detail = " ".join(map(str, r.labels)) if r.ok else r.problem
+        if r.grid_change:
+            detail += f"  ({r.grid_change})"
         lines.append(f"{r.case:<{width}}  {'yes' if r.ok else 'NO ':<3}  {key}{detail}")
     usable = sum(r.ok for r in rows)
     lines.append(f"{usable} of {len(rows)} cases usable for training")
