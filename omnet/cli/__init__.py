@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from omnet import __version__
+from omnet.cli.stopping import SignalAbort
 from omnet.errors import Cancelled, OMNetError
 from omnet.protocol import format_error
 from omnet.utils.log import configure_logging
@@ -71,9 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Cancelled as exc:
         print(f"omnet: cancelled: {exc}", file=sys.stderr)
         return exc.exit_status
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or a second stop signal (SignalAbort)
         print("omnet: cancelled", file=sys.stderr)
-        return 130
+        return exc.exit_status if isinstance(exc, SignalAbort) else 130
     except OMNetError as exc:
         message = " ".join(str(exc).split())
         if machine:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 from omnet.errors import Cancelled
 
-__all__ = ["SignalStop", "exits_as_signalled", "stop_on_signals"]
+__all__ = ["SignalAbort", "SignalStop", "exits_as_signalled", "stop_on_signals"]
 
 
 class SignalStop(threading.Event):
@@ -31,6 +31,15 @@ class SignalStop(threading.Event):
         return 128 + self.signum
 
 
+class SignalAbort(KeyboardInterrupt):
+    """The abort a second signal makes, keeping that signal's exit status (128 + its number:
+    143 for SIGTERM), which a plain KeyboardInterrupt would report as Ctrl-C's 130."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__()
+        self.exit_status = 128 + int(signum)
+
+
 @contextlib.contextmanager
 def exits_as_signalled(stop: SignalStop) -> Iterator[None]:
     """A :class:`Cancelled` raised in the block leaves with the exit status of the signal
@@ -46,7 +55,7 @@ def exits_as_signalled(stop: SignalStop) -> Iterator[None]:
 @contextlib.contextmanager
 def stop_on_signals(stop: SignalStop, announce: Callable[[int], None]) -> Iterator[SignalStop]:
     """While in the block, SIGINT and SIGTERM ask the work to stop (``announce`` says what
-    will happen) and a second one of either aborts at once (KeyboardInterrupt), so that
+    will happen) and a second one of either aborts at once (:class:`SignalAbort`), so that
     ``omnet segment`` and ``omnet train`` answer signals alike; the previous handlers come
     back afterwards. Off the main thread (signals cannot be caught there) it does nothing."""
     if threading.current_thread() is not threading.main_thread():
@@ -55,9 +64,11 @@ def stop_on_signals(stop: SignalStop, announce: Callable[[int], None]) -> Iterat
 
     def handler(signum, frame) -> None:
         if stop.is_set():
-            raise KeyboardInterrupt
-        announce(signum)
-        stop.request(signum)
+            raise SignalAbort(signum)
+        stop.request(signum)  # first: the stop holds even if saying so fails
+        # a print or log line interrupted mid-write raises 'reentrant call' here
+        with contextlib.suppress(RuntimeError, OSError):
+            announce(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

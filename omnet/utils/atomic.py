@@ -64,6 +64,16 @@ def remove_abandoned_partial_folders(parent: str | os.PathLike, prefix: str,
                              older_than_s)
 
 
+def _last_touched(entry: os.DirEntry) -> float:
+    """When ``entry`` was last written: for a folder, the latest of it and its files (a file
+    written into it for hours leaves the folder's own time at the file's creation)."""
+    modified = entry.stat(follow_symlinks=False).st_mtime
+    if not entry.is_dir(follow_symlinks=False):
+        return modified
+    with os.scandir(entry.path) as inside:
+        return max([modified, *(e.stat(follow_symlinks=False).st_mtime for e in inside)])
+
+
 def _remove_abandoned(parent: Path, own: re.Pattern, folders: bool, destination_name: str,
                       older_than_s: float) -> list[Path]:
     """The entries of ``parent`` named by ``own``, files or (``folders``) folders, untouched
@@ -75,10 +85,12 @@ def _remove_abandoned(parent: Path, own: re.Pattern, folders: bool, destination_
             if not own.match(entry.name):
                 continue
             try:
-                modified = entry.stat(follow_symlinks=False).st_mtime
                 is_kind = (entry.is_dir(follow_symlinks=False) if folders
                            else entry.is_file(follow_symlinks=False))
-                if not is_kind or modified > cutoff:
+                if not is_kind:
+                    continue
+                modified = _last_touched(entry)
+                if modified > cutoff:
                     continue
                 if folders:
                     shutil.rmtree(entry.path)

@@ -101,6 +101,7 @@ def _old_folder(parent: Path, name: str, age_s: float) -> Path:
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"half")
     past = time.time() - age_s
+    os.utime(folder / "model.safetensors", (past, past))
     os.utime(folder, (past, past))
     return folder
 
@@ -124,3 +125,13 @@ def test_a_header_and_data_write_removes_its_abandoned_partial_folder(tmp_path: 
     write_image(sitk.Image(4, 4, 4, sitk.sitkUInt8), tmp_path / "labels.mhd")
     assert sorted(os.listdir(tmp_path)) == ["labels.mhd", "labels.zraw"]
     assert not killed.exists()
+
+
+def test_a_partial_folder_whose_file_is_still_being_written_stays(tmp_path: Path) -> None:
+    """A folder's own time is that of its last new entry: a model written into it for over
+    an hour is a write in progress, which another run of the same destination leaves."""
+    writing = _old_folder(tmp_path, ".ensemble.partial-wr1t1ng_", 2 * 3600)
+    os.utime(writing / "model.safetensors")  # written to a moment ago
+    with atomic_folder(tmp_path / "ensemble") as folder:
+        (folder / "split.json").write_text("{}")
+    assert (writing / "model.safetensors").read_bytes() == b"half"
