@@ -160,10 +160,11 @@ def check_not_inputs(destinations: dict[str, str | os.PathLike | None],
                      inputs: list[Path]) -> None:
     """Refuse, before anything is read or written, a destination (what -> path) that is one
     of the case's own files: ``omnet segment X.nii.gz -o X.nii.gz`` replaced the scans with
-    the labels, ``-o CASE/X_seg.nii.gz`` the expert's labels."""
-    read = {Path(path).resolve() for path in inputs}
+    the labels, ``-o CASE/X_seg.nii.gz`` the expert's labels. Letter case is ignored, as
+    the batch's check does: on macOS and Windows ``-o X.nii.gz`` is the file ``x.nii.gz``."""
+    read = {str(Path(path).resolve()).casefold() for path in inputs}
     for what, path in destinations.items():
-        if path is not None and Path(path).resolve() in read:
+        if path is not None and str(Path(path).resolve()).casefold() in read:
             raise InputError(f"{what} {path} is one of the case's own files: give another "
                              f"name")
 

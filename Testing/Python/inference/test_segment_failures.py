@@ -150,7 +150,8 @@ def test_other_errors_are_not_retried():
 
 @pytest.mark.parametrize("option, name", [("output", "case1_t1ce.nii.gz"),
                                           ("brain_mask", "case1_flair.nii.gz"),
-                                          ("output", "case1_seg.nii.gz")])
+                                          ("output", "case1_seg.nii.gz"),
+                                          ("output", "CASE1_T1CE.nii.gz")])
 def test_an_output_named_as_one_of_the_cases_files_is_refused_and_it_is_kept(
         phantom_case, tiny_model, tmp_path, option, name):
     """``omnet segment X.nii.gz -o X.nii.gz`` replaced the scans with the labels, and
