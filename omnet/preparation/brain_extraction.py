@@ -20,7 +20,8 @@ from omnet.errors import InputError, OptionalDependencyError
 from omnet.preparation.background import BORDER_SHARE, border_background
 
 __all__ = ["BORDER_SHARE", "BRAIN_VOLUME_ML", "INSTALL_HINT", "BrainExtractor", "apply_mask",
-           "clean_mask", "default_extractor", "looks_skull_stripped", "strip_skull"]
+           "brain_of_each", "clean_mask", "default_extractor", "looks_skull_stripped",
+           "strip_skull"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,19 @@ def default_extractor(device: str = "cpu") -> BrainExtractor:
             f"skull stripping needs HD-BET, which is not installed: {INSTALL_HINT} "
             "(or give skull-stripped images, or --skull-strip off)") from None
     return HDBetExtractor(HDBetSettings(device=device))
+
+
+def brain_of_each(extractor: BrainExtractor | None = None):
+    """A function role, image -> that one image's brain mask on its own grid (alignment's
+    mixed skull states); the default extractor is made at its first use."""
+    made: list[BrainExtractor] = [extractor] if extractor is not None else []
+
+    def brain_of(role: str, image: sitk.Image) -> sitk.Image:
+        if not made:
+            made.append(default_extractor())
+        return made[0].extract({role: image})
+
+    return brain_of
 
 
 def clean_mask(mask: np.ndarray) -> np.ndarray:

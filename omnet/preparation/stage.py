@@ -22,6 +22,7 @@ import SimpleITK as sitk
 from omnet.preparation.alignment import align, check_same_brain, on_reference
 from omnet.preparation.background import zero_background
 from omnet.preparation.bias import bias_fields
+from omnet.preparation.brain_extraction import brain_of_each
 from omnet.preparation.canonical import canonical_grid, to_canonical
 from omnet.preparation.coverage import brain_coverage, check_brain_coverage
 from omnet.preparation.crop import check_brain, normalise_and_crop
@@ -160,7 +161,8 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         steps.append(entry)
 
     with timed("alignment"):
-        transforms, entry = align(images, role, settings.register)
+        brain_of = None if settings.skull_strip == "off" else brain_of_each(extractor)
+        transforms, entry = align(images, role, settings.register, brain_of)
         steps.append(entry)
 
     with timed("skull_strip"):

@@ -111,3 +111,61 @@ def test_the_detection_threshold_allows_for_thick_slices():
     assert detection_mm(fine, coarse) == 2.0
     assert detection_mm(fine, thick) == pytest.approx(3.0)
     assert detection_mm(thick, fine) == pytest.approx(3.0)
+
+
+def _with_synthetic_head(image: sitk.Image) -> sitk.Image:
+    """``image`` (skull-stripped) wrapped in the demo's synthetic skull, scalp and air."""
+    from omnet.demo.head import add_synthetic_head
+
+    head = add_synthetic_head({"t2": sitk.GetArrayFromImage(image)},
+                              image.GetSpacing()[::-1], seed=1)["t2"]
+    out = sitk.GetImageFromArray(head)
+    out.CopyInformation(image)
+    return out
+
+
+def test_mixed_skull_states_register_each_sequence_by_its_own_brain(case_2mm):
+    """A stripped T1c, a T2 with its skull: aligned, it stays (whole, the registration moved
+    it 24 mm); moved, the motion is found (whole, 5.7 mm off)."""
+    reference, stripped_t2 = case_2mm["t1ce"], case_2mm["t2"]
+    motion = _known_motion(reference)
+    moved_t2 = sitk.Resample(stripped_t2, stripped_t2, motion, sitk.sitkLinear, 0.0)
+    # the stub extractor knows each test image's brain: where its stripped copy is non-zero
+    brains = {"t2": stripped_t2, "flair": moved_t2}
+    asked = []
+
+    def brain_of(role, image):
+        asked.append(role)
+        return sitk.Cast(brains[role] != 0, sitk.sitkUInt8)
+
+    images = {"t1ce": reference, "t2": _with_synthetic_head(stripped_t2),
+              "flair": _with_synthetic_head(moved_t2)}  # flair: a second, moved T2
+    transforms, record = align(images, "t1ce", "auto", brain_of)
+    points = head_points(reference)
+    assert transforms["t2"] is None, record["sequences"]["t2"]
+    assert record["sequences"]["flair"]["registered"], record["sequences"]["flair"]
+    assert max_displacement(transforms["flair"], points, motion.GetInverse()) < 2.5
+    assert sorted(asked) == ["flair", "t2"]
+    assert record["sequences"]["t2"]["registered_by"].startswith("its own brain")
+
+
+def test_only_mixed_skull_states_ask_for_a_brain_mask(case_2mm):
+    def brain_of(role, image):
+        raise AssertionError(f"{role}: a brain mask asked for outside mixed skull states")
+
+    images = dict(case_2mm, t2=_other_series(case_2mm["t2"], None))
+    _, record = align(images, "t1ce", "auto", brain_of)
+    assert not record["sequences"]["t2"]["registered"]
+
+
+def test_mixed_skull_states_keep_the_identity_unless_a_move_fits_clearly_better(case_2mm):
+    """An extractor that cuts 4 mm tighter than the tool that stripped the T1c: its brain's
+    boundary alone pulls the aligned T2 4.9 mm, for a 6% better fit (true moves: 40-85%)."""
+    stripped_t2 = case_2mm["t2"]
+    tighter = sitk.BinaryErode(sitk.Cast(stripped_t2 != 0, sitk.sitkUInt8), [2, 2, 2])
+    images = {"t1ce": case_2mm["t1ce"], "t2": _with_synthetic_head(stripped_t2)}
+    transforms, record = align(images, "t1ce", "auto", lambda role, image: tighter)
+    entry = record["sequences"]["t2"]
+    assert transforms["t2"] is None, entry
+    assert entry["displacement_mm"] > detection_mm(case_2mm["t1ce"], stripped_t2)
+    assert entry["gain_over_identity"] < 0.1
