@@ -23,7 +23,7 @@ import SimpleITK as sitk
 
 from omnet.data.geometry import coverage_fraction, same_grid
 from omnet.data.naming import ROLE_TITLES
-from omnet.errors import GeometryError
+from omnet.errors import GeometryError, OptionalDependencyError
 
 __all__ = ["DETECT_MM", "DETECT_SLICE_SHARE", "MIN_MIXED_GAIN", "MIN_SHARED_TISSUE", "BrainOf",
            "align", "check_same_brain", "co_registered_by_a_tool", "detection_mm",
@@ -142,9 +142,15 @@ def mixed_skull_input(role: str, moving: sitk.Image, reference_stripped: bool,
 
     if brain_of is None or not reference_stripped or looks_skull_stripped({role: moving})[0]:
         return None
-    log.info("%s holds its skull, the reference does not: registered by its own brain",
-             ROLE_TITLES.get(role, role))
-    return apply_mask(moving, brain_of(role, moving))
+    name = ROLE_TITLES.get(role, role)
+    try:
+        brain = brain_of(role, moving)
+    except OptionalDependencyError as exc:  # no HD-BET: register the whole head, as before
+        log.warning("%s holds its skull, the reference does not, and cannot be stripped for "
+                    "its registration (%s): registered whole", name, exc)
+        return None
+    log.info("%s holds its skull, the reference does not: registered by its own brain", name)
+    return apply_mask(moving, brain)
 
 
 def rigid_register(fixed: sitk.Image, moving: sitk.Image, initial: sitk.Transform,

@@ -169,3 +169,21 @@ def test_mixed_skull_states_keep_the_identity_unless_a_move_fits_clearly_better(
     assert transforms["t2"] is None, entry
     assert entry["displacement_mm"] > detection_mm(case_2mm["t1ce"], stripped_t2)
     assert entry["gain_over_identity"] < 0.1
+
+
+def test_mixed_skull_states_without_hd_bet_register_the_whole_head(case_2mm, caplog):
+    """Without the optional HD-BET the sequence cannot be stripped for its registration: it
+    is registered whole, as before mixed states were known, with a warning (the error about
+    the missing extra belongs to the skull-strip step, which may not need it at all)."""
+    from omnet.errors import OptionalDependencyError
+
+    def no_hd_bet(role, image):
+        raise OptionalDependencyError("skull stripping needs HD-BET, which is not installed")
+
+    images = {"t1ce": case_2mm["t1ce"], "t2": _with_synthetic_head(case_2mm["t2"])}
+    with caplog.at_level(logging.WARNING, logger="omnet.preparation.alignment"):
+        _, record = align(images, "t1ce", "on", no_hd_bet)
+    assert "registered_by" not in record["sequences"]["t2"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "T2 holds its skull, the reference does not, and cannot be stripped for its "
+        "registration (skull stripping needs HD-BET, which is not installed): registered whole"]
