@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-TOOL = Path(__file__).resolve().parents[3] / "tools" / "measure_variants.py"
+from script_modules import load_script
 
 #: The project's validation split as the README lists it ("Benchmark figures").
 SEVEN = ["Brats18_2013_2_1", "Brats18_CBICA_AQN_1", "Brats18_TCIA02_135_1",
@@ -17,10 +13,7 @@ SEVEN = ["Brats18_2013_2_1", "Brats18_CBICA_AQN_1", "Brats18_TCIA02_135_1",
 
 @pytest.fixture()
 def tool():
-    spec = importlib.util.spec_from_file_location("measure_variants", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/measure_variants.py")
 
 
 def test_without_cases_it_measures_the_seven_validation_cases(tool, tmp_path, monkeypatch):

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
-
-TOOL = Path(__file__).resolve().parents[3] / "tools" / "label_contrast.py"
+from script_modules import load_script
 
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("label_contrast", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/label_contrast.py")
 
 
 def _case(root: Path, name: str, enhancing_value: float) -> Path:

@@ -3,17 +3,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
-BENCHMARK = Path(__file__).resolve().parents[3] / "benchmarks" / "benchmark_inference.py"
+from script_modules import load_script
 
 
 def _benchmark():
-    spec = importlib.util.spec_from_file_location("benchmark_inference", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/benchmark_inference.py")
 
 
 def test_every_timed_stage_has_a_column(phantom_case, tiny_model_file, tmp_path, capsys):

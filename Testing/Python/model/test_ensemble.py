@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from script_modules import load_script
 
 from omnet.card import ModelCard
 from omnet.errors import ModelConfigError
@@ -200,13 +201,7 @@ def test_a_member_taken_out_of_an_ensemble_says_where_it_came_from(tmp_path):
 
 
 def _make_ensemble_tool():
-    import importlib.util
-
-    tool = Path(__file__).resolve().parents[3] / "tools" / "make_ensemble.py"
-    spec = importlib.util.spec_from_file_location("make_ensemble", tool)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/make_ensemble.py")
 
 
 def test_make_ensemble_refuses_mismatched_members_in_one_line_and_writes_nothing(

@@ -10,7 +10,6 @@ expression ``([a-zA-Z][a-zA-Z0-9_]*)\\s+(.+)``).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -18,11 +17,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from script_modules import load_script
 
 from omnet.errors import InputError
 
 REPO = Path(__file__).resolve().parents[3]
-TOOL = REPO / "tools" / "write_s4ext.py"
 S4EXT = REPO / "OMNetExtension.s4ext"
 ENTRY = json.loads((REPO / "OMNetExtension.json").read_text())
 #: The keys of Slicer's template Utilities/Templates/Extensions/extension_description.s4ext.in
@@ -39,10 +38,7 @@ needs_cmake = pytest.mark.skipif(shutil.which("cmake") is None,
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("write_s4ext", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tools/write_s4ext.py")
 
 
 def read_like_the_extensions_manager(text: str) -> dict[str, str]:
