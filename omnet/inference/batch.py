@@ -32,7 +32,7 @@ from omnet.data.naming import (
 )
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.batch_progress import case_line, eta_seconds
-from omnet.inference.outputs import check_destinations
+from omnet.inference.outputs import check_destinations, file_key
 
 __all__ = ["BatchCase", "BatchSummary", "brain_mask_path", "find_batch_cases", "segment_folder"]
 
@@ -212,11 +212,6 @@ def brain_mask_path(folder: str | os.PathLike | None, case_id: str) -> Path | No
     return Path(folder) / f"{case_id}{BRAIN_MASK_SUFFIX}.nii.gz" if folder is not None else None
 
 
-def _file_key(path: Path) -> str:
-    """One key per file, also on the case-insensitive file systems of macOS and Windows."""
-    return str(path.resolve()).casefold()
-
-
 def _check_nothing_written_twice(cases: list[BatchCase],
                                  brain_mask_dir: str | os.PathLike | None) -> None:
     """Refuse, before any case, a batch that would write one file twice (case ``a``'s brain
@@ -226,14 +221,14 @@ def _check_nothing_written_twice(cases: list[BatchCase],
     inputs = {}
     for case in cases:
         files = [case.source] if isinstance(case.source, Path) else case.source.all_paths()
-        inputs.update({_file_key(path): (case, path) for path in files if not path.is_dir()})
+        inputs.update({file_key(path): (case, path) for path in files if not path.is_dir()})
     written: dict[str, tuple[str, BatchCase]] = {}
     for case in cases:
         for what, path in (("label map", case.output),
                            ("brain mask", brain_mask_path(brain_mask_dir, case.case_id))):
             if path is None:
                 continue
-            key = _file_key(path)
+            key = file_key(path)
             if key in inputs:
                 owner, source = inputs[key]
                 raise InputError(f"the {what} of case {case.case_id} would be written over "

@@ -14,14 +14,13 @@ from omnet.errors import InputError
 from omnet.labels import LABEL_DESCRIPTION_PREFIX, LabelScheme
 from omnet.measurement.volumes import region_volumes_ml
 from omnet.preprocessing.crop import BBox, paste_back
-from omnet.utils.atomic import atomic_path, outermost_missing, remove_abandoned_partial_folders
+from omnet.utils.atomic import atomic_path, outermost_missing, partial_folder
 
 __all__ = ["BRAIN_MASK_DESCRIPTION", "PROBABILITY_NAMES", "UNCERTAINTY_DESCRIPTION",
            "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
            "check_file_destination", "check_folder_destination", "check_image_destination",
-           "check_not_inputs",
-           "check_segment_destinations", "label_description", "label_volumes_ml",
-           "probability_images", "to_image", "write_image", "write_images"]
+           "check_not_inputs", "check_segment_destinations", "file_key", "label_description",
+           "label_volumes_ml", "probability_images", "to_image", "write_image", "write_images"]
 
 #: Image formats SimpleITK writes, told by the file name's ending.
 WRITABLE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -156,15 +155,20 @@ def check_segment_destinations(*, output: str | os.PathLike | None = None,
                  "the attention folder": attention_dir})
 
 
+def file_key(path: str | os.PathLike) -> str:
+    """One key per file, also on the case-insensitive file systems of macOS and Windows."""
+    return str(Path(path).resolve()).casefold()
+
+
 def check_not_inputs(destinations: dict[str, str | os.PathLike | None],
                      inputs: list[Path]) -> None:
     """Refuse, before anything is read or written, a destination (what -> path) that is one
     of the case's own files: ``omnet segment X.nii.gz -o X.nii.gz`` replaced the scans with
     the labels, ``-o CASE/X_seg.nii.gz`` the expert's labels. Letter case is ignored, as
     the batch's check does: on macOS and Windows ``-o X.nii.gz`` is the file ``x.nii.gz``."""
-    read = {str(Path(path).resolve()).casefold() for path in inputs}
+    read = {file_key(path) for path in inputs}
     for what, path in destinations.items():
-        if path is not None and str(Path(path).resolve()).casefold() in read:
+        if path is not None and file_key(path) in read:
             raise InputError(f"{what} {path} is one of the case's own files: give another "
                              f"name")
 
@@ -189,14 +193,12 @@ def _write_detached(image: sitk.Image, path: Path) -> None:
     temporary folder beside ``path`` and moved out, data first: the header names its data
     file by its final name (a header written under a temporary name named a hidden
     temporary data file), and a failed or stopped run leaves neither."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = next(s for s in DETACHED_SUFFIXES if path.name.lower().endswith(s))
     stem = path.name[:-len(suffix)]
-    remove_abandoned_partial_folders(path.parent, f".{stem}.partial-")
-    with tempfile.TemporaryDirectory(prefix=f".{stem}.partial-", dir=path.parent) as folder:
-        staged = Path(folder) / f"{stem}{suffix}"  # in lower case: writers read the suffix
+    with partial_folder(path.parent, stem) as folder:
+        staged = folder / f"{stem}{suffix}"  # in lower case: writers read the suffix
         sitk.WriteImage(image, str(staged), useCompression=True)
-        for data in Path(folder).iterdir():
+        for data in folder.iterdir():
             if data != staged:
                 os.replace(data, path.parent / data.name)
         os.replace(staged, path)

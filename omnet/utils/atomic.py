@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["atomic_folder", "atomic_path", "atomic_write_bytes", "atomic_write_json",
-           "atomic_write_text", "file_sha256", "outermost_missing",
+           "atomic_write_text", "file_sha256", "outermost_missing", "partial_folder",
            "remove_abandoned_partial_folders", "remove_abandoned_partials"]
 
 log = logging.getLogger(__name__)
@@ -54,14 +54,42 @@ def remove_abandoned_partials(destination: str | os.PathLike,
     return _remove_abandoned(destination.parent, own, False, destination.name, older_than_s)
 
 
-def remove_abandoned_partial_folders(parent: str | os.PathLike, prefix: str,
+def remove_abandoned_partial_folders(parent: str | os.PathLike, name: str,
                                      older_than_s: float = ABANDONED_AFTER_S) -> list[Path]:
-    """Delete the temporary folders named ``prefix`` + mkdtemp's random part in ``parent``
-    untouched for ``older_than_s``: what a killed :func:`atomic_folder` or header-and-data
-    write left (their files inside are never renamed out by anyone)."""
-    own = re.compile(re.escape(prefix) + _RANDOM_PART + r"\Z")
-    return _remove_abandoned(Path(parent), own, True, prefix.strip(".").split(".partial-")[0],
-                             older_than_s)
+    """Delete the temporary folders of writes to ``name`` in ``parent`` (see
+    :func:`partial_folder`) untouched for ``older_than_s``: what a killed
+    :func:`atomic_folder` or header-and-data write left (their files inside are never renamed
+    out by anyone)."""
+    own = re.compile(re.escape(_partial_folder_prefix(name)) + _RANDOM_PART + r"\Z")
+    return _remove_abandoned(Path(parent), own, True, name, older_than_s)
+
+
+def _partial_folder_prefix(name: str) -> str:
+    """``.labels.partial-`` for ``labels``: the start of its temporary folders' names."""
+    return f".{name}.partial-"
+
+
+@contextlib.contextmanager
+def partial_folder(parent: str | os.PathLike, name: str) -> Iterator[Path]:
+    """A new hidden temporary folder in ``parent`` for the files of a write to ``name``
+    (those of killed writes removed first); it is removed on leaving, with whatever the
+    caller did not move out of it."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_partial_folders(parent, name)
+    tmp = Path(tempfile.mkdtemp(prefix=_partial_folder_prefix(name), dir=parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _with_usual_permissions(path: Path, mode: int) -> None:
+    """``mode`` less the process's umask on ``path``: mkstemp and mkdtemp make theirs
+    private (0600, 0700), outputs get the permissions a plain write would give them."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
 
 
 def _last_touched(entry: os.DirEntry) -> float:
@@ -123,9 +151,7 @@ def atomic_path(destination: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
+        _with_usual_permissions(tmp, 0o666)
         os.replace(tmp, destination)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -143,22 +169,14 @@ def atomic_folder(destination: str | os.PathLike) -> Iterator[Path]:
     folder is removed and ``destination`` is left as it was.
     """
     destination = Path(destination)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{destination.name}.partial-"
-    remove_abandoned_partial_folders(destination.parent, prefix)
-    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=destination.parent))
-    try:
+    with partial_folder(destination.parent, destination.name) as tmp:
         yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700
+        _with_usual_permissions(tmp, 0o777)
         if destination.exists():
             for item in sorted(tmp.iterdir()):
                 os.replace(item, destination / item.name)
         else:
             os.replace(tmp, destination)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write_bytes(destination: str | os.PathLike, data: bytes) -> None:
