@@ -19,7 +19,8 @@ from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES
 from omnet.errors import InputError
 from omnet.preparation.grids import Grid, resample_array
 
-__all__ = ["MIN_BRAIN_COVERAGE", "PARTIAL_COVERAGE", "brain_coverage", "check_brain_coverage"]
+__all__ = ["MIN_BRAIN_COVERAGE", "PARTIAL_COVERAGE", "brain_coverage", "check_brain_coverage",
+           "field_of_view"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,14 @@ log = logging.getLogger(__name__)
 MIN_BRAIN_COVERAGE = 0.75
 #: Below this share the report and the ``prepared:`` line say that the coverage is partial.
 PARTIAL_COVERAGE = 0.95
+
+
+def field_of_view(source: Grid, grid: Grid,
+                  transform: sitk.Transform | None = None) -> np.ndarray:
+    """Which voxels of ``grid`` (z, y, x; 1 inside) a series on ``source`` has slices at,
+    after its alignment ``transform``."""
+    return resample_array(np.ones(source.shape, dtype=np.uint8), source, grid, nearest=True,
+                          transform=transform)
 
 
 def brain_coverage(images: Mapping[str, sitk.Image],
@@ -37,9 +46,7 @@ def brain_coverage(images: Mapping[str, sitk.Image],
     total = int(np.count_nonzero(brain))
     shares = {}
     for role in SEQUENCE_ROLES:
-        source = Grid.of(images[role])
-        inside = resample_array(np.ones(source.shape, dtype=np.uint8), source, grid,
-                                nearest=True, transform=transforms.get(role))
+        inside = field_of_view(Grid.of(images[role]), grid, transforms.get(role))
         covered = int(np.count_nonzero(inside[brain])) if total else 0
         shares[role] = round(covered / total, 3) if total else 1.0
     return shares

@@ -19,7 +19,7 @@ import SimpleITK as sitk
 from omnet.data.imageio import RawCase, whole_labels
 from omnet.preparation.background import zero_background
 from omnet.preparation.canonical import canonical_grid, to_canonical
-from omnet.preparation.coverage import brain_coverage, check_brain_coverage
+from omnet.preparation.coverage import brain_coverage, check_brain_coverage, field_of_view
 from omnet.preparation.crop import normalise_and_crop
 from omnet.preparation.grids import Grid, resample_array, same_lattice
 from omnet.preparation.settings import PrepareSettings
@@ -82,10 +82,7 @@ def _sub_grid(grid: Grid, box: BBox) -> Grid:
 
 def _scan_extent(reference: sitk.Image, grid: Grid) -> Grid:
     """``grid`` cut to the voxels the reference scan covers (it is zero beyond them)."""
-    source = Grid.of(reference)
-    covered = resample_array(np.ones(source.shape, dtype=np.uint8), source, grid,
-                             nearest=True)
-    return _sub_grid(grid, brain_bbox(covered))
+    return _sub_grid(grid, brain_bbox(field_of_view(Grid.of(reference), grid)))
 
 
 def on_canonical_grid(raw: RawCase, settings: PrepareSettings | None = None) -> CanonicalCase:
