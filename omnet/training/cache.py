@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from omnet.data.naming import SEQUENCE_ROLES
 from omnet.errors import InputError, OutputError
 from omnet.labels import detect_scheme, get_scheme, labels_to_classes
 from omnet.training.sampling import TrainingCase, centre_candidates
-from omnet.utils.atomic import atomic_write_json, file_sha256
+from omnet.utils.atomic import atomic_write_json, file_sha256, partial_folder
 
 __all__ = ["PREPROCESSING_VERSION", "CachedCase", "default_cache_dir", "open_cached_case",
            "prepare_case", "preprocess_case"]
@@ -245,10 +244,9 @@ def prepare_case(case: CaseFiles, cache_dir: Path, dilation: int = 5) -> CachedC
 
 def _write_entry(folder: Path, images: np.ndarray, classes: np.ndarray,
                  centres: dict[int, np.ndarray], meta: dict[str, Any]) -> None:
-    """Write a cache entry in a temporary folder beside ``folder`` and move it in whole."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
-    try:
+    """Write a cache entry in a temporary folder beside ``folder`` and move it in whole
+    (:func:`partial_folder`: the temporary folders of killed builds are removed too)."""
+    with partial_folder(folder.parent, folder.name) as tmp:
         np.save(tmp / "images.npy", images)
         np.save(tmp / "classes.npy", classes)
         for task, index in centres.items():
@@ -257,9 +255,6 @@ def _write_entry(folder: Path, images: np.ndarray, classes: np.ndarray,
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def open_cached_case(cached: CachedCase) -> TrainingCase:
