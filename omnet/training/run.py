@@ -163,7 +163,9 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
            cache_dir: Path | None, progress_format: str, stop: threading.Event | None,
            predictor: Predictor | None, dist: DistInfo) -> TrainingResult:
     checkpoints = run_dir / "checkpoints"
-    _check_outside_data(run_dir, data_dir)
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    _check_outside_data(run_dir, data_dir, "the run folder", "an --out")
+    _check_outside_data(cache_dir, data_dir, "the pre-processing cache", "a --cache")
     _check_run_folder(run_dir, resume)
     latest = _resume_point(checkpoints) if resume else None
     # the network first: a bad --init-from is one line before the cache or the run folder
@@ -176,7 +178,6 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
         initial = _initialise(model, config)
     device = resolve_device(config.run.device, dist.local_rank)
     precision = resolve_training_precision(config.run.precision, device)
-    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     if not resume:  # before minutes of pre-processing
         _check_named_validation(data_dir, config)
     dataset = _prepare(data_dir, cache_dir, config, progress_format, dist, stop)
@@ -230,15 +231,16 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
                           best_dice=state.best_dice)
 
 
-def _check_outside_data(run_dir: Path, data_dir: Path) -> None:
-    """Refuse a run folder that is the dataset folder or inside it: the next scan of the
-    dataset would read the run folder as a case (symbolic links are followed)."""
-    run, data = run_dir.resolve(), data_dir.resolve()
-    if run == data or data in run.parents:
-        where = ("is the dataset folder" if run == data
+def _check_outside_data(folder: Path, data_dir: Path, what: str, option: str) -> None:
+    """Refuse a run folder or cache (``what``, set by ``option``) that is the dataset folder
+    or inside it: the next scan of the dataset would read it, or the cache's entries, as a
+    case (symbolic links are followed)."""
+    inner, data = folder.resolve(), data_dir.resolve()
+    if inner == data or data in inner.parents:
+        where = ("is the dataset folder" if inner == data
                  else f"is inside the dataset folder {data_dir}")
-        raise InputError(f"the run folder {run_dir} {where}, where it would be read as a case; "
-                         "choose an --out outside the dataset")
+        raise InputError(f"{what} {folder} {where}, where it would be read as a case; "
+                         f"choose {option} outside the dataset")
 
 
 def _check_run_folder(run_dir: Path, resume: bool) -> None:

@@ -138,3 +138,23 @@ def test_a_full_disk_in_the_cache_is_one_line_naming_it(synthetic_dataset, tmp_p
         f"omnet: error: cannot write the pre-processing cache {cache}: No space left on "
         "device; free space there or choose another --cache"]
     assert list(cache.iterdir()) == [] and not run.exists()
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_cache_in_the_dataset_is_refused_before_anything_is_written(
+        synthetic_dataset, tmp_path, capsys, inside):
+    """--cache the dataset folder, or a folder in it: the next scan would read the cache (or
+    its entries) as a case, as it would a run folder there."""
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_dataset, data)
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    cache = data / "cache" if inside else data
+    code = main(_argv(data, tmp_path / "run", cache))
+    where = f"is inside the dataset folder {data}" if inside else "is the dataset folder"
+    assert code == 2
+    assert _omnet_lines(capsys.readouterr().err) == [
+        f"omnet: error: the pre-processing cache {cache} {where}, where it would be read as "
+        "a case; choose a --cache outside the dataset"]
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
+    assert not (tmp_path / "run").exists()
+
