@@ -3,6 +3,7 @@ refusals and failures that must come before anything is written."""
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 import shutil
@@ -26,6 +27,11 @@ def _omnet_lines(err: str) -> list[str]:
 def _argv(data, run, cache, *extra):
     return ["train", str(data), "--out", str(run), "--cache", str(cache), "--progress-format",
             "none", *TINY_ARGS, *extra]
+
+
+def _resume_argv(data, run, cache):
+    return ["train", str(data), "--out", str(run), "--cache", str(cache), "--progress-format",
+            "none", "--threads", "1", "--resume"]
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -157,4 +163,36 @@ def test_a_cache_in_the_dataset_is_refused_before_anything_is_written(
         "a case; choose a --cache outside the dataset"]
     assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_redoes_a_validation_that_a_stop_cut_short(synthetic_dataset, tmp_path, capsys,
+                                                          monkeypatch):
+    """A stop during the validation after iteration 3 of 6 (after its first case) checkpoints
+    and exits; --resume validates iteration 3 before training on, so validation.csv holds
+    both validations and the best network is chosen among them (iteration 3 used to be
+    missing for good)."""
+    run, cache = tmp_path / "run", tmp_path / "cache"
+    score = validation_module.region_dice
+    calls = []
+
+    def score_then_signal(predicted, reference):
+        calls.append(1)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return score(predicted, reference)
+
+    threads = torch.get_num_threads()
+    with monkeypatch.context() as patch:
+        patch.setattr(validation_module, "region_dice", score_then_signal)
+        stopped = main(_argv(synthetic_dataset, run, cache, "--iterations", "6",
+                             "--val-cases", "case02", "case03"))
+    assert stopped == 143
+    assert "validation after iteration 3 stopped by request" in capsys.readouterr().err
+    assert main(_resume_argv(synthetic_dataset, run, cache)) == 0
+    torch.set_num_threads(threads)
+    rows = list(csv.DictReader((run / "validation.csv").open(newline="")))
+    assert [int(r["iteration"]) for r in rows] == [3, 6]
+    best = max(rows, key=lambda r: float(r["dice_mean"]))
+    card = load_model(run / "model.safetensors").card
+    assert card.metrics["validation_iteration"] == int(best["iteration"])
 
