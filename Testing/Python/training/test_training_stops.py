@@ -98,6 +98,15 @@ def test_a_stop_in_the_final_validation_still_exports_the_model(synthetic_datase
     assert card.metrics["validation_iteration"] == 3
     assert card.description.endswith("Its final validation was stopped by the user: the "
                                      "figures are those of iteration 3.")
+    monkeypatch.setattr(validation_module, "region_dice", score)
+    assert main(_resume_argv(synthetic_dataset, run, tmp_path / "cache")) == 0  # measures it
+    torch.set_num_threads(threads)
+    rows = list(csv.DictReader((run / "validation.csv").open(newline="")))
+    assert [int(r["iteration"]) for r in rows] == [3, 6]
+    card = load_model(run / "model.safetensors").card
+    assert "final_validation" not in card.training
+    assert card.metrics["validation_iteration"] == int(max(
+        rows, key=lambda r: float(r["dice_mean"]))["iteration"])
 
 
 def test_a_run_of_one_case_is_logged_in_the_singular(synthetic_dataset, tmp_path, capsys):
@@ -196,3 +205,25 @@ def test_resume_redoes_a_validation_that_a_stop_cut_short(synthetic_dataset, tmp
     card = load_model(run / "model.safetensors").card
     assert card.metrics["validation_iteration"] == int(best["iteration"])
 
+
+def test_resume_of_a_finished_run_says_so_and_rewrites_nothing(synthetic_dataset, tmp_path,
+                                                               capsys):
+    """--resume with no new --iterations on a run that is done: one line saying how to extend
+    it, exit 0, and the model file untouched (it used to be exported again, silently)."""
+    run, cache = tmp_path / "run", tmp_path / "cache"
+    threads = torch.get_num_threads()
+    assert main(_argv(synthetic_dataset, run, cache, "--iterations", "4")) == 0
+    model = run / "model.safetensors"
+    stamp = model.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(_resume_argv(synthetic_dataset, run, cache)) == 0
+    torch.set_num_threads(threads)
+    assert model.stat().st_mtime_ns == stamp
+    assert [ln for ln in capsys.readouterr().err.splitlines() if "complete" in ln] == [
+        f"INFO omnet.training.run: the run in {run} is already complete at 4 iterations and "
+        "its model is exported: nothing to do; to train it further, resume it with "
+        "--iterations M (more than 4)"]
+    assert main([*_resume_argv(synthetic_dataset, run, cache), "--export", "last"]) == 0
+    torch.set_num_threads(threads)
+    assert model.stat().st_mtime_ns != stamp  # another --export is a reason to export again
+    assert load_model(model).card.metrics["exported"] == "last"
