@@ -135,8 +135,8 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     check_label_grid(case.case_id, raw.seg, raw.images)
     on_grid = on_canonical_grid(raw)
     if on_grid.labels_outside:
-        log.warning("%s: %d labelled voxels lie outside the brain's box and are ignored",
-                    case.case_id, on_grid.labels_outside)
+        log.warning("%s: %d labelled voxels of the label map lie beyond the scans or outside "
+                    "the brain's box and are ignored", case.case_id, on_grid.labels_outside)
     values = on_grid.label_values
     try:
         scheme = get_scheme(case.label_scheme) if case.label_scheme else detect_scheme(values)

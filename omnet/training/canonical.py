@@ -36,7 +36,8 @@ class CanonicalCase:
         volume: (4, bz, by, bx) float32 z-scored FLAIR, T1, T1c, T2, cropped to the brain.
         brain: (bz, by, bx) bool brain mask of the crop.
         labels: (bz, by, bx) the label map's values over the crop.
-        labels_outside: labelled voxels of the scan's grid left out by the crop.
+        labels_outside: the label map's labelled voxels (its own) that the crop leaves
+            out: beyond the scans' extent (the grid's cut) or outside the brain's box.
         label_values: the label map's values (whole numbers), over all of it.
         grid: the canonical grid cut to the scan's extent (``box`` lies on it).
         box: the crop on ``grid``.
@@ -107,7 +108,8 @@ def on_canonical_grid(raw: RawCase, settings: PrepareSettings | None = None) -> 
     seg = whole_labels(sitk.GetArrayFromImage(raw.seg), f"{raw.case_id}: label map")
     labels = resample_array(seg, Grid.of(raw.seg), grid, nearest=True)
     crop = labels[cropped.box]
-    outside = int(np.count_nonzero(labels)) - int(np.count_nonzero(crop))
+    kept = field_of_view(_sub_grid(grid, cropped.box), Grid.of(raw.seg)).astype(bool)
+    outside = int(np.count_nonzero(seg[~kept]))
     resampled = list(entry["interpolated"])
     if not same_lattice(Grid.of(raw.seg), grid):
         resampled.append("seg")

@@ -25,7 +25,8 @@ from typing import Any
 import torch
 from safetensors import SafetensorError
 
-from omnet.errors import InputError, ModelConfigError, OutputError
+from omnet.card import read_card
+from omnet.errors import InputError, ModelConfigError, ModelFileError, OutputError
 from omnet.training import checkpoint as ckpt
 from omnet.training.cache import default_cache_dir, open_cached_case
 from omnet.training.config import TrainConfig, apply_overrides, config_from_dict, preset_config
@@ -163,9 +164,21 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
            cache_dir: Path | None, progress_format: str, stop: threading.Event | None,
            predictor: Predictor | None, dist: DistInfo) -> TrainingResult:
     checkpoints = run_dir / "checkpoints"
-    _check_outside_data(run_dir, data_dir)
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    _check_outside_data(run_dir, data_dir, "the run folder", "an --out")
+    _check_outside_data(cache_dir, data_dir, "the pre-processing cache", "a --cache")
     _check_run_folder(run_dir, resume)
     latest = _resume_point(checkpoints) if resume else None
+    if latest is not None and _already_done(run_dir, latest, config):
+        if dist.is_main:
+            log.info("the run in %s is already complete at %d iterations and its model is "
+                     "exported: nothing to do; to train it further, resume it with "
+                     "--iterations M (more than %d)", run_dir, latest.iteration,
+                     latest.iteration)
+        best = latest.state.get("train_state", {}).get("best_dice", {})
+        return TrainingResult(run_dir=run_dir, model=run_dir / "model.safetensors"
+                              if dist.is_main else None, iterations=latest.iteration,
+                              best_dice=best)
     # the network first: a bad --init-from is one line before the cache or the run folder
     torch.manual_seed(config.run.seed)
     from omnet.model import build_model
@@ -176,7 +189,6 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
         initial = _initialise(model, config)
     device = resolve_device(config.run.device, dist.local_rank)
     precision = resolve_training_precision(config.run.precision, device)
-    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     if not resume:  # before minutes of pre-processing
         _check_named_validation(data_dir, config)
     dataset = _prepare(data_dir, cache_dir, config, progress_format, dist, stop)
@@ -230,15 +242,16 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
                           best_dice=state.best_dice)
 
 
-def _check_outside_data(run_dir: Path, data_dir: Path) -> None:
-    """Refuse a run folder that is the dataset folder or inside it: the next scan of the
-    dataset would read the run folder as a case (symbolic links are followed)."""
-    run, data = run_dir.resolve(), data_dir.resolve()
-    if run == data or data in run.parents:
-        where = ("is the dataset folder" if run == data
+def _check_outside_data(folder: Path, data_dir: Path, what: str, option: str) -> None:
+    """Refuse a run folder or cache (``what``, set by ``option``) that is the dataset folder
+    or inside it: the next scan of the dataset would read it, or the cache's entries, as a
+    case (symbolic links are followed)."""
+    inner, data = folder.resolve(), data_dir.resolve()
+    if inner == data or data in inner.parents:
+        where = ("is the dataset folder" if inner == data
                  else f"is inside the dataset folder {data_dir}")
-        raise InputError(f"the run folder {run_dir} {where}, where it would be read as a case; "
-                         "choose an --out outside the dataset")
+        raise InputError(f"{what} {folder} {where}, where it would be read as a case; "
+                         f"choose {option} outside the dataset")
 
 
 def _check_run_folder(run_dir: Path, resume: bool) -> None:
@@ -272,6 +285,22 @@ def _resume_point(checkpoints: Path) -> ckpt.Checkpoint | None:
         raise InputError(f"--resume: no readable checkpoint in {checkpoints} ({len(found)} "
                          "damaged); restore one, or start a new run with another --out")
     return latest
+
+
+def _already_done(run_dir: Path, latest: ckpt.Checkpoint, config: TrainConfig) -> bool:
+    """Whether resuming would only export the same model again: the exported model's card
+    says it ends at the checkpoint's iteration, with this ``--export`` and no other
+    ``--iterations``, and no validation there waits to be redone."""
+    try:
+        card = read_card(run_dir / "model.safetensors")
+    except ModelFileError:
+        return False
+    settings = card.training.get("settings", {})
+    asked = config.schedule.iterations
+    return (card.training.get("iterations") == latest.iteration
+            and asked in (settings.get("schedule", {}).get("iterations"), latest.iteration)
+            and settings.get("run", {}).get("export") == config.run.export
+            and not latest.state.get("train_state", {}).get("validation_pending"))
 
 
 def _check_length(plan: Plan, done: int) -> None:

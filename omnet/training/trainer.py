@@ -56,6 +56,9 @@ class TrainState:
     best_iteration: int = 0
     best_dice: dict[str, float] = field(default_factory=dict)
     last_dice: dict[str, float] = field(default_factory=dict)
+    #: The validation due after ``iteration`` was stopped before it was recorded: a resumed
+    #: run does it first (else its figures would be missing, and the best-network choice).
+    validation_pending: bool = False
 
 
 class Trainer:
@@ -72,8 +75,9 @@ class Trainer:
         monitors: sinks receiving every record (rank 0 only).
         dist: rank information; ``stop``: set it to stop at the next iteration boundary
             (a checkpoint is written, then :class:`Cancelled` is raised). A validation it
-            cuts short records nothing (``validation_stopped``); once the last iteration is
-            done a stop ends no more than the final validation, and :meth:`fit` returns.
+            cuts short records nothing (``validation_stopped``) and is redone first when the
+            run is resumed; once the last iteration is done a stop ends no more than the
+            final validation, and :meth:`fit` returns.
     """
 
     def __init__(self, config: TrainConfig, plan: Plan, model: nn.Module,
@@ -218,6 +222,11 @@ class Trainer:
             m.on_start(start, self.plan.total)
         mean_step = None
         try:
+            if self.state.validation_pending:
+                log.info("validating after iteration %d again: it was stopped before it was "
+                         "recorded", start)
+                self.validate()
+                self._end_iteration(start, checkpoint=True)
             for iteration in range(start, self.plan.total):
                 record = self.train_step(iteration)
                 self.state.iteration = iteration + 1
@@ -231,20 +240,24 @@ class Trainer:
                     self.recalibrate()  # the exported network's statistics fit its weights
                 if self.should_validate(done):
                     self.validate()
-                late, stopping = agree(self.dist, (self._late(), self.stop.is_set()),
-                                       self.device)
-                if self.should_checkpoint(done, late) or stopping:
-                    self.save_checkpoint()
-                if stopping and done == self.plan.total:  # trained: the model is worth exporting
-                    log.warning("stopped after the last iteration%s", " during the final "
-                                "validation" if self.validation_stopped else "")
-                elif stopping:
-                    raise Cancelled(f"training stopped after {counted(done, 'iteration')}; "
-                                    "continue with --resume")
+                self._end_iteration(done)
         finally:
             for m in self.monitors:
                 m.close()
         return self.state
+
+    def _end_iteration(self, done: int, checkpoint: bool = False) -> None:
+        """Checkpoint when due, asked (``checkpoint``) or stopping; a stop then ends the run
+        (:class:`Cancelled`) unless every iteration is done."""
+        late, stopping = agree(self.dist, (self._late(), self.stop.is_set()), self.device)
+        if checkpoint or self.should_checkpoint(done, late) or stopping:
+            self.save_checkpoint()
+        if stopping and done == self.plan.total:  # trained: the model is worth exporting
+            log.warning("stopped after the last iteration%s", " during the final "
+                        "validation" if self.validation_stopped else "")
+        elif stopping:
+            raise Cancelled(f"training stopped after {counted(done, 'iteration')}; "
+                            "continue with --resume")
 
     def validate(self) -> None:
         """Rank 0 validates and keeps the best network; the other ranks wait."""
@@ -260,15 +273,16 @@ class Trainer:
                 with torch.no_grad():
                     dice = self.validator(self.model)
             except Cancelled:
-                self.validation_stopped = True
+                self.validation_stopped = self.state.validation_pending = True
                 log.warning("validation after iteration %d stopped by request: nothing of it "
-                            "is recorded", self.state.iteration)
+                            "is recorded yet (--resume does it again)", self.state.iteration)
                 barrier(self.dist)
                 return
             finally:
                 self.model.train()
             record = ValidationRecord(iteration=self.state.iteration, dice=dice, best=False,
                                       seconds=time.perf_counter() - started)
+            self.state.validation_pending = False
             self.state.last_dice = dict(dice)
             if record.score > self.state.best_score:
                 record.best = True

@@ -170,3 +170,22 @@ def test_damaged_cache_entry_is_rebuilt(synthetic_dataset, tmp_path):
     (cached.folder / "classes.npy").write_bytes(b"\x93NUMPY truncated")
     again = open_cached_case(prepare_case(case, tmp_path / "cache"))
     assert np.array_equal(np.asarray(again.classes), good)
+
+
+def test_check_counts_labels_beyond_the_scans_extent(tmp_path, capsys):
+    """A T1c that stops 7 slices before its label map: the labels on those slices lie beyond
+    the training grid (cut to the T1c's extent) and were silently lost; --check counts them."""
+    import SimpleITK as sitk
+
+    from omnet.cli import main
+
+    case = write_case(tmp_path / "data", "case01", seed=1)
+    t1ce = sitk.ReadImage(str(case / "case01_t1ce.nii.gz"))
+    sitk.WriteImage(t1ce[:, :, :17], str(case / "case01_t1ce.nii.gz"))
+    beyond = int(np.count_nonzero(phantom_classes()[17:] % 4))  # tumour labels, slices 17-23
+    assert beyond > 0
+    assert main(["train", str(tmp_path / "data"), "--check"]) == 0
+    warnings = [ln for ln in capsys.readouterr().err.splitlines() if "labelled voxels" in ln]
+    assert warnings == [f"WARNING omnet.training.cache: case01: {beyond} labelled voxels of the "
+                        "label map lie beyond the scans or outside the brain's box and are "
+                        "ignored"]

@@ -3,6 +3,7 @@ refusals and failures that must come before anything is written."""
 
 from __future__ import annotations
 
+import csv
 import errno
 import os
 import shutil
@@ -26,6 +27,11 @@ def _omnet_lines(err: str) -> list[str]:
 def _argv(data, run, cache, *extra):
     return ["train", str(data), "--out", str(run), "--cache", str(cache), "--progress-format",
             "none", *TINY_ARGS, *extra]
+
+
+def _resume_argv(data, run, cache):
+    return ["train", str(data), "--out", str(run), "--cache", str(cache), "--progress-format",
+            "none", "--threads", "1", "--resume"]
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -92,6 +98,15 @@ def test_a_stop_in_the_final_validation_still_exports_the_model(synthetic_datase
     assert card.metrics["validation_iteration"] == 3
     assert card.description.endswith("Its final validation was stopped by the user: the "
                                      "figures are those of iteration 3.")
+    monkeypatch.setattr(validation_module, "region_dice", score)
+    assert main(_resume_argv(synthetic_dataset, run, tmp_path / "cache")) == 0  # measures it
+    torch.set_num_threads(threads)
+    rows = list(csv.DictReader((run / "validation.csv").open(newline="")))
+    assert [int(r["iteration"]) for r in rows] == [3, 6]
+    card = load_model(run / "model.safetensors").card
+    assert "final_validation" not in card.training
+    assert card.metrics["validation_iteration"] == int(max(
+        rows, key=lambda r: float(r["dice_mean"]))["iteration"])
 
 
 def test_a_run_of_one_case_is_logged_in_the_singular(synthetic_dataset, tmp_path, capsys):
@@ -138,3 +153,77 @@ def test_a_full_disk_in_the_cache_is_one_line_naming_it(synthetic_dataset, tmp_p
         f"omnet: error: cannot write the pre-processing cache {cache}: No space left on "
         "device; free space there or choose another --cache"]
     assert list(cache.iterdir()) == [] and not run.exists()
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_cache_in_the_dataset_is_refused_before_anything_is_written(
+        synthetic_dataset, tmp_path, capsys, inside):
+    """--cache the dataset folder, or a folder in it: the next scan would read the cache (or
+    its entries) as a case, as it would a run folder there."""
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_dataset, data)
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    cache = data / "cache" if inside else data
+    code = main(_argv(data, tmp_path / "run", cache))
+    where = f"is inside the dataset folder {data}" if inside else "is the dataset folder"
+    assert code == 2
+    assert _omnet_lines(capsys.readouterr().err) == [
+        f"omnet: error: the pre-processing cache {cache} {where}, where it would be read as "
+        "a case; choose a --cache outside the dataset"]
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_redoes_a_validation_that_a_stop_cut_short(synthetic_dataset, tmp_path, capsys,
+                                                          monkeypatch):
+    """A stop during the validation after iteration 3 of 6 (after its first case) checkpoints
+    and exits; --resume validates iteration 3 before training on, so validation.csv holds
+    both validations and the best network is chosen among them (iteration 3 used to be
+    missing for good)."""
+    run, cache = tmp_path / "run", tmp_path / "cache"
+    score = validation_module.region_dice
+    calls = []
+
+    def score_then_signal(predicted, reference):
+        calls.append(1)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return score(predicted, reference)
+
+    threads = torch.get_num_threads()
+    with monkeypatch.context() as patch:
+        patch.setattr(validation_module, "region_dice", score_then_signal)
+        stopped = main(_argv(synthetic_dataset, run, cache, "--iterations", "6",
+                             "--val-cases", "case02", "case03"))
+    assert stopped == 143
+    assert "validation after iteration 3 stopped by request" in capsys.readouterr().err
+    assert main(_resume_argv(synthetic_dataset, run, cache)) == 0
+    torch.set_num_threads(threads)
+    rows = list(csv.DictReader((run / "validation.csv").open(newline="")))
+    assert [int(r["iteration"]) for r in rows] == [3, 6]
+    best = max(rows, key=lambda r: float(r["dice_mean"]))
+    card = load_model(run / "model.safetensors").card
+    assert card.metrics["validation_iteration"] == int(best["iteration"])
+
+
+def test_resume_of_a_finished_run_says_so_and_rewrites_nothing(synthetic_dataset, tmp_path,
+                                                               capsys):
+    """--resume with no new --iterations on a run that is done: one line saying how to extend
+    it, exit 0, and the model file untouched (it used to be exported again, silently)."""
+    run, cache = tmp_path / "run", tmp_path / "cache"
+    threads = torch.get_num_threads()
+    assert main(_argv(synthetic_dataset, run, cache, "--iterations", "4")) == 0
+    model = run / "model.safetensors"
+    stamp = model.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(_resume_argv(synthetic_dataset, run, cache)) == 0
+    torch.set_num_threads(threads)
+    assert model.stat().st_mtime_ns == stamp
+    assert [ln for ln in capsys.readouterr().err.splitlines() if "complete" in ln] == [
+        f"INFO omnet.training.run: the run in {run} is already complete at 4 iterations and "
+        "its model is exported: nothing to do; to train it further, resume it with "
+        "--iterations M (more than 4)"]
+    assert main([*_resume_argv(synthetic_dataset, run, cache), "--export", "last"]) == 0
+    torch.set_num_threads(threads)
+    assert model.stat().st_mtime_ns != stamp  # another --export is a reason to export again
+    assert load_model(model).card.metrics["exported"] == "last"
