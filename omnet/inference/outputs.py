@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -176,16 +177,35 @@ def check_not_inputs(destinations: dict[str, str | os.PathLike | None],
 def write_image(image: sitk.Image, path: str | os.PathLike,
                 description: str | None = None) -> Path:
     """Write under a temporary name and rename when complete (compressed if .gz);
-    ``description`` goes into the header (set on ``image`` as ITK's file notes)."""
+    ``description`` goes into the header. The caller's ``image`` keeps its own metadata."""
     path = Path(path)
-    if description is not None:
-        image.SetMetaData("ITK_FileNotes", description)
-    if path.name.lower().endswith(DETACHED_SUFFIXES):
-        _write_detached(image, path)
-        return path
-    with atomic_path(path) as tmp:
-        sitk.WriteImage(image, str(tmp), useCompression=True)
+    with _described(image, description):
+        if path.name.lower().endswith(DETACHED_SUFFIXES):
+            _write_detached(image, path)
+        else:
+            with atomic_path(path) as tmp:
+                sitk.WriteImage(image, str(tmp), useCompression=True)
     return path
+
+
+@contextlib.contextmanager
+def _described(image: sitk.Image, description: str | None) -> Iterator[None]:
+    """``image`` with ``description`` as ITK's file notes (what writers put in the header)
+    while the block runs, and its own notes again after: a copy would duplicate the voxels,
+    and a note left behind went into the next file written from the same image."""
+    if description is None:
+        yield
+        return
+    key = "ITK_FileNotes"
+    earlier = image.GetMetaData(key) if image.HasMetaDataKey(key) else None
+    image.SetMetaData(key, description)
+    try:
+        yield
+    finally:
+        if earlier is None:
+            image.EraseMetaData(key)
+        else:
+            image.SetMetaData(key, earlier)
 
 
 def _write_detached(image: sitk.Image, path: Path) -> None:

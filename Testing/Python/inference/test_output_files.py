@@ -74,3 +74,22 @@ def test_the_report_lists_every_kind_of_file_and_the_readme_every_field(phantom_
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     written = json.loads((tmp_path / "r.json").read_text())
     assert [key for key in written if f"`{key}`" not in readme] == []
+
+
+def test_writing_with_a_description_leaves_the_callers_image_as_it_was(tmp_path):
+    # the description was set on the caller's image: the next file written from it without
+    # one (or a result image kept by the caller) carried the brain mask's description
+    image = _labels()
+    write_image(image, tmp_path / "mask.nii.gz", "OMNet brain mask: 1 brain, 0 outside")
+    write_image(image, tmp_path / "plain.nii.gz")
+    assert not image.HasMetaDataKey("ITK_FileNotes")
+    assert sitk.ReadImage(str(tmp_path / "plain.nii.gz")).GetMetaData("descrip") == ""
+    assert sitk.ReadImage(str(tmp_path / "mask.nii.gz")).GetMetaData("descrip") == \
+        "OMNet brain mask: 1 brain, 0 outside"
+
+
+def test_a_description_replaces_the_callers_own_only_in_the_file(tmp_path):
+    image = _labels()
+    image.SetMetaData("ITK_FileNotes", "the caller's note")
+    write_image(image, tmp_path / "labels.mhd", "OMNet brain mask: 1 brain, 0 outside")
+    assert image.GetMetaData("ITK_FileNotes") == "the caller's note"
