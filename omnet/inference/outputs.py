@@ -210,14 +210,18 @@ def _described(image: sitk.Image, description: str | None) -> Iterator[None]:
 
 def _write_detached(image: sitk.Image, path: Path) -> None:
     """A header and its data file (``labels.mhd`` + ``labels.zraw``) written in a hidden
-    temporary folder beside ``path`` and moved out, data first: the header names its data
-    file by its final name (a header written under a temporary name named a hidden
-    temporary data file), and a failed or stopped run leaves neither."""
+    temporary folder beside ``path`` and moved out: an earlier header removed first, then
+    the data, then the header. The header names its data file by its final name (a header
+    written under a temporary name named a hidden temporary data file); a failed or stopped
+    run leaves no header, never an earlier one read with the new data (its sizes, a
+    different image)."""
     suffix = next(s for s in DETACHED_SUFFIXES if path.name.lower().endswith(s))
     stem = path.name[:-len(suffix)]
     with partial_folder(path.parent, stem) as folder:
         staged = folder / f"{stem}{suffix}"  # in lower case: writers read the suffix
         sitk.WriteImage(image, str(staged), useCompression=True)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
         for data in folder.iterdir():
             if data != staged:
                 os.replace(data, path.parent / data.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +94,25 @@ def test_a_description_replaces_the_callers_own_only_in_the_file(tmp_path):
     image.SetMetaData("ITK_FileNotes", "the caller's note")
     write_image(image, tmp_path / "labels.mhd", "OMNet brain mask: 1 brain, 0 outside")
     assert image.GetMetaData("ITK_FileNotes") == "the caller's note"
+
+
+@pytest.mark.parametrize("name", ["labels.mhd", "labels.nhdr"])
+def test_a_header_write_stopped_between_data_and_header_leaves_no_earlier_header(
+        tmp_path, name, monkeypatch):
+    # the new data file replaced the old one under the old header, which was then read
+    # without a word as an image of the old size holding the new voxels
+    write_image(_labels(), tmp_path / name)
+    replace = os.replace
+
+    def stopped_at_the_header(source, destination):
+        if Path(destination).name == name:
+            raise KeyboardInterrupt
+        replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", stopped_at_the_header)
+    bigger = sitk.GetImageFromArray(np.ones((6, 7, 8), dtype=np.uint8))
+    with pytest.raises(KeyboardInterrupt):
+        write_image(bigger, tmp_path / name)
+    monkeypatch.undo()
+    assert not (tmp_path / name).exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
