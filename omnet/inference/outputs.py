@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from omnet.data.detached import DETACHED_SUFFIXES, data_file_named, data_file_written
 from omnet.errors import InputError
 from omnet.labels import LABEL_DESCRIPTION_PREFIX, LabelScheme
 from omnet.measurement.volumes import region_volumes_ml
@@ -25,8 +26,6 @@ __all__ = ["BRAIN_MASK_DESCRIPTION", "PROBABILITY_NAMES", "UNCERTAINTY_DESCRIPTI
 
 #: Image formats SimpleITK writes, told by the file name's ending.
 WRITABLE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
-#: Formats whose header names a separate data file (MetaImage ``.mhd``, detached NRRD).
-DETACHED_SUFFIXES = (".mhd", ".nhdr")
 
 #: Output file stem of each task's probability channels: ``<task>_<class>.nii.gz``.
 PROBABILITY_NAMES = {
@@ -126,7 +125,8 @@ def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = N
                        files: dict[str, str | os.PathLike | None] | None = None,
                        folders: dict[str, str | os.PathLike | None] | None = None) -> None:
     """Refuse, before any work, every given destination (what -> path) that cannot be
-    written, or that two outputs share: so a bad one never leaves the others written."""
+    written, or that two outputs share (an image's data file beside its ``.mhd`` header
+    too): so a bad one never leaves the others written."""
     seen: dict[Path, str] = {}
     for checks, check in ((images, check_image_destination), (files, check_file_destination),
                           (folders, check_folder_destination)):
@@ -134,11 +134,15 @@ def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = N
             if path is None:
                 continue
             check(path, what)
-            resolved = Path(path).resolve()
-            if resolved in seen:
-                raise InputError(f"{seen[resolved]} and {what} are both {path}: give each "
-                                 f"its own path")
-            seen[resolved] = what
+            data = data_file_written(path) if checks is images else None
+            for name, written in ((what, Path(path)), (f"{what}'s data file", data)):
+                if written is None:
+                    continue
+                resolved = written.resolve()
+                if resolved in seen:
+                    raise InputError(f"{seen[resolved]} and {name} are both {written}: give "
+                                     f"each its own path")
+                seen[resolved] = name
 
 
 def check_segment_destinations(*, output: str | os.PathLike | None = None,
@@ -166,12 +170,20 @@ def check_not_inputs(destinations: dict[str, str | os.PathLike | None],
     """Refuse, before anything is read or written, a destination (what -> path) that is one
     of the case's own files: ``omnet segment X.nii.gz -o X.nii.gz`` replaced the scans with
     the labels, ``-o CASE/X_seg.nii.gz`` the expert's labels. Letter case is ignored, as
-    the batch's check does: on macOS and Windows ``-o X.nii.gz`` is the file ``x.nii.gz``."""
+    the batch's check does: on macOS and Windows ``-o X.nii.gz`` is the file ``x.nii.gz``.
+    The data files of ``.mhd`` / ``.nhdr`` headers count too, read and written."""
     read = {file_key(path) for path in inputs}
+    read |= {file_key(data) for data in map(data_file_named, inputs) if data is not None}
     for what, path in destinations.items():
-        if path is not None and file_key(path) in read:
+        if path is None:
+            continue
+        if file_key(path) in read:
             raise InputError(f"{what} {path} is one of the case's own files: give another "
                              f"name")
+        data = data_file_written(path)
+        if data is not None and file_key(data) in read:
+            raise InputError(f"{what} {path} would write its data file {data.name} over one "
+                             f"of the case's own files: give another name")
 
 
 def write_image(image: sitk.Image, path: str | os.PathLike,
