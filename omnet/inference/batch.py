@@ -32,7 +32,7 @@ from omnet.data.naming import (
 )
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.batch_progress import case_line, eta_seconds
-from omnet.inference.outputs import check_destinations, file_key
+from omnet.inference.outputs import check_destinations, file_key, input_folders
 
 __all__ = ["BatchCase", "BatchSummary", "brain_mask_path", "find_batch_cases", "segment_folder"]
 
@@ -220,8 +220,7 @@ def _check_nothing_written_twice(cases: list[BatchCase],
     done, and with ``--overwrite`` its scans were replaced by its labels)."""
     inputs = {}
     for case in cases:
-        files = [case.source] if isinstance(case.source, Path) else case.source.all_paths()
-        inputs.update({file_key(path): (case, path) for path in files if not path.is_dir()})
+        inputs.update({file_key(path): (case, path) for path in _input_files(case)})
     written: dict[str, tuple[str, BatchCase]] = {}
     for case in cases:
         for what, path in (("label map", case.output),
@@ -240,6 +239,34 @@ def _check_nothing_written_twice(cases: list[BatchCase],
                                  f"case {case.case_id} are both {path}: rename one case or "
                                  f"give the brain masks their own folder")
             written[key] = (what, case)
+
+
+def _check_side_folders(input_dir: str | os.PathLike, cases: list[BatchCase],
+                        folders: dict[str, str | os.PathLike | None]) -> None:
+    """Refuse, before any case, a folder of maps (what -> path, ``DIR/<case>/`` per case)
+    that is the input folder or one that holds a case's files, or whose ``<case>`` folder
+    is: ``--probabilities cases/`` wrote each case's maps among its scans, and beside 4D
+    images ``X.nii.gz`` made folders ``X/`` that the next run took for cases."""
+    held = input_folders([path for case in cases for path in _input_files(case)])
+    held |= {file_key(case.source) for case in cases
+             if isinstance(case.source, Path) and case.source.is_dir()}
+    for what, folder in folders.items():
+        if folder is None:
+            continue
+        if file_key(folder) in held | {file_key(input_dir)}:
+            raise InputError(f"{what} {folder} holds the cases' own files: give the maps a "
+                             f"folder of their own")
+        for case in cases:
+            if file_key(Path(folder) / case.case_id) in held:
+                raise InputError(f"{what} {folder} would put the maps of case {case.case_id} "
+                                 f"among the cases' own files in {Path(folder) / case.case_id}:"
+                                 f" give the maps a folder of their own")
+
+
+def _input_files(case: BatchCase) -> list[Path]:
+    """The files a case reads (a case folder's are found only when it is segmented)."""
+    files = [case.source] if isinstance(case.source, Path) else case.source.all_paths()
+    return [path for path in files if not path.is_dir()]
 
 
 def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, *,
@@ -274,6 +301,8 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     summary = BatchSummary(find_batch_cases(input_dir, output_dir,
                                             (probabilities_dir, attention_dir, brain_mask_dir)))
     _check_nothing_written_twice(summary.cases, brain_mask_dir)
+    _check_side_folders(input_dir, summary.cases, {"the probabilities folder": probabilities_dir,
+                                                   "the attention folder": attention_dir})
     total = len(summary.cases)
     log.info("%d cases in %s: %d to segment", total, input_dir,
              sum(_to_segment(c, overwrite) for c in summary.cases))

@@ -21,8 +21,9 @@ from omnet.utils.atomic import atomic_path, outermost_missing, partial_folder
 __all__ = ["BRAIN_MASK_DESCRIPTION", "PROBABILITY_NAMES", "UNCERTAINTY_DESCRIPTION",
            "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
            "check_file_destination", "check_folder_destination", "check_image_destination",
-           "check_not_inputs", "check_segment_destinations", "file_key", "label_description",
-           "label_volumes_ml", "probability_images", "to_image", "write_image", "write_images"]
+           "check_not_inputs", "check_segment_destinations", "file_key", "input_folders",
+           "label_description", "label_volumes_ml", "probability_images", "to_image",
+           "write_image", "write_images"]
 
 #: Image formats SimpleITK writes, told by the file name's ending.
 WRITABLE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -165,13 +166,28 @@ def file_key(path: str | os.PathLike) -> str:
     return str(Path(path).resolve()).casefold()
 
 
+def input_folders(inputs: list[Path]) -> set[str]:
+    """The keys (:func:`file_key`) of the folders that hold ``inputs``, and of those that
+    are inputs (a DICOM series' folder)."""
+    return ({file_key(path.parent) for path in inputs}
+            | {file_key(path) for path in inputs if path.is_dir()})
+
+
 def check_not_inputs(destinations: dict[str, str | os.PathLike | None],
-                     inputs: list[Path]) -> None:
+                     inputs: list[Path],
+                     folders: dict[str, str | os.PathLike | None] | None = None) -> None:
     """Refuse, before anything is read or written, a destination (what -> path) that is one
     of the case's own files: ``omnet segment X.nii.gz -o X.nii.gz`` replaced the scans with
     the labels, ``-o CASE/X_seg.nii.gz`` the expert's labels. Letter case is ignored, as
     the batch's check does: on macOS and Windows ``-o X.nii.gz`` is the file ``x.nii.gz``.
-    The data files of ``.mhd`` / ``.nhdr`` headers count too, read and written."""
+    The data files of ``.mhd`` / ``.nhdr`` headers count too, read and written; a folder of
+    maps (``folders``: what -> path) may not be one that holds the case's files (a dozen
+    maps mixed in with the scans, a name away from overwriting one)."""
+    held = input_folders(inputs)
+    for what, folder in (folders or {}).items():
+        if folder is not None and file_key(folder) in held:
+            raise InputError(f"{what} {folder} holds the case's own files: give the maps a "
+                             f"folder of their own")
     read = {file_key(path) for path in inputs}
     read |= {file_key(data) for data in map(data_file_named, inputs) if data is not None}
     for what, path in destinations.items():
