@@ -165,20 +165,29 @@ def read_label_map(path: str | os.PathLike, scheme: str | None = None,
         labels = labels.astype(np.int32)
     values, name = _distinct_values(labels), f"{what} {path.name}"
     if scheme not in (None, "auto"):
-        return LabelMap(path, labels, Geometry.of(image), resolve_scheme(values, scheme, name),
-                        "given")
+        given = resolve_scheme(values, scheme, name)
+        described = _described_in_header(image)
+        if described is not None and described is not given:
+            log.warning("%s: read as labels %s, as asked, though its header names labels %s",
+                        name, given.name, described.name)
+        return LabelMap(path, labels, Geometry.of(image), given, "given")
     described = _header_scheme(image, values, name)
     if described is not None:
         return LabelMap(path, labels, Geometry.of(image), described, "header")
     return LabelMap(path, labels, Geometry.of(image), resolve_scheme(values, None, name))
 
 
-def _header_scheme(image, values: list[int], name: str) -> LabelScheme | None:
-    """The scheme the header text of a label map ``omnet segment`` wrote names, when its
-    values fit it (a file edited since may hold other values: then they decide)."""
+def _described_in_header(image) -> LabelScheme | None:
+    """The scheme the header text of a label map ``omnet segment`` wrote names, or None."""
     notes = [image.GetMetaData(key) for key in ("ITK_FileNotes", "descrip")
              if image.HasMetaDataKey(key)]
-    scheme = next((s for s in map(described_scheme, notes) if s is not None), None)
+    return next((s for s in map(described_scheme, notes) if s is not None), None)
+
+
+def _header_scheme(image, values: list[int], name: str) -> LabelScheme | None:
+    """The scheme the header names (:func:`_described_in_header`), when the values fit it
+    (a file edited since may hold other values: then they decide)."""
+    scheme = _described_in_header(image)
     if scheme is not None and not set(values) <= {0, *scheme.values}:
         log.warning("%s: its header names labels %s, but it holds values %s: read by its "
                     "values", name, scheme.name, sorted(set(values) - {0, *scheme.values}))

@@ -32,7 +32,7 @@ from omnet.data.naming import (
 )
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.batch_progress import case_line, eta_seconds
-from omnet.inference.outputs import check_destinations, file_key
+from omnet.inference.outputs import check_destinations, file_key, input_folders
 
 __all__ = ["BatchCase", "BatchSummary", "brain_mask_path", "find_batch_cases", "segment_folder"]
 
@@ -106,8 +106,8 @@ def _is_one_case(entries: list[Path]) -> bool:
 
 
 def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike,
-                     other_outputs: tuple[str | os.PathLike | None, ...] = ()
-                     ) -> list[BatchCase]:
+                     other_outputs: tuple[str | os.PathLike | None, ...] = (),
+                     brain_mask_dir: str | os.PathLike | None = None) -> list[BatchCase]:
     """Case folders of ``input_dir`` (and 4D image files or zipped case folders lying
     directly in it), by name; a folder holding one case's sequences itself is that one case;
     a BIDS dataset's cases are its ``anat`` folders, named ``sub-01[_ses-pre]``, and a
@@ -115,7 +115,9 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     (one missing a channel is listed as failed).
     The batch's own output folders (``output_dir``, ``other_outputs``), label maps
     ``omnet segment`` wrote (``*_omnet.nii.gz``) and brain masks (``*_brain_mask.nii.gz``)
-    are never cases, so a batch written inside its input folder can be run again."""
+    are never cases, so a batch written inside its input folder can be run again. Cases
+    that would write one file twice, or over an input, are refused
+    (:func:`_check_nothing_written_twice`, with the brain masks of ``brain_mask_dir``)."""
     root = Path(input_dir)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
@@ -127,8 +129,9 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     anat = [folder for folder in bids_anat_folders(root) if folder.resolve() not in ours]
     if anat:
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
-        return _check_distinct_outputs([BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
-                                        for folder in anat if (case_id := bids_case_id(folder))])
+        return _check_nothing_written_twice(
+            [BatchCase(case_id, folder, out / f"{case_id}.nii.gz")
+             for folder in anat if (case_id := bids_case_id(folder))], brain_mask_dir)
     images = [e.name for e in entries if e.is_file() and is_image_path(e)]
     if channel_groups(images):  # only channel files read a dataset.json (another task's,
         # above a folder of ordinary cases, says nothing of them)
@@ -136,13 +139,15 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         channels = channel_cases(root, images, order)
         log.info("%s holds the channel files of %d cases (nnU-Net layout; channels %s)", root,
                  len(channels), ", ".join(f"{i}: {ROLE_TITLES[r]}" for i, r in enumerate(order)))
-        return _check_distinct_outputs(_channel_batch(root, channels, images, out, order))
+        return _check_nothing_written_twice(_channel_batch(root, channels, images, out, order),
+                                            brain_mask_dir)
     if _is_one_case(entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
                  root)
-        return [BatchCase(case_id, root, out / f"{case_id}.nii.gz")]
-    cases = _check_distinct_outputs(_entry_cases(entries, out))
+        return _check_nothing_written_twice([BatchCase(case_id, root, out / f"{case_id}.nii.gz")],
+                                            brain_mask_dir)
+    cases = _check_nothing_written_twice(_entry_cases(entries, out), brain_mask_dir)
     if not cases:
         raise InputError(f"no case folders, 4D images or zipped cases in {root}")
     return cases
@@ -162,23 +167,16 @@ def _entry_cases(entries: list[Path], out: Path) -> list[BatchCase]:
     return cases
 
 
-def _check_distinct_outputs(cases: list[BatchCase]) -> list[BatchCase]:
-    """``cases``, unless two would write one file (``X/`` and ``X.zip`` both give
-    ``X.nii.gz``; ``Case1/`` and ``case1/`` give names that are one file on the
-    case-insensitive file systems of macOS and Windows): then one would be skipped as done,
-    or overwrite the other, unnamed, so the batch is refused."""
-    first: dict[str, BatchCase] = {}
-    for case in cases:
-        other = first.setdefault(str(case.output).casefold(), case)
-        if other is case:
-            continue
-        if other.output == case.output:
-            raise InputError(f"{_source_name(other)} and {_source_name(case)} are both case "
-                             f"{case.case_id} (output {case.output}): rename one")
-        raise InputError(f"{_source_name(other)} and {_source_name(case)} differ only in "
-                         f"letter case: their outputs {other.output.name} and "
-                         f"{case.output.name} are one file on macOS and Windows: rename one")
-    return cases
+def _same_file_message(first: BatchCase, case: BatchCase) -> str:
+    """Why two cases' label maps are one file: one case id (``X/`` and ``X.zip`` both give
+    ``X.nii.gz``), or ids that differ in letter case only (``Case1/`` and ``case1/``: one
+    file on the case-insensitive file systems of macOS and Windows)."""
+    if first.output == case.output:
+        return (f"{_source_name(first)} and {_source_name(case)} are both case "
+                f"{case.case_id} (output {case.output}): rename one")
+    return (f"{_source_name(first)} and {_source_name(case)} differ only in letter case: "
+            f"their outputs {first.output.name} and {case.output.name} are one file on macOS "
+            f"and Windows: rename one")
 
 
 def _source_name(case: BatchCase) -> str:
@@ -213,15 +211,16 @@ def brain_mask_path(folder: str | os.PathLike | None, case_id: str) -> Path | No
 
 
 def _check_nothing_written_twice(cases: list[BatchCase],
-                                 brain_mask_dir: str | os.PathLike | None) -> None:
-    """Refuse, before any case, a batch that would write one file twice (case ``a``'s brain
-    mask is case ``a_brain_mask``'s label map when both share a folder) or over a case's
-    input (label maps written into a folder of 4D images ``X.nii.gz``: case X was skipped as
-    done, and with ``--overwrite`` its scans were replaced by its labels)."""
+                                 brain_mask_dir: str | os.PathLike | None) -> list[BatchCase]:
+    """``cases``, unless the batch would write one file twice (two cases' label maps: one
+    would be skipped as done or overwrite the other, unnamed; case ``a``'s brain mask is case
+    ``a_brain_mask``'s label map when both share a folder) or over a case's input (label
+    maps written into a folder of 4D images ``X.nii.gz``: case X was skipped as done, and
+    with ``--overwrite`` its scans were replaced by its labels). Files are compared as the
+    file system sees them, letter case ignored as on macOS and Windows."""
     inputs = {}
     for case in cases:
-        files = [case.source] if isinstance(case.source, Path) else case.source.all_paths()
-        inputs.update({file_key(path): (case, path) for path in files if not path.is_dir()})
+        inputs.update({file_key(path): (case, path) for path in _input_files(case)})
     written: dict[str, tuple[str, BatchCase]] = {}
     for case in cases:
         for what, path in (("label map", case.output),
@@ -229,17 +228,48 @@ def _check_nothing_written_twice(cases: list[BatchCase],
             if path is None:
                 continue
             key = file_key(path)
+            if key in written:
+                first_what, first = written[key]
+                if (first_what, what) == ("label map", "label map"):
+                    raise InputError(_same_file_message(first, case))
+                raise InputError(f"the {first_what} of case {first.case_id} and the {what} of "
+                                 f"case {case.case_id} are both {path}: rename one case or "
+                                 f"give the brain masks their own folder")
             if key in inputs:
                 owner, source = inputs[key]
                 raise InputError(f"the {what} of case {case.case_id} would be written over "
                                  f"{source}, an input of case {owner.case_id}: write the "
                                  f"batch's outputs to another folder")
-            if key in written:
-                first_what, first = written[key]
-                raise InputError(f"the {first_what} of case {first.case_id} and the {what} of "
-                                 f"case {case.case_id} are both {path}: rename one case or "
-                                 f"give the brain masks their own folder")
             written[key] = (what, case)
+    return cases
+
+
+def _check_side_folders(input_dir: str | os.PathLike, cases: list[BatchCase],
+                        folders: dict[str, str | os.PathLike | None]) -> None:
+    """Refuse, before any case, a folder of maps (what -> path, ``DIR/<case>/`` per case)
+    that is the input folder or one that holds a case's files, or whose ``<case>`` folder
+    is: ``--probabilities cases/`` wrote each case's maps among its scans, and beside 4D
+    images ``X.nii.gz`` made folders ``X/`` that the next run took for cases."""
+    held = input_folders([path for case in cases for path in _input_files(case)])
+    held |= {file_key(case.source) for case in cases
+             if isinstance(case.source, Path) and case.source.is_dir()}
+    for what, folder in folders.items():
+        if folder is None:
+            continue
+        if file_key(folder) in held | {file_key(input_dir)}:
+            raise InputError(f"{what} {folder} holds the cases' own files: give the maps a "
+                             f"folder of their own")
+        for case in cases:
+            if file_key(Path(folder) / case.case_id) in held:
+                raise InputError(f"{what} {folder} would put the maps of case {case.case_id} "
+                                 f"among the cases' own files in {Path(folder) / case.case_id}:"
+                                 f" give the maps a folder of their own")
+
+
+def _input_files(case: BatchCase) -> list[Path]:
+    """The files a case reads (a case folder's are found only when it is segmented)."""
+    files = [case.source] if isinstance(case.source, Path) else case.source.all_paths()
+    return [path for path in files if not path.is_dir()]
 
 
 def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, *,
@@ -272,8 +302,10 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                                 "the brain mask folder": None if masks_beside_maps
                                 else brain_mask_dir})
     summary = BatchSummary(find_batch_cases(input_dir, output_dir,
-                                            (probabilities_dir, attention_dir, brain_mask_dir)))
-    _check_nothing_written_twice(summary.cases, brain_mask_dir)
+                                            (probabilities_dir, attention_dir, brain_mask_dir),
+                                            brain_mask_dir))
+    _check_side_folders(input_dir, summary.cases, {"the probabilities folder": probabilities_dir,
+                                                   "the attention folder": attention_dir})
     total = len(summary.cases)
     log.info("%d cases in %s: %d to segment", total, input_dir,
              sum(_to_segment(c, overwrite) for c in summary.cases))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
+from omnet.data.detached import DETACHED_SUFFIXES, data_file_named, data_file_written
 from omnet.errors import InputError
 from omnet.labels import LABEL_DESCRIPTION_PREFIX, LabelScheme
 from omnet.measurement.volumes import region_volumes_ml
@@ -19,13 +21,12 @@ from omnet.utils.atomic import atomic_path, outermost_missing, partial_folder
 __all__ = ["BRAIN_MASK_DESCRIPTION", "PROBABILITY_NAMES", "UNCERTAINTY_DESCRIPTION",
            "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
            "check_file_destination", "check_folder_destination", "check_image_destination",
-           "check_not_inputs", "check_segment_destinations", "file_key", "label_description",
-           "label_volumes_ml", "probability_images", "to_image", "write_image", "write_images"]
+           "check_not_inputs", "check_segment_destinations", "file_key", "input_folders",
+           "label_description", "label_volumes_ml", "probability_images", "to_image",
+           "write_image", "write_images"]
 
 #: Image formats SimpleITK writes, told by the file name's ending.
 WRITABLE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
-#: Formats whose header names a separate data file (MetaImage ``.mhd``, detached NRRD).
-DETACHED_SUFFIXES = (".mhd", ".nhdr")
 
 #: Output file stem of each task's probability channels: ``<task>_<class>.nii.gz``.
 PROBABILITY_NAMES = {
@@ -125,7 +126,8 @@ def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = N
                        files: dict[str, str | os.PathLike | None] | None = None,
                        folders: dict[str, str | os.PathLike | None] | None = None) -> None:
     """Refuse, before any work, every given destination (what -> path) that cannot be
-    written, or that two outputs share: so a bad one never leaves the others written."""
+    written, or that two outputs share (an image's data file beside its ``.mhd`` header
+    too): so a bad one never leaves the others written."""
     seen: dict[Path, str] = {}
     for checks, check in ((images, check_image_destination), (files, check_file_destination),
                           (folders, check_folder_destination)):
@@ -133,11 +135,15 @@ def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = N
             if path is None:
                 continue
             check(path, what)
-            resolved = Path(path).resolve()
-            if resolved in seen:
-                raise InputError(f"{seen[resolved]} and {what} are both {path}: give each "
-                                 f"its own path")
-            seen[resolved] = what
+            data = data_file_written(path) if checks is images else None
+            for name, written in ((what, Path(path)), (f"{what}'s data file", data)):
+                if written is None:
+                    continue
+                resolved = written.resolve()
+                if resolved in seen:
+                    raise InputError(f"{seen[resolved]} and {name} are both {written}: give "
+                                     f"each its own path")
+                seen[resolved] = name
 
 
 def check_segment_destinations(*, output: str | os.PathLike | None = None,
@@ -160,44 +166,90 @@ def file_key(path: str | os.PathLike) -> str:
     return str(Path(path).resolve()).casefold()
 
 
+def input_folders(inputs: list[Path]) -> set[str]:
+    """The keys (:func:`file_key`) of the folders that hold ``inputs``, and of those that
+    are inputs (a DICOM series' folder)."""
+    return ({file_key(path.parent) for path in inputs}
+            | {file_key(path) for path in inputs if path.is_dir()})
+
+
 def check_not_inputs(destinations: dict[str, str | os.PathLike | None],
-                     inputs: list[Path]) -> None:
+                     inputs: list[Path],
+                     folders: dict[str, str | os.PathLike | None] | None = None) -> None:
     """Refuse, before anything is read or written, a destination (what -> path) that is one
     of the case's own files: ``omnet segment X.nii.gz -o X.nii.gz`` replaced the scans with
     the labels, ``-o CASE/X_seg.nii.gz`` the expert's labels. Letter case is ignored, as
-    the batch's check does: on macOS and Windows ``-o X.nii.gz`` is the file ``x.nii.gz``."""
+    the batch's check does: on macOS and Windows ``-o X.nii.gz`` is the file ``x.nii.gz``.
+    The data files of ``.mhd`` / ``.nhdr`` headers count too, read and written; a folder of
+    maps (``folders``: what -> path) may not be one that holds the case's files (a dozen
+    maps mixed in with the scans, a name away from overwriting one)."""
+    held = input_folders(inputs)
+    for what, folder in (folders or {}).items():
+        if folder is not None and file_key(folder) in held:
+            raise InputError(f"{what} {folder} holds the case's own files: give the maps a "
+                             f"folder of their own")
     read = {file_key(path) for path in inputs}
+    read |= {file_key(data) for data in map(data_file_named, inputs) if data is not None}
     for what, path in destinations.items():
-        if path is not None and file_key(path) in read:
+        if path is None:
+            continue
+        if file_key(path) in read:
             raise InputError(f"{what} {path} is one of the case's own files: give another "
                              f"name")
+        data = data_file_written(path)
+        if data is not None and file_key(data) in read:
+            raise InputError(f"{what} {path} would write its data file {data.name} over one "
+                             f"of the case's own files: give another name")
 
 
 def write_image(image: sitk.Image, path: str | os.PathLike,
                 description: str | None = None) -> Path:
     """Write under a temporary name and rename when complete (compressed if .gz);
-    ``description`` goes into the header (set on ``image`` as ITK's file notes)."""
+    ``description`` goes into the header. The caller's ``image`` keeps its own metadata."""
     path = Path(path)
-    if description is not None:
-        image.SetMetaData("ITK_FileNotes", description)
-    if path.name.lower().endswith(DETACHED_SUFFIXES):
-        _write_detached(image, path)
-        return path
-    with atomic_path(path) as tmp:
-        sitk.WriteImage(image, str(tmp), useCompression=True)
+    with _described(image, description):
+        if path.name.lower().endswith(DETACHED_SUFFIXES):
+            _write_detached(image, path)
+        else:
+            with atomic_path(path) as tmp:
+                sitk.WriteImage(image, str(tmp), useCompression=True)
     return path
+
+
+@contextlib.contextmanager
+def _described(image: sitk.Image, description: str | None) -> Iterator[None]:
+    """``image`` with ``description`` as ITK's file notes (what writers put in the header)
+    while the block runs, and its own notes again after: a copy would duplicate the voxels,
+    and a note left behind went into the next file written from the same image."""
+    if description is None:
+        yield
+        return
+    key = "ITK_FileNotes"
+    earlier = image.GetMetaData(key) if image.HasMetaDataKey(key) else None
+    image.SetMetaData(key, description)
+    try:
+        yield
+    finally:
+        if earlier is None:
+            image.EraseMetaData(key)
+        else:
+            image.SetMetaData(key, earlier)
 
 
 def _write_detached(image: sitk.Image, path: Path) -> None:
     """A header and its data file (``labels.mhd`` + ``labels.zraw``) written in a hidden
-    temporary folder beside ``path`` and moved out, data first: the header names its data
-    file by its final name (a header written under a temporary name named a hidden
-    temporary data file), and a failed or stopped run leaves neither."""
+    temporary folder beside ``path`` and moved out: an earlier header removed first, then
+    the data, then the header. The header names its data file by its final name (a header
+    written under a temporary name named a hidden temporary data file); a failed or stopped
+    run leaves no header, never an earlier one read with the new data (its sizes, a
+    different image)."""
     suffix = next(s for s in DETACHED_SUFFIXES if path.name.lower().endswith(s))
     stem = path.name[:-len(suffix)]
     with partial_folder(path.parent, stem) as folder:
         staged = folder / f"{stem}{suffix}"  # in lower case: writers read the suffix
         sitk.WriteImage(image, str(staged), useCompression=True)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
         for data in folder.iterdir():
             if data != staged:
                 os.replace(data, path.parent / data.name)

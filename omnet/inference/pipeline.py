@@ -244,7 +244,8 @@ def segment(inputs, output: str | os.PathLike | None = None, *, model=None,
         if isinstance(case, CaseFiles):
             check_not_inputs({"the label map": output, "the brain mask": brain_mask,
                               "the uncertainty map": uncertainty, "the report": report},
-                             case.all_paths())
+                             case.all_paths(), {"the probabilities folder": probabilities_dir,
+                                                "the attention folder": attention_dir})
             # expert labels: not needed, and a broken one must not stop the run
             case = dataclasses.replace(case, seg=None)
         raw = read_case(case)

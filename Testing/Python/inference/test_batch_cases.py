@@ -281,3 +281,33 @@ def test_a_brain_mask_that_is_another_cases_label_map_is_refused_before_any_case
         segment_folder(tmp_path / "cases", tmp_path / "out", segment=_recording_segment(calls),
                        brain_mask_dir=tmp_path / "out")
     assert calls == []
+
+
+@pytest.mark.parametrize("layout, option", [("folders", "probabilities_dir"),
+                                            ("folders", "attention_dir"),
+                                            ("4d", "probabilities_dir")])
+def test_maps_written_into_the_input_folder_are_refused_before_any_case(tmp_path, layout,
+                                                                       option):
+    """``--probabilities cases/`` wrote ``cases/a/task1_*.nii.gz`` among case a's scans, and
+    beside 4D images made a folder ``a/`` that the next run took for a second case a."""
+    if layout == "folders":
+        _case(tmp_path / "cases" / "a")
+    else:
+        _touch(tmp_path / "cases", "a.nii.gz")
+    calls: list = []
+    with pytest.raises(InputError, match=r"^the (probabilities|attention) folder .*cases "
+                                         r"holds the cases' own files: give the maps a folder "
+                                         r"of their own$"):
+        segment_folder(tmp_path / "cases", tmp_path / "out", segment=_recording_segment(calls),
+                       **{option: tmp_path / "cases"})
+    assert calls == []
+
+
+def test_maps_of_a_case_given_as_the_batch_folder_are_not_written_into_it(tmp_path):
+    """``--input-dir cases/a --probabilities cases``: the maps' ``cases/a/`` is the case."""
+    _case(tmp_path / "cases" / "a")
+    with pytest.raises(InputError, match=r"^the probabilities folder .*cases would put the "
+                                         r"maps of case a among the cases' own files in "
+                                         r".*cases/a: give the maps a folder of their own$"):
+        segment_folder(tmp_path / "cases" / "a", tmp_path / "out",
+                       segment=_recording_segment([]), probabilities_dir=tmp_path / "cases")

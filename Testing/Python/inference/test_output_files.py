@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 import SimpleITK as sitk
 
 from omnet import segment
-from omnet.inference.outputs import write_image
+from omnet.data.detached import data_file_written
+from omnet.errors import InputError
+from omnet.inference.outputs import check_destinations, check_not_inputs, write_image
 
 
 def _labels() -> sitk.Image:
@@ -29,6 +32,7 @@ def test_a_header_and_data_file_pair_is_written_under_the_names_asked(tmp_path, 
         write_image(_labels(), tmp_path / name)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, data])
     assert data in (tmp_path / name).read_text(errors="replace")
+    assert data_file_written(tmp_path / name) == tmp_path / data  # what the checks cover
     back = sitk.ReadImage(str(tmp_path / name))
     np.testing.assert_array_equal(sitk.GetArrayFromImage(back),
                                   sitk.GetArrayFromImage(_labels()))
@@ -74,3 +78,67 @@ def test_the_report_lists_every_kind_of_file_and_the_readme_every_field(phantom_
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     written = json.loads((tmp_path / "r.json").read_text())
     assert [key for key in written if f"`{key}`" not in readme] == []
+
+
+def test_writing_with_a_description_leaves_the_callers_image_as_it_was(tmp_path):
+    # the description was set on the caller's image: the next file written from it without
+    # one (or a result image kept by the caller) carried the brain mask's description
+    image = _labels()
+    write_image(image, tmp_path / "mask.nii.gz", "OMNet brain mask: 1 brain, 0 outside")
+    write_image(image, tmp_path / "plain.nii.gz")
+    assert not image.HasMetaDataKey("ITK_FileNotes")
+    assert sitk.ReadImage(str(tmp_path / "plain.nii.gz")).GetMetaData("descrip") == ""
+    assert sitk.ReadImage(str(tmp_path / "mask.nii.gz")).GetMetaData("descrip") == \
+        "OMNet brain mask: 1 brain, 0 outside"
+
+
+def test_a_description_replaces_the_callers_own_only_in_the_file(tmp_path):
+    image = _labels()
+    image.SetMetaData("ITK_FileNotes", "the caller's note")
+    write_image(image, tmp_path / "labels.mhd", "OMNet brain mask: 1 brain, 0 outside")
+    assert image.GetMetaData("ITK_FileNotes") == "the caller's note"
+
+
+@pytest.mark.parametrize("name", ["labels.mhd", "labels.nhdr"])
+def test_a_header_write_stopped_between_data_and_header_leaves_no_earlier_header(
+        tmp_path, name, monkeypatch):
+    # the new data file replaced the old one under the old header, which was then read
+    # without a word as an image of the old size holding the new voxels
+    write_image(_labels(), tmp_path / name)
+    replace = os.replace
+
+    def stopped_at_the_header(source, destination):
+        if Path(destination).name == name:
+            raise KeyboardInterrupt
+        replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", stopped_at_the_header)
+    bigger = sitk.GetImageFromArray(np.ones((6, 7, 8), dtype=np.uint8))
+    with pytest.raises(KeyboardInterrupt):
+        write_image(bigger, tmp_path / name)
+    monkeypatch.undo()
+    assert not (tmp_path / name).exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("name", ["t1.mhd", "t1.nhdr"])
+def test_an_output_whose_data_file_is_an_inputs_data_file_is_refused(tmp_path, name):
+    # -o voxels.mhd writes voxels.zraw (voxels.raw.gz): the data file the T1's header names
+    # was replaced by the label map's voxels, only the headers were compared
+    suffix = name[name.index("."):]
+    write_image(_labels(), tmp_path / f"voxels{suffix}")
+    (tmp_path / f"voxels{suffix}").rename(tmp_path / name)
+    with pytest.raises(InputError, match=rf"^the label map .*voxels{suffix} would write its "
+                                         r"data file voxels\.(zraw|raw\.gz) over one of the "
+                                         r"case's own files: give another name$"):
+        check_not_inputs({"the label map": tmp_path / f"voxels{suffix}"}, [tmp_path / name])
+
+
+def test_two_outputs_sharing_a_data_file_are_refused(tmp_path):
+    # -o labels.mhd --brain-mask labels.MHD: two headers, one labels.zraw, so the label
+    # map's header read the brain mask's voxels
+    with pytest.raises(InputError, match=r"^the label map's data file and the brain mask's "
+                                         r"data file are both .*labels\.zraw: give each its "
+                                         r"own path$"):
+        check_destinations(images={"the label map": tmp_path / "labels.mhd",
+                                   "the brain mask": tmp_path / "labels.MHD"})

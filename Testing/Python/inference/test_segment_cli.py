@@ -194,6 +194,9 @@ def test_output_names_a_file_or_a_folder(capsys, phantom_case, tiny_model_file, 
      "the report {tmp}/p9/p9_t1.nii.gz/deeper/r.json cannot be written"),
     (("-o", "{tmp}/out.nii.gz", "--probabilities", "{tmp}/out.nii.gz"),
      "the label map and the probabilities folder are both {tmp}/out.nii.gz"),
+    # labels.mhd writes labels.zraw beside it: the report and the voxels took turns there
+    (("-o", "{tmp}/labels.mhd", "--report", "{tmp}/labels.zraw"),
+     "the label map's data file and the report are both {tmp}/labels.zraw"),
 ])
 def test_an_output_that_cannot_be_an_image_is_refused_before_any_work(
         capsys, phantom_case, tiny_model_file, tmp_path, extra, words):

@@ -176,3 +176,19 @@ def test_a_4d_file_given_as_its_own_output_is_refused(phantom_case, tiny_model, 
     with pytest.raises(InputError, match="is one of the case's own files"):
         segment(four_d, four_d, model=tiny_model, device="cpu")
     assert four_d.read_bytes() == before
+
+
+@pytest.mark.parametrize("option", ["probabilities_dir", "attention_dir"])
+def test_maps_written_into_the_case_folder_are_refused_and_it_is_kept(
+        phantom_case, tiny_model, tmp_path, option):
+    """``--probabilities CASE`` put a dozen maps among the scans (a name away from
+    overwriting one); refused as the other outputs that collide with the inputs are."""
+    folder = phantom_case(shape=(16, 24, 24))
+    before = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(InputError, match=f"^the {option.split('_')[0]} folder .*/case1 holds "
+                                         "the case's own files: give the maps a folder of "
+                                         "their own$"):
+        segment(folder, tmp_path / "labels.nii.gz", model=tiny_model, device="cpu",
+                **{option: folder})
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert not (tmp_path / "labels.nii.gz").exists()

@@ -4,12 +4,14 @@ else the one the values suggest; the output says which."""
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
 from omnet.cli import main
+from omnet.evaluation.files import read_label_map
 from omnet.inference.outputs import label_description, write_image
 from omnet.labels import BRATS2023, described_scheme
 
@@ -57,3 +59,16 @@ def test_a_given_scheme_is_said_to_be_given(tmp_path, capsys):
                                   "OMNet tumour labels (brats1999): 1 necrotic"])
 def test_only_an_omnet_label_description_names_a_scheme(text):
     assert described_scheme(text) is None
+
+
+@pytest.mark.parametrize("given, warned", [("msd", True), ("brats2018", True),
+                                           ("brats2023", False)])
+def test_a_given_scheme_the_header_contradicts_is_warned_of(tmp_path, caplog, given, warned):
+    # --labels msd on a map omnet segment wrote won without a word: its necrosis (1) was
+    # measured as edema and its edema (2) as necrosis
+    path = _label_map(tmp_path / "labels.nii.gz", (1, 2), label_description(BRATS2023))
+    with caplog.at_level(logging.WARNING, logger="omnet.evaluation.files"):
+        assert read_label_map(path, given).scheme.name == given
+    expected = [f"label map labels.nii.gz: read as labels {given}, as asked, though its "
+                "header names labels brats2023"] if warned else []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == expected
