@@ -5,9 +5,10 @@ Slicer 5.8 runs the modules and their ``PythonSlicer`` child process on Python 3
 numpy 1.26.4, scipy 1.13.1, pydicom 2.4.4 and SimpleITK and without PyTorch until the module
 installs it.
 This makes ``.venv-py39`` with just those (plus pytest) and runs there the tests that need no
-PyTorch: the Slicer modules' logic, loading them as Slicer does, and the import of every
-``omnet`` module with a stand-in for PyTorch. Then the same tests run in ``.venv-py312``
-with Python 3.12 and the newest numpy, scipy and SimpleITK, as a current Slicer has them.
+PyTorch: the Slicer modules' logic, loading them as Slicer does, the import of every
+``omnet`` module with a stand-in for PyTorch, and that every numpy, scipy, SimpleITK and
+pydicom name the code reads exists. Then the same tests run in ``.venv-py312`` with Python
+3.12 and Slicer 5.12's numpy 2.4.6, scipy 1.17.1, SimpleITK 2.5.5 and pydicom 3.0.2.
 
 Each interpreter is ``$OMNET_PYTHON39`` / ``$OMNET_PYTHON312``, else ``python3.9`` /
 ``python3.12`` on the PATH, else pyenv's. Without one a step is skipped with a message; a
@@ -31,9 +32,11 @@ OLDEST = (3, 9)
 #: External_python-dicom-requirements.cmake), SimpleITK, pytest.
 REQUIREMENTS = ("numpy==1.26.4", "scipy==1.13.1", "pydicom==2.4.4", "SimpleITK>=2.2",
                 "pytest>=7", "tomli>=2")
-#: Slicer 5.10 and 5.12's Python, with the newest packages.
+#: Slicer 5.10 and 5.12's Python, with Slicer 5.12's (and main's, Aug 2026) own numpy, scipy,
+#: SimpleITK and pydicom (the same SuperBuild files, plus External_python-SimpleITK.cmake),
+#: pinned like 5.8's so a new numpy on PyPI does not change what CI checks.
 NEWEST = (3, 12)
-NEWEST_REQUIREMENTS = ("numpy>=2", "scipy>=1.13", "pydicom>=2.4", "SimpleITK>=2.2",
+NEWEST_REQUIREMENTS = ("numpy==2.4.6", "scipy==1.17.1", "pydicom==3.0.2", "SimpleITK==2.5.5",
                        "pytest>=7")
 TESTS = ("Testing/Python/compat", "Testing/Python/slicer")
 

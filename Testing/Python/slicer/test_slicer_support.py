@@ -53,6 +53,18 @@ def test_releases_python_and_build_settings_agree():
     assert f"Python {oldest}" in readme
 
 
+def test_python312_tests_run_with_the_packages_slicer_512_ships():
+    """The pins of tools/test_oldest_python.py are the versions SLICER_API.md read in Slicer."""
+    script = (REPO / "tools/test_oldest_python.py").read_text(encoding="utf-8")
+    pins = dict(re.findall(r'"(numpy|scipy|pydicom|SimpleITK)==([0-9.]+)"',
+                           script.split("NEWEST_REQUIREMENTS =")[1].split(")")[0]))
+    api = (REPO / "OMNetSegmentation/SLICER_API.md").read_text(encoding="utf-8")
+    shipped = re.search(r"5\.12 and main: ([^(|]*)", api)
+    assert shipped and len(pins) == 4
+    for name, version in pins.items():
+        assert f"{name} {version}" in shipped.group(1)
+
+
 def test_demo_arguments_make_the_case_only():
     assert demo_arguments(Path("/tmp/d")) == ["demo", "-o", str(Path("/tmp/d")), "--no-segment",
                                               "--progress-format", "lines"]
