@@ -122,11 +122,11 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
     out = Path(output_dir)
-    ours = {Path(p).resolve() for p in (out, *other_outputs) if p is not None}
+    ours = {file_key(p) for p in (out, *other_outputs) if p is not None}
     entries = [e for e in sorted(root.iterdir()) if not is_system_entry(e.name)
-               and not is_omnet_output(e.name) and e.resolve() not in ours
+               and not is_omnet_output(e.name) and file_key(e) not in ours
                and not (e.is_file() and is_brain_mask(e.name))]
-    anat = [folder for folder in bids_anat_folders(root) if folder.resolve() not in ours]
+    anat = [folder for folder in bids_anat_folders(root) if file_key(folder) not in ours]
     if anat:
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
         return _check_nothing_written_twice(
@@ -295,7 +295,7 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     done before the stop is still reported.
     """
     masks_beside_maps = (brain_mask_dir is not None
-                         and Path(brain_mask_dir).resolve() == Path(output_dir).resolve())
+                         and file_key(brain_mask_dir) == file_key(output_dir))
     check_destinations(folders={"the output folder": output_dir,
                                 "the probabilities folder": probabilities_dir,
                                 "the attention folder": attention_dir,

@@ -127,8 +127,10 @@ def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = N
                        folders: dict[str, str | os.PathLike | None] | None = None) -> None:
     """Refuse, before any work, every given destination (what -> path) that cannot be
     written, or that two outputs share (an image's data file beside its ``.mhd`` header
-    too): so a bad one never leaves the others written."""
-    seen: dict[Path, str] = {}
+    too): so a bad one never leaves the others written. Paths are compared by
+    :func:`file_key`, letter case ignored, as the other checks do: on macOS and Windows
+    ``-o X.nii.gz --brain-mask x.nii.gz`` is one file."""
+    seen: dict[str, str] = {}
     for checks, check in ((images, check_image_destination), (files, check_file_destination),
                           (folders, check_folder_destination)):
         for what, path in (checks or {}).items():
@@ -139,11 +141,11 @@ def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = N
             for name, written in ((what, Path(path)), (f"{what}'s data file", data)):
                 if written is None:
                     continue
-                resolved = written.resolve()
-                if resolved in seen:
-                    raise InputError(f"{seen[resolved]} and {name} are both {written}: give "
+                key = file_key(written)
+                if key in seen:
+                    raise InputError(f"{seen[key]} and {name} are both {written}: give "
                                      f"each its own path")
-                seen[resolved] = name
+                seen[key] = name
 
 
 def check_segment_destinations(*, output: str | os.PathLike | None = None,

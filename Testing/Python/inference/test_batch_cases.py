@@ -311,3 +311,22 @@ def test_maps_of_a_case_given_as_the_batch_folder_are_not_written_into_it(tmp_pa
                                          r".*cases/a: give the maps a folder of their own$"):
         segment_folder(tmp_path / "cases" / "a", tmp_path / "out",
                        segment=_recording_segment([]), probabilities_dir=tmp_path / "cases")
+
+
+def test_an_output_folder_named_in_other_letter_case_is_not_a_case(tmp_path):
+    """``--output-dir cases/Out`` where ``cases/out/`` holds the last run's label maps: one
+    folder on macOS and Windows, so it is the batch's own and not a case that fails."""
+    _case(tmp_path / "cases" / "a")
+    _touch(tmp_path / "cases" / "out", "a.nii.gz")
+    assert [c.case_id for c in find_batch_cases(tmp_path / "cases", tmp_path / "cases" / "Out")] \
+        == ["a"]
+
+
+def test_brain_masks_beside_label_maps_named_in_other_letter_case_are_taken(tmp_path):
+    """``--output-dir out --brain-mask OUT``: the masks beside the label maps, as asked (one
+    folder on macOS and Windows), not two outputs refused as one folder."""
+    _case(tmp_path / "cases" / "a")
+    calls: list = []
+    segment_folder(tmp_path / "cases", tmp_path / "out", segment=_recording_segment(calls),
+                   brain_mask_dir=tmp_path / "OUT")
+    assert calls == [("a.nii.gz", "a_brain_mask.nii.gz")]
