@@ -32,7 +32,12 @@ from omnet.data.naming import (
 )
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.batch_progress import case_line, eta_seconds
-from omnet.inference.outputs import check_destinations, file_key, input_folders
+from omnet.inference.outputs import (
+    check_destinations,
+    file_key,
+    input_folders,
+    written_by_omnet,
+)
 
 __all__ = ["BatchCase", "BatchSummary", "brain_mask_path", "find_batch_cases", "segment_folder"]
 
@@ -126,6 +131,7 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     entries = [e for e in sorted(root.iterdir()) if not is_system_entry(e.name)
                and not is_omnet_output(e.name) and file_key(e) not in ours
                and not (e.is_file() and is_brain_mask(e.name))]
+    entries = _without_omnet_outputs(root, entries)
     anat = [folder for folder in bids_anat_folders(root) if file_key(folder) not in ours]
     if anat:
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
@@ -151,6 +157,19 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     if not cases:
         raise InputError(f"no case folders, 4D images or zipped cases in {root}")
     return cases
+
+
+def _without_omnet_outputs(root: Path, entries: list[Path]) -> list[Path]:
+    """``entries`` less the images whose header says ``omnet segment`` wrote them (a batch
+    with ``--output-dir`` = ``--input-dir`` leaves ``a.nii.gz`` beside ``a/``: the next run
+    took them for two cases a and refused the batch), named in one line."""
+    ours = [e for e in entries if e.is_file() and is_image_path(e) and written_by_omnet(e)]
+    if ours:
+        names = ", ".join(e.name for e in ours[:3]) + (f" and {len(ours) - 3} more"
+                                                      if len(ours) > 3 else "")
+        log.info("%s: %s written by omnet segment (the header says so), not cases", root,
+                 names)
+    return [e for e in entries if e not in ours]
 
 
 def _entry_cases(entries: list[Path], out: Path) -> list[BatchCase]:

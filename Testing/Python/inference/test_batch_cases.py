@@ -330,3 +330,47 @@ def test_brain_masks_beside_label_maps_named_in_other_letter_case_are_taken(tmp_
     segment_folder(tmp_path / "cases", tmp_path / "out", segment=_recording_segment(calls),
                    brain_mask_dir=tmp_path / "OUT")
     assert calls == [("a.nii.gz", "a_brain_mask.nii.gz")]
+
+
+def _writing_segment(segmented: list):
+    """A stand-in for omnet.segment that writes a label map as it does: described in its
+    header."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from omnet.inference.outputs import label_description, write_image
+    from omnet.labels import BRATS2018
+
+    def segment(source, output, **options):
+        segmented.append(Path(source).name)
+        image = sitk.GetImageFromArray(np.zeros((2, 3, 4), dtype=np.uint8))
+        write_image(image, output, label_description(BRATS2018))
+        return type("Result", (), {"report": {}})()
+
+    return segment
+
+
+@pytest.mark.parametrize("again", ["same folder", "a folder of its own"])
+def test_label_maps_a_batch_wrote_among_its_cases_are_not_cases_next_time(tmp_path, caplog,
+                                                                         again):
+    """``--output-dir cases --input-dir cases`` leaves ``cases/a.nii.gz`` beside ``cases/a/``;
+    run again with a case added (or into ``cases/omnet``), ``a.nii.gz`` was a second case a
+    and the batch was refused. Its header says omnet segment wrote it: not a case."""
+    import logging
+
+    cases = tmp_path / "cases"
+    _case(cases / "a")
+    segmented: list = []
+    segment_folder(cases, cases, segment=_writing_segment(segmented))
+    _case(cases / "b")
+    out = cases if again == "same folder" else cases / "omnet"
+    with caplog.at_level(logging.INFO, logger="omnet.inference.batch"):
+        summary = segment_folder(cases, out, segment=_writing_segment(segmented))
+    assert [(c.case_id, c.source.name) for c in summary.cases] == [("a", "a"), ("b", "b")]
+    if again == "same folder":
+        assert [c.status for c in summary.cases] == ["skipped", "segmented"]
+        assert segmented == ["a", "b"]
+    else:
+        assert segmented == ["a", "a", "b"]
+    assert f"{cases}: a.nii.gz written by omnet segment (the header says so), not cases" in \
+        [r.getMessage() for r in caplog.records]
