@@ -58,6 +58,9 @@ class BatchCase:
     error: str | None = None
     report: dict | None = None
     seconds: float | None = None  # how long segmenting it took
+    #: the files a case folder holds, listed (no image read) where the batch folder is the
+    #: case: outputs must not be written over them
+    files: tuple[Path, ...] = ()
 
     def to_dict(self) -> dict:
         written = self.status in ("segmented", "skipped")  # a failed case wrote nothing
@@ -151,8 +154,9 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
                  root)
-        return _check_nothing_written_twice([BatchCase(case_id, root, out / f"{case_id}.nii.gz")],
-                                            brain_mask_dir)
+        files = tuple(e for e in entries if e.is_file() and is_image_path(e))
+        return _check_nothing_written_twice(
+            [BatchCase(case_id, root, out / f"{case_id}.nii.gz", files=files)], brain_mask_dir)
     cases = _check_nothing_written_twice(_entry_cases(entries, out), brain_mask_dir)
     if not cases:
         raise InputError(f"no case folders, 4D images or zipped cases in {root}")
@@ -286,9 +290,10 @@ def _check_side_folders(input_dir: str | os.PathLike, cases: list[BatchCase],
 
 
 def _input_files(case: BatchCase) -> list[Path]:
-    """The files a case reads (a case folder's are found only when it is segmented)."""
+    """The files a case reads: those of a case folder given as the batch folder as listed
+    (all its images but the batch's outputs), others' found only when it is segmented."""
     files = [case.source] if isinstance(case.source, Path) else case.source.all_paths()
-    return [path for path in files if not path.is_dir()]
+    return [path for path in [*files, *case.files] if not path.is_dir()]
 
 
 def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, *,

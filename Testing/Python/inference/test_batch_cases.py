@@ -374,3 +374,29 @@ def test_label_maps_a_batch_wrote_among_its_cases_are_not_cases_next_time(tmp_pa
         assert segmented == ["a", "a", "b"]
     assert f"{cases}: a.nii.gz written by omnet segment (the header says so), not cases" in \
         [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_case_given_as_the_batch_folder_is_not_written_over_before_any_case(tmp_path,
+                                                                            overwrite):
+    """``--input-dir P01 --output-dir P01`` where ``P01/P01.nii.gz`` is another tool's
+    label map: it was taken for the batch's output (case skipped as done) or, with
+    ``--overwrite``, replaced; the folder's files were listed only when it was segmented."""
+    case = _case(tmp_path / "P01")
+    _touch(case, "P01.nii.gz")
+    calls: list = []
+    with pytest.raises(InputError, match=r"^the label map of case P01 would be written over "
+                                         r".*P01\.nii\.gz, an input of case P01: write the "
+                                         r"batch's outputs to another folder$"):
+        segment_folder(case, case, segment=_recording_segment(calls), overwrite=overwrite)
+    assert calls == []
+
+
+def test_a_case_given_as_the_batch_folder_and_written_into_runs_again(tmp_path):
+    """Its own label map, ``P01/P01.nii.gz``, is the batch's output, not one of its files."""
+    case = _case(tmp_path / "P01")
+    segmented: list = []
+    segment_folder(case, case, segment=_writing_segment(segmented))
+    summary = segment_folder(case, case, segment=_writing_segment(segmented))
+    assert [c.status for c in summary.cases] == ["skipped"]
+    assert segmented == ["P01"]
