@@ -32,7 +32,12 @@ from omnet.data.naming import (
 )
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.batch_progress import case_line, eta_seconds
-from omnet.inference.outputs import check_destinations, file_key, input_folders
+from omnet.inference.outputs import (
+    check_destinations,
+    file_key,
+    input_folders,
+    written_by_omnet,
+)
 
 __all__ = ["BatchCase", "BatchSummary", "brain_mask_path", "find_batch_cases", "segment_folder"]
 
@@ -53,6 +58,9 @@ class BatchCase:
     error: str | None = None
     report: dict | None = None
     seconds: float | None = None  # how long segmenting it took
+    #: the files a case folder holds, listed (no image read) where the batch folder is the
+    #: case: outputs must not be written over them
+    files: tuple[Path, ...] = ()
 
     def to_dict(self) -> dict:
         written = self.status in ("segmented", "skipped")  # a failed case wrote nothing
@@ -122,11 +130,12 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
     out = Path(output_dir)
-    ours = {Path(p).resolve() for p in (out, *other_outputs) if p is not None}
+    ours = {file_key(p) for p in (out, *other_outputs) if p is not None}
     entries = [e for e in sorted(root.iterdir()) if not is_system_entry(e.name)
-               and not is_omnet_output(e.name) and e.resolve() not in ours
+               and not is_omnet_output(e.name) and file_key(e) not in ours
                and not (e.is_file() and is_brain_mask(e.name))]
-    anat = [folder for folder in bids_anat_folders(root) if folder.resolve() not in ours]
+    entries = _without_omnet_outputs(root, entries)
+    anat = [folder for folder in bids_anat_folders(root) if file_key(folder) not in ours]
     if anat:
         log.info("%s is a BIDS dataset: %d anat folders", root, len(anat))
         return _check_nothing_written_twice(
@@ -145,12 +154,26 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
                  root)
-        return _check_nothing_written_twice([BatchCase(case_id, root, out / f"{case_id}.nii.gz")],
-                                            brain_mask_dir)
+        files = tuple(e for e in entries if e.is_file() and is_image_path(e))
+        return _check_nothing_written_twice(
+            [BatchCase(case_id, root, out / f"{case_id}.nii.gz", files=files)], brain_mask_dir)
     cases = _check_nothing_written_twice(_entry_cases(entries, out), brain_mask_dir)
     if not cases:
         raise InputError(f"no case folders, 4D images or zipped cases in {root}")
     return cases
+
+
+def _without_omnet_outputs(root: Path, entries: list[Path]) -> list[Path]:
+    """``entries`` less the images whose header says ``omnet segment`` wrote them (a batch
+    with ``--output-dir`` = ``--input-dir`` leaves ``a.nii.gz`` beside ``a/``: the next run
+    took them for two cases a and refused the batch), named in one line."""
+    ours = [e for e in entries if e.is_file() and is_image_path(e) and written_by_omnet(e)]
+    if ours:
+        names = ", ".join(e.name for e in ours[:3]) + (f" and {len(ours) - 3} more"
+                                                      if len(ours) > 3 else "")
+        log.info("%s: %s written by omnet segment (the header says so), not cases", root,
+                 names)
+    return [e for e in entries if e not in ours]
 
 
 def _entry_cases(entries: list[Path], out: Path) -> list[BatchCase]:
@@ -267,9 +290,10 @@ def _check_side_folders(input_dir: str | os.PathLike, cases: list[BatchCase],
 
 
 def _input_files(case: BatchCase) -> list[Path]:
-    """The files a case reads (a case folder's are found only when it is segmented)."""
+    """The files a case reads: those of a case folder given as the batch folder as listed
+    (all its images but the batch's outputs), others' found only when it is segmented."""
     files = [case.source] if isinstance(case.source, Path) else case.source.all_paths()
-    return [path for path in files if not path.is_dir()]
+    return [path for path in [*files, *case.files] if not path.is_dir()]
 
 
 def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, *,
@@ -295,7 +319,7 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     done before the stop is still reported.
     """
     masks_beside_maps = (brain_mask_dir is not None
-                         and Path(brain_mask_dir).resolve() == Path(output_dir).resolve())
+                         and file_key(brain_mask_dir) == file_key(output_dir))
     check_destinations(folders={"the output folder": output_dir,
                                 "the probabilities folder": probabilities_dir,
                                 "the attention folder": attention_dir,

@@ -18,12 +18,12 @@ from omnet.measurement.volumes import region_volumes_ml
 from omnet.preprocessing.crop import BBox, paste_back
 from omnet.utils.atomic import atomic_path, outermost_missing, partial_folder
 
-__all__ = ["BRAIN_MASK_DESCRIPTION", "PROBABILITY_NAMES", "UNCERTAINTY_DESCRIPTION",
-           "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
+__all__ = ["BRAIN_MASK_DESCRIPTION", "DESCRIPTION_PREFIX", "PROBABILITY_NAMES",
+           "UNCERTAINTY_DESCRIPTION", "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
            "check_file_destination", "check_folder_destination", "check_image_destination",
            "check_not_inputs", "check_segment_destinations", "file_key", "input_folders",
            "label_description", "label_volumes_ml", "probability_images", "to_image",
-           "write_image", "write_images"]
+           "write_image", "write_images", "written_by_omnet"]
 
 #: Image formats SimpleITK writes, told by the file name's ending.
 WRITABLE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -36,6 +36,10 @@ PROBABILITY_NAMES = {
 }
 
 
+#: How the header text of every image ``omnet segment`` writes begins (label maps, brain
+#: masks, probability, attention and uncertainty maps): a batch tells its own outputs from
+#: cases by it.
+DESCRIPTION_PREFIX = "OMNet "
 #: What each side output holds, in its file's header (NIfTI ``descrip``, 80 characters at
 #: most: ``fslhd``, FSLeyes, nibabel show it), so a file opened alone says what it is.
 BRAIN_MASK_DESCRIPTION = "OMNet brain mask: 1 brain, 0 outside"
@@ -49,6 +53,21 @@ def label_description(scheme: LabelScheme) -> str:
     """The label map's header text: which value is which sub-region."""
     return (f"{LABEL_DESCRIPTION_PREFIX} ({scheme.name}): {scheme.necrotic} necrotic, "
             f"{scheme.edema} edema, {scheme.enhancing} enhancing")
+
+
+def written_by_omnet(path: str | os.PathLike) -> bool:
+    """Whether the image at ``path`` says in its header that ``omnet segment`` wrote it (only
+    the header is read; an unreadable file is not): ``--output-dir`` = ``--input-dir`` puts
+    ``cases/a.nii.gz`` beside ``cases/a/``, which the next batch took for a second case a."""
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError:
+        return False
+    notes = [reader.GetMetaData(key) for key in ("ITK_FileNotes", "descrip")
+             if reader.HasMetaDataKey(key)]
+    return any(note.strip().startswith(DESCRIPTION_PREFIX) for note in notes)
 
 
 def label_volumes_ml(labels: np.ndarray, scheme: LabelScheme,
@@ -127,8 +146,10 @@ def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = N
                        folders: dict[str, str | os.PathLike | None] | None = None) -> None:
     """Refuse, before any work, every given destination (what -> path) that cannot be
     written, or that two outputs share (an image's data file beside its ``.mhd`` header
-    too): so a bad one never leaves the others written."""
-    seen: dict[Path, str] = {}
+    too): so a bad one never leaves the others written. Paths are compared by
+    :func:`file_key`, letter case ignored, as the other checks do: on macOS and Windows
+    ``-o X.nii.gz --brain-mask x.nii.gz`` is one file."""
+    seen: dict[str, str] = {}
     for checks, check in ((images, check_image_destination), (files, check_file_destination),
                           (folders, check_folder_destination)):
         for what, path in (checks or {}).items():
@@ -139,11 +160,11 @@ def check_destinations(*, images: dict[str, str | os.PathLike | None] | None = N
             for name, written in ((what, Path(path)), (f"{what}'s data file", data)):
                 if written is None:
                     continue
-                resolved = written.resolve()
-                if resolved in seen:
-                    raise InputError(f"{seen[resolved]} and {name} are both {written}: give "
+                key = file_key(written)
+                if key in seen:
+                    raise InputError(f"{seen[key]} and {name} are both {written}: give "
                                      f"each its own path")
-                seen[resolved] = name
+                seen[key] = name
 
 
 def check_segment_destinations(*, output: str | os.PathLike | None = None,

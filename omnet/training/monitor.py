@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -90,11 +91,16 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _keep_until(path: Path, columns: list[str], iteration: int) -> None:
-    """Drop rows logged after ``iteration`` (a resumed run redoes them)."""
-    rows = [r for r in read_csv(path) if int(float(r["iteration"])) <= iteration]
+def _row_iteration(row: dict[str, str]) -> int:
+    return int(float(row["iteration"]))
+
+
+def _keep_rows(path: Path, columns: list[str], keep: Callable[[int], bool]) -> set[int]:
+    """Rewrite ``path`` with the rows whose iteration ``keep`` accepts; their iterations."""
+    rows = [r for r in read_csv(path) if keep(_row_iteration(r))]
     lines = [",".join(columns)] + [",".join(r.get(c, "") for c in columns) for r in rows]
     atomic_write_text(path, "\n".join(lines) + "\n")
+    return {_row_iteration(r) for r in rows}
 
 
 class CsvSink(Monitor):
@@ -110,12 +116,20 @@ class CsvSink(Monitor):
         self.train_path = Path(run_dir) / "metrics.csv"
         self.valid_path = Path(run_dir) / "validation.csv"
         self._files: dict[str, Any] = {}
+        self._validated: set[int] = set()  # iterations validation.csv holds from earlier runs
 
     def on_start(self, iteration: int, total: int) -> None:
+        """Drop the rows logged after ``iteration`` (a resumed run redoes them) and open
+        both files to append."""
         for path, columns in ((self.train_path, self.TRAIN), (self.valid_path, self.VALID)):
-            _keep_until(path, columns, iteration)
-            self._files[path.name] = open(  # noqa: SIM115 - open for the whole run
-                path, "a", encoding="utf-8", newline="")
+            kept = _keep_rows(path, columns, lambda logged: logged <= iteration)
+            if path == self.valid_path:
+                self._validated = kept
+            self._open(path)
+
+    def _open(self, path: Path) -> None:
+        self._files[path.name] = open(  # noqa: SIM115 - open for the whole run
+            path, "a", encoding="utf-8", newline="")
 
     def _write(self, name: str, values: list[Any]) -> None:
         f = self._files[name]
@@ -130,6 +144,13 @@ class CsvSink(Monitor):
                                            r.patches, r.patches_per_s, r.seconds])
 
     def on_validation(self, r: ValidationRecord) -> None:
+        """One row per iteration: a validation that an earlier run recorded (a resume redid
+        it, and was stopped before its checkpoint said so) replaces that run's row."""
+        if r.iteration in self._validated:
+            self._files.pop(self.valid_path.name).close()
+            self._validated = _keep_rows(self.valid_path, self.VALID,
+                                         lambda logged: logged != r.iteration)
+            self._open(self.valid_path)
         d = r.dice
         self._write(self.valid_path.name, [r.iteration, d.get("whole"), d.get("core"),
                                            d.get("enhancing"), r.score, int(r.best), r.seconds])

@@ -311,3 +311,92 @@ def test_maps_of_a_case_given_as_the_batch_folder_are_not_written_into_it(tmp_pa
                                          r".*cases/a: give the maps a folder of their own$"):
         segment_folder(tmp_path / "cases" / "a", tmp_path / "out",
                        segment=_recording_segment([]), probabilities_dir=tmp_path / "cases")
+
+
+def test_an_output_folder_named_in_other_letter_case_is_not_a_case(tmp_path):
+    """``--output-dir cases/Out`` where ``cases/out/`` holds the last run's label maps: one
+    folder on macOS and Windows, so it is the batch's own and not a case that fails."""
+    _case(tmp_path / "cases" / "a")
+    _touch(tmp_path / "cases" / "out", "a.nii.gz")
+    assert [c.case_id for c in find_batch_cases(tmp_path / "cases", tmp_path / "cases" / "Out")] \
+        == ["a"]
+
+
+def test_brain_masks_beside_label_maps_named_in_other_letter_case_are_taken(tmp_path):
+    """``--output-dir out --brain-mask OUT``: the masks beside the label maps, as asked (one
+    folder on macOS and Windows), not two outputs refused as one folder."""
+    _case(tmp_path / "cases" / "a")
+    calls: list = []
+    segment_folder(tmp_path / "cases", tmp_path / "out", segment=_recording_segment(calls),
+                   brain_mask_dir=tmp_path / "OUT")
+    assert calls == [("a.nii.gz", "a_brain_mask.nii.gz")]
+
+
+def _writing_segment(segmented: list):
+    """A stand-in for omnet.segment that writes a label map as it does: described in its
+    header."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from omnet.inference.outputs import label_description, write_image
+    from omnet.labels import BRATS2018
+
+    def segment(source, output, **options):
+        segmented.append(Path(source).name)
+        image = sitk.GetImageFromArray(np.zeros((2, 3, 4), dtype=np.uint8))
+        write_image(image, output, label_description(BRATS2018))
+        return type("Result", (), {"report": {}})()
+
+    return segment
+
+
+@pytest.mark.parametrize("again", ["same folder", "a folder of its own"])
+def test_label_maps_a_batch_wrote_among_its_cases_are_not_cases_next_time(tmp_path, caplog,
+                                                                         again):
+    """``--output-dir cases --input-dir cases`` leaves ``cases/a.nii.gz`` beside ``cases/a/``;
+    run again with a case added (or into ``cases/omnet``), ``a.nii.gz`` was a second case a
+    and the batch was refused. Its header says omnet segment wrote it: not a case."""
+    import logging
+
+    cases = tmp_path / "cases"
+    _case(cases / "a")
+    segmented: list = []
+    segment_folder(cases, cases, segment=_writing_segment(segmented))
+    _case(cases / "b")
+    out = cases if again == "same folder" else cases / "omnet"
+    with caplog.at_level(logging.INFO, logger="omnet.inference.batch"):
+        summary = segment_folder(cases, out, segment=_writing_segment(segmented))
+    assert [(c.case_id, c.source.name) for c in summary.cases] == [("a", "a"), ("b", "b")]
+    if again == "same folder":
+        assert [c.status for c in summary.cases] == ["skipped", "segmented"]
+        assert segmented == ["a", "b"]
+    else:
+        assert segmented == ["a", "a", "b"]
+    assert f"{cases}: a.nii.gz written by omnet segment (the header says so), not cases" in \
+        [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_case_given_as_the_batch_folder_is_not_written_over_before_any_case(tmp_path,
+                                                                            overwrite):
+    """``--input-dir P01 --output-dir P01`` where ``P01/P01.nii.gz`` is another tool's
+    label map: it was taken for the batch's output (case skipped as done) or, with
+    ``--overwrite``, replaced; the folder's files were listed only when it was segmented."""
+    case = _case(tmp_path / "P01")
+    _touch(case, "P01.nii.gz")
+    calls: list = []
+    with pytest.raises(InputError, match=r"^the label map of case P01 would be written over "
+                                         r".*P01\.nii\.gz, an input of case P01: write the "
+                                         r"batch's outputs to another folder$"):
+        segment_folder(case, case, segment=_recording_segment(calls), overwrite=overwrite)
+    assert calls == []
+
+
+def test_a_case_given_as_the_batch_folder_and_written_into_runs_again(tmp_path):
+    """Its own label map, ``P01/P01.nii.gz``, is the batch's output, not one of its files."""
+    case = _case(tmp_path / "P01")
+    segmented: list = []
+    segment_folder(case, case, segment=_writing_segment(segmented))
+    summary = segment_folder(case, case, segment=_writing_segment(segmented))
+    assert [c.status for c in summary.cases] == ["skipped"]
+    assert segmented == ["P01"]

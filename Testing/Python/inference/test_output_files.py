@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -134,11 +135,19 @@ def test_an_output_whose_data_file_is_an_inputs_data_file_is_refused(tmp_path, n
         check_not_inputs({"the label map": tmp_path / f"voxels{suffix}"}, [tmp_path / name])
 
 
-def test_two_outputs_sharing_a_data_file_are_refused(tmp_path):
-    # -o labels.mhd --brain-mask labels.MHD: two headers, one labels.zraw, so the label
-    # map's header read the brain mask's voxels
-    with pytest.raises(InputError, match=r"^the label map's data file and the brain mask's "
-                                         r"data file are both .*labels\.zraw: give each its "
-                                         r"own path$"):
-        check_destinations(images={"the label map": tmp_path / "labels.mhd",
-                                   "the brain mask": tmp_path / "labels.MHD"})
+@pytest.mark.parametrize("first, second", [("X.nii.gz", "x.nii.gz"),
+                                           ("labels.mhd", "labels.MHD")])
+def test_two_outputs_differing_only_in_letter_case_are_refused(tmp_path, first, second):
+    # -o X.nii.gz --brain-mask x.nii.gz: one file on macOS and Windows, so the brain mask
+    # replaced the label map (-o labels.mhd --brain-mask labels.MHD shared labels.zraw too);
+    # compared as file_key does, whatever the file system under the test
+    with pytest.raises(InputError, match=rf"^the label map and the brain mask are both "
+                                         rf".*{re.escape(second)}: give each its own path$"):
+        check_destinations(images={"the label map": tmp_path / first,
+                                   "the brain mask": tmp_path / second})
+
+
+def test_a_report_differing_from_the_label_map_only_in_letter_case_is_refused(tmp_path):
+    with pytest.raises(InputError, match=r"^the label map and the report are both "):
+        check_destinations(images={"the label map": tmp_path / "Result.nii.gz"},
+                           files={"the report": tmp_path / "result.NII.GZ"})

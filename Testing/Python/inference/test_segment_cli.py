@@ -294,6 +294,23 @@ def test_a_batch_written_inside_its_input_folder_runs_again(capsys, phantom_case
     assert "0 segmented, 1 skipped (output exists), 0 failed" in again[1]
 
 
+def test_a_batch_written_into_its_input_folder_runs_again_with_a_case_added(
+        capsys, phantom_case, tiny_model_file, tmp_path):
+    """``--output-dir`` = ``--input-dir``: ``cases/a.nii.gz`` beside ``cases/a/`` is the label
+    map omnet segment wrote (its header says so), so the next run skips case a and segments
+    the new case b (it was refused: "a/ and a.nii.gz are both case a")."""
+    cases = tmp_path / "cases"
+    phantom_case(shape=(16, 24, 24), name="a", root=cases)
+    argv = ["--input-dir", cases, "--output-dir", cases, "--model", tiny_model_file,
+            "--device", "cpu", "--progress-format", "none"]
+    first = _run(capsys, *argv)
+    phantom_case(shape=(16, 24, 24), name="b", root=cases)
+    again = _run(capsys, *argv)
+    assert (first[0], again[0]) == (0, 0), again[2]
+    assert "1 segmented, 1 skipped (output exists), 0 failed" in again[1]
+    assert sorted(p.name for p in cases.iterdir()) == ["a", "a.nii.gz", "b", "b.nii.gz"]
+
+
 def test_a_case_folder_given_as_the_batch_folder_is_one_case(capsys, phantom_case,
                                                               tiny_model_file, tmp_path):
     case = Path(phantom_case(shape=(16, 24, 24), name="p9", root=tmp_path / "cases"))

@@ -206,6 +206,29 @@ def test_resume_redoes_a_validation_that_a_stop_cut_short(synthetic_dataset, tmp
     assert card.metrics["validation_iteration"] == int(best["iteration"])
 
 
+def test_a_validation_redone_twice_keeps_one_row_in_the_log(tmp_path):
+    """A resume redoes the validation of iteration 3 and is killed before its checkpoint
+    says so; the next resume validates iteration 3 again: its row replaces the killed run's
+    (there were two rows for iteration 3), and the rows before it stay."""
+    from omnet.training.monitor import CsvSink, ValidationRecord, read_csv
+
+    def validated(sink: CsvSink, iteration: int, whole: float) -> None:
+        sink.on_validation(ValidationRecord(iteration, {"whole": whole, "core": 0.5,
+                                                        "enhancing": 0.25}, False, 1.0))
+
+    first = CsvSink(tmp_path)
+    first.on_start(0, 6)
+    validated(first, 1, 0.1)
+    first.close()  # stopped during the validation of iteration 3: nothing of it written
+    for whole in (0.3, 0.4):  # two resumes from the checkpoint of iteration 3
+        resumed = CsvSink(tmp_path)
+        resumed.on_start(3, 6)
+        validated(resumed, 3, whole)
+        resumed.close()  # killed before the checkpoint
+    rows = read_csv(tmp_path / "validation.csv")
+    assert [(r["iteration"], r["dice_whole"]) for r in rows] == [("1", "0.1"), ("3", "0.4")]
+
+
 def test_resume_of_a_finished_run_says_so_and_rewrites_nothing(synthetic_dataset, tmp_path,
                                                                capsys):
     """--resume with no new --iterations on a run that is done: one line saying how to extend
