@@ -13,17 +13,18 @@ import SimpleITK as sitk
 
 from omnet.data.detached import DETACHED_SUFFIXES, data_file_named, data_file_written
 from omnet.errors import InputError
-from omnet.labels import LABEL_DESCRIPTION_PREFIX, LabelScheme
+from omnet.inference.attention import ATTENTION_FILES
+from omnet.labels import LABEL_DESCRIPTION_PREFIX, SCHEMES, LabelScheme
 from omnet.measurement.volumes import region_volumes_ml
 from omnet.preprocessing.crop import BBox, paste_back
 from omnet.utils.atomic import atomic_path, outermost_missing, partial_folder
 
-__all__ = ["BRAIN_MASK_DESCRIPTION", "DESCRIPTION_PREFIX", "PROBABILITY_NAMES",
+__all__ = ["BRAIN_MASK_DESCRIPTION", "OMNET_DESCRIPTIONS", "PROBABILITY_NAMES",
            "UNCERTAINTY_DESCRIPTION", "WRITABLE_SUFFIXES", "attention_images", "check_destinations",
            "check_file_destination", "check_folder_destination", "check_image_destination",
            "check_not_inputs", "check_segment_destinations", "file_key", "input_folders",
-           "label_description", "label_volumes_ml", "probability_images", "to_image",
-           "write_image", "write_images", "written_by_omnet"]
+           "label_description", "label_volumes_ml", "map_description", "probability_images",
+           "to_image", "write_image", "write_images", "written_by_omnet"]
 
 #: Image formats SimpleITK writes, told by the file name's ending.
 WRITABLE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
@@ -35,11 +36,6 @@ PROBABILITY_NAMES = {
     "task3": ("not_enhancing", "enhancing"),
 }
 
-
-#: How the header text of every image ``omnet segment`` writes begins (label maps, brain
-#: masks, probability, attention and uncertainty maps): a batch tells its own outputs from
-#: cases by it.
-DESCRIPTION_PREFIX = "OMNet "
 #: What each side output holds, in its file's header (NIfTI ``descrip``, 80 characters at
 #: most: ``fslhd``, FSLeyes, nibabel show it), so a file opened alone says what it is.
 BRAIN_MASK_DESCRIPTION = "OMNet brain mask: 1 brain, 0 outside"
@@ -49,16 +45,53 @@ UNCERTAINTY_DESCRIPTION = ("OMNet uncertainty: share of mirrored runs off their 
                            "class, 0-1")
 
 
-def label_description(scheme: LabelScheme) -> str:
-    """The label map's header text: which value is which sub-region."""
+#: The kinds of maps written one file per name in a folder, and their names.
+_MAP_NAMES = {"probability": tuple(f"{task}_{name}" for task, names in PROBABILITY_NAMES.items()
+                                   for name in names),
+              "attention map": ATTENTION_FILES}
+
+
+def _label_text(scheme: LabelScheme) -> str:
     return (f"{LABEL_DESCRIPTION_PREFIX} ({scheme.name}): {scheme.necrotic} necrotic, "
             f"{scheme.edema} edema, {scheme.enhancing} enhancing")
 
 
+def _map_text(kind: str, name: str) -> str:
+    return f"OMNet {kind}: {name}"
+
+
+#: The header text of every image ``omnet segment`` writes (the label map of each scheme,
+#: the brain mask, the uncertainty map, each probability and attention map): its writers take
+#: theirs from here and :func:`written_by_omnet` knows only these, so the two cannot drift.
+OMNET_DESCRIPTIONS = frozenset({
+    BRAIN_MASK_DESCRIPTION, UNCERTAINTY_DESCRIPTION,
+    *(_label_text(scheme) for scheme in SCHEMES.values()),
+    *(_map_text(kind, name) for kind, names in _MAP_NAMES.items() for name in names)})
+
+
+def _listed(text: str) -> str:
+    """``text``, one of :data:`OMNET_DESCRIPTIONS`; a new output must be listed there first,
+    or the next batch would take the file for a case."""
+    if text not in OMNET_DESCRIPTIONS:
+        raise ValueError(f"{text!r} is not among OMNET_DESCRIPTIONS")
+    return text
+
+
+def label_description(scheme: LabelScheme) -> str:
+    """The label map's header text: which value is which sub-region."""
+    return _listed(_label_text(scheme))
+
+
+def map_description(kind: str, name: str) -> str:
+    """A probability or attention map's header text (``OMNet probability: task1_edema``)."""
+    return _listed(_map_text(kind, name))
+
+
 def written_by_omnet(path: str | os.PathLike) -> bool:
-    """Whether the image at ``path`` says in its header that ``omnet segment`` wrote it (only
-    the header is read; an unreadable file is not): ``--output-dir`` = ``--input-dir`` puts
-    ``cases/a.nii.gz`` beside ``cases/a/``, which the next batch took for a second case a."""
+    """Whether the image at ``path`` says in its header that ``omnet segment`` wrote it, in
+    one of :data:`OMNET_DESCRIPTIONS` (only the header is read; an unreadable file is not):
+    ``--output-dir`` = ``--input-dir`` puts ``cases/a.nii.gz`` beside ``cases/a/``, which the
+    next batch took for a second case a. Another text that merely begins "OMNet " is not."""
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -67,7 +100,7 @@ def written_by_omnet(path: str | os.PathLike) -> bool:
         return False
     notes = [reader.GetMetaData(key) for key in ("ITK_FileNotes", "descrip")
              if reader.HasMetaDataKey(key)]
-    return any(note.strip().startswith(DESCRIPTION_PREFIX) for note in notes)
+    return any(note.strip() in OMNET_DESCRIPTIONS for note in notes)
 
 
 def label_volumes_ml(labels: np.ndarray, scheme: LabelScheme,
@@ -303,6 +336,8 @@ def attention_images(volumes: dict[str, np.ndarray],
 def write_images(images: dict[str, sitk.Image], folder: str | os.PathLike,
                  kind: str) -> list[str]:
     """Write each image as ``folder/<name>.nii.gz``, described in its header as
-    ``OMNet <kind>: <name>``; returns the paths written."""
-    return [str(write_image(image, Path(folder) / f"{name}.nii.gz", f"OMNet {kind}: {name}"))
+    ``OMNet <kind>: <name>`` (:func:`map_description`, all found before the first is
+    written); returns the paths written."""
+    described = {name: map_description(kind, name) for name in images}
+    return [str(write_image(image, Path(folder) / f"{name}.nii.gz", described[name]))
             for name, image in images.items()]

@@ -400,3 +400,35 @@ def test_a_case_given_as_the_batch_folder_and_written_into_runs_again(tmp_path):
     summary = segment_folder(case, case, segment=_writing_segment(segmented))
     assert [c.status for c in summary.cases] == ["skipped"]
     assert segmented == ["P01"]
+
+
+def _described_image(path: Path, description: str) -> Path:
+    """A small image whose header (NIfTI description) holds ``description``."""
+    import numpy as np
+    import SimpleITK as sitk
+
+    from omnet.inference.outputs import write_image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_image(sitk.GetImageFromArray(np.zeros((2, 3, 4), dtype=np.uint8)), path,
+                       description)
+
+
+@pytest.mark.parametrize("description, a_case", [
+    ("OMNet tumour labels (brats2018): 1 necrotic, 2 edema, 4 enhancing", False),
+    ("OMNet tumour labels (msd): 2 necrotic, 1 edema, 3 enhancing", False),
+    ("OMNet brain mask: 1 brain, 0 outside", False),
+    ("OMNet uncertainty: share of mirrored runs off their average's class, 0-1", False),
+    ("OMNet probability: task3_enhancing", False),
+    ("OMNet attention map: cga_tumour_bottom_channel", False),
+    ("OMNet 4D export: flair, t1, t1ce, t2", True),
+    ("OMNet probability: my own map", True)])
+def test_only_what_omnet_segment_writes_in_a_header_marks_an_image_as_its_own(
+        tmp_path, description, a_case):
+    """An image whose header merely begins "OMNet " (another tool's, a user's) was left out
+    of the cases without a word."""
+    cases = tmp_path / "cases"
+    _case(cases / "a")
+    _described_image(cases / "x.nii.gz", description)
+    expected = ["a", "x"] if a_case else ["a"]
+    assert [c.case_id for c in find_batch_cases(cases, tmp_path / "out")] == expected

@@ -68,6 +68,18 @@ def test_attention_maps_are_described_by_name(phantom_case, tiny_model, tmp_path
     assert image.GetMetaData("descrip") == "OMNet attention map: cga_core_pt"
 
 
+def test_a_map_whose_header_text_is_not_listed_is_not_written(tmp_path):
+    # a batch knows omnet segment's own files by OMNET_DESCRIPTIONS only: a map written with
+    # a text not listed there would be taken for a case by the next batch
+    from omnet.inference.outputs import write_images
+
+    images = {"task1_edema": _labels(), "task4_new": _labels()}
+    with pytest.raises(ValueError, match=r"^'OMNet probability: task4_new' is not among "
+                                         r"OMNET_DESCRIPTIONS$"):
+        write_images(images, tmp_path / "p", "probability")
+    assert not (tmp_path / "p").exists()
+
+
 def test_the_report_lists_every_kind_of_file_and_the_readme_every_field(phantom_case,
                                                                         tiny_model, tmp_path):
     # "uncertainty" was missing from "files" unless asked, where the other kinds are [];
