@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,11 +15,13 @@ from omnet.data.discovery import (
     CaseFiles,
     channel_cases,
     dataset_description,
+    is_dicom_file,
     is_image_path,
     is_system_entry,
 )
 from omnet.data.naming import (
     BRAIN_MASK_SUFFIX,
+    IMAGE_SUFFIXES,
     ROLE_TITLES,
     SEQUENCE_ROLES,
     case_id_from_file,
@@ -114,25 +116,28 @@ def _is_one_case(entries: list[Path]) -> bool:
 
 
 def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike,
-                     other_outputs: tuple[str | os.PathLike | None, ...] = (),
+                     other_outputs: Mapping[str, str | os.PathLike | None] | None = None,
                      brain_mask_dir: str | os.PathLike | None = None) -> list[BatchCase]:
     """Case folders of ``input_dir`` (and 4D image files or zipped case folders lying
     directly in it), by name; a folder holding one case's sequences itself is that one case;
     a BIDS dataset's cases are its ``anat`` folders, named ``sub-01[_ses-pre]``, and a
     folder of nnU-Net channel files (``<case>_0000`` .. ``_0003``) holds one case per stem
     (one missing a channel is listed as failed).
-    The batch's own output folders (``output_dir``, ``other_outputs``), label maps
-    ``omnet segment`` wrote (``*_omnet.nii.gz``) and brain masks (``*_brain_mask.nii.gz``)
-    are never cases, so a batch written inside its input folder can be run again. Cases
-    that would write one file twice, or over an input, are refused
-    (:func:`_check_nothing_written_twice`, with the brain masks of ``brain_mask_dir``)."""
+    The batch's own output folders (``output_dir``, ``other_outputs``: what -> folder),
+    label maps ``omnet segment`` wrote (``*_omnet.nii.gz``) and brain masks
+    (``*_brain_mask.nii.gz``) are never cases, so a batch written inside its input folder
+    can be run again; an output folder that is a case's folder is refused
+    (:func:`_check_no_case_folder_is_an_output`). Cases that would write one file twice, or
+    over an input, are refused (:func:`_check_nothing_written_twice`, with the brain masks
+    of ``brain_mask_dir``)."""
     root = Path(input_dir)
     if not root.is_dir():
         raise InputError(f"input folder not found: {root}")
     out = Path(output_dir)
-    ours = {file_key(p) for p in (out, *other_outputs) if p is not None}
-    entries = [e for e in sorted(root.iterdir()) if not is_system_entry(e.name)
-               and not is_omnet_output(e.name) and file_key(e) not in ours
+    outputs = {"the output folder": out, **(other_outputs or {})}
+    ours = {file_key(p) for p in outputs.values() if p is not None}
+    listed = [e for e in sorted(root.iterdir()) if not is_system_entry(e.name)]
+    entries = [e for e in listed if not is_omnet_output(e.name) and file_key(e) not in ours
                and not (e.is_file() and is_brain_mask(e.name))]
     entries = _without_omnet_outputs(root, entries)
     anat = [folder for folder in bids_anat_folders(root) if file_key(folder) not in ours]
@@ -157,10 +162,49 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         files = tuple(e for e in entries if e.is_file() and is_image_path(e))
         return _check_nothing_written_twice(
             [BatchCase(case_id, root, out / f"{case_id}.nii.gz", files=files)], brain_mask_dir)
+    _check_no_case_folder_is_an_output(root, listed, outputs)
     cases = _check_nothing_written_twice(_entry_cases(entries, out), brain_mask_dir)
     if not cases:
         raise InputError(f"no case folders, 4D images or zipped cases in {root}")
     return cases
+
+
+def _check_no_case_folder_is_an_output(root: Path, listed: list[Path],
+                                       outputs: Mapping[str, str | os.PathLike | None]) -> None:
+    """Refuse an output folder (what -> folder) that is one of ``root``'s case folders: one
+    holding a file a case may read that ``omnet segment`` did not write. ``--output-dir
+    cases/a`` left case a out without a word and wrote the other cases' label maps among its
+    scans; a fresh or empty output folder, or one a batch wrote into, is no case."""
+    folders = {file_key(entry): entry for entry in listed if entry.is_dir()}
+    for what, folder in outputs.items():
+        entry = folders.get(file_key(folder)) if folder is not None else None
+        held = _first_input_file(entry) if entry is not None else None
+        if held is not None:
+            raise InputError(f"{what} {folder} is the folder of case {entry.name} (it holds "
+                             f"{held.relative_to(entry).as_posix()}): the batch would leave "
+                             f"that case out and write among its files; give the outputs a "
+                             f"folder of their own, such as {root / 'omnet'}")
+
+
+def _first_input_file(folder: Path) -> Path | None:
+    """The first file in ``folder`` or below that a case may read (an image, a DICOM file, a
+    zip archive) and that ``omnet segment`` did not write (by name or header): None in an
+    output folder (label maps, brain masks, folders of maps, the report)."""
+    for parent, subfolders, names in os.walk(folder):
+        subfolders[:] = sorted(name for name in subfolders if not is_system_entry(name))
+        for name in sorted(names):
+            path = Path(parent) / name
+            if not is_system_entry(name) and _may_be_read_by_a_case(path):
+                return path
+    return None
+
+
+def _may_be_read_by_a_case(path: Path) -> bool:
+    lower = path.name.lower()
+    if lower.endswith(IMAGE_SUFFIXES):
+        return not (is_omnet_output(path.name) or is_brain_mask(path.name)
+                    or written_by_omnet(path))
+    return lower.endswith(".zip") or is_dicom_file(path)
 
 
 def _without_omnet_outputs(root: Path, entries: list[Path]) -> list[Path]:
@@ -326,7 +370,9 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                                 "the brain mask folder": None if masks_beside_maps
                                 else brain_mask_dir})
     summary = BatchSummary(find_batch_cases(input_dir, output_dir,
-                                            (probabilities_dir, attention_dir, brain_mask_dir),
+                                            {"the probabilities folder": probabilities_dir,
+                                             "the attention folder": attention_dir,
+                                             "the brain mask folder": brain_mask_dir},
                                             brain_mask_dir))
     _check_side_folders(input_dir, summary.cases, {"the probabilities folder": probabilities_dir,
                                                    "the attention folder": attention_dir})

@@ -317,7 +317,7 @@ def test_an_output_folder_named_in_other_letter_case_is_not_a_case(tmp_path):
     """``--output-dir cases/Out`` where ``cases/out/`` holds the last run's label maps: one
     folder on macOS and Windows, so it is the batch's own and not a case that fails."""
     _case(tmp_path / "cases" / "a")
-    _touch(tmp_path / "cases" / "out", "a.nii.gz")
+    _omnet_label_map(tmp_path / "cases" / "out" / "a.nii.gz")
     assert [c.case_id for c in find_batch_cases(tmp_path / "cases", tmp_path / "cases" / "Out")] \
         == ["a"]
 
@@ -412,6 +412,67 @@ def _described_image(path: Path, description: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_image(sitk.GetImageFromArray(np.zeros((2, 3, 4), dtype=np.uint8)), path,
                        description)
+
+
+def _omnet_label_map(path: Path) -> Path:
+    return _described_image(path, "OMNet tumour labels (brats2018): 1 necrotic, 2 edema, "
+                                  "4 enhancing")
+
+
+@pytest.mark.parametrize("option, what", [("output_dir", "output"),
+                                          ("brain_mask_dir", "brain mask"),
+                                          ("probabilities_dir", "probabilities"),
+                                          ("attention_dir", "attention")])
+def test_a_case_folder_given_as_an_output_folder_is_refused_before_any_case(tmp_path, option,
+                                                                           what):
+    """``--output-dir cases/a`` (or a maps' or masks' folder there): case a was left out
+    without a word and the other cases' outputs were written among its scans."""
+    cases = tmp_path / "cases"
+    for name in ("a", "b", "c"):
+        _case(cases / name)
+    folders = {"output_dir": tmp_path / "out", option: cases / "a"}
+    output = folders.pop("output_dir")
+    calls: list = []
+    with pytest.raises(InputError, match=rf"^the {what} folder .*cases/a is the folder of case a "
+                                         r"\(it holds a_flair\.nii\.gz\): the batch would leave "
+                                         r"that case out and write among its files; give the "
+                                         r"outputs a folder of their own, such as "
+                                         r".*cases/omnet$"):
+        segment_folder(cases, output, segment=_recording_segment(calls), **folders)
+    assert calls == []
+    assert sorted(p.name for p in (cases / "a").iterdir()) == [
+        "a_flair.nii.gz", "a_t1.nii.gz", "a_t1ce.nii.gz", "a_t2.nii.gz"]
+
+
+def test_a_dicom_case_folder_given_as_the_output_folder_is_refused(tmp_path):
+    """A case exported from a PACS: series folders of DICOM files without a suffix."""
+    cases = tmp_path / "cases"
+    _case(cases / "b")
+    series = cases / "a" / "SE000001"
+    series.mkdir(parents=True)
+    (series / "IM000001").write_bytes(b"\0" * 128 + b"DICM")
+    with pytest.raises(InputError, match=r"is the folder of case a \(it holds "
+                                         r"SE000001/IM000001\)"):
+        find_batch_cases(cases, cases / "a")
+
+
+@pytest.mark.parametrize("held", ["nothing", "omnet outputs"])
+def test_an_output_folder_inside_the_input_folder_is_not_a_case(tmp_path, held):
+    """A fresh or empty one, or one a batch wrote into (label maps and brain masks, map
+    folders per case, the report): the README's ``--output-dir cases/omnet``."""
+    cases = tmp_path / "cases"
+    _case(cases / "a")
+    out = cases / "omnet"
+    out.mkdir()
+    if held == "omnet outputs":
+        _omnet_label_map(out / "a.nii.gz")
+        _touch(out, "a_brain_mask.nii.gz", "batch.json", ".b.nii.gz.partial-x1")
+        _described_image(out / "maps" / "a" / "task1_edema.nii.gz",
+                         "OMNet probability: task1_edema")
+        _described_image(out / "maps" / "a" / "cga_core_pt.nii.gz",
+                         "OMNet attention map: cga_core_pt")
+    maps = {"the probabilities folder": out / "maps"}
+    assert [c.case_id for c in find_batch_cases(cases, out, maps)] == ["a"]
 
 
 @pytest.mark.parametrize("description, a_case", [

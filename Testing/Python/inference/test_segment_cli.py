@@ -311,6 +311,25 @@ def test_a_batch_written_into_its_input_folder_runs_again_with_a_case_added(
     assert sorted(p.name for p in cases.iterdir()) == ["a", "a.nii.gz", "b", "b.nii.gz"]
 
 
+def test_a_case_folder_given_as_the_output_folder_is_refused_with_nothing_written(
+        capsys, phantom_case, tiny_model_file, tmp_path):
+    """``--output-dir cases/a``: case a was left out without a word and b's label map was
+    written among a's scans."""
+    cases = tmp_path / "cases"
+    for name in ("a", "b"):
+        phantom_case(shape=(16, 24, 24), name=name, root=cases)
+    before = sorted(tmp_path.rglob("*"))
+    code, _out, err = _run(capsys, "--input-dir", cases, "--output-dir", cases / "a",
+                           "--model", tiny_model_file, "--device", "cpu",
+                           "--progress-format", "none")
+    assert code == 2
+    assert _one_error_line(err) == (
+        f"omnet: error: the output folder {cases / 'a'} is the folder of case a (it holds "
+        "a_flair.nii.gz): the batch would leave that case out and write among its files; "
+        f"give the outputs a folder of their own, such as {cases / 'omnet'}")
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 def test_a_case_folder_given_as_the_batch_folder_is_one_case(capsys, phantom_case,
                                                               tiny_model_file, tmp_path):
     case = Path(phantom_case(shape=(16, 24, 24), name="p9", root=tmp_path / "cases"))
