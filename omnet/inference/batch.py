@@ -36,6 +36,7 @@ from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.batch_progress import case_line, eta_seconds
 from omnet.inference.outputs import (
     check_destinations,
+    check_folder_destination,
     file_key,
     input_folders,
     written_by_omnet,
@@ -369,6 +370,8 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                                 "the attention folder": attention_dir,
                                 "the brain mask folder": None if masks_beside_maps
                                 else brain_mask_dir})
+    if masks_beside_maps:  # out and OUT: one folder on macOS and Windows, two on Linux
+        check_folder_destination(brain_mask_dir, "the brain mask folder")
     summary = BatchSummary(find_batch_cases(input_dir, output_dir,
                                             {"the probabilities folder": probabilities_dir,
                                              "the attention folder": attention_dir,

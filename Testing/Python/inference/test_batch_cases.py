@@ -493,3 +493,16 @@ def test_only_what_omnet_segment_writes_in_a_header_marks_an_image_as_its_own(
     _described_image(cases / "x.nii.gz", description)
     expected = ["a", "x"] if a_case else ["a"]
     assert [c.case_id for c in find_batch_cases(cases, tmp_path / "out")] == expected
+
+
+def test_brain_masks_in_a_folder_named_as_the_output_in_other_letter_case_are_checked_first(
+        tmp_path):
+    """``--output-dir out --brain-mask OUT``: two folders on Linux, and ``OUT`` a file was
+    found only as each case failed (it was left out of the check before any case)."""
+    _case(tmp_path / "cases" / "a")
+    (tmp_path / "OUT").write_text("")
+    calls: list = []
+    with pytest.raises(InputError, match=r"folder .*OUT is a file, not a folder$"):
+        segment_folder(tmp_path / "cases", tmp_path / "out", segment=_recording_segment(calls),
+                       brain_mask_dir=tmp_path / "OUT")
+    assert calls == []
