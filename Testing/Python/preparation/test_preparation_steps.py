@@ -98,6 +98,22 @@ def _mixed_skull_states() -> dict[str, sitk.Image]:
     return images
 
 
+def test_mixed_skull_states_extract_each_sequences_brain_once():
+    """The alignment extracts the brain of each skull-on sequence on its own grid; the skull
+    strip reuses FLAIR's, carried onto the T1c's grid, instead of extracting it again (HD-BET
+    costs 25-60 s a sequence on a CPU)."""
+    extractor = EllipsoidExtractor()
+    prepared = prepare(_mixed_skull_states(), PrepareSettings(), extractor=extractor)
+    assert extractor.calls == {"flair": 1, "t1": 1, "t2": 1, "t1ce": 1}
+    step = prepared.steps[2]
+    assert step["done"] and step["masks_from_alignment"] == ["flair", "t1", "t2"]
+    stripped = prepare(head_case(**GRID), PrepareSettings(register="off"))
+    assert prepared.brain.shape == stripped.brain.shape
+    overlap = 2 * (prepared.brain & stripped.brain).sum() / (prepared.brain.sum()
+                                                             + stripped.brain.sum())
+    assert overlap > 0.99
+
+
 def test_a_series_elsewhere_in_space_is_refused_before_any_brain_extraction():
     """Every sequence's overlap is checked before the alignment strips any: refused in a
     second, not after an HD-BET run per skull-on sequence (minutes on a CPU)."""
