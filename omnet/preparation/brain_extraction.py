@@ -77,10 +77,13 @@ class BrainMasks:
     def on_grid(self, reference: sitk.Image,
                 transforms: Mapping[str, sitk.Transform | None]) -> dict[str, sitk.Image]:
         """The masks found so far on ``reference``'s grid, each carried by its sequence's
-        alignment transform (reference -> sequence points; None: the identity), as
-        :func:`alignment.on_reference` carries the sequence itself."""
-        return {role: sitk.Resample(mask, reference, transforms.get(role) or sitk.Transform(),
-                                    sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+        alignment transform (reference -> sequence points; None: the identity) as
+        :func:`alignment.on_reference` carries the sequence itself, then cut at one half as
+        HD-BET cuts its probability (FG-6692's FLAIR: Dice 0.982 with HD-BET run again on
+        its copy on the T1c's grid; nearest neighbour 0.980)."""
+        return {role: sitk.Cast(sitk.Resample(sitk.Cast(mask, sitk.sitkFloat32), reference,
+                                              transforms.get(role) or sitk.Transform(),
+                                              sitk.sitkLinear, 0.0) > 0.5, sitk.sitkUInt8)
                 for role, mask in self.found.items()}
 
 
