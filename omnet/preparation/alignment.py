@@ -28,7 +28,7 @@ from omnet.errors import GeometryError, OptionalDependencyError
 __all__ = ["DETECT_MM", "DETECT_SLICE_SHARE", "MIN_MIXED_GAIN", "MIN_SHARED_TISSUE", "BrainOf",
            "align", "check_same_brain", "co_registered_by_a_tool", "detection_mm",
            "gain_over_start", "head_points", "max_displacement", "mixed_skull_input",
-           "on_reference", "rigid_register"]
+           "on_reference", "overlaps", "rigid_register"]
 
 log = logging.getLogger(__name__)
 
@@ -209,16 +209,35 @@ def _start(reference: sitk.Image, moving: sitk.Image, covered: float) -> sitk.Tr
         sitk.CenteredTransformInitializerFilter.MOMENTS)
 
 
-def _align_one(reference: sitk.Image, moving: sitk.Image, mode: str, name: str,
-               points: np.ndarray, co_registered: bool,
+def overlaps(images: Mapping[str, sitk.Image], reference_role: str,
+             mode: str) -> dict[str, float]:
+    """Per sequence, the share of the reference grid inside it (:func:`coverage_fraction`).
+    All are checked before any sequence is stripped or registered, so a series elsewhere
+    in space is refused in a second, not after minutes of brain extraction.
+
+    Raises:
+        GeometryError: a sequence does not overlap the reference (unless ``mode`` is on,
+            which centres it by its moments).
+    """
+    reference = images[reference_role]
+    shares = {}
+    for role, image in images.items():
+        if role == reference_role:
+            continue
+        shares[role] = coverage_fraction(image, reference)
+        if shares[role] == 0.0 and mode != "on":
+            raise GeometryError(f"{ROLE_TITLES.get(role, role)} does not overlap the reference "
+                                "sequence in physical space (other patient, or other "
+                                "session: try --register)")
+    return shares
+
+
+def _align_one(reference: sitk.Image, moving: sitk.Image, covered: float, mode: str,
+               name: str, points: np.ndarray, co_registered: bool,
                own_brain: sitk.Image | None = None) -> tuple[sitk.Transform | None, dict]:
-    """One sequence's transform and record; ``own_brain``: its brain alone, to register
-    in its place (mixed skull states)."""
-    covered = coverage_fraction(moving, reference)
+    """One sequence's transform and record; ``covered``: its :func:`overlaps` share;
+    ``own_brain``: its brain alone, to register in its place (mixed skull states)."""
     entry: dict = {"coverage": round(covered, 3)}
-    if covered == 0.0 and mode != "on":
-        raise GeometryError(f"{name} does not overlap the reference sequence in physical space "
-                            "(other patient, or other session: try --register)")
     if mode == "off":
         return None, {**entry, "registered": False, "reason": "registration off"}
     if co_registered:
@@ -259,6 +278,7 @@ def align(images: Mapping[str, sitk.Image], reference_role: str, mode: str,
             or its registration failed.
     """
     reference = images[reference_role]
+    covered = overlaps(images, reference_role, mode)
     points = head_points(reference)
     transforms: dict[str, sitk.Transform | None] = {reference_role: None}
     sequences: dict[str, dict] = {}
@@ -273,7 +293,7 @@ def align(images: Mapping[str, sitk.Image], reference_role: str, mode: str,
             continue
         own_brain = (None if role in trusted or mode == "off" else
                      mixed_skull_input(role, image, reference_stripped, brain_of))
-        transforms[role], sequences[role] = _align_one(reference, image, mode,
+        transforms[role], sequences[role] = _align_one(reference, image, covered[role], mode,
                                                        ROLE_TITLES.get(role, role), points,
                                                        role in trusted, own_brain)
     return transforms, {"step": "alignment", "mode": mode, "sequences": sequences}

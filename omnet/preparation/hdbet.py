@@ -139,14 +139,22 @@ class HDBetExtractor:
         roles = [role for role in self.settings.sequences if role in images]
         return roles or list(images)
 
-    def extract(self, images: Mapping[str, sitk.Image]) -> sitk.Image:
-        """uint8 mask (1 = brain) on the grid of the images: largest component, holes filled."""
+    def extract(self, images: Mapping[str, sitk.Image],
+                known: Mapping[str, sitk.Image] | None = None) -> sitk.Image:
+        """uint8 mask (1 = brain) on the grid of the images: largest component, holes filled;
+        a chosen role in ``known`` (its mask on this grid) is united as it is, without
+        running HD-BET on it again."""
         from omnet.preparation.brain_extraction import clean_mask
 
+        known = known or {}
         roles = self.chosen_roles(images)
         reference = images[roles[0]]
         union = np.zeros(sitk.GetArrayViewFromImage(reference).shape, dtype=bool)
         for role in roles:
+            if role in known:
+                log.info("brain extraction: %s's brain mask reused", role)
+                union |= sitk.GetArrayViewFromImage(known[role]) > 0
+                continue
             log.info("brain extraction: HD-BET on %s", role)
             union |= sitk.GetArrayFromImage(self.probability(images[role])) > 0.5
         mask = sitk.GetImageFromArray(clean_mask(union).astype(np.uint8))

@@ -44,12 +44,15 @@ def _refuse_what_is_not_a_head(reference: sitk.Image) -> None:
 
 def skull_strip(images: Mapping[str, sitk.Image], reference_role: str, mode: str,
                 extractor=None, detector: Detector | None = None,
+                known: Mapping[str, sitk.Image] | None = None,
                 ) -> tuple[sitk.Image | None, dict]:
     """The brain mask on the reference grid, or None when the inputs are already stripped
     (or ``mode`` is off); the record says what was decided and why.
 
     ``extractor``/``detector`` default to the packaged ones; needing the extractor when
-    its package is missing raises a one-line error that says how to install it.
+    its package is missing raises a one-line error that says how to install it. ``known``:
+    role -> a brain mask on the reference grid that the alignment already extracted, which
+    the extractor uses instead of extracting that sequence again.
     """
     record: dict = {"step": "skull strip", "mode": mode}
     _refuse_what_is_not_a_head(images[reference_role])
@@ -71,7 +74,10 @@ def skull_strip(images: Mapping[str, sitk.Image], reference_role: str, mode: str
         extractor = default_extractor()
     started = time.perf_counter()
     reference = images[reference_role]
-    mask = _mask_of(extractor.extract(dict(images)), reference)
+    known = dict(known or {})
+    if known:
+        record["masks_from_alignment"] = sorted(known)
+    mask = _mask_of(extractor.extract(dict(images), known=known), reference)
     voxels = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
     if voxels == 0:
         raise InputError("brain extraction found no brain in these images")

@@ -22,7 +22,7 @@ import SimpleITK as sitk
 from omnet.preparation.alignment import align, check_same_brain, on_reference
 from omnet.preparation.background import zero_background
 from omnet.preparation.bias import bias_fields
-from omnet.preparation.brain_extraction import brain_of_each
+from omnet.preparation.brain_extraction import BrainMasks
 from omnet.preparation.canonical import canonical_grid, to_canonical
 from omnet.preparation.coverage import brain_coverage, check_brain_coverage
 from omnet.preparation.crop import check_brain, normalise_and_crop
@@ -161,13 +161,15 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         steps.append(entry)
 
     with timed("alignment"):
-        brain_of = None if settings.skull_strip == "off" else brain_of_each(extractor)
-        transforms, entry = align(images, role, settings.register, brain_of)
+        masks = BrainMasks(extractor)  # each sequence's brain extracted at most once
+        transforms, entry = align(images, role, settings.register,
+                                  None if settings.skull_strip == "off" else masks)
         steps.append(entry)
 
     with timed("skull_strip"):
         working = on_reference(images, reference, transforms)
-        brain_ref, entry = skull_strip(working, role, settings.skull_strip, extractor, detector)
+        brain_ref, entry = skull_strip(working, role, settings.skull_strip, masks.extractor,
+                                       detector, masks.on_grid(reference, transforms))
         if brain_ref is None:  # the inputs' own tissue is the brain: it must be one brain
             check_same_brain(working, role)
         steps.append(entry)

@@ -112,3 +112,56 @@ def test_missing_package_gives_one_line_install_hint(monkeypatch):
     message = str(info.value)
     assert INSTALL_HINT in message and "\n" not in message
     assert INSTALL_HINT == 'pip install "omnet[skullstrip]"'
+
+
+def test_hd_bet_unites_a_known_mask_instead_of_running_on_that_sequence(images, monkeypatch):
+    """The skull strip hands over the alignment's FLAIR mask: HD-BET runs on T1c alone."""
+    from omnet.preparation.hdbet import HDBetExtractor
+
+    ran = []
+
+    def box_probability(self, image):  # the network: brain in one box
+        ran.append(image)
+        values = np.zeros(sitk.GetArrayViewFromImage(image).shape, np.float32)
+        values[2:8, 3:12, 4:10] = 0.9
+        out = sitk.GetImageFromArray(values)
+        out.CopyInformation(image)
+        return out
+
+    monkeypatch.setattr(HDBetExtractor, "probability", box_probability)
+    flair = np.zeros(sitk.GetArrayViewFromImage(images["flair"]).shape, np.uint8)
+    flair[2:8, 3:12, 10:15] = 1  # the known FLAIR brain extends the box
+    known = image_of(flair)
+    mask = sitk.GetArrayFromImage(HDBetExtractor().extract(images, known={"flair": known}))
+    assert len(ran) == 1 and ran[0] is images["t1ce"]
+    expected = np.zeros_like(flair)
+    expected[2:8, 3:12, 4:15] = 1
+    assert np.array_equal(mask, expected)
+
+
+def test_brain_masks_extract_once_and_follow_the_alignment_transform():
+    """A mask found on a sequence's own grid lands on the reference grid where the alignment
+    transform (reference -> sequence points) puts that sequence: 3 mm along x here."""
+    from omnet.preparation.brain_extraction import BrainMasks
+
+    box = np.zeros((10, 12, 16), np.uint8)
+    box[2:8, 3:9, 5:11] = 1
+    moving = image_of(box, spacing=(1.0, 1.0, 1.0))
+
+    class OneMask:
+        def __init__(self) -> None:
+            self.asked: list = []
+
+        def extract(self, images, known=None):
+            self.asked.append(sorted(images))
+            return moving
+
+    stub = OneMask()
+    masks = BrainMasks(stub)
+    assert masks("flair", moving) is masks("flair", moving)
+    assert stub.asked == [["flair"]]
+    shift = sitk.TranslationTransform(3, (3.0, 0.0, 0.0))
+    carried = masks.on_grid(moving, {"flair": shift})["flair"]
+    expected = np.zeros_like(box)
+    expected[2:8, 3:9, 2:8] = 1
+    assert np.array_equal(sitk.GetArrayFromImage(carried), expected)

@@ -4,11 +4,12 @@ not hold a brain: one-line errors, nothing written."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
-from head_phantom import AXES, CENTRE, grid_points, head_case
+from head_phantom import AXES, CENTRE, grid_points, head_case, head_image
 
 from omnet.cli.segment import preparation_line
 from omnet.errors import InputError
@@ -18,13 +19,17 @@ GRID = {"spacing": (2.0, 2.0, 2.0), "size": (90, 100, 80)}
 
 
 class EllipsoidExtractor:
-    """Stands in for the brain extraction model: the analytic brain, as a mask."""
+    """Stands in for the brain extraction model: the analytic brain, as a mask. Like HD-BET
+    it extracts each of T1c and FLAIR (else each given sequence) apart, unless ``known``
+    holds that one's mask; ``calls`` counts the extractions per sequence."""
 
-    calls = 0
+    def __init__(self) -> None:
+        self.calls: Counter = Counter()
 
-    def extract(self, images):
-        EllipsoidExtractor.calls += 1
-        reference = images["t1ce"]
+    def extract(self, images, known=None):
+        roles = [role for role in ("t1ce", "flair") if role in images] or list(images)
+        self.calls.update(role for role in roles if role not in (known or {}))
+        reference = images[roles[0]]
         points = grid_points(reference.GetSize(), reference.GetSpacing(),
                              reference.GetOrigin(), reference.GetDirection())
         inside = ((((points - CENTRE) / AXES) ** 2).sum(-1) < 1.0).astype(np.uint8)
@@ -60,18 +65,64 @@ def test_without_stripping_the_skull_counts_as_brain():
 def test_one_series_twice_is_refused_before_brain_extraction_runs():
     images = head_case(skull=True, **GRID)
     images["t2"] = images["flair"]
-    EllipsoidExtractor.calls = 0
+    extractor = EllipsoidExtractor()
     with pytest.raises(InputError, match="FLAIR and T2 are the same image"):
         prepare(images, PrepareSettings(register="on", skull_strip="on"),
-                extractor=EllipsoidExtractor(), detector=_not_stripped)
-    assert EllipsoidExtractor.calls == 0
+                extractor=extractor, detector=_not_stripped)
+    assert not extractor.calls
 
 
 def test_stripped_inputs_are_not_stripped_again():
-    EllipsoidExtractor.calls = 0
+    extractor = EllipsoidExtractor()
     prepared = prepare(head_case(**GRID), PrepareSettings(register="off"),
-                       extractor=EllipsoidExtractor(), detector=lambda i: (True, "stub"))
-    assert EllipsoidExtractor.calls == 0 and not prepared.steps[2]["done"]
+                       extractor=extractor, detector=lambda i: (True, "stub"))
+    assert not extractor.calls and not prepared.steps[2]["done"]
+
+
+def _in_noisy_air(image: sitk.Image) -> sitk.Image:
+    """``image`` with the noise floor a scanner writes in the air (so its skull is seen)."""
+    values = sitk.GetArrayFromImage(image)
+    noise = np.abs(np.random.default_rng(0).normal(0.0, 8.0, values.shape))
+    out = sitk.GetImageFromArray((values + noise).astype(np.float32))
+    out.CopyInformation(image)
+    return out
+
+
+def _mixed_skull_states() -> dict[str, sitk.Image]:
+    """A skull-stripped T1c; FLAIR (on a 2.5 mm grid of its own), T1 and T2 with skull."""
+    with_skull = dict(head_case(skull=True, **GRID),
+                      flair=head_image("flair", size=(72, 80, 64), spacing=(2.5, 2.5, 2.5),
+                                       skull=True))
+    images = {role: _in_noisy_air(image) for role, image in with_skull.items()}
+    images["t1ce"] = head_case(**GRID)["t1ce"]
+    return images
+
+
+def test_mixed_skull_states_extract_each_sequences_brain_once():
+    """The alignment extracts the brain of each skull-on sequence on its own grid; the skull
+    strip reuses FLAIR's, carried onto the T1c's grid, instead of extracting it again (HD-BET
+    costs 25-60 s a sequence on a CPU)."""
+    extractor = EllipsoidExtractor()
+    prepared = prepare(_mixed_skull_states(), PrepareSettings(), extractor=extractor)
+    assert extractor.calls == {"flair": 1, "t1": 1, "t2": 1, "t1ce": 1}
+    step = prepared.steps[2]
+    assert step["done"] and step["masks_from_alignment"] == ["flair", "t1", "t2"]
+    stripped = prepare(head_case(**GRID), PrepareSettings(register="off"))
+    assert prepared.brain.shape == stripped.brain.shape
+    overlap = 2 * (prepared.brain & stripped.brain).sum() / (prepared.brain.sum()
+                                                             + stripped.brain.sum())
+    assert overlap > 0.99
+
+
+def test_a_series_elsewhere_in_space_is_refused_before_any_brain_extraction():
+    """Every sequence's overlap is checked before the alignment strips any: refused in a
+    second, not after an HD-BET run per skull-on sequence (minutes on a CPU)."""
+    images = _mixed_skull_states()
+    images["t2"] = _far(images["t2"])
+    extractor = EllipsoidExtractor()
+    with pytest.raises(InputError, match="T2 does not overlap the reference"):
+        prepare(images, PrepareSettings(), extractor=extractor)
+    assert not extractor.calls
 
 
 def test_n4_removes_a_smooth_bias_field():
