@@ -91,8 +91,11 @@ class PlotSink(Monitor):
             self.redraw()
 
     def on_validation(self, r: ValidationRecord) -> None:
+        """One point per iteration: a validation a resume redoes (the run that did it was
+        killed before its checkpoint) replaces the point read back from validation.csv."""
         for k, v in r.dice.items():
-            self.dice.setdefault(k, []).append((r.iteration, v))
+            points = [p for p in self.dice.get(k, []) if p[0] != r.iteration]
+            self.dice[k] = [*points, (r.iteration, v)]
         self.redraw()
 
     def redraw(self) -> None:

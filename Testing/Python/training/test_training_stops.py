@@ -250,3 +250,27 @@ def test_resume_of_a_finished_run_says_so_and_rewrites_nothing(synthetic_dataset
     torch.set_num_threads(threads)
     assert model.stat().st_mtime_ns != stamp  # another --export is a reason to export again
     assert load_model(model).card.metrics["exported"] == "last"
+
+
+def test_a_validation_redone_after_a_kill_is_one_point_of_the_curves(tmp_path, monkeypatch):
+    """curves.png: the row of iteration 3 that the killed run left in validation.csv is read
+    back on resume, and the redone validation of iteration 3 replaces it (it was drawn as a
+    second point at iteration 3, a vertical jump in the Dice curve)."""
+    from omnet.training import plots
+    from omnet.training.monitor import CsvSink, ValidationRecord
+
+    drawn = []
+    monkeypatch.setattr(plots, "draw_curves",
+                        lambda path, train, lr, dice: drawn.append(dict(dice)))
+    record = ValidationRecord(3, {"whole": 0.3, "core": 0.5, "enhancing": 0.25}, False, 1.0)
+    killed = CsvSink(tmp_path)
+    killed.on_start(3, 6)
+    killed.on_validation(record)  # killed before the checkpoint that says so
+    killed.close()
+    sinks = [CsvSink(tmp_path), plots.PlotSink(tmp_path)]
+    for sink in sinks:
+        sink.on_start(3, 6)
+    redone = ValidationRecord(3, {"whole": 0.4, "core": 0.5, "enhancing": 0.25}, False, 1.0)
+    for sink in sinks:
+        sink.on_validation(redone)
+    assert drawn[-1]["whole"] == [(3, 0.4)]
