@@ -75,9 +75,12 @@ def skull_strip(images: Mapping[str, sitk.Image], reference_role: str, mode: str
     started = time.perf_counter()
     reference = images[reference_role]
     known = dict(known or {})
-    if known:
+    if known:  # only then: an extractor may take ``images`` alone, as the protocol once did
         record["masks_from_alignment"] = sorted(known)
-    mask = _mask_of(extractor.extract(dict(images), known=known), reference)
+        extracted = extractor.extract(dict(images), known=known)
+    else:
+        extracted = extractor.extract(dict(images))
+    mask = _mask_of(extracted, reference)
     voxels = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
     if voxels == 0:
         raise InputError("brain extraction found no brain in these images")

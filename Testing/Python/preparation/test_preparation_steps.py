@@ -53,6 +53,22 @@ def test_a_head_with_skull_is_prepared_like_the_stripped_head():
     assert np.abs(with_skull.volume - stripped.volume).max() < 1e-3
 
 
+class OneArgumentExtractor(EllipsoidExtractor):
+    """An extractor written to the protocol as it was, ``extract(images)``: what
+    ``omnet.segment(..., extractor=)`` took before the alignment's masks were handed on."""
+
+    def extract(self, images):
+        return super().extract(images)
+
+
+def test_an_extractor_without_known_masks_still_strips_a_head_whose_series_all_hold_skull():
+    # every skull strip called extract(images, known={}): a TypeError where no mask is known
+    prepared = prepare(head_case(skull=True, **GRID),
+                       PrepareSettings(register="off", skull_strip="auto"),
+                       extractor=OneArgumentExtractor(), detector=_not_stripped)
+    assert prepared.steps[2]["done"] and "masks_from_alignment" not in prepared.steps[2]
+
+
 def test_without_stripping_the_skull_counts_as_brain():
     raw = prepare(head_case(skull=True, **GRID), PrepareSettings(register="off",
                                                                   skull_strip="off"))
