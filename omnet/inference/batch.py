@@ -31,6 +31,7 @@ from omnet.data.naming import (
     is_brain_mask,
     is_omnet_output,
     missing_channels,
+    strip_image_suffix,
 )
 from omnet.errors import Cancelled, InputError, OMNetError
 from omnet.inference.batch_progress import case_line, eta_seconds
@@ -177,9 +178,10 @@ def _check_no_case_folder_is_an_output(root: Path, listed: list[Path],
     cases/a`` left case a out without a word and wrote the other cases' label maps among its
     scans; a fresh or empty output folder, or one a batch wrote into, is no case."""
     folders = {file_key(entry): entry for entry in listed if entry.is_dir()}
+    label_map_names = {strip_image_suffix(entry.name).casefold() for entry in listed}
     for what, folder in outputs.items():
         entry = folders.get(file_key(folder)) if folder is not None else None
-        held = _first_input_file(entry) if entry is not None else None
+        held = _first_input_file(entry, label_map_names) if entry is not None else None
         if held is not None:
             raise InputError(f"{what} {folder} is the folder of case {entry.name} (it holds "
                              f"{held.relative_to(entry).as_posix()}): the batch would leave "
@@ -187,15 +189,19 @@ def _check_no_case_folder_is_an_output(root: Path, listed: list[Path],
                              f"folder of their own, such as {root / 'omnet'}")
 
 
-def _first_input_file(folder: Path) -> Path | None:
+def _first_input_file(folder: Path, label_map_names: set[str]) -> Path | None:
     """The first file in ``folder`` or below that a case may read (an image, a DICOM file, a
     zip archive) and that ``omnet segment`` did not write (by name or header): None in an
-    output folder (label maps, brain masks, folders of maps, the report)."""
+    output folder (label maps, brain masks, folders of maps, the report). An image named
+    as the batch names a case's label map (``a.nii.gz`` for case ``a``, a ``label_map_names``
+    key) is one, header or not: a map corrected in Slicer and saved again has lost it."""
     for parent, subfolders, names in os.walk(folder):
         subfolders[:] = sorted(name for name in subfolders if not is_system_entry(name))
         for name in sorted(names):
             path = Path(parent) / name
-            if not is_system_entry(name) and _may_be_read_by_a_case(path):
+            if (not is_system_entry(name) and _may_be_read_by_a_case(path)
+                    and not (parent == str(folder) and is_image_path(path)
+                             and strip_image_suffix(name).casefold() in label_map_names)):
                 return path
     return None
 

@@ -475,6 +475,21 @@ def test_an_output_folder_inside_the_input_folder_is_not_a_case(tmp_path, held):
     assert [c.case_id for c in find_batch_cases(cases, out, maps)] == ["a"]
 
 
+def test_a_label_map_corrected_and_saved_again_keeps_its_folder_an_output(tmp_path):
+    """A map of ``cases/omnet`` corrected in Slicer and saved again has lost OMNet's header
+    text; named as the batch names case a's label map, the folder is still the outputs',
+    and the next run with the same command was refused as "the folder of case omnet"."""
+    cases = tmp_path / "cases"
+    _case(cases / "a")
+    _case(cases / "b")
+    out = cases / "omnet"
+    _described_image(out / "a.nii.gz", "")
+    assert [c.case_id for c in find_batch_cases(cases, out)] == ["a", "b"]
+    _described_image(out / "scan.nii.gz", "")
+    with pytest.raises(InputError, match=r"is the folder of case omnet \(it holds scan\.nii\.gz"):
+        find_batch_cases(cases, out)
+
+
 @pytest.mark.parametrize("description, a_case", [
     ("OMNet tumour labels (brats2018): 1 necrotic, 2 edema, 4 enhancing", False),
     ("OMNet tumour labels (msd): 2 necrotic, 1 edema, 3 enhancing", False),
