@@ -245,13 +245,19 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
 def _check_outside_data(folder: Path, data_dir: Path, what: str, option: str) -> None:
     """Refuse a run folder or cache (``what``, set by ``option``) that is the dataset folder
     or inside it: the next scan of the dataset would read it, or the cache's entries, as a
-    case (symbolic links are followed)."""
+    case (symbolic links are followed; letter case is ignored, as macOS and Windows do)."""
     inner, data = folder.resolve(), data_dir.resolve()
-    if inner == data or data in inner.parents:
-        where = ("is the dataset folder" if inner == data
+    inner_key, data_key = _path_key(inner), _path_key(data)
+    if inner_key == data_key or data_key in {_path_key(p) for p in inner.parents}:
+        where = ("is the dataset folder" if inner_key == data_key
                  else f"is inside the dataset folder {data_dir}")
         raise InputError(f"{what} {folder} {where}, where it would be read as a case; "
                          f"choose {option} outside the dataset")
+
+
+def _path_key(path: Path) -> str:
+    """One key per folder, also on the case-insensitive file systems of macOS and Windows."""
+    return str(path).casefold()
 
 
 def _check_run_folder(run_dir: Path, resume: bool) -> None:

@@ -155,15 +155,17 @@ def test_a_full_disk_in_the_cache_is_one_line_naming_it(synthetic_dataset, tmp_p
     assert list(cache.iterdir()) == [] and not run.exists()
 
 
-@pytest.mark.parametrize("inside", [False, True])
+@pytest.mark.parametrize("inside", [False, True, "in other letter case"])
 def test_a_cache_in_the_dataset_is_refused_before_anything_is_written(
         synthetic_dataset, tmp_path, capsys, inside):
     """--cache the dataset folder, or a folder in it: the next scan would read the cache (or
-    its entries) as a case, as it would a run folder there."""
+    its entries) as a case, as it would a run folder there; named in other letter case it is
+    that folder on macOS and Windows."""
     data = tmp_path / "data"
     shutil.copytree(synthetic_dataset, data)
     before = sorted(p.relative_to(data) for p in data.rglob("*"))
-    cache = data / "cache" if inside else data
+    cache = {False: data, True: data / "cache",
+             "in other letter case": tmp_path / "DATA" / "cache"}[inside]
     code = main(_argv(data, tmp_path / "run", cache))
     where = f"is inside the dataset folder {data}" if inside else "is the dataset folder"
     assert code == 2
