@@ -77,9 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thresholds", type=float, nargs="+", default=DEFAULT_THRESHOLDS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    table: dict[str, dict[str, tuple]] = {}
-    for folder in sorted(p for p in args.probabilities.iterdir() if p.is_dir()):
-        table[folder.name] = case_dice(folder, args.data / folder.name, args.thresholds)
+    folders = sorted(p for p in args.probabilities.iterdir() if p.is_dir()) if (
+        args.probabilities.is_dir()) else []
+    missing = [f.name for f in folders if not (args.data / f.name).is_dir()]
+    if not folders or missing:
+        parser.error(f"no case folders of probability maps in {args.probabilities}" if not
+                     folders else f"no case folder {missing[0]} in {args.data}")
+    table = {f.name: case_dice(f, args.data / f.name, args.thresholds) for f in folders}
     rules = list(next(iter(table.values())))
     print(f"{'rule':28} {'WT':>6} {'TC':>6} {'ET':>6} {'ET high-grade':>14}")
     for rule in rules:

@@ -64,3 +64,16 @@ def test_the_table_has_a_row_per_rule(tool, tmp_path, capsys):
             for line in capsys.readouterr().out.splitlines()[1:]}
     assert rows["task 3 > 0.5"] == ["100.0", "100.0", "100.0", "100.0"]
     assert rows["task 3 > 0.9"][2] == "0.0"
+
+
+def test_a_folder_without_cases_or_a_case_without_its_data_is_one_line(tool, tmp_path, capsys):
+    probabilities, case = _case(tmp_path, 0.8)
+    with pytest.raises(SystemExit) as empty:
+        tool.main([str(case), str(tmp_path / "data")])
+    (probabilities.parent / "other").mkdir()
+    with pytest.raises(SystemExit) as unmatched:
+        tool.main([str(probabilities.parent), str(tmp_path / "data")])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert empty.value.code == unmatched.value.code == 2
+    assert errors[0].endswith(f"no case folders of probability maps in {case}")
+    assert errors[1].endswith(f"no case folder other in {tmp_path / 'data'}")
