@@ -25,10 +25,11 @@ from omnet.data.geometry import coverage_fraction, same_grid
 from omnet.data.naming import ROLE_TITLES
 from omnet.errors import GeometryError, OptionalDependencyError
 
-__all__ = ["DETECT_MM", "DETECT_SLICE_SHARE", "MIN_MIXED_GAIN", "MIN_SHARED_TISSUE", "BrainOf",
-           "align", "check_same_brain", "co_registered_by_a_tool", "detection_mm",
-           "gain_over_start", "head_points", "max_displacement", "mixed_skull_input",
-           "on_reference", "overlaps", "rigid_register"]
+__all__ = ["DETECT_MM", "DETECT_SLICE_SHARE", "METRIC_WORK_UNITS", "MIN_MIXED_GAIN",
+           "MIN_SHARED_TISSUE", "BrainOf", "align", "check_same_brain",
+           "co_registered_by_a_tool", "detection_mm", "gain_over_start", "head_points",
+           "max_displacement", "mixed_skull_input", "on_reference", "overlaps",
+           "rigid_register"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,13 @@ DETECT_SLICE_SHARE = 0.6
 #: stripping tool's, which alone moved aligned series 2.6-4.2 mm at gains of 0.011-0.017,
 #: while true moves gained 0.40-0.85 (FG-6692) and 0.50 (a known 6 degree, 11 mm move).
 MIN_MIXED_GAIN = 0.1
+
+#: ITK's Mattes metric sums its samples in work units; with more than one, the same
+#: registration differed from run to run in the 7th digit (five runs, five transforms, even
+#: with one thread; FG-6692: 13 of 5,300 tumour voxels flipped between two runs). One work
+#: unit gives the same transform every time, and was no slower on two shared cores (0.6-0.8 s
+#: a series either way).
+METRIC_WORK_UNITS = 1
 
 #: role, image -> uint8 brain mask on the image's own grid (HD-BET in the pipeline).
 BrainOf = Callable[[str, sitk.Image], sitk.Image]
@@ -105,8 +113,10 @@ def downsampled(image: sitk.Image, mm: float) -> sitk.Image:
 
 def _mattes_method(small_fixed: sitk.Image, mm: float, samples: int,
                    iterations: int) -> sitk.ImageRegistrationMethod:
-    """The registration of one level: Mattes MI on ``samples`` random voxels (fixed seed)."""
+    """The registration of one level: Mattes MI on ``samples`` random voxels (fixed seed),
+    summed in :data:`METRIC_WORK_UNITS` work units, so runs give the same transform."""
     method = sitk.ImageRegistrationMethod()
+    method.SetNumberOfWorkUnits(METRIC_WORK_UNITS)
     method.SetMetricAsMattesMutualInformation(numberOfHistogramBins=32)
     method.SetMetricSamplingStrategy(method.RANDOM)
     voxels = float(np.prod(small_fixed.GetSize()))
@@ -162,7 +172,7 @@ def rigid_register(fixed: sitk.Image, moving: sitk.Image, initial: sitk.Transfor
     far faster than ITK's own pyramid, which keeps the moving image at full resolution).
     Returns the transform from fixed to moving physical points (as ``sitk.Resample``
     wants) and the final metric. The metric uses ``samples`` random voxels per level (a
-    fixed seed, so runs agree).
+    fixed seed and one work unit, so runs agree to the last bit).
     """
     transform = initial
     metric = 0.0
