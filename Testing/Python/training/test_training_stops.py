@@ -118,22 +118,29 @@ def test_a_run_of_one_case_is_logged_in_the_singular(synthetic_dataset, tmp_path
     assert "training on 1 case, validating on 2; 1 iteration on cpu" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("inside", [False, True])
-def test_a_run_folder_in_the_dataset_is_refused_before_anything_is_written(
-        synthetic_dataset, tmp_path, capsys, inside):
-    """--out the dataset folder, or a folder in it, would be read as a case by the next scan."""
+@pytest.mark.parametrize("option", ["--out", "--cache"])
+@pytest.mark.parametrize("inside", [False, True, "in other letter case"])
+def test_a_run_folder_or_cache_in_the_dataset_is_refused_before_anything_is_written(
+        synthetic_dataset, tmp_path, capsys, option, inside):
+    """--out or --cache the dataset folder, or a folder in it: the next scan would read the
+    run folder or the cache (or its entries) as a case; named in other letter case it is
+    that folder on macOS and Windows."""
     data = tmp_path / "data"
     shutil.copytree(synthetic_dataset, data)
     before = sorted(p.relative_to(data) for p in data.rglob("*"))
-    run = data / "runs" / "first" if inside else data
-    code = main(_argv(data, run, tmp_path / "cache"))
+    place = {False: data, True: data / "inner",
+             "in other letter case": tmp_path / "DATA" / "inner"}[inside]
+    run, cache = (place, tmp_path / "cache") if option == "--out" else (tmp_path / "run", place)
+    code = main(_argv(data, run, cache))
     where = f"is inside the dataset folder {data}" if inside else "is the dataset folder"
+    what, article = (("the run folder", "an") if option == "--out"
+                     else ("the pre-processing cache", "a"))
     assert code == 2
     assert _omnet_lines(capsys.readouterr().err) == [
-        f"omnet: error: the run folder {run} {where}, where it would be read as a case; "
-        "choose an --out outside the dataset"]
+        f"omnet: error: {what} {place} {where}, where it would be read as a case; "
+        f"choose {article} {option} outside the dataset"]
     assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
-    assert not (tmp_path / "cache").exists()
+    assert not (tmp_path / "run").exists() and not (tmp_path / "cache").exists()
 
 
 def test_a_full_disk_in_the_cache_is_one_line_naming_it(synthetic_dataset, tmp_path, capsys,
@@ -153,27 +160,6 @@ def test_a_full_disk_in_the_cache_is_one_line_naming_it(synthetic_dataset, tmp_p
         f"omnet: error: cannot write the pre-processing cache {cache}: No space left on "
         "device; free space there or choose another --cache"]
     assert list(cache.iterdir()) == [] and not run.exists()
-
-
-@pytest.mark.parametrize("inside", [False, True, "in other letter case"])
-def test_a_cache_in_the_dataset_is_refused_before_anything_is_written(
-        synthetic_dataset, tmp_path, capsys, inside):
-    """--cache the dataset folder, or a folder in it: the next scan would read the cache (or
-    its entries) as a case, as it would a run folder there; named in other letter case it is
-    that folder on macOS and Windows."""
-    data = tmp_path / "data"
-    shutil.copytree(synthetic_dataset, data)
-    before = sorted(p.relative_to(data) for p in data.rglob("*"))
-    cache = {False: data, True: data / "cache",
-             "in other letter case": tmp_path / "DATA" / "cache"}[inside]
-    code = main(_argv(data, tmp_path / "run", cache))
-    where = f"is inside the dataset folder {data}" if inside else "is the dataset folder"
-    assert code == 2
-    assert _omnet_lines(capsys.readouterr().err) == [
-        f"omnet: error: the pre-processing cache {cache} {where}, where it would be read as "
-        "a case; choose a --cache outside the dataset"]
-    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before
-    assert not (tmp_path / "run").exists()
 
 
 def test_resume_redoes_a_validation_that_a_stop_cut_short(synthetic_dataset, tmp_path, capsys,
