@@ -165,6 +165,7 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
         return _check_nothing_written_twice(
             [BatchCase(case_id, root, out / f"{case_id}.nii.gz", files=files)], brain_mask_dir)
     _check_no_case_folder_is_an_output(root, listed, outputs)
+    entries = _without_earlier_output_folders(root, listed, entries)
     cases = _check_nothing_written_twice(_entry_cases(entries, out), brain_mask_dir)
     if not cases:
         raise InputError(f"no case folders, 4D images or zipped cases in {root}")
@@ -178,7 +179,7 @@ def _check_no_case_folder_is_an_output(root: Path, listed: list[Path],
     cases/a`` left case a out without a word and wrote the other cases' label maps among its
     scans; a fresh or empty output folder, or one a batch wrote into, is no case."""
     folders = {file_key(entry): entry for entry in listed if entry.is_dir()}
-    label_map_names = {strip_image_suffix(entry.name).casefold() for entry in listed}
+    label_map_names = _label_map_names(listed)
     for what, folder in outputs.items():
         entry = folders.get(file_key(folder)) if folder is not None else None
         held = _first_input_file(entry, label_map_names) if entry is not None else None
@@ -187,6 +188,28 @@ def _check_no_case_folder_is_an_output(root: Path, listed: list[Path],
                              f"{held.relative_to(entry).as_posix()}): the batch would leave "
                              f"that case out and write among its files; give the outputs a "
                              f"folder of their own, such as {root / 'omnet'}")
+
+
+def _label_map_names(listed: list[Path]) -> set[str]:
+    """The names (suffix off, letter case folded) a batch gives the label maps of the cases
+    ``listed`` in its input folder."""
+    return {strip_image_suffix(entry.name).casefold() for entry in listed}
+
+
+def _without_earlier_output_folders(root: Path, listed: list[Path],
+                                    entries: list[Path]) -> list[Path]:
+    """``entries`` less the folders that hold only what batches write, a label map among it
+    (an earlier run's ``--output-dir cases/omnet``, not named as an output this time): they
+    were taken for a case that then failed. Named in one log line."""
+    names = _label_map_names(listed)
+    earlier = [e for e in entries if e.is_dir() and _first_input_file(e, names) is None
+               and any(strip_image_suffix(p.name).casefold() in names or written_by_omnet(p)
+                       for p in e.iterdir() if p.is_file() and is_image_path(p))]
+    if earlier:
+        log.info("%s: %s hold%s only what omnet segment wrote (an earlier run's outputs), "
+                 "not cases", root, ", ".join(f"{e.name}/" for e in earlier),
+                 "s" if len(earlier) == 1 else "")
+    return [e for e in entries if e not in earlier]
 
 
 def _first_input_file(folder: Path, label_map_names: set[str]) -> Path | None:

@@ -490,6 +490,26 @@ def test_a_label_map_corrected_and_saved_again_keeps_its_folder_an_output(tmp_pa
         find_batch_cases(cases, out)
 
 
+def test_an_earlier_runs_output_folder_is_not_a_case_of_the_next(tmp_path, caplog):
+    """``--output-dir cases/omnet`` once, ``--output-dir elsewhere`` the next time: the old
+    output folder was taken for case "omnet", which then failed."""
+    cases = tmp_path / "cases"
+    _case(cases / "a")
+    _case(cases / "b")
+    _omnet_label_map(cases / "omnet" / "a.nii.gz")
+    _described_image(cases / "omnet" / "b.nii.gz", "")
+    _described_image(cases / "omnet" / "maps" / "a" / "task1_edema.nii.gz",
+                     "OMNet probability: task1_edema")
+    _touch(cases / "omnet", "batch.json")
+    with caplog.at_level("INFO", logger="omnet.inference.batch"):
+        found = find_batch_cases(cases, tmp_path / "elsewhere")
+    assert [c.case_id for c in found] == ["a", "b"]
+    assert "omnet/ holds only what omnet segment wrote" in caplog.text
+    _described_image(cases / "omnet" / "scan_t1ce.nii.gz", "")
+    assert [c.case_id for c in find_batch_cases(cases, tmp_path / "elsewhere")] == [
+        "a", "b", "omnet"]
+
+
 @pytest.mark.parametrize("description, a_case", [
     ("OMNet tumour labels (brats2018): 1 necrotic, 2 edema, 4 enhancing", False),
     ("OMNet tumour labels (msd): 2 necrotic, 1 edema, 3 enhancing", False),
