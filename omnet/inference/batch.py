@@ -187,7 +187,16 @@ def _check_no_case_folder_is_an_output(root: Path, listed: list[Path],
             raise InputError(f"{what} {folder} is the folder of case {entry.name} (it holds "
                              f"{held.relative_to(entry).as_posix()}): the batch would leave "
                              f"that case out and write among its files; give the outputs a "
-                             f"folder of their own, such as {root / 'omnet'}")
+                             f"folder of their own, such as {_free_folder_name(root, listed)}")
+
+
+def _free_folder_name(root: Path, listed: list[Path]) -> Path:
+    """A folder for a batch's outputs in ``root`` that is none of its entries: ``omnet``, or
+    ``omnet-2``, ``omnet-3``... when that name is taken (it may be the folder refused)."""
+    taken = {entry.name.casefold() for entry in listed}
+    name = next(n for n in ("omnet", *(f"omnet-{i}" for i in range(2, len(taken) + 3)))
+                if n not in taken)
+    return root / name
 
 
 def _label_map_names(listed: list[Path]) -> set[str]:
