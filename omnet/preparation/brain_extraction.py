@@ -81,10 +81,10 @@ class BrainMasks:
         :func:`alignment.on_reference` carries the sequence itself, then cut at one half as
         HD-BET cuts its probability (FG-6692's FLAIR: Dice 0.982 with HD-BET run again on
         its copy on the T1c's grid; nearest neighbour 0.980)."""
-        return {role: sitk.Cast(sitk.Resample(sitk.Cast(mask, sitk.sitkFloat32), reference,
-                                              transforms.get(role) or sitk.Transform(),
-                                              sitk.sitkLinear, 0.0) > 0.5, sitk.sitkUInt8)
-                for role, mask in self.found.items()}
+        from omnet.preparation.alignment import on_reference
+
+        return {role: sitk.Cast(carried > 0.5, sitk.sitkUInt8)
+                for role, carried in on_reference(self.found, reference, transforms).items()}
 
 
 def clean_mask(mask: np.ndarray) -> np.ndarray:
