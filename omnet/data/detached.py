@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["DETACHED_SUFFIXES", "data_file_named", "data_file_written"]
+__all__ = ["DETACHED_SUFFIXES", "data_file_named", "data_file_written", "detached_suffix"]
 
 #: Formats whose header names a separate data file.
 DETACHED_SUFFIXES = (".mhd", ".nhdr")
@@ -21,14 +21,16 @@ _DATA_FILE_LINE = {".mhd": re.compile(r"^\s*ElementDataFile\s*=\s*(?P<name>\S+)\
 _HEADER_BYTES = 1 << 16  # a header is text of a few hundred bytes
 
 
-def _detached_suffix(path: Path) -> str | None:
-    return next((s for s in DETACHED_SUFFIXES if path.name.lower().endswith(s)), None)
+def detached_suffix(path: str | os.PathLike) -> str | None:
+    """The header suffix of ``path`` (``.mhd``, ``.nhdr``), letter case ignored; None for a
+    format that keeps its data in the one file."""
+    return next((s for s in DETACHED_SUFFIXES if Path(path).name.lower().endswith(s)), None)
 
 
 def data_file_written(path: str | os.PathLike) -> Path | None:
     """The data file an image written to ``path`` gets beside it (None: one file)."""
     path = Path(path)
-    suffix = _detached_suffix(path)
+    suffix = detached_suffix(path)
     if suffix is None:
         return None
     return path.with_name(path.name[:-len(suffix)] + _WRITTEN_DATA_SUFFIX[suffix])
@@ -38,7 +40,7 @@ def data_file_named(header: str | os.PathLike) -> Path | None:
     """The single data file the header ``header`` names (None: not a header, unreadable,
     its data inside it, or in many files)."""
     header = Path(header)
-    suffix = _detached_suffix(header)
+    suffix = detached_suffix(header)
     if suffix is None or not header.is_file():
         return None
     try:

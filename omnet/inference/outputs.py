@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from omnet.data.detached import DETACHED_SUFFIXES, data_file_named, data_file_written
+from omnet.data.detached import data_file_named, data_file_written, detached_suffix
 from omnet.errors import InputError
 from omnet.inference.attention import ATTENTION_FILES
 from omnet.labels import LABEL_DESCRIPTION_PREFIX, SCHEMES, LabelScheme
@@ -262,8 +262,9 @@ def write_image(image: sitk.Image, path: str | os.PathLike,
     ``description`` goes into the header. The caller's ``image`` keeps its own metadata."""
     path = Path(path)
     with _described(image, description):
-        if path.name.lower().endswith(DETACHED_SUFFIXES):
-            _write_detached(image, path)
+        suffix = detached_suffix(path)
+        if suffix is not None:
+            _write_detached(image, path, suffix)
         else:
             with atomic_path(path) as tmp:
                 sitk.WriteImage(image, str(tmp), useCompression=True)
@@ -290,14 +291,13 @@ def _described(image: sitk.Image, description: str | None) -> Iterator[None]:
             image.SetMetaData(key, earlier)
 
 
-def _write_detached(image: sitk.Image, path: Path) -> None:
+def _write_detached(image: sitk.Image, path: Path, suffix: str) -> None:
     """A header and its data file (``labels.mhd`` + ``labels.zraw``) written in a hidden
     temporary folder beside ``path`` and moved out: an earlier header removed first, then
     the data, then the header. The header names its data file by its final name (a header
     written under a temporary name named a hidden temporary data file); a failed or stopped
     run leaves no header, never an earlier one read with the new data (its sizes, a
     different image)."""
-    suffix = next(s for s in DETACHED_SUFFIXES if path.name.lower().endswith(s))
     stem = path.name[:-len(suffix)]
     with partial_folder(path.parent, stem) as folder:
         staged = folder / f"{stem}{suffix}"  # in lower case: writers read the suffix
