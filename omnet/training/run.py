@@ -27,6 +27,7 @@ from safetensors import SafetensorError
 
 from omnet.card import read_card
 from omnet.errors import InputError, ModelConfigError, ModelFileError, OutputError
+from omnet.inference.outputs import file_key
 from omnet.training import checkpoint as ckpt
 from omnet.training.cache import default_cache_dir, open_cached_case
 from omnet.training.config import TrainConfig, apply_overrides, config_from_dict, preset_config
@@ -246,18 +247,12 @@ def _check_outside_data(folder: Path, data_dir: Path, what: str, option: str) ->
     """Refuse a run folder or cache (``what``, set by ``option``) that is the dataset folder
     or inside it: the next scan of the dataset would read it, or the cache's entries, as a
     case (symbolic links are followed; letter case is ignored, as macOS and Windows do)."""
-    inner, data = folder.resolve(), data_dir.resolve()
-    inner_key, data_key = _path_key(inner), _path_key(data)
-    if inner_key == data_key or data_key in {_path_key(p) for p in inner.parents}:
+    inner_key, data_key = file_key(folder), file_key(data_dir)
+    if inner_key == data_key or data_key in {file_key(p) for p in folder.resolve().parents}:
         where = ("is the dataset folder" if inner_key == data_key
                  else f"is inside the dataset folder {data_dir}")
         raise InputError(f"{what} {folder} {where}, where it would be read as a case; "
                          f"choose {option} outside the dataset")
-
-
-def _path_key(path: Path) -> str:
-    """One key per folder, also on the case-insensitive file systems of macOS and Windows."""
-    return str(path).casefold()
 
 
 def _check_run_folder(run_dir: Path, resume: bool) -> None:
