@@ -44,7 +44,7 @@ def case_dice(probabilities: Path, case_folder: Path, thresholds) -> dict[str, t
     from omnet.data.discovery import find_case_files
     from omnet.data.imageio import load_case
     from omnet.evaluation.metrics import dice
-    from omnet.inference.fusion import coarse_tumour, fuse_decisions
+    from omnet.inference.fusion import fuse_decisions, task_decisions
     from omnet.inference.outputs import PROBABILITY_NAMES
     from omnet.labels import BRATS2018, classes_to_labels
     from omnet.postprocessing.pipeline import postprocess
@@ -58,12 +58,12 @@ def case_dice(probabilities: Path, case_folder: Path, thresholds) -> dict[str, t
     files = find_case_files(case_folder, need_seg=True)
     images = zscore_nonzero(load_case(files).images)
     expert = sitk.GetArrayFromImage(sitk.ReadImage(str(files.seg)))
-    tumour = coarse_tumour(task1).astype(np.uint8)
-    refined = np.argmax(task2, axis=0).astype(np.uint8)
+    decisions = task_decisions(task1, task2, task3)
     regions = BRATS2018.regions()
     scores = {}
     for rule, enhancing in enhancing_rules(task2, task3, thresholds).items():
-        classes = fuse_decisions(tumour, refined, enhancing.astype(np.uint8))
+        classes = fuse_decisions(decisions["tumour"], decisions["refined"],
+                                 enhancing.astype(np.uint8))
         labels, _ = postprocess(classes_to_labels(classes, BRATS2018), images)
         scores[rule] = tuple(dice(np.isin(labels, values), np.isin(expert, values))
                              for values in regions.values())
