@@ -93,6 +93,17 @@ LABEL_DESCRIPTION_PREFIX = "OMNet tumour labels"
 _DESCRIBED_SCHEME = re.compile(re.escape(LABEL_DESCRIPTION_PREFIX) + r" \((?P<name>[a-z0-9]+)\):")
 
 
+#: Where ITK keeps a file's header text: its own notes (what it writes into a NIfTI
+#: ``descrip``) and, as read back from a NIfTI, ``descrip``.
+NOTE_KEYS = ("ITK_FileNotes", "descrip")
+
+
+def header_notes(source) -> list[str]:
+    """The header texts of ``source`` (a SimpleITK image or a reader that has read the
+    image's information), under :data:`NOTE_KEYS`."""
+    return [source.GetMetaData(key) for key in NOTE_KEYS if source.HasMetaDataKey(key)]
+
+
 def described_scheme(description: str | None) -> LabelScheme | None:
     """The scheme a label map's header text names, or None (another tool's file): the values
     cannot tell a BraTS 2023 map without enhancing tumour (0/1/2) from a 2018 one."""

@@ -21,7 +21,7 @@ from omnet.evaluation.lesionrules import DEFAULT_LESION_RULES, LesionRules, get_
 from omnet.evaluation.lesionwise import LesionwiseMetrics
 from omnet.evaluation.lesionwise_brats2023 import Brats2023Metrics
 from omnet.evaluation.metrics import BRATS_POLICY, EmptyPolicy, RegionMetrics, evaluate_label_maps
-from omnet.labels import SCHEMES, LabelScheme, described_scheme, detect_scheme
+from omnet.labels import SCHEMES, LabelScheme, described_scheme, detect_scheme, header_notes
 
 __all__ = ["SCHEME_SOURCES", "CaseEvaluation", "Geometry", "LabelMap", "check_distinct_files",
            "check_same_geometry", "evaluate_files", "evaluate_missing_prediction",
@@ -179,9 +179,7 @@ def read_label_map(path: str | os.PathLike, scheme: str | None = None,
 
 def _described_in_header(image) -> LabelScheme | None:
     """The scheme the header text of a label map ``omnet segment`` wrote names, or None."""
-    notes = [image.GetMetaData(key) for key in ("ITK_FileNotes", "descrip")
-             if image.HasMetaDataKey(key)]
-    return next((s for s in map(described_scheme, notes) if s is not None), None)
+    return next((s for s in map(described_scheme, header_notes(image)) if s is not None), None)
 
 
 def _header_scheme(image, values: list[int], name: str) -> LabelScheme | None:

@@ -14,7 +14,7 @@ import SimpleITK as sitk
 from omnet.data.detached import data_file_named, data_file_written, detached_suffix
 from omnet.errors import InputError
 from omnet.inference.attention import ATTENTION_FILES
-from omnet.labels import LABEL_DESCRIPTION_PREFIX, SCHEMES, LabelScheme
+from omnet.labels import LABEL_DESCRIPTION_PREFIX, NOTE_KEYS, SCHEMES, LabelScheme, header_notes
 from omnet.measurement.volumes import region_volumes_ml
 from omnet.preprocessing.crop import BBox, paste_back
 from omnet.utils.atomic import atomic_path, outermost_missing, partial_folder
@@ -98,9 +98,7 @@ def written_by_omnet(path: str | os.PathLike) -> bool:
         reader.ReadImageInformation()
     except RuntimeError:
         return False
-    notes = [reader.GetMetaData(key) for key in ("ITK_FileNotes", "descrip")
-             if reader.HasMetaDataKey(key)]
-    return any(note.strip() in OMNET_DESCRIPTIONS for note in notes)
+    return any(note.strip() in OMNET_DESCRIPTIONS for note in header_notes(reader))
 
 
 def label_volumes_ml(labels: np.ndarray, scheme: LabelScheme,
@@ -279,7 +277,7 @@ def _described(image: sitk.Image, description: str | None) -> Iterator[None]:
     if description is None:
         yield
         return
-    key = "ITK_FileNotes"
+    key = NOTE_KEYS[0]  # ITK's own notes: what its writers put in the header
     earlier = image.GetMetaData(key) if image.HasMetaDataKey(key) else None
     image.SetMetaData(key, description)
     try:
