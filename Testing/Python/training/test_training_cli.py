@@ -30,6 +30,12 @@ TINY_ARGS = ["--preset", "quick", "--width", "4", "--patch-size", "8", "16", "16
              "--threads", "1"]
 
 
+def train_argv(data, run, cache, *extra) -> list[str]:
+    """``omnet train`` of the tiny test network from ``data`` into ``run``, quietly."""
+    return ["train", str(data), "--out", str(run), "--cache", str(cache), "--progress-format",
+            "none", *TINY_ARGS, *extra]
+
+
 def _events(text: str):
     return [parse_line(line) for line in text.splitlines()]
 
@@ -201,8 +207,7 @@ def test_a_run_folder_that_is_a_file_is_refused_in_one_line(synthetic_dataset, t
                                                             capsys):
     taken = tmp_path / "run"
     taken.write_text("notes")
-    code = main(["train", str(synthetic_dataset), "--out", str(taken), "--cache",
-                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS])
+    code = main(train_argv(synthetic_dataset, taken, tmp_path / "cache"))
     err = capsys.readouterr().err
     assert code == 2
     assert [ln for ln in err.splitlines() if ln.startswith("omnet:")] == [
@@ -221,8 +226,7 @@ def test_a_folder_with_files_a_run_would_replace_is_refused_in_one_line(syntheti
             "notes.txt": "mine"}
     for name, text in mine.items():
         (folder / name).write_text(text)
-    code = main(["train", str(synthetic_dataset), "--out", str(folder), "--cache",
-                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS])
+    code = main(train_argv(synthetic_dataset, folder, tmp_path / "cache"))
     assert code == 2
     assert _error_lines(capsys.readouterr().err) == [
         f"omnet: error: {folder} holds metrics.csv, model.safetensors but no training run, "
@@ -377,8 +381,7 @@ def test_a_run_without_checkpoints_says_how_to_start_again(synthetic_dataset, tm
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text("{}")
-    code = main(["train", str(synthetic_dataset), "--out", str(run), "--cache",
-                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS])
+    code = main(train_argv(synthetic_dataset, run, tmp_path / "cache"))
     assert code == 2
     assert _error_lines(capsys.readouterr().err) == [
         f"omnet: error: {run} already holds a training run that wrote no checkpoint; pass "
@@ -390,9 +393,9 @@ def test_named_validation_cases_the_data_lacks_are_refused_before_preprocessing(
         synthetic_dataset, tmp_path, capsys):
     """A preset names the project's own validation cases; on other data the refusal comes
     from the file names, before the cache is built, and says how to choose others."""
-    code = main(["train", str(synthetic_dataset), "--out", str(tmp_path / "run"), "--cache",
-                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS,
-                 "--val-cases", "Brats18_2013_2_1", "case01"])  # the last --val-cases counts
+    # TINY_ARGS names case03; the last --val-cases counts
+    code = main(train_argv(synthetic_dataset, tmp_path / "run", tmp_path / "cache",
+                           "--val-cases", "Brats18_2013_2_1", "case01"))
     assert code == 2
     assert _error_lines(capsys.readouterr().err) == [
         "omnet: error: validation cases not in the dataset: Brats18_2013_2_1; name yours "
@@ -407,9 +410,7 @@ def test_a_named_validation_case_the_scan_left_out_is_refused_with_its_reason(tm
     write_case(data, "case01", seed=1)
     write_case(data, "case02", seed=2, centre=(10, 18, 22))
     write_case(data, "case04", seed=4, skip=("t2",))
-    code = main(["train", str(data), "--out", str(tmp_path / "run"), "--cache",
-                 str(tmp_path / "cache"), "--progress-format", "none", *TINY_ARGS,
-                 "--val-cases", "case04"])
+    code = main(train_argv(data, tmp_path / "run", tmp_path / "cache", "--val-cases", "case04"))
     lines = _error_lines(capsys.readouterr().err)
     assert code == 2
     assert len(lines) == 1 and lines[0].startswith(

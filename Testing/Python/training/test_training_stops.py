@@ -12,7 +12,7 @@ import signal
 import numpy as np
 import pytest
 import torch
-from test_training_cli import TINY_ARGS
+from test_training_cli import train_argv
 
 from omnet.cli import main
 from omnet.model.weights import load_model
@@ -22,11 +22,6 @@ from omnet.training import validation as validation_module
 
 def _omnet_lines(err: str) -> list[str]:
     return [ln for ln in err.splitlines() if ln.startswith("omnet:")]
-
-
-def _argv(data, run, cache, *extra):
-    return ["train", str(data), "--out", str(run), "--cache", str(cache), "--progress-format",
-            "none", *TINY_ARGS, *extra]
 
 
 def _resume_argv(data, run, cache):
@@ -51,7 +46,7 @@ def test_a_stop_while_caching_ends_after_the_case_in_progress(synthetic_dataset,
 
     monkeypatch.setattr(dataset_module, "prepare_case", prepare_then_signal)
     threads = torch.get_num_threads()
-    code = main(_argv(synthetic_dataset, run, cache))
+    code = main(train_argv(synthetic_dataset, run, cache))
     torch.set_num_threads(threads)
     lines = _omnet_lines(capsys.readouterr().err)
     assert code == status
@@ -85,7 +80,7 @@ def test_a_stop_in_the_final_validation_still_exports_the_model(synthetic_datase
 
     monkeypatch.setattr(validation_module, "region_dice", score_then_signal)
     threads = torch.get_num_threads()
-    code = main(_argv(synthetic_dataset, run, tmp_path / "cache", "--iterations", "6",
+    code = main(train_argv(synthetic_dataset, run, tmp_path / "cache", "--iterations", "6",
                       "--val-cases", "case02", "case03"))
     torch.set_num_threads(threads)
     err = capsys.readouterr().err
@@ -111,7 +106,7 @@ def test_a_stop_in_the_final_validation_still_exports_the_model(synthetic_datase
 
 def test_a_run_of_one_case_is_logged_in_the_singular(synthetic_dataset, tmp_path, capsys):
     threads = torch.get_num_threads()
-    code = main(_argv(synthetic_dataset, tmp_path / "run", tmp_path / "cache", "--iterations",
+    code = main(train_argv(synthetic_dataset, tmp_path / "run", tmp_path / "cache", "--iterations",
                       "1", "--val-cases", "case02", "case03"))
     torch.set_num_threads(threads)
     assert code == 0
@@ -131,7 +126,7 @@ def test_a_run_folder_or_cache_in_the_dataset_is_refused_before_anything_is_writ
     place = {False: data, True: data / "inner",
              "in other letter case": tmp_path / "DATA" / "inner"}[inside]
     run, cache = (place, tmp_path / "cache") if option == "--out" else (tmp_path / "run", place)
-    code = main(_argv(data, run, cache))
+    code = main(train_argv(data, run, cache))
     where = f"is inside the dataset folder {data}" if inside else "is the dataset folder"
     what, article = (("the run folder", "an") if option == "--out"
                      else ("the pre-processing cache", "a"))
@@ -154,7 +149,7 @@ def test_a_full_disk_in_the_cache_is_one_line_naming_it(synthetic_dataset, tmp_p
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(np, "save", full)
-    code = main(_argv(synthetic_dataset, run, cache))
+    code = main(train_argv(synthetic_dataset, run, cache))
     assert code == 2
     assert _omnet_lines(capsys.readouterr().err) == [
         f"omnet: error: cannot write the pre-processing cache {cache}: No space left on "
@@ -181,7 +176,7 @@ def test_resume_redoes_a_validation_that_a_stop_cut_short(synthetic_dataset, tmp
     threads = torch.get_num_threads()
     with monkeypatch.context() as patch:
         patch.setattr(validation_module, "region_dice", score_then_signal)
-        stopped = main(_argv(synthetic_dataset, run, cache, "--iterations", "6",
+        stopped = main(train_argv(synthetic_dataset, run, cache, "--iterations", "6",
                              "--val-cases", "case02", "case03"))
     assert stopped == 143
     assert "validation after iteration 3 stopped by request" in capsys.readouterr().err
@@ -223,7 +218,7 @@ def test_resume_of_a_finished_run_says_so_and_rewrites_nothing(synthetic_dataset
     it, exit 0, and the model file untouched (it used to be exported again, silently)."""
     run, cache = tmp_path / "run", tmp_path / "cache"
     threads = torch.get_num_threads()
-    assert main(_argv(synthetic_dataset, run, cache, "--iterations", "4")) == 0
+    assert main(train_argv(synthetic_dataset, run, cache, "--iterations", "4")) == 0
     model = run / "model.safetensors"
     stamp = model.stat().st_mtime_ns
     capsys.readouterr()
