@@ -176,11 +176,27 @@ def segment_settings(args: argparse.Namespace) -> SegmentSettings:
                            output_grid=args.output_grid)
 
 
+def preparation_warnings(preparation: dict) -> list[str]:
+    """What the preparation found that a person must check before trusting the result
+    (the ``prepared:`` line's start, the result line's ``warnings``, Slicer's dialog)."""
+    from omnet.data.naming import SHORT_TITLES
+
+    strip = next((step for step in preparation.get("steps", [])
+                  if step["step"] == "skull strip"), {})
+    suspects = strip.get("other_patient_suspected") or []
+    if not suspects:  # another patient's series on the same atlas grid passes every check
+        return []
+    outlines = strip.get("outline_dice", {})
+    return ["check that every series is this patient's: brain outline unlike the reference's "
+            "in " + ", ".join(f"{SHORT_TITLES.get(role, role)} (Dice {outlines[role]:.2f})"
+                              for role in suspects)]
+
+
 def preparation_line(preparation: dict, model: dict | None = None) -> str:
     """What the preparation did, in one line for people (``omnet segment``, Slicer); with
     the report's ``model``, also when an ensemble's thick-slice network read the input."""
     steps = {step["step"]: step for step in preparation.get("steps", [])}
-    parts = []
+    parts = preparation_warnings(preparation)  # first: they question the whole result
     floors = steps.get("reference grid", {}).get("background_moved_to_zero", {})
     if floors:
         parts.append("background taken as zero: " + ", ".join(
@@ -246,6 +262,7 @@ def _result_line(result, report: str | None, seconds: float) -> dict:
             "device": result.report["device"], "seconds": round(seconds, 2),
             "brain_mask": result.files.get("brain_mask", []),
             "preparation": preparation_line(result.report["preparation"], model),
+            "warnings": preparation_warnings(result.report["preparation"]),
             "output_grid": result.report["output_grid"]}
 
 

@@ -35,6 +35,7 @@ from omnet.preparation.resolution import (
     slice_thickness,
     thick_throughout,
 )
+from omnet.preparation.same_patient import other_patient_suspects, outline_agreement
 from omnet.preparation.settings import PrepareSettings
 from omnet.preparation.skullstrip import Detector, skull_strip
 from omnet.preprocessing.normalize import zscore_nonzero
@@ -172,6 +173,10 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
                                        detector, masks.on_grid(reference, transforms))
         if brain_ref is None:  # the inputs' own tissue is the brain: it must be one brain
             check_same_brain(working, role)
+        if brain_ref is None and settings.skull_strip != "off":  # found already stripped
+            entry["outline_dice"] = outline_agreement(images, role, transforms)
+            entry["other_patient_suspected"] = other_patient_suspects(entry["outline_dice"],
+                                                                      role)
         steps.append(entry)
 
     with timed("bias_field"):
