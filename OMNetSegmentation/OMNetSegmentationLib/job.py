@@ -55,6 +55,13 @@ class JobOutcome:
     def succeeded(self) -> bool:
         return self.status == SUCCEEDED
 
+    @property
+    def warnings(self) -> str:
+        """What a finished run asks a person to check before trusting it (the RESULT's
+        ``warnings``), one sentence a line for a dialog; empty when nothing."""
+        lines = (self.result or {}).get("warnings") or []
+        return "\n".join(f"{line[:1].upper()}{line[1:]}." for line in lines)
+
 
 def eta_seconds(fraction: float, elapsed: float) -> float | None:
     """Remaining time if progress keeps its average pace; None before there is a pace."""

@@ -67,6 +67,7 @@ def test_segment_result_matches_what_the_module_imports(case, tmp_path, output_g
     assert monitor.outcome.succeeded, monitor.outcome.message + monitor.outcome.details
     result = monitor.outcome.result
     assert Path(result["output"]) == out and out.is_file()
+    assert result["warnings"] == [] and monitor.outcome.warnings == ""  # one patient's series
 
     labels = sitk.ReadImage(str(out))
     reference = sitk.ReadImage(inputs["t1ce"])

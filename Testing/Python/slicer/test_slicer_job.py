@@ -63,6 +63,16 @@ def test_progress_metrics_and_result_are_dispatched():
     assert monitor.outcome.result["model"] == "/r/model.safetensors"
 
 
+def test_a_results_warnings_become_sentences_for_the_dialog():
+    warned = run([['RESULT {"output": "/o.nii.gz", "warnings": ["check the FLAIR", '
+                   '"check the T2"]}']])
+    assert warned.outcome.warnings == "Check the FLAIR.\nCheck the T2."
+    quiet = run([['RESULT {"output": "/o.nii.gz", "warnings": []}']])
+    assert quiet.outcome.succeeded and quiet.outcome.warnings == ""
+    older = run([['RESULT {"output": "/o.nii.gz"}']])  # an omnet from before warnings
+    assert older.outcome.warnings == ""
+
+
 def test_error_line_wins_over_the_traceback():
     monitor = run([["Traceback (most recent call last):", "ValueError: boom",
                     "ERROR no bundled model found in /x; pass --model FILE.safetensors"]],
