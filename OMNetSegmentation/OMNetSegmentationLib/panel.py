@@ -22,7 +22,13 @@ from .guide import DEMO_LOADED, INPUT_REQUIREMENTS
 from .job import format_duration
 from .lesions import summary_text
 from .logic import RunResult, SegmentationRun
-from .roles import Volume, assign_roles, selection_problem, transform_problem
+from .roles import (
+    Volume,
+    assign_roles,
+    patient_problem,
+    selection_problem,
+    transform_problem,
+)
 from .segments import volume_rows
 
 __all__ = ["ROLES", "SegmentationPanel"]
@@ -170,6 +176,9 @@ class SegmentationPanel:
         if problem:
             slicer.util.errorDisplay(problem)
             return
+        mixed = patient_problem({role: scene.patient_name(node) for role, node in volumes.items()})
+        if mixed and not slicer.util.confirmOkCancelDisplay(mixed, _("OMNet: several patients")):
+            return
         if not self._dependenciesReady():
             return
         p = self.parameterNode
@@ -222,6 +231,8 @@ class SegmentationPanel:
             self.ui.volumeTable.setItem(row, 0, qt.QTableWidgetItem(region))
             self.ui.volumeTable.setItem(row, 1, qt.QTableWidgetItem(value))
         self.showLesions(result.lesions, result.segmentation)
+        if outcome.warnings:  # e.g. a series with another patient's brain outline
+            slicer.util.warningDisplay(outcome.warnings, windowTitle=_("OMNet: check the inputs"))
 
     def showLesions(self, report, segmentationNode) -> None:
         """The lesion table and RANO lines of ``segmentationNode`` (see lesionscene)."""

@@ -24,11 +24,19 @@ from functools import lru_cache
 from pathlib import Path
 
 from omnet.data.discovery import dataset_description
-from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, channel_groups, classify_name, tokens
+from omnet.data.naming import (
+    ROLE_TITLES,
+    SEQUENCE_ROLES,
+    SHORT_TITLES,
+    channel_groups,
+    classify_name,
+    tokens,
+)
 from omnet.errors import InputError
 
 __all__ = ["RoleAssignment", "RoleConflict", "Volume", "assign_roles", "channel_roles",
-           "detect_role", "file_channels", "selection_problem", "transform_problem"]
+           "detect_role", "file_channels", "patient_problem", "selection_problem",
+           "transform_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -197,3 +205,21 @@ def transform_problem(transform_ids: Collection[str | None]) -> str | None:
         return ("The four volumes are under different transforms. Harden the transforms "
                 "(Transforms module) or place all four under the same transform.")
     return None
+
+
+def patient_problem(patients: Mapping[str, str | None]) -> str | None:
+    """A question for the user when the chosen volumes (role -> the patient each sits under
+    in the Data module, None when loaded from files) belong to several patients: with
+    several patients loaded from DICOM, one wrong selector mixes two heads, which the
+    pipeline cannot always tell (both may lie on one atlas grid). None when one or none."""
+    named = {role: name for role, name in patients.items() if name}
+    if len(set(named.values())) < 2:
+        return None
+    by_patient: dict[str, list[str]] = {}
+    for role in SEQUENCE_ROLES:
+        if role in named:
+            by_patient.setdefault(named[role], []).append(SHORT_TITLES[role])
+    listed = "; ".join(f"{', '.join(titles)} under '{name}'"
+                       for name, titles in by_patient.items())
+    return (f"The selected volumes belong to {len(by_patient)} patients in the Data module "
+            f"({listed}). Segment them together anyway?")

@@ -20,6 +20,7 @@ from OMNetSegmentationLib.roles import (
     assign_roles,
     channel_roles,
     file_channels,
+    patient_problem,
     selection_problem,
     transform_problem,
 )
@@ -155,6 +156,17 @@ def test_volumes_must_share_one_transform():
     assert transform_problem([None, None, None, None]) is None
     assert transform_problem(["vtkMRMLLinearTransformNode4"] * 4) is None
     assert "different transforms" in transform_problem([None, None, "vtkMRMLTransformNode1", None])
+
+
+def test_volumes_of_several_patients_are_questioned_before_the_run():
+    one = {"flair": "DOE^JANE", "t1": "DOE^JANE", "t1ce": "DOE^JANE", "t2": "DOE^JANE"}
+    assert patient_problem(one) is None
+    assert patient_problem({"flair": None, "t1": None, "t1ce": None, "t2": None}) is None
+    assert patient_problem({**one, "t2": None}) is None  # a file loaded beside the study
+    question = patient_problem({**one, "flair": "ROE^RICHARD"})
+    assert question == ("The selected volumes belong to 2 patients in the Data module (FLAIR "
+                        "under 'ROE^RICHARD'; T1, T1c, T2 under 'DOE^JANE'). Segment them "
+                        "together anyway?")
 
 
 def test_an_anonymised_dicom_load_gets_its_roles_from_the_acquisition():
