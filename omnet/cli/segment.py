@@ -176,25 +176,11 @@ def segment_settings(args: argparse.Namespace) -> SegmentSettings:
                            output_grid=args.output_grid)
 
 
-def preparation_warnings(preparation: dict) -> list[str]:
-    """What the preparation found that a person must check before trusting the result
-    (the ``prepared:`` line's start, the result line's ``warnings``, Slicer's dialog)."""
-    from omnet.data.naming import SHORT_TITLES
-
-    strip = next((step for step in preparation.get("steps", [])
-                  if step["step"] == "skull strip"), {})
-    suspects = strip.get("other_patient_suspected") or []
-    if not suspects:  # another patient's series on the same atlas grid passes every check
-        return []
-    outlines = strip.get("outline_dice", {})
-    return ["check that every series is this patient's: brain outline unlike the reference's "
-            "in " + ", ".join(f"{SHORT_TITLES.get(role, role)} (Dice {outlines[role]:.2f})"
-                              for role in suspects)]
-
-
 def preparation_line(preparation: dict, model: dict | None = None) -> str:
     """What the preparation did, in one line for people (``omnet segment``, Slicer); with
     the report's ``model``, also when an ensemble's thick-slice network read the input."""
+    from omnet.inference.report import preparation_warnings
+
     steps = {step["step"]: step for step in preparation.get("steps", [])}
     parts = preparation_warnings(preparation)  # first: they question the whole result
     floors = steps.get("reference grid", {}).get("background_moved_to_zero", {})
@@ -254,6 +240,8 @@ def _names_a_folder(output: str | None) -> bool:
 
 
 def _result_line(result, report: str | None, seconds: float) -> dict:
+    from omnet.inference.report import preparation_warnings
+
     model = result.report["model"]
     return {"output": str(result.output) if result.output else None,
             "volumes_ml": result.volumes_ml, "attention": result.files["attention"],

@@ -42,6 +42,7 @@ from omnet.inference.outputs import (
     input_folders,
     written_by_omnet,
 )
+from omnet.inference.report import preparation_warnings
 
 __all__ = ["BatchCase", "BatchSummary", "brain_mask_path", "find_batch_cases", "segment_folder"]
 
@@ -72,7 +73,12 @@ class BatchCase:
         return {"case": self.case_id, "status": self.status,
                 "source": str(source) if source is not None else None,
                 "output": str(self.output) if written else None, "error": self.error,
-                "seconds": self.seconds}
+                "seconds": self.seconds, "warnings": self.warnings}
+
+    @property
+    def warnings(self) -> list[str]:
+        """What its preparation asks a person to check (another patient's series, ...)."""
+        return preparation_warnings((self.report or {}).get("preparation") or {})
 
 
 @dataclass
@@ -506,7 +512,8 @@ def _log_case(summary: BatchSummary, index: int, overwrite: bool) -> None:
     segment with the time they should take at the pace so far."""
     case = summary.cases[index]
     if case.status == "segmented":
-        outcome = f"{case.case_id}: segmented in {case.seconds:.1f} s"
+        outcome = f"{case.case_id}: segmented in {case.seconds:.1f} s" + "".join(
+            f"; {warning}" for warning in case.warnings)
     elif case.status == "skipped":
         outcome = f"{case.case_id}: {case.output} exists, skipped"
     else:

@@ -10,11 +10,11 @@ import SimpleITK as sitk
 
 from omnet import __version__
 from omnet.data.discovery import CaseFiles
-from omnet.data.naming import SEQUENCE_ROLES
+from omnet.data.naming import SEQUENCE_ROLES, SHORT_TITLES
 from omnet.labels import LabelScheme
 from omnet.preprocessing.crop import BBox
 
-__all__ = ["build_report", "geometry_of", "input_record"]
+__all__ = ["build_report", "geometry_of", "input_record", "preparation_warnings"]
 
 
 def input_record(case: CaseFiles | Mapping) -> dict:
@@ -69,3 +69,18 @@ def build_report(*, case_id: str, output: str | os.PathLike | None, scheme: Labe
         "crop": [[s.start, s.stop] for s in box], "timings_s": timings,
         "attention": attention, "files": files, "settings": settings,
     }
+
+
+def preparation_warnings(preparation: dict) -> list[str]:
+    """What the preparation found that a person must check before trusting the result
+    (the ``prepared:`` line's start, the result line's ``warnings``, a batch's case line,
+    Slicer's dialog)."""
+    strip = next((step for step in preparation.get("steps", [])
+                  if step["step"] == "skull strip"), {})
+    suspects = strip.get("other_patient_suspected") or []
+    if not suspects:  # another patient's series on the same atlas grid passes every check
+        return []
+    outlines = strip.get("outline_dice", {})
+    return ["check that every series is this patient's: brain outline unlike the reference's "
+            "in " + ", ".join(f"{SHORT_TITLES.get(role, role)} (Dice {outlines[role]:.2f})"
+                              for role in suspects)]

@@ -133,6 +133,31 @@ def test_each_case_logs_its_place_outcome_and_the_time_left(tmp_path, monkeypatc
         "[4/4] d: segmented in 30.0 s"]
 
 
+def test_a_case_whose_preparation_warns_says_so_on_its_line_and_in_the_report(tmp_path,
+                                                                            caplog):
+    import logging
+
+    for name in ("a", "b"):
+        _case(tmp_path / "cases" / name)
+    strip = {"step": "skull strip", "outline_dice": {"flair": 0.92, "t1": 1.0, "t2": 1.0},
+             "other_patient_suspected": ["flair"]}
+
+    def segment(source, output, **options):
+        steps = [strip] if Path(source).name == "b" else []
+        return type("Result", (), {"report": {"preparation": {"steps": steps}}})()
+
+    with caplog.at_level(logging.INFO, logger="omnet.inference.batch"):
+        summary = segment_folder(tmp_path / "cases", tmp_path / "out", segment=segment)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[")]
+    assert lines[1].startswith("[2/2] b: segmented in ")
+    assert lines[1].endswith(" s; check that every series is this patient's: brain outline "
+                             "unlike the reference's in FLAIR (Dice 0.92)")
+    assert "check" not in lines[0]
+    cases = {entry["case"]: entry for entry in summary.to_dict()["cases"]}
+    assert cases["a"]["warnings"] == []
+    assert cases["b"]["warnings"] == [lines[1].split("; ", 1)[1]]
+
+
 @pytest.mark.parametrize("seconds, text", [(44.6, "45 s"), (425, "7 min 05 s"),
                                            (7380, "2 h 03 min"), (3599.6, "1 h 00 min"),
                                            (None, ""), (float("nan"), ""), (-3.0, "")])

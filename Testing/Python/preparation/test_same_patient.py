@@ -8,9 +8,10 @@ import numpy as np
 import SimpleITK as sitk
 from head_phantom import AXES, CENTRE, grid_points, head_case
 
-from omnet.cli.segment import preparation_line, preparation_warnings
+from omnet.cli.segment import preparation_line
 from omnet.data.discovery import find_case_files
 from omnet.data.imageio import read_case
+from omnet.inference.report import preparation_warnings
 from omnet.preparation import PrepareSettings, prepare
 from omnet.preparation.same_patient import (
     SAME_PATIENT_OUTLINE_DICE,
