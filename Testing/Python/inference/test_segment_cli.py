@@ -185,6 +185,10 @@ def test_output_names_a_file_or_a_folder(capsys, phantom_case, tiny_model_file, 
     (("-o", "{tmp}/out.nii.gz", "--uncertainty", "{tmp}"), "the uncertainty map {tmp} is a folder"),
     (("-o", "{tmp}/out.nii.gz", "--brain-mask", "{tmp}/mask.txt"), "the brain mask"),
     (("-o", "{tmp}/out.nii.gz", "--report", "{tmp}"), "the report {tmp} is a folder"),
+    # a name ending in / is a folder, as for -o: it wrote a report file named "reports"
+    (("-o", "{tmp}/out.nii.gz", "--report", "{tmp}/reports/"),
+     "the report {tmp}/reports/ names a folder; give a file name such as "
+     "{tmp}/reports/result.json"),
     (("-o", "{tmp}/out.nii.gz", "--probabilities", "{tmp}/p9/p9_t1.nii.gz"),
      "the probabilities folder {tmp}/p9/p9_t1.nii.gz is a file"),
     (("-o", "{tmp}/p9/p9_t1.nii.gz/out.nii.gz",),
@@ -224,6 +228,7 @@ def test_a_bad_destination_is_the_only_thing_printed(capsys, phantom_case, tiny_
 @pytest.mark.parametrize("extra, words", [
     (("--output-dir", "{tmp}/taken"), "the output folder {tmp}/taken is a file"),
     (("--output-dir", "{tmp}/out", "--report", "{tmp}"), "the report {tmp} is a folder"),
+    (("--output-dir", "{tmp}/out", "--report", "{tmp}/out/"), "the report {tmp}/out/ names a"),
     (("--output-dir", "{tmp}/out", "--attention", "{tmp}/taken"), "{tmp}/taken is a file"),
 ])
 def test_a_batch_destination_that_cannot_be_written_is_refused_before_any_case(
