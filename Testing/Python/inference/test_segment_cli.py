@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -266,7 +267,12 @@ def test_batch_skips_done_cases_and_reports_failures(capsys, phantom_case, tiny_
     assert [c["status"] for c in result["cases"]] == ["segmented", "failed", "skipped"]
     assert [c["output"] for c in result["cases"]] == [  # the failed case names no file
         str(results / "a.nii.gz"), None, str(results / "c.nii.gz")]
-    assert (tmp_path / "batch.json").is_file()
+    batch = json.loads((tmp_path / "batch.json").read_text())
+    # the README named every field of the batch's record but the one that holds the cases
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    record = readme.split("`--report FILE` in batch mode", 1)[1].split("A stop (Ctrl-C", 1)[0]
+    fields = [*batch, *batch["cases"][0]]
+    assert [key for key in fields if f"`{key}`" not in record] == []
 
 
 def test_a_batch_with_two_cases_of_one_name_is_refused_before_any(capsys, phantom_case,
