@@ -44,7 +44,7 @@ def moved(image: sitk.Image, degrees, shift_mm) -> tuple[sitk.Image, sitk.Transf
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("case", type=Path, help="folder of the four raw series")
     parser.add_argument("--sequence", default="flair", choices=[r for r in SEQUENCE_ROLES
                                                                  if r != "t1ce"])

@@ -35,8 +35,14 @@ REGIONS = ("whole", "core", "enhancing")
 
 
 def run(command: list[str]) -> str:
+    """The standard output of ``command``; a command that fails stops the tool in one line
+    with its own last error line (the traceback of CalledProcessError hid why it failed)."""
     log.info("$ %s", " ".join(command))
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit status {done.returncode}"
+        raise SystemExit(f"bundle_model: {' '.join(command[2:4])} failed: {reason}")
     return done.stdout
 
 

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from omnet.evaluation import dice, region_masks
     from omnet.inference.model_source import resolve_model
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", type=Path, help="folder of BraTS case folders")
     parser.add_argument("--cases", required=True, help="comma-separated case ids")
     parser.add_argument("--models", nargs="+", required=True, help=".safetensors files")

@@ -135,7 +135,7 @@ def generate(source_dir: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Exit 0 with the file written (or, with --check, up to date); 1 when --check finds it out
     of date; 2 with one line and nothing written when the sources cannot be read."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--source-dir", type=Path, default=REPO,
                         help="the extension's folder (default: this repository)")
     parser.add_argument("--check", action="store_true",

@@ -94,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
         from omnet.evaluation.lesionrules import get_lesion_rules
 
         get_lesion_rules(lesion_rules).require()
+    if args.csv:  # a folder (or a name ending in /, which wrote a file) fails before any work
+        from omnet.inference.outputs import check_file_destination
+
+        check_file_destination(args.csv, "the CSV file", "metrics.csv")
     if single:
         return _run_single(args, policy, lesion_rules)
     return _run_folders(args, policy, lesion_rules)

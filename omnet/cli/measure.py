@@ -46,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     from omnet.measurement.report import lesion_table, measure_file
     from omnet.utils.atomic import atomic_write_json
 
+    if args.json:  # a folder (or a name ending in /, which wrote a file) fails first
+        from omnet.inference.outputs import check_file_destination
+
+        check_file_destination(args.json, "the JSON report", "lesions.json")
     report = measure_file(args.labels, args.scheme)
     if args.json:
         try:

@@ -20,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train", help="train OM-Net on a folder of labelled cases",
         description="Train OM-Net on case folders with reference label maps (BraTS naming, "
                     "*_seg / *-seg, or the MSD imagesTr/labelsTr layout). The run folder gets "
-                    "config.json, split.json, metrics.csv, curves.png, checkpoints/ and the "
-                    "exported model.safetensors. Settings default to the paper's "
+                    "config.json, split.json, metrics.csv, validation.csv, curves.png, "
+                    "checkpoints/ and the exported model.safetensors with its card "
+                    "model.json. Settings default to the paper's "
                     "(--preset paper); --preset quick is a short CPU run; --preset bundled, "
                     "--preset bundled-plain and --preset bundled-thick are the recipes of the "
                     "shipped ensemble's three networks (with --init-from the model they "

@@ -143,9 +143,14 @@ def check_writable_place(folder: Path, what: str, path: Path) -> None:
 
 def check_file_destination(path: str | os.PathLike, what: str,
                            example: str = "result.json") -> Path:
-    """``path`` unless it is an existing folder or cannot be written (one line, before any
-    work is done)."""
+    """``path`` unless it is a folder, existing or named as one (ending in a separator, which
+    ``Path`` drops: ``--report out/`` wrote a file ``out``), or cannot be written (one line,
+    before any work is done)."""
+    named_as_folder = str(path).endswith(("/", os.sep))
     path = Path(path)
+    if named_as_folder:
+        raise InputError(f"{what} {path}{os.sep} names a folder; give a file name such as "
+                         f"{path / example}")
     if path.is_dir():
         raise InputError(f"{what} {path} is a folder; give a file name such as "
                          f"{path / example}")

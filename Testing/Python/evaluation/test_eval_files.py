@@ -277,6 +277,23 @@ def test_cli_folders_csv_and_exit_status(tmp_path, capsys):
     assert out.is_file()
 
 
+@pytest.mark.parametrize("name, words", [("taken", "taken is a folder"),
+                                         ("new/", "new/ names a folder")])
+def test_a_csv_that_names_a_folder_is_refused_before_any_work(tmp_path, capsys, name, words):
+    # --csv new/ wrote a file named new; --csv of a folder failed only after evaluating
+    ref = write_labels(tmp_path / "r.nii.gz", tumour())
+    pred = write_labels(tmp_path / "p.nii.gz", tumour())
+    (tmp_path / "taken").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    assert main(["evaluate", str(pred), str(ref), "--csv", f"{tmp_path}/{name}"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"omnet: error: the CSV file {tmp_path}/{words}; give a file name such as "
+        f"{tmp_path / name.rstrip('/') / 'metrics.csv'}"]
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 @pytest.mark.parametrize("problem", ["missing", "geometry", "labels", "arguments"])
 def test_cli_errors_are_one_line_with_status_2(tmp_path, capsys, problem):
     ref = write_labels(tmp_path / "r.nii.gz", tumour())

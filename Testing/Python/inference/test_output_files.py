@@ -91,6 +91,9 @@ def test_the_report_lists_every_kind_of_file_and_the_readme_every_field(phantom_
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     written = json.loads((tmp_path / "r.json").read_text())
     assert [key for key in written if f"`{key}`" not in readme] == []
+    # and the model's own fields: it said "file" where the report writes "path"
+    model_fields = readme.split("`model` (", 1)[1].split("), `device`", 1)[0]
+    assert [key for key in written["model"] if key not in model_fields] == []
 
 
 def test_writing_with_a_description_leaves_the_callers_image_as_it_was(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -185,6 +186,10 @@ def test_output_names_a_file_or_a_folder(capsys, phantom_case, tiny_model_file, 
     (("-o", "{tmp}/out.nii.gz", "--uncertainty", "{tmp}"), "the uncertainty map {tmp} is a folder"),
     (("-o", "{tmp}/out.nii.gz", "--brain-mask", "{tmp}/mask.txt"), "the brain mask"),
     (("-o", "{tmp}/out.nii.gz", "--report", "{tmp}"), "the report {tmp} is a folder"),
+    # a name ending in / is a folder, as for -o: it wrote a report file named "reports"
+    (("-o", "{tmp}/out.nii.gz", "--report", "{tmp}/reports/"),
+     "the report {tmp}/reports/ names a folder; give a file name such as "
+     "{tmp}/reports/result.json"),
     (("-o", "{tmp}/out.nii.gz", "--probabilities", "{tmp}/p9/p9_t1.nii.gz"),
      "the probabilities folder {tmp}/p9/p9_t1.nii.gz is a file"),
     (("-o", "{tmp}/p9/p9_t1.nii.gz/out.nii.gz",),
@@ -224,6 +229,7 @@ def test_a_bad_destination_is_the_only_thing_printed(capsys, phantom_case, tiny_
 @pytest.mark.parametrize("extra, words", [
     (("--output-dir", "{tmp}/taken"), "the output folder {tmp}/taken is a file"),
     (("--output-dir", "{tmp}/out", "--report", "{tmp}"), "the report {tmp} is a folder"),
+    (("--output-dir", "{tmp}/out", "--report", "{tmp}/out/"), "the report {tmp}/out/ names a"),
     (("--output-dir", "{tmp}/out", "--attention", "{tmp}/taken"), "{tmp}/taken is a file"),
 ])
 def test_a_batch_destination_that_cannot_be_written_is_refused_before_any_case(
@@ -261,7 +267,12 @@ def test_batch_skips_done_cases_and_reports_failures(capsys, phantom_case, tiny_
     assert [c["status"] for c in result["cases"]] == ["segmented", "failed", "skipped"]
     assert [c["output"] for c in result["cases"]] == [  # the failed case names no file
         str(results / "a.nii.gz"), None, str(results / "c.nii.gz")]
-    assert (tmp_path / "batch.json").is_file()
+    batch = json.loads((tmp_path / "batch.json").read_text())
+    # the README named every field of the batch's record but the one that holds the cases
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    record = readme.split("`--report FILE` in batch mode", 1)[1].split("A stop (Ctrl-C", 1)[0]
+    fields = [*batch, *batch["cases"][0]]
+    assert [key for key in fields if f"`{key}`" not in record] == []
 
 
 def test_a_batch_with_two_cases_of_one_name_is_refused_before_any(capsys, phantom_case,

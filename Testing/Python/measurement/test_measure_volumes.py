@@ -78,6 +78,24 @@ def test_cli_prints_and_writes_volumes(tmp_path, capsys):
     assert json.loads(out.read_text())["volumes_ml"] == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("name, words", [("taken", "taken is a folder"),
+                                         ("new/", "new/ names a folder")])
+def test_a_json_report_that_names_a_folder_is_refused_before_any_work(tmp_path, capsys, name,
+                                                                      words):
+    # --json new/ wrote a file named new; --json of a folder failed only after measuring
+    path = tmp_path / "seg.nii.gz"
+    sitk.WriteImage(oblique_labels(), str(path))
+    (tmp_path / "taken").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    assert main(["measure", str(path), "--json", f"{tmp_path}/{name}"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        f"omnet: error: the JSON report {tmp_path}/{words}; give a file name such as "
+        f"{tmp_path / name.rstrip('/') / 'lesions.json'}"]
+    assert sorted(tmp_path.rglob("*")) == before
+
+
 def test_segment_and_measure_give_one_label_map_the_same_numbers():
     # Brats18_2013_11_1's counts at 1 mm: summed as floats, its core came out as
     # 59.650000000000006 mL in `omnet measure --json` and the report's "lesions", 59.65 in the

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from omnet.protocol import parse_line
 from omnet.registry import VARIANTS
 from omnet.training import checkpoint as ckpt
 from omnet.training.config import apply_overrides, preset_config
+from omnet.training.run import RUN_FILES
 from omnet.training.runtime import Precision
 from omnet.training.schedule import make_plan
 from omnet.training.trainer import Trainer
@@ -86,6 +88,19 @@ def test_run_folder_holds_config_split_metrics_curves(trained_run):
     assert [int(r["iteration"]) for r in rows] == list(range(1, 7))
     assert rows[0]["loss_task2"] == "" and rows[-1]["loss_task3"] != ""
     assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_readme_and_the_help_name_every_file_of_the_run_folder(trained_run, capsys):
+    # both left out validation.csv and model.json; the README also initialised_from.json
+    _, run, _ = trained_run
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    folder = readme.split("The run folder (`--out`", 1)[1].split("A new run refuses", 1)[0]
+    written = {path.name for path in run.iterdir()}
+    assert [name for name in sorted(written | set(RUN_FILES)) if name not in folder] == []
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    described = " ".join(capsys.readouterr().out.split())
+    assert [name for name in sorted(written) if name not in described] == []
 
 
 def test_export_is_the_best_network_with_its_card(trained_run):
