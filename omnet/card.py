@@ -103,6 +103,10 @@ def sidecar_path(weights: str | os.PathLike) -> Path:
 def read_safetensors_header(path: str | os.PathLike) -> dict[str, Any]:
     """Parse a safetensors header without torch; clear errors for anything else."""
     path = Path(path)
+    if path.is_dir():  # a training run's folder, most often: name the file it holds
+        inside = path / "model.safetensors"
+        raise ModelFileError(f"{path} is a folder, not a model file; give "
+                             + (f"{inside}" if inside.is_file() else "an OMNet .safetensors file"))
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
     size = path.stat().st_size

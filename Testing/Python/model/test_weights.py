@@ -119,6 +119,18 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
         load_model(tmp_path / "nope.safetensors")
 
 
+def test_a_run_folder_given_as_the_model_names_its_model_file(saved, tmp_path: Path) -> None:
+    _, _, path = saved  # tmp_path/model.safetensors: tmp_path is a run folder
+    with pytest.raises(ModelFileError, match=f"^{tmp_path} is a folder, not a model file; "
+                                             f"give {path}$"):
+        load_model(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelFileError, match="is a folder, not a model file; give an OMNet "
+                                             r"\.safetensors file$"):
+        load_model(empty)
+
+
 def test_unknown_card_format_is_refused(saved, tmp_path: Path) -> None:
     model, card, _ = saved
     path = tmp_path / "future.safetensors"
