@@ -66,7 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", metavar="FILE", help="OMNet .safetensors model (default: bundled)")
     p.add_argument("--device", default="auto", choices=DEVICES)
     p.add_argument("--mode", default="fast", choices=MODES,
-                   help="fast: large tiles (default); exact: the paper's 32x32x16 overlap-tile")
+                   help="fast: large tiles (default); exact: the paper's overlap-tile of "
+                        "16 x 32 x 32 voxels (z, y, x)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="auto: mixed precision where the device supports it")
     p.add_argument("--no-postprocess", action="store_true",
