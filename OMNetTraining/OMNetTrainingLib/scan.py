@@ -43,6 +43,9 @@ def scan_rows(result: Mapping[str, Any]) -> list[CaseRow]:
             raise ValueError(f"unexpected entry in the dataset check: {entry!r}")
         ok = bool(entry.get("ok"))
         problem = entry.get("problem") or ("" if ok else "not usable (no reason given)")
+        if ok and entry.get("other_patient_suspected"):  # usable, but worth a look
+            problem = (f"brain outline unlike the T1c's: {entry['other_patient_suspected']}; "
+                       "check that the series are this case's")
         rows.append(CaseRow(str(entry["case"]), ok, str(problem),
                             _labels_text(entry.get("labels"))))
     return sorted(rows, key=lambda row: (row.ok, row.case))

@@ -10,7 +10,7 @@ import SimpleITK as sitk
 
 from omnet import __version__
 from omnet.data.discovery import CaseFiles
-from omnet.data.naming import SEQUENCE_ROLES, SHORT_TITLES
+from omnet.data.naming import SEQUENCE_ROLES
 from omnet.labels import LabelScheme
 from omnet.preprocessing.crop import BBox
 
@@ -80,7 +80,7 @@ def preparation_warnings(preparation: dict) -> list[str]:
     suspects = strip.get("other_patient_suspected") or []
     if not suspects:  # another patient's series on the same atlas grid passes every check
         return []
-    outlines = strip.get("outline_dice", {})
+    from omnet.preparation.same_patient import suspects_text
+
     return ["check that every series is this patient's: brain outline unlike the reference's "
-            "in " + ", ".join(f"{SHORT_TITLES.get(role, role)} (Dice {outlines[role]:.2f})"
-                              for role in suspects)]
+            "in " + suspects_text(strip.get("outline_dice", {}), suspects)]

@@ -17,7 +17,8 @@ import SimpleITK as sitk
 from omnet.data.geometry import same_grid
 from omnet.data.naming import SHORT_TITLES
 
-__all__ = ["SAME_PATIENT_OUTLINE_DICE", "other_patient_suspects", "outline_agreement"]
+__all__ = ["SAME_PATIENT_OUTLINE_DICE", "other_patient_suspects", "outline_agreement",
+           "suspects_text"]
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,21 @@ def outline_agreement(images: Mapping[str, sitk.Image], reference_role: str,
     return agreement
 
 
-def other_patient_suspects(agreement: Mapping[str, float], reference_role: str) -> list[str]:
-    """The series whose outline is unlike the reference's, each logged as a warning."""
+def other_patient_suspects(agreement: Mapping[str, float], reference_role: str,
+                           case_id: str | None = None) -> list[str]:
+    """The series whose outline is unlike the reference's, each logged as a warning (named
+    with ``case_id`` where several cases are read, as in training)."""
     suspects = [role for role, dice in agreement.items() if dice < SAME_PATIENT_OUTLINE_DICE]
     for role in suspects:
-        log.warning("%s: its brain outline matches the %s's at Dice %.2f only (one patient's "
-                    "series: %.2f or more); check that it is this patient's series",
-                    SHORT_TITLES.get(role, role), SHORT_TITLES.get(reference_role, reference_role),
-                    agreement[role], SAME_PATIENT_OUTLINE_DICE)
+        log.warning("%s%s: its brain outline matches the %s's at Dice %.2f only (one "
+                    "patient's series: %.2f or more); check that it is this patient's series",
+                    f"{case_id}: " if case_id else "", SHORT_TITLES.get(role, role),
+                    SHORT_TITLES.get(reference_role, reference_role), agreement[role],
+                    SAME_PATIENT_OUTLINE_DICE)
     return suspects
+
+
+def suspects_text(agreement: Mapping[str, float], suspects: list[str]) -> str:
+    """The suspects in a few words for a table or a line: "FLAIR (Dice 0.92)"."""
+    return ", ".join(f"{SHORT_TITLES.get(role, role)} (Dice {agreement[role]:.2f})"
+                     for role in suspects)

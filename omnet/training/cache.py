@@ -127,12 +127,19 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     Raises InputError for unreadable files or labels that fit no BraTS scheme.
     """
     from omnet.data.imageio import read_case
+    from omnet.preparation.same_patient import (
+        other_patient_suspects,
+        outline_agreement,
+        suspects_text,
+    )
     from omnet.training.canonical import grid_change, grid_text, on_canonical_grid
 
     raw = read_case(case)
     if raw.seg is None:
         raise InputError(f"{case.case_id}: no label map")
     check_label_grid(case.case_id, raw.seg, raw.images)
+    outlines = outline_agreement(raw.images, "t1ce", {})  # a series of another patient?
+    suspects = other_patient_suspects(outlines, "t1ce", case.case_id)
     on_grid = on_canonical_grid(raw)
     if on_grid.labels_outside:
         log.warning("%s: %d labelled voxels of the label map lie beyond the scans or outside "
@@ -157,7 +164,8 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
              "bbox": [[s.start, s.stop] for s in on_grid.box],
              "source_shape": list(source.shape), "spacing_zyx": list(grid.spacing[::-1]),
              "grid": grid.describe(), "source_grid": grid_text(source),
-             "resampled": on_grid.resampled, "grid_change": change}
+             "resampled": on_grid.resampled, "grid_change": change,
+             "other_patient_suspected": suspects_text(outlines, suspects)}
     return images.astype(np.float16), classes.astype(np.uint8), facts
 
 

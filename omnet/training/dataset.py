@@ -49,12 +49,15 @@ class CaseCheck:
     sequences: dict[str, str] | None = None
     sequences_from: str | None = None
     grid_change: str | None = None
+    #: series whose brain outline is unlike the T1c's ("FLAIR (Dice 0.92)"), else empty
+    other_patient_suspected: str = ""
 
     def to_dict(self) -> dict:
         return {"case": self.case, "ok": self.ok, "problem": self.problem,
                 "labels": self.labels, "label_scheme": self.label_scheme,
                 "scheme_from": self.scheme_from, "sequences": self.sequences,
-                "sequences_from": self.sequences_from, "grid_change": self.grid_change}
+                "sequences_from": self.sequences_from, "grid_change": self.grid_change,
+                "other_patient_suspected": self.other_patient_suspected}
 
 
 def _problem_text(case_id: str, exc: Exception) -> str:
@@ -118,7 +121,7 @@ def check_dataset(data_dir: Path, progress: Progress | None = None) -> list[Case
                                 lambda c: preprocess_case(c)[2])
     rows = [CaseCheck(c.case_id, True, None, facts["labels"], facts["label_scheme"],
                       c.scheme_from or "the label values", c.sequence_files(), c.order_from,
-                      facts["grid_change"])
+                      facts["grid_change"], facts["other_patient_suspected"])
             for c, facts in done]
     rows += [CaseCheck(case_id, False, reason, None) for case_id, reason in problems]
     return sorted(rows, key=lambda r: r.case)
@@ -151,6 +154,8 @@ def format_check_table(rows: list[CaseCheck]) -> str:
         detail = " ".join(map(str, r.labels)) if r.ok else r.problem
         if r.grid_change:
             detail += f"  ({r.grid_change})"
+        if r.other_patient_suspected:  # usable, but the labels may not fit the series
+            detail += f"  (brain outline unlike the T1c's: {r.other_patient_suspected})"
         lines.append(f"{r.case:<{width}}  {'yes' if r.ok else 'NO ':<3}  {key}{detail}")
     usable = sum(r.ok for r in rows)
     lines.append(f"{usable} of {len(rows)} cases usable for training")

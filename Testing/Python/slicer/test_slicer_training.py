@@ -116,6 +116,16 @@ def test_scan_rows_put_problems_first():
         scan_rows({"cases": [{"ok": True}]})
 
 
+def test_a_usable_case_with_another_brain_outline_says_so_in_its_row():
+    rows = scan_rows({"cases": [
+        {"case": "a", "ok": True, "labels": [0, 1], "other_patient_suspected": "FLAIR (Dice 0.92)"},
+        {"case": "b", "ok": True, "labels": [0, 1], "other_patient_suspected": ""}]})
+    assert rows[0].status == "ready"
+    assert rows[0].problem == ("brain outline unlike the T1c's: FLAIR (Dice 0.92); check that "
+                               "the series are this case's")
+    assert rows[1].problem == ""
+
+
 def test_curves_follow_the_curriculum_and_validation():
     curves = TrainingCurves()
     assert curves.progress() == (0.0, None)

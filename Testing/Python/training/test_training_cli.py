@@ -141,7 +141,8 @@ def test_check_reports_every_case(synthetic_dataset, tmp_path, capsys):
                                             "t1": "case01_t1.nii.gz",
                                             "t1ce": "case01_t1ce.nii.gz",
                                             "t2": "case01_t2.nii.gz"},
-                              "sequences_from": "file names", "grid_change": None}
+                              "sequences_from": "file names", "grid_change": None,
+                              "other_patient_suspected": ""}
     assert rows["case03"]["labels"] == [0, 1, 2, 3]
     assert not rows["no_t2"]["ok"] and "T2" in rows["no_t2"]["problem"]
     assert main(["train", str(data), "--check"]) == 0

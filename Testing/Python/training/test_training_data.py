@@ -140,6 +140,27 @@ def test_check_lists_every_case(messy_dataset):
     assert not rows["shifted"].ok and "2 of 6 cases usable" in table
 
 
+def test_check_names_a_case_whose_flair_has_another_brain_outline(tmp_path, caplog):
+    import logging
+
+    import SimpleITK as sitk
+
+    for case_id in ("case01", "case02"):
+        write_case(tmp_path, case_id)
+    flair = tmp_path / "case01" / "case01_flair.nii.gz"
+    moved = np.roll(sitk.GetArrayFromImage(sitk.ReadImage(str(flair))), 4, axis=2)
+    sitk.WriteImage(sitk.GetImageFromArray(moved), str(flair))  # another head's outline
+    with caplog.at_level(logging.WARNING, logger="omnet.preparation.same_patient"):
+        rows = {r.case: r for r in check_dataset(tmp_path)}
+    assert rows["case01"].ok and rows["case01"].other_patient_suspected.startswith(
+        "FLAIR (Dice 0.")
+    assert rows["case02"].other_patient_suspected == ""
+    lines = format_check_table(list(rows.values())).splitlines()
+    assert "(brain outline unlike the T1c's: FLAIR (Dice 0." in lines[1]
+    assert "outline" not in lines[2]
+    assert "case01: FLAIR: its brain outline matches the T1c's at Dice" in caplog.text
+
+
 def test_split_is_seeded_and_complete():
     ids = [f"c{i:02d}" for i in range(20)]
     a = make_split(ids, DataSettings(val_fraction=0.2), seed=1)

@@ -234,7 +234,7 @@ def test_check_says_once_how_every_case_was_read(tmp_path: Path) -> None:
         "sequences": {"flair": "B1_0003.nii.gz", "t1": "B1_0000.nii.gz",
                       "t1ce": "B1_0001.nii.gz", "t2": "B1_0002.nii.gz"},
         "sequences_from": "dataset.json channel_names",
-        "grid_change": None}
+        "grid_change": None, "other_patient_suspected": ""}
     assert format_check_table(rows).splitlines() == [
         "case  ok   labels / problem",
         "B1    yes  0 1 2 3",
