@@ -115,7 +115,20 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
             raise InputError(f"cannot read {path.name}: the file is corrupt") from None
         if nonfinite:
             raise InputError(f"{path.name}: contains NaN or infinite values")
+    if _without_orientation(image):
+        log.warning("%s: its NIfTI header gives no orientation (qform_code and sform_code "
+                    "0); read axis-aligned from origin 0, as ITK and Slicer read it: its left "
+                    "and right are a guess",
+                    path.name)
     return image
+
+
+def _without_orientation(image: sitk.Image) -> bool:
+    """Whether a NIfTI header sets neither its qform nor its sform (an Analyze-style file):
+    ITK then invents a geometry that neither it nor any other reader can check."""
+    codes = [image.GetMetaData(key) if image.HasMetaDataKey(key) else None
+             for key in ("qform_code", "sform_code")]
+    return codes == ["0", "0"]
 
 
 def _whole_dicom_series(path: Path) -> sitk.Image | None:

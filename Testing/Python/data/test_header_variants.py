@@ -19,7 +19,7 @@ from omnet.data.imageio import check_volume, read_image
 from omnet.errors import InputError
 
 #: Byte offsets in a NIfTI-1 header.
-SCL_SLOPE, SCL_INTER, XYZT_UNITS = 112, 116, 123
+SCL_SLOPE, SCL_INTER, XYZT_UNITS, QFORM_CODE, SFORM_CODE = 112, 116, 123, 252, 254
 METERS, MICRONS = 1, 3
 
 
@@ -120,3 +120,24 @@ def test_a_voxel_size_no_mri_has_is_refused_without_a_unit_label() -> None:
     with pytest.raises(InputError, match=r"voxels of 1 x 1 x 80 mm, .* another unit"):
         check_volume(image, "T2")
 
+
+def test_a_nifti_without_orientation_is_read_with_a_warning(tmp_path: Path, caplog) -> None:
+    """qform_code and sform_code 0: ITK reads it axis-aligned from origin 0, a geometry
+    the file never had (the label map is written with it); the user is told, once."""
+    path = tmp_path / "analyze_style.nii"
+    sitk.WriteImage(_volume(), str(path))
+    _patch(path, QFORM_CODE, "h", 0)
+    _patch(path, SFORM_CODE, "h", 0)
+    with caplog.at_level("WARNING", logger="omnet.data.imageio"):
+        image = read_image(path)
+    assert image.GetOrigin() == (0.0, 0.0, 0.0)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "gives no orientation" in warnings[0]
+
+
+def test_a_nifti_with_orientation_is_read_without_a_warning(tmp_path: Path, caplog) -> None:
+    path = tmp_path / "oriented.nii"
+    sitk.WriteImage(_volume(), str(path))
+    with caplog.at_level("WARNING", logger="omnet.data.imageio"):
+        read_image(path)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
