@@ -28,14 +28,22 @@ from omnet.data.geometry import register_rigid, resample_onto, same_grid
 from omnet.data.naming import IMAGE_SUFFIXES, ROLE_TITLES, SEQUENCE_ROLES, case_id_from_file
 from omnet.errors import InputError
 
-__all__ = ["REFERENCE_ROLE", "LoadedCase", "RawCase", "align_case", "check_volume", "load_case",
-           "read_case", "read_four_d", "read_image", "read_raw", "whole_labels"]
+__all__ = ["REFERENCE_ROLE", "VOXEL_MM", "LoadedCase", "RawCase", "align_case", "check_volume",
+           "check_voxel_size", "load_case", "read_case", "read_four_d", "read_image", "read_raw",
+           "whole_labels"]
 
 log = logging.getLogger(__name__)
 
 #: The sequence whose grid every other sequence is resampled onto, and the output's grid.
 #: The contrast-enhanced T1 is usually the finest 3D acquisition of a clinical protocol.
 REFERENCE_ROLE = "t1ce"
+#: The voxel sizes (mm) an MRI of the head has: 7 T reaches 0.1 mm, 2D series 10 mm slices.
+#: Far outside, the header's unit of length is wrong: ITK scales a NIfTI's lengths by its
+#: xyzt_units, so millimetre values labelled meters read 1000 times too large (the skull
+#: stripping then ran out of memory) and labelled microns 1000 times too small.
+VOXEL_MM = (0.05, 30.0)
+#: NIfTI xyzt_units codes of lengths (the low three bits).
+_NIFTI_LENGTH_UNITS = {1: "meters", 2: "millimetres", 3: "microns"}
 #: Order of the volumes inside a Medical Segmentation Decathlon 4D file.
 MSD_ORDER = SEQUENCE_ROLES  # the Decathlon's FLAIR, T1w, T1gd, T2w: our channel order
 
@@ -107,7 +115,20 @@ def read_raw(path: str | os.PathLike) -> sitk.Image:
             raise InputError(f"cannot read {path.name}: the file is corrupt") from None
         if nonfinite:
             raise InputError(f"{path.name}: contains NaN or infinite values")
+    if _without_orientation(image):
+        log.warning("%s: its NIfTI header gives no orientation (qform_code and sform_code "
+                    "0); read axis-aligned from origin 0, as ITK and Slicer read it: its left "
+                    "and right are a guess",
+                    path.name)
     return image
+
+
+def _without_orientation(image: sitk.Image) -> bool:
+    """Whether a NIfTI header sets neither its qform nor its sform (an Analyze-style file):
+    ITK then invents a geometry that neither it nor any other reader can check."""
+    codes = [image.GetMetaData(key) if image.HasMetaDataKey(key) else None
+             for key in ("qform_code", "sform_code")]
+    return codes == ["0", "0"]
 
 
 def _whole_dicom_series(path: Path) -> sitk.Image | None:
@@ -206,9 +227,34 @@ def _nifti_has_nonfinite(path: Path, chunk_bytes: int = 1 << 24) -> bool:
     return False
 
 
+def _length_unit(image: sitk.Image) -> str | None:
+    """The unit of length a NIfTI header names (ITK keeps it as ``xyzt_units``), or None."""
+    if not image.HasMetaDataKey("xyzt_units"):
+        return None
+    try:
+        return _NIFTI_LENGTH_UNITS.get(int(image.GetMetaData("xyzt_units")) & 7)
+    except ValueError:
+        return None
+
+
+def check_voxel_size(image: sitk.Image, name: str) -> None:
+    """Refuse voxels no MRI of a head has (:data:`VOXEL_MM`): a header's wrong unit of
+    length, which would otherwise fail later as a "slab" or by running out of memory."""
+    spacing = image.GetSpacing()
+    low, high = VOXEL_MM
+    if all(low <= s <= high for s in spacing):
+        return
+    unit = _length_unit(image)
+    cause = (f"its header says its lengths are in {unit}; are they millimetres?" if unit
+             and unit != "millimetres" else "is the header's voxel size in another unit?")
+    sizes = " x ".join(f"{s:g}" for s in spacing)
+    raise InputError(f"{name}: voxels of {sizes} mm, outside any MRI's {low:g} to {high:g} "
+                     f"mm: {cause}")
+
+
 def check_volume(image: sitk.Image, name: str) -> sitk.Image:
-    """Refuse a volume that is not 3D scalar, holds NaN/inf, or is all zero or constant;
-    return it."""
+    """Refuse a volume that is not 3D scalar, has voxels no MRI has, holds NaN/inf, or is
+    all zero or constant; return it."""
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(f"{name}: has {image.GetNumberOfComponentsPerPixel()} components per "
                          "voxel; expected one 3D scalar volume")
@@ -216,6 +262,7 @@ def check_volume(image: sitk.Image, name: str) -> sitk.Image:
         raise InputError(f"{name}: is a {image.GetDimension()}D image; expected a 3D volume")
     if min(image.GetSize()) < 2:
         raise InputError(f"{name}: size {image.GetSize()} is a single slice, not a 3D volume")
+    check_voxel_size(image, name)
     array = sitk.GetArrayViewFromImage(image)
     if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
         raise InputError(f"{name}: contains NaN or infinite values")
