@@ -127,6 +127,7 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     Raises InputError for unreadable files or labels that fit no BraTS scheme.
     """
     from omnet.data.imageio import read_case
+    from omnet.preparation.background import zero_background
     from omnet.preparation.same_patient import (
         other_patient_suspects,
         outline_agreement,
@@ -138,7 +139,9 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     if raw.seg is None:
         raise InputError(f"{case.case_id}: no label map")
     check_label_grid(case.case_id, raw.seg, raw.images)
-    outlines = outline_agreement(raw.images, "t1ce", {})  # a series of another patient?
+    # a series of another patient? Tissue is non-zero once a background floor is moved to
+    # zero, as the canonical grid does (a floor of -500 was all tissue: every series "unlike")
+    outlines = outline_agreement(zero_background(raw.images)[0], "t1ce", {})
     suspects = other_patient_suspects(outlines, "t1ce", case.case_id)
     on_grid = on_canonical_grid(raw)
     if on_grid.labels_outside:

@@ -161,6 +161,19 @@ def test_check_names_a_case_whose_flair_has_another_brain_outline(tmp_path, capl
     assert "case01: FLAIR: its brain outline matches the T1c's at Dice" in caplog.text
 
 
+def test_a_background_floor_is_not_taken_for_another_brain_outline(tmp_path):
+    # a stripped T1c normalised to a floor of -500 (moved to zero before training, as by
+    # omnet segment) was all tissue to the outline check: every series "unlike" it, Dice 0.6
+    import SimpleITK as sitk
+
+    write_case(tmp_path, "case01")
+    t1ce = tmp_path / "case01" / "case01_t1ce.nii.gz"
+    floored = sitk.GetArrayFromImage(sitk.ReadImage(str(t1ce))) - np.float32(500.0)
+    sitk.WriteImage(sitk.GetImageFromArray(floored), str(t1ce))
+    (row,) = check_dataset(tmp_path)
+    assert row.ok and row.other_patient_suspected == ""
+
+
 def test_split_is_seeded_and_complete():
     ids = [f"c{i:02d}" for i in range(20)]
     a = make_split(ids, DataSettings(val_fraction=0.2), seed=1)
