@@ -316,6 +316,9 @@ def read_four_d(path: str | os.PathLike,
     else:
         raise InputError(f"{path.name}: a {image.GetDimension()}D image with one volume; "
                          "expected 4 sequences (FLAIR, T1w, T1gd, T2w) in one 4D file")
+    if image.HasMetaDataKey("xyzt_units"):  # the split drops the header; its unit of
+        for volume in volumes:  # length names the cause when check_voxel_size refuses
+            volume.SetMetaData("xyzt_units", image.GetMetaData("xyzt_units"))
     return {role: check_volume(v, f"{path.name} [{ROLE_TITLES[role]}]")
             for role, v in zip(order, volumes)}
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from omnet.data.imageio import check_volume, read_image
+from omnet.data.imageio import check_volume, read_four_d, read_image
 from omnet.errors import InputError
 
 #: Byte offsets in a NIfTI-1 header.
@@ -112,6 +112,17 @@ def test_millimetre_values_labelled_another_unit_are_refused_in_one_line(
     message = str(caught.value)
     assert "\n" not in message
     assert f"voxels of {sizes} mm" in message and f"in {unit}" in message
+
+
+def test_a_four_d_file_in_another_unit_is_refused_naming_the_unit(tmp_path: Path) -> None:
+    """The volumes split from a 4D file keep its header's unit for the message (the split
+    lost it: "is the header's voxel size in another unit?" for a header saying meters)."""
+    path = tmp_path / "case.nii"
+    sitk.WriteImage(sitk.JoinSeries([_volume()] * 4), str(path))
+    _patch(path, XYZT_UNITS, "B", METERS)
+    with pytest.raises(InputError, match=r"^case\.nii \[FLAIR\]: voxels of 1000 x 1000 x 1000 "
+                                         r"mm, .*: its header says its lengths are in meters"):
+        read_four_d(path)
 
 
 def test_a_voxel_size_no_mri_has_is_refused_without_a_unit_label() -> None:
