@@ -65,7 +65,8 @@ def outline_agreement(images: Mapping[str, sitk.Image], reference_role: str,
         box = _shared_box(_box(tissue), _box(inside))
         own, theirs = tissue[box], inside[box]
         shared = 2 * np.count_nonzero(own & theirs)
-        agreement[role] = round(shared / (np.count_nonzero(own) + np.count_nonzero(theirs)), 4)
+        total = np.count_nonzero(own) + np.count_nonzero(theirs)  # 0: the boxes lie apart
+        agreement[role] = round(shared / total, 4) if total else 0.0
     return agreement
 
 

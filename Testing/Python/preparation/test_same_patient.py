@@ -95,3 +95,13 @@ def test_real_cases_tell_their_own_flair_from_another_patients(brats_dir):
     mixed = outline_agreement({**case, "flair": other["flair"]}, "t1ce", {})
     assert mixed["flair"] < 0.96
     assert other_patient_suspects(mixed, "t1ce") == ["flair"]
+
+
+def test_tissue_boxes_apart_agree_at_zero():
+    # both tissues missed the one-voxel box of disjoint boxes: a ZeroDivisionError traceback
+    # (training checks every case this way, without inference's same-brain refusal first)
+    reference, other = np.zeros((4, 30, 30), np.float32), np.zeros((4, 30, 30), np.float32)
+    reference[:, 0:10, 20:30] = 1.0
+    other[:, 20:30, 0:10] = 1.0
+    images = {"t1ce": sitk.GetImageFromArray(reference), "flair": sitk.GetImageFromArray(other)}
+    assert outline_agreement(images, "t1ce", {}) == {"flair": 0.0}
