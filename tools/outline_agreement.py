@@ -22,13 +22,20 @@ def agreement_table(folder: Path) -> tuple[dict, dict]:
     the highest against any other case's T1c."""
     from omnet.data.discovery import find_case_files
     from omnet.data.imageio import read_case
+    from omnet.errors import InputError
     from omnet.preparation.same_patient import outline_agreement
 
     cases = {path.name: read_case(find_case_files(path)).images
              for path in sorted(folder.iterdir()) if path.is_dir()}
+    if not cases:
+        raise InputError(f"{folder} holds no case folder")
     own, other = {}, {}
     for name, images in cases.items():
-        own[name] = min(outline_agreement(images, "t1ce", {}).values())
+        values = outline_agreement(images, "t1ce", {}).values()
+        if not values:
+            raise InputError(f"{name}: no series on its T1c's grid (the tool compares "
+                             "co-registered, skull-stripped cases)")
+        own[name] = min(values)
         highest = 0.0
         for other_name, other_images in cases.items():
             if other_name == name:
@@ -48,9 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.is_dir():
         parser.error(f"{args.data} is not a folder")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from omnet.errors import InputError
     from omnet.preparation.same_patient import SAME_PATIENT_OUTLINE_DICE
 
-    own, other = agreement_table(args.data)
+    try:
+        own, other = agreement_table(args.data)
+    except InputError as exc:
+        parser.error(str(exc))
     for name in own:
         log.info("%-28s own %.4f  other patients' at most %.4f", name, own[name], other[name])
     log.info("lowest within a patient %.4f, highest across patients %.4f (warning under %.2f)",

@@ -29,3 +29,15 @@ def test_a_missing_folder_is_one_usage_error(tool, tmp_path, capsys):
         tool.main([str(tmp_path / "nowhere")])
     assert stopped.value.code == 2
     assert "nowhere is not a folder" in capsys.readouterr().err
+
+
+def test_a_folder_without_usable_cases_is_one_usage_error(tool, tmp_path, capsys):
+    # an empty folder was a "min() arg is an empty sequence" traceback, a folder of folders
+    # an InputError traceback
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "nested" / "a" / "b").mkdir(parents=True)
+    for folder, reason in (("empty", "holds no case folder"), ("nested", "a: ")):
+        with pytest.raises(SystemExit) as stopped:
+            tool.main([str(tmp_path / folder)])
+        assert stopped.value.code == 2
+        assert reason in capsys.readouterr().err.splitlines()[-1]
