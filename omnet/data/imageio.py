@@ -238,11 +238,14 @@ def _length_unit(image: sitk.Image) -> str | None:
 
 
 def check_voxel_size(image: sitk.Image, name: str) -> None:
-    """Refuse voxels no MRI of a head has (:data:`VOXEL_MM`): a header's wrong unit of
-    length, which would otherwise fail later as a "slab" or by running out of memory."""
+    """Refuse voxels no MRI of a head has (:data:`VOXEL_MM`; for the large side, the two
+    finer sides: slices far apart alone are a localizer's or a slab's, refused later by
+    name): a header's wrong unit of length, which would otherwise fail later as a "slab"
+    or by running out of memory."""
     spacing = image.GetSpacing()
     low, high = VOXEL_MM
-    if all(low <= s <= high for s in spacing):
+    in_plane = sorted(spacing)[:2]  # a wrong unit scales every side; wide gaps between
+    if min(spacing) >= low and max(in_plane) <= high:  # slices alone are a localizer's
         return
     unit = _length_unit(image)
     cause = (f"its header says its lengths are in {unit}; are they millimetres?" if unit

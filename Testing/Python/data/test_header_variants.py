@@ -127,9 +127,22 @@ def test_a_four_d_file_in_another_unit_is_refused_naming_the_unit(tmp_path: Path
 
 def test_a_voxel_size_no_mri_has_is_refused_without_a_unit_label() -> None:
     image = _volume()
-    image.SetSpacing((1.0, 1.0, 80.0))
-    with pytest.raises(InputError, match=r"voxels of 1 x 1 x 80 mm, .* another unit"):
+    image.SetSpacing((1.0, 80.0, 80.0))
+    with pytest.raises(InputError, match=r"voxels of 1 x 80 x 80 mm, .* another unit"):
         check_volume(image, "T2")
+
+
+def test_a_localizers_wide_slice_gap_is_left_to_the_localizer_check() -> None:
+    """A scout's few slices lie far apart (here 40 mm) on a normal in-plane grid: it is
+    refused as a localizer, by name, not as a header in another unit."""
+    from omnet.preparation.reference import check_series
+
+    scout = sitk.Image(256, 256, 3, sitk.sitkInt16)
+    scout.SetSpacing((0.5, 0.5, 40.0))
+    scout[128, 128, 1] = 100
+    check_volume(scout, "T1c")
+    with pytest.raises(InputError, match="localizer"):
+        check_series(scout, "T1c")
 
 
 def test_a_nifti_without_orientation_is_read_with_a_warning(tmp_path: Path, caplog) -> None:
