@@ -176,7 +176,7 @@ class SegmentationPanel:
         if problem:
             slicer.util.errorDisplay(problem)
             return
-        mixed = patient_problem({role: scene.patient_name(node) for role, node in volumes.items()})
+        mixed = patient_problem({role: scene.patient_of(node) for role, node in volumes.items()})
         if mixed and not slicer.util.confirmOkCancelDisplay(mixed, _("OMNet: several patients")):
             return
         if not self._dependenciesReady():

@@ -207,19 +207,20 @@ def transform_problem(transform_ids: Collection[str | None]) -> str | None:
     return None
 
 
-def patient_problem(patients: Mapping[str, str | None]) -> str | None:
+def patient_problem(patients: Mapping[str, tuple[int, str] | None]) -> str | None:
     """A question for the user when the chosen volumes (role -> the patient each sits under
-    in the Data module, None when loaded from files) belong to several patients: with
-    several patients loaded from DICOM, one wrong selector mixes two heads, which the
-    pipeline cannot always tell (both may lie on one atlas grid). None when one or none."""
-    named = {role: name for role, name in patients.items() if name}
-    if len(set(named.values())) < 2:
-        return None
-    by_patient: dict[str, list[str]] = {}
+    in the Data module, as (item, name); None when loaded from files) belong to several
+    patients: with several patients loaded from DICOM, one wrong selector mixes two heads,
+    which the pipeline cannot always tell (both may lie on one atlas grid). None when one
+    or none. Patients are told apart by item, so two named alike ("Anonymous") count as two."""
+    by_patient: dict[int, tuple[str, list[str]]] = {}
     for role in SEQUENCE_ROLES:
-        if role in named:
-            by_patient.setdefault(named[role], []).append(SHORT_TITLES[role])
+        if patients.get(role):
+            item, name = patients[role]
+            by_patient.setdefault(item, (name, []))[1].append(SHORT_TITLES[role])
+    if len(by_patient) < 2:
+        return None
     listed = "; ".join(f"{', '.join(titles)} under '{name}'"
-                       for name, titles in by_patient.items())
+                       for name, titles in by_patient.values())
     return (f"The selected volumes belong to {len(by_patient)} patients in the Data module "
             f"({listed}). Segment them together anyway?")

@@ -24,9 +24,9 @@ from .roles import file_channels
 from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, algorithm_tags, terminology_entry
 
 __all__ = ["ATTENTION_ATTRIBUTE", "acquisition_role", "channel_order", "import_segmentation",
-           "load_attention_maps", "patient_name", "place_next_to", "remove_attention_maps",
-           "remove_with_helpers", "set_visibility_3d", "show_attention", "show_segmentation",
-           "store_volumes", "write_volumes"]
+           "load_attention_maps", "patient_name", "patient_of", "place_next_to",
+           "remove_attention_maps", "remove_with_helpers", "set_visibility_3d", "show_attention",
+           "show_segmentation", "store_volumes", "write_volumes"]
 
 ATTENTION_ATTRIBUTE = "OMNet.Attention"
 #: On each attention map: the ID of the segmentation node whose run loaded it.
@@ -107,13 +107,20 @@ def _subject_hierarchy():
     return slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(slicer.mrmlScene)
 
 
-def patient_name(volumeNode) -> str | None:
-    """Name of the patient the volume belongs to in the subject hierarchy, if any."""
+def patient_of(volumeNode) -> tuple[int, str] | None:
+    """The patient the volume belongs to in the subject hierarchy (its item, which tells
+    two patients of one name apart, and its name), if any."""
     shNode = _subject_hierarchy()
     item = shNode.GetItemByDataNode(volumeNode)
     level = slicer.vtkMRMLSubjectHierarchyConstants.GetDICOMLevelPatient()
     patientItem = shNode.GetItemAncestorAtLevel(item, level) if item else 0
-    return shNode.GetItemName(patientItem) if patientItem else None
+    return (int(patientItem), shNode.GetItemName(patientItem)) if patientItem else None
+
+
+def patient_name(volumeNode) -> str | None:
+    """Name of the patient the volume belongs to in the subject hierarchy, if any."""
+    patient = patient_of(volumeNode)
+    return patient[1] if patient else None
 
 
 def place_next_to(node, referenceNode) -> None:

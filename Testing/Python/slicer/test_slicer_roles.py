@@ -159,14 +159,17 @@ def test_volumes_must_share_one_transform():
 
 
 def test_volumes_of_several_patients_are_questioned_before_the_run():
-    one = {"flair": "DOE^JANE", "t1": "DOE^JANE", "t1ce": "DOE^JANE", "t2": "DOE^JANE"}
+    jane = (7, "DOE^JANE")
+    one = {"flair": jane, "t1": jane, "t1ce": jane, "t2": jane}
     assert patient_problem(one) is None
     assert patient_problem({"flair": None, "t1": None, "t1ce": None, "t2": None}) is None
     assert patient_problem({**one, "t2": None}) is None  # a file loaded beside the study
-    question = patient_problem({**one, "flair": "ROE^RICHARD"})
+    question = patient_problem({**one, "flair": (9, "ROE^RICHARD")})
     assert question == ("The selected volumes belong to 2 patients in the Data module (FLAIR "
                         "under 'ROE^RICHARD'; T1, T1c, T2 under 'DOE^JANE'). Segment them "
                         "together anyway?")
+    anonymous = patient_problem({**one, "t2": (11, "DOE^JANE")})  # two patients, one name
+    assert anonymous is not None and anonymous.startswith("The selected volumes belong to 2")
 
 
 def test_an_anonymised_dicom_load_gets_its_roles_from_the_acquisition():
