@@ -16,6 +16,7 @@ import SimpleITK as sitk
 
 from omnet.data.geometry import same_grid
 from omnet.data.naming import SHORT_TITLES
+from omnet.preprocessing.crop import BBox, brain_bbox
 
 __all__ = ["SAME_PATIENT_OUTLINE_DICE", "other_patient_suspects", "outline_agreement",
            "suspects_text"]
@@ -30,19 +31,9 @@ log = logging.getLogger(__name__)
 SAME_PATIENT_OUTLINE_DICE = 0.97
 
 
-def _box(tissue: np.ndarray) -> tuple[slice, ...]:
-    """The bounding box of the non-zero voxels of ``tissue`` (not empty)."""
-    spans = []
-    for axis in range(tissue.ndim):
-        others = tuple(a for a in range(tissue.ndim) if a != axis)
-        present = np.flatnonzero(tissue.any(axis=others))
-        spans.append(slice(int(present[0]), int(present[-1]) + 1))
-    return tuple(spans)
-
-
-def _shared_box(first: tuple[slice, ...], second: tuple[slice, ...]) -> tuple[slice, ...]:
-    """Where two bounding boxes overlap (each axis at least one voxel wide)."""
-    return tuple(slice(max(a.start, b.start), max(min(a.stop, b.stop), max(a.start, b.start) + 1))
+def _shared_box(first: BBox, second: BBox) -> BBox:
+    """Where two bounding boxes overlap (empty along an axis where they lie apart)."""
+    return tuple(slice(max(a.start, b.start), min(a.stop, b.stop))  # type: ignore[return-value]
                  for a, b in zip(first, second))
 
 
@@ -62,7 +53,7 @@ def outline_agreement(images: Mapping[str, sitk.Image], reference_role: str,
         tissue = sitk.GetArrayViewFromImage(image) != 0
         if not tissue.any() or not inside.any():
             continue
-        box = _shared_box(_box(tissue), _box(inside))
+        box = _shared_box(brain_bbox(tissue), brain_bbox(inside))
         own, theirs = tissue[box], inside[box]
         shared = 2 * np.count_nonzero(own & theirs)
         total = np.count_nonzero(own) + np.count_nonzero(theirs)  # 0: the boxes lie apart
