@@ -127,23 +127,17 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     Raises InputError for unreadable files or labels that fit no BraTS scheme.
     """
     from omnet.data.imageio import read_case
-    from omnet.preparation.background import zero_background
-    from omnet.preparation.same_patient import (
-        other_patient_suspects,
-        outline_agreement,
-        suspects_text,
-    )
+    from omnet.preparation.same_patient import other_patient_suspects, suspects_text
     from omnet.training.canonical import grid_change, grid_text, on_canonical_grid
 
     raw = read_case(case)
     if raw.seg is None:
         raise InputError(f"{case.case_id}: no label map")
     check_label_grid(case.case_id, raw.seg, raw.images)
-    # a series of another patient? Tissue is non-zero once a background floor is moved to
-    # zero, as the canonical grid does (a floor of -500 was all tissue: every series "unlike")
-    outlines = outline_agreement(zero_background(raw.images)[0], "t1ce", {})
-    suspects = other_patient_suspects(outlines, "t1ce", case.case_id)
     on_grid = on_canonical_grid(raw)
+    # a series of another patient? (outlines read with the background at zero: a floor of
+    # -500 was all tissue, every series "unlike")
+    suspects = other_patient_suspects(on_grid.outline_dice, "t1ce", case.case_id)
     if on_grid.labels_outside:
         log.warning("%s: %d labelled voxels of the label map lie beyond the scans or outside "
                     "the brain's box and are ignored", case.case_id, on_grid.labels_outside)
@@ -168,7 +162,7 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
              "source_shape": list(source.shape), "spacing_zyx": list(grid.spacing[::-1]),
              "grid": grid.describe(), "source_grid": grid_text(source),
              "resampled": on_grid.resampled, "grid_change": change,
-             "other_patient_suspected": suspects_text(outlines, suspects)}
+             "other_patient_suspected": suspects_text(on_grid.outline_dice, suspects)}
     return images.astype(np.float16), classes.astype(np.uint8), facts
 
 

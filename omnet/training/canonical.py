@@ -22,6 +22,7 @@ from omnet.preparation.canonical import canonical_grid, to_canonical
 from omnet.preparation.coverage import brain_coverage, check_brain_coverage, field_of_view
 from omnet.preparation.crop import normalise_and_crop
 from omnet.preparation.grids import Grid, resample_array, same_lattice
+from omnet.preparation.same_patient import outline_agreement
 from omnet.preparation.settings import PrepareSettings
 from omnet.preprocessing.crop import BBox, brain_bbox
 
@@ -43,6 +44,8 @@ class CanonicalCase:
         box: the crop on ``grid``.
         source: the reference sequence's own grid.
         resampled: the sequences (and ``seg``) interpolated rather than copied.
+        outline_dice: each series' brain outline against the reference's
+            (:func:`omnet.preparation.same_patient.outline_agreement`, background at zero).
     """
 
     volume: np.ndarray
@@ -54,6 +57,7 @@ class CanonicalCase:
     box: BBox
     source: Grid
     resampled: list[str]
+    outline_dice: dict[str, float]
 
 
 def grid_text(grid: Grid) -> str:
@@ -115,4 +119,5 @@ def on_canonical_grid(raw: RawCase, settings: PrepareSettings | None = None) -> 
         resampled.append("seg")
     values = sorted(int(v) for v in np.unique(seg))
     return CanonicalCase(volume, brain_crop, crop, outside, values, grid, cropped.box,
-                         Grid.of(reference), resampled)
+                         Grid.of(reference), resampled,
+                         outline_agreement(images, settings.reference_role, {}))
