@@ -133,7 +133,8 @@ class AugmentSettings:
     bias_field_p: float = _opt(0.0, "TorchIO: probability of a smooth multiplicative bias field",
                                range=PROBABILITY)
     thick_slice_p: float = _opt(
-        0.0, "TorchIO: probability that one sequence is re-acquired with 3-6 mm slices",
+        0.0, "TorchIO: probability of a re-acquisition with 3-6 mm slices (of the sequences "
+        "thick-slice-sequences says)",
         range=PROBABILITY)
     thick_slice_profile: bool = _opt(
         True, "TorchIO: average each thick slice over a Gaussian slice profile, as a scanner "
