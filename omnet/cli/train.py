@@ -36,10 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--check", action="store_true",
                    help="only scan and validate the dataset; train nothing")
     p.add_argument("--cache", type=Path, default=None,
-                   help="pre-processing cache folder (default: $OMNET_CACHE_DIR or "
-                        "~/.cache/omnet/training)")
+                   help="pre-processing cache folder (default: $OMNET_CACHE_DIR, else "
+                        "$XDG_CACHE_HOME/omnet/training, else ~/.cache/omnet/training)")
     p.add_argument("--progress-format", choices=("bar", "lines", "none"), default="bar",
-                   help="bar for people; lines prints PROGRESS/METRIC/RESULT lines")
+                   help="bar: a progress bar for people; lines: PROGRESS/METRIC/RESULT lines for "
+                        "programs (the Slicer module); none: neither (default: bar)")
     add_config_options(p)
     p.set_defaults(func=run)
 

@@ -78,13 +78,14 @@ class SamplingSettings:
     """Patch sampling of the three tasks and the online data transfer."""
 
     patch_size: list[int] = _opt(  # noqa: RUF009
-        [16, 32, 32], "training patch (z y x), multiples of 8")
+        [16, 32, 32], "training patch in voxels (z y x), multiples of 8")
     patches_per_task: int = _opt(20, "patches per task per iteration (all GPUs together)",
                                  range=AT_LEAST_1)
     tumour_dilation: int = _opt(5, "task 2 centres: complete tumour dilated by this many voxels",
                                 range=AT_LEAST_0)
     task1_tumour_share: float = _opt(
-        0.0, "fraction of task-1 patches centred in task 2's region (paper: 0; short runs)",
+        0.0, "fraction of task-1 patches centred in task 2's region instead of anywhere in "
+        "the brain (paper: 0; helps short runs find the tumour)",
         range=PROBABILITY)
     transfer: bool = _opt(True, "online data transfer between tasks")
     transfer_tumour_fraction: float = _opt(
@@ -107,7 +108,8 @@ class AugmentSettings:
     """Augmentation: flips and intensity scale/shift on every patch (paper), and TorchIO's
     spatial, intensity and acquisition transforms, each with its own probability (0: off)."""
 
-    augment: bool = _opt(True, "random flips and intensity scale/shift")
+    augment: bool = _opt(True, "random flips and intensity scale/shift of every "
+                         "patch; --no-augment turns off all augmentation, TorchIO's too")
     flip_axes: list[int] = _opt(  # noqa: RUF009
         [0, 1, 2], "patch axes (0=z 1=y 2=x) flipped with p=0.5")
     intensity_scale: float = _opt(0.1, "per-channel intensity scale drawn in 1 +- this",
@@ -116,9 +118,11 @@ class AugmentSettings:
                                   range=AT_LEAST_0)
     affine_p: float = _opt(0.0, "TorchIO: probability of a random rotation and scaling",
                            range=PROBABILITY)
-    rotation_degrees: float = _opt(15.0, "TorchIO: rotation about each axis in +- degrees",
+    rotation_degrees: float = _opt(15.0, "TorchIO, with --affine-p: rotation about each axis "
+                                   "in +- degrees",
                                    range=AT_LEAST_0)
-    scaling: float = _opt(0.15, "TorchIO: isotropic scale factor in 1 +- this",
+    scaling: float = _opt(0.15, "TorchIO, with --affine-p: isotropic scale factor in "
+                          "1 +- this",
                           range=FRACTION_BELOW_1)
     elastic_p: float = _opt(0.0, "TorchIO: probability of an elastic deformation",
                             range=PROBABILITY)
@@ -129,7 +133,8 @@ class AugmentSettings:
     bias_field_p: float = _opt(0.0, "TorchIO: probability of a smooth multiplicative bias field",
                                range=PROBABILITY)
     thick_slice_p: float = _opt(
-        0.0, "TorchIO: probability that one sequence is re-acquired with 3-6 mm slices",
+        0.0, "TorchIO: probability of a re-acquisition with 3-6 mm slices (of the sequences "
+        "thick-slice-sequences says)",
         range=PROBABILITY)
     thick_slice_profile: bool = _opt(
         True, "TorchIO: average each thick slice over a Gaussian slice profile, as a scanner "
@@ -139,7 +144,8 @@ class AugmentSettings:
         "also the hospital mixes (all but T1c; all four), or all four alike (a thick-slice "
         "specialist)", choices=("one", "mixed", "all"))
     margin: list[int] = _opt(  # noqa: RUF009
-        [0, 8, 8], "voxels (z y x) cut around the patch for the spatial transforms")
+        [0, 8, 8], "TorchIO: voxels (z y x) added at each side of the patch so the "
+        "spatial transforms bring in real tissue, cut off after them")
 
 
 @dataclass
@@ -149,7 +155,7 @@ class ScheduleSettings:
     curriculum: bool = _opt(True, "stage 1 task 1; stage 2 adds task 2; stage 3 adds task 3")
     stage_unit: str = _opt("epochs", "unit of stage-lengths", choices=("epochs", "iterations"))
     stage_lengths: list[float] = _opt(  # noqa: RUF009
-        [1.0, 1.0, 18.0], "lengths of the three stages")
+        [1.0, 1.0, 18.0], "lengths of the three curriculum stages, in stage-unit")
     epoch_patches_per_case: int = _opt(
         1540, "patches per task and training case in one epoch (paper: 400k for 260 cases)",
         range=AT_LEAST_1)
@@ -167,7 +173,8 @@ class OptimSettings:
     momentum: float = _opt(0.99, "SGD momentum", range=FRACTION_BELOW_1)
     weight_decay: float = _opt(5e-4, "L2 weight decay", range=AT_LEAST_0)
     lr_halve_every: float = _opt(
-        0.2, "halve the lr after each such fraction of the run (paper: 4 of 20 epochs)",
+        0.2, "step schedule: halve the lr after each such fraction of the run (paper: 4 of "
+        "20 epochs)",
         range=ABOVE_0)
     lr_schedule: str = _opt("step", "step: halve every lr-halve-every (paper); poly: "
                             "lr (1 - t/T)^0.9; cosine: lr (1 + cos(pi t/T)) / 2",
@@ -186,16 +193,18 @@ class RunSettings:
                      range=AT_LEAST_0)
     device: str = _opt("auto", "training device", choices=("auto", "cpu", "cuda", "mps"),
                        resume_ok=True)
-    precision: str = _opt("auto", "auto: float16 autocast on CUDA, float32 elsewhere",
+    precision: str = _opt("auto", "autocast precision; auto: float16 on CUDA, float32 "
+                          "elsewhere (float16 needs CUDA; bfloat16 runs on CPU too)",
                           choices=("auto", "float32", "float16", "bfloat16"), resume_ok=True)
     threads: int = _opt(0, "CPU threads for torch (0: torch's default)", resume_ok=True,
                         range=AT_LEAST_0)
     validate_every: int = _opt(0, "validate every N iterations (0: ten times per run)",
                                resume_ok=True, range=AT_LEAST_0)
-    val_mode: str = _opt("fast", "inference mode of validation", choices=("fast", "exact"),
-                         resume_ok=True)
-    val_max_cases: int = _opt(0, "validate on at most this many cases (0: all)", resume_ok=True,
-                              range=AT_LEAST_0)
+    val_mode: str = _opt("fast", "inference mode of validation, as omnet segment --mode "
+                         "(fast: large tiles; exact: the paper's overlap-tile)",
+                         choices=("fast", "exact"), resume_ok=True)
+    val_max_cases: int = _opt(0, "validate on the first N validation cases only (0: all)",
+                              resume_ok=True, range=AT_LEAST_0)
     export: str = _opt("best", "network to export: the best validated one, or the last "
                        "(use last when validation cases must not steer the result)",
                        choices=("best", "last"), resume_ok=True)
@@ -205,9 +214,11 @@ class RunSettings:
         range=AT_LEAST_0)
     checkpoint_every: int = _opt(0, "checkpoint every N iterations (0: 20 times per run)",
                                  resume_ok=True, range=AT_LEAST_0)
-    checkpoint_minutes: float = _opt(15.0, "also checkpoint after this many minutes (0: off)",
+    checkpoint_minutes: float = _opt(15.0, "also checkpoint once this many minutes have passed "
+                                       "since the last checkpoint (0: off)",
                                      resume_ok=True, range=AT_LEAST_0)
-    log_every: int = _opt(10, "METRIC/PROGRESS lines every N iterations", resume_ok=True,
+    log_every: int = _opt(10, "with --progress-format lines: METRIC/PROGRESS lines "
+                          "every N iterations", resume_ok=True,
                           range=AT_LEAST_1)
     plot_every: int = _opt(100, "redraw curves.png every N iterations", resume_ok=True,
                            range=AT_LEAST_1)

@@ -20,7 +20,7 @@ __all__ = ["RESUME_OK", "add_config_options", "overrides_from_args"]
 _MODEL_HELP = {
     "variant": ("network variant", tuple(VARIANTS)),
     "width": ("channels of the first level (paper: 32)", None),
-    "dropout": ("dropout after the bottleneck", None),
+    "dropout": ("dropout probability after the bottleneck", None),
     "bn_average_fraction": ("Caffe BatchNorm moving-average fraction", None),
     "se_reduction": ("channel reduction of the SE blocks (omnet-se)", None),
 }
@@ -73,7 +73,7 @@ def _add(group: argparse._ArgumentGroup, section: str, name: str, kind: str, def
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     """Add one option per training setting, grouped by section."""
-    group = parser.add_argument_group("model")
+    group = parser.add_argument_group("model (paper values shown)")
     defaults = ModelConfig()
     for f in fields(ModelConfig):
         if f.name in _MODEL_HELP:

@@ -39,9 +39,8 @@ def test_a_missing_path_would_be_found():
 #: with a dash, up to a shell comment.
 SHOWN_COMMAND = re.compile(r"(?:^|[\s`])omnet (\w+)([^`#\n]*)")
 OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
-#: Commands whose every option the README names (omnet train has dozens of tuning options,
-#: which its --help lists; the README names the ones that matter).
-DOCUMENTED_IN_FULL = ("segment", "evaluate", "measure", "models", "demo")
+#: Commands whose every option the README names (omnet train's in its reference table).
+DOCUMENTED_IN_FULL = ("segment", "evaluate", "measure", "models", "demo", "train")
 
 
 def command_options() -> dict[str, set[str]]:
@@ -86,3 +85,64 @@ def test_an_option_the_command_lacks_would_be_found():
     assert shown_options(text) == {("segment", "-o"), ("segment", "--no-such-option"),
                                    ("evaluate", "--jsn")}
     assert "--no-such-option" not in command_options()["segment"]
+
+
+#: The README's table of ``omnet train``'s options: one row per option (or options), the
+#: last cell the default, then ``;`` and the presets that change it.
+TRAIN_TABLE_HEADING = "### Every option of `omnet train`"
+
+
+def table_defaults(text: str) -> dict[str, str]:
+    """Each option of the ``omnet train`` table with the default its row states."""
+    table = text[text.index(TRAIN_TABLE_HEADING):].split("\n## ", 1)[0]
+    defaults = {}
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("| `") or len(cells) < 3:
+            continue
+        options = [o for o in OPTION.findall(cells[0]) if o.startswith("--")
+                   and not o.startswith("--no-")]
+        stated = cells[-1].replace("`", "").split(";")[0]
+        parts = stated.split(", ") if len(options) > 1 else [stated]
+        defaults.update(zip(options, parts))
+    return defaults
+
+
+def same_default(readme: str, help_default: str) -> bool:
+    """Whether a README default and the help's agree (on/off for booleans, 15 for 15.0)."""
+    words = {"True": "on", "False": "off"}
+    if words.get(help_default, help_default) == readme:
+        return True
+    try:
+        return [float(v) for v in readme.split()] == [float(v) for v in help_default.split()]
+    except ValueError:
+        return False
+
+
+def test_the_readme_table_states_the_defaults_of_omnet_train():
+    from omnet.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    stated = table_defaults((REPO / "README.md").read_text(encoding="utf-8"))
+    wrong = []
+    for action in commands.choices["train"]._actions:
+        long_option = next((o for o in action.option_strings if o.startswith("--")), None)
+        states_default = action.default is not None or "(default:" in (action.help or "")
+        if long_option in (None, "--help") or not states_default:
+            continue
+        found = re.search(r"\(default: ([^()]*)\)", action.help)
+        default = found.group(1).split(";")[0] if found else str(action.default)
+        if not same_default(stated.get(long_option, "?"), default):
+            wrong.append(f"{long_option}: README {stated.get(long_option)!r}, --help {default!r}")
+    assert wrong == [], f"the README's omnet train table states other defaults: {wrong}"
+
+
+def test_a_wrong_default_in_the_table_would_be_found():
+    text = (f"{TRAIN_TABLE_HEADING}\n\n| option | what | default |\n| --- | --- | --- |\n"
+            "| `--lr` | rate | 0.01; quick 0.05 |\n| `--folds`, `--fold` | folds | 0, 1 |\n"
+            "| `--augment` / `--no-augment` | flips | on |\n\n## Next\n| `--seed` | x | 3 |\n")
+    assert table_defaults(text) == {"--lr": "0.01", "--folds": "0", "--fold": "1",
+                                    "--augment": "on"}
+    assert not same_default("0.01", "0.001") and same_default("15", "15.0")
+    assert same_default("on", "True") and not same_default("off", "True")
