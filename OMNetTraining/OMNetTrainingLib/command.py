@@ -60,7 +60,7 @@ def train_arguments(options: TrainingOptions) -> list[str]:
     """``train DATA --out RUN --preset P ... --progress-format lines`` (after ``omnet``).
 
     A resumed run keeps the settings saved in its folder, so only the device and a new
-    length (``--iterations``, which extends the run) are passed.
+    length (``--iterations``, which lengthens or shortens the run) are passed.
     """
     argv = ["train", options.data_dir, "--out", options.out_dir,
             "--device", cli_device(options.device), "--progress-format", "lines"]
