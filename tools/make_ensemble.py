@@ -16,6 +16,7 @@ packages it like any training run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -34,6 +35,19 @@ def split_record(training: dict) -> dict:
     data = training.get("data") or {}
     return {"train": list(data.get("train_cases", [])),
             "validation": list(data.get("validation_cases", []))}
+
+
+@contextlib.contextmanager
+def _without_info_lines(logger_name: str):
+    """Hold back a logger's info lines: ``save_model`` names the temporary folder it writes
+    in, which is gone once the tool ends."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,10 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     except OMNetError as exc:
         print(f"make_ensemble: error: {exc}", file=sys.stderr)
         return 2
-    with atomic_folder(args.out) as folder:  # a failure leaves neither file, not a model alone
-        save_model(ensemble, card, folder / "model.safetensors")
+    with atomic_folder(args.out) as folder, _without_info_lines("omnet.model.weights"):
+        save_model(ensemble, card, folder / "model.safetensors")  # neither file or both
         atomic_write_json(folder / "split.json", split_record(card.training))
-    log.info("ensemble of %d networks written to %s", len(members), args.out)
+    log.info("ensemble of %d networks written to %s: %s (%.1f MB)", len(members), args.out,
+             ", ".join(sorted(p.name for p in args.out.iterdir())),
+             (args.out / "model.safetensors").stat().st_size / 1e6)
     return 0
 
 

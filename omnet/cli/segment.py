@@ -293,18 +293,20 @@ def _run_batch(args: argparse.Namespace, progress, cancel) -> int:
     from omnet.utils.atomic import atomic_write_json
 
     device = select_device(args.device)
-    if args.model is None:
-        from omnet.bundled import default_model_path
 
-        model = load_model(default_model_path(device.type))
-    else:
-        model = load_model(args.model)
+    def load_the_model():  # once the destinations and cases are checked
+        if args.model is None:
+            from omnet.bundled import default_model_path
+
+            return load_model(default_model_path(device.type))
+        return load_model(args.model)
 
     def write_report(summary) -> None:  # after every case: a killed run leaves its record
         if args.report:
             atomic_write_json(args.report, summary.to_dict())
 
-    summary = segment_folder(args.input_dir, args.output_dir, segment=segment, model=model,
+    summary = segment_folder(args.input_dir, args.output_dir, segment=segment,
+                             model_loader=load_the_model,
                              progress=progress, cancel=cancel,
                              probabilities_dir=args.probabilities,
                              attention_dir=args.attention, brain_mask_dir=args.brain_mask,

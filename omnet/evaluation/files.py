@@ -142,8 +142,12 @@ def resolve_scheme(values: list[int], requested: str | None, what: str) -> Label
 
 def read_label_map(path: str | os.PathLike, scheme: str | None = None,
                    what: str = "label map") -> LabelMap:
-    """Read a 3D integer label map; one-line InputError for anything unusable."""
+    """Read a 3D integer label map; one-line InputError for anything unusable, voxels no MRI
+    has included (a header's wrong unit of length would make every mm and mL figure 1000 or
+    10^9 times off)."""
     import SimpleITK as sitk
+
+    from omnet.data.imageio import check_voxel_size
 
     path = Path(path)
     if not path.is_file():
@@ -157,6 +161,7 @@ def read_label_map(path: str | os.PathLike, scheme: str | None = None,
         raise InputError(f"{what} {path.name} is not a 3D single-component image "
                          f"(size {image.GetSize()}, "
                          f"{image.GetNumberOfComponentsPerPixel()} components)")
+    check_voxel_size(image, f"{what} {path.name}")
     labels = sitk.GetArrayFromImage(image)
     if labels.dtype.kind == "f":
         if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from omnet.data.bids import bids_anat_folders, bids_case_id
 from omnet.data.discovery import (
@@ -392,7 +393,8 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                    attention_dir: str | os.PathLike | None = None,
                    brain_mask_dir: str | os.PathLike | None = None,
                    on_case: Callable[[BatchSummary], None] | None = None,
-                   overwrite: bool = False, **options) -> BatchSummary:
+                   overwrite: bool = False, model_loader: Callable[[], Any] | None = None,
+                   **options) -> BatchSummary:
     """Run ``segment`` (usually :func:`omnet.segment`) on every case of ``input_dir``.
 
     Writes ``output_dir/<case>.nii.gz``; a case whose output exists is skipped, or with
@@ -405,7 +407,9 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     with the summary after every case (to keep a report current). A cancel request stops the
     batch: the case in progress writes nothing, it and those after it are "not run",
     ``stopped`` is set and the summary is returned (and given to ``on_case``), so what was
-    done before the stop is still reported.
+    done before the stop is still reported. ``model_loader`` gives ``segment`` its
+    ``model=`` once every destination and case is checked, so a bad one is refused without
+    waiting for the model.
     """
     masks_beside_maps = (brain_mask_dir is not None
                          and file_key(brain_mask_dir) == file_key(output_dir))
@@ -423,6 +427,8 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                                             brain_mask_dir))
     _check_side_folders(input_dir, summary.cases, {"the probabilities folder": probabilities_dir,
                                                    "the attention folder": attention_dir})
+    if model_loader is not None:
+        options["model"] = model_loader()
     total = len(summary.cases)
     log.info("%d cases in %s: %d to segment", total, input_dir,
              sum(_to_segment(c, overwrite) for c in summary.cases))

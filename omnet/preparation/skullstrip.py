@@ -31,6 +31,14 @@ def _mask_of(result: sitk.Image, reference: sitk.Image) -> sitk.Image:
     return mask
 
 
+def _own_tissue(image: sitk.Image) -> sitk.Image:
+    """A skull-stripped image's brain mask: its non-zero voxels (the background is at zero
+    by now, :mod:`omnet.preparation.background`)."""
+    mask = sitk.Cast(sitk.NotEqual(image, 0), sitk.sitkUInt8)
+    mask.CopyInformation(image)
+    return mask
+
+
 def _refuse_what_is_not_a_head(reference: sitk.Image) -> None:
     """Before any brain extraction: fewer non-zero millilitres than a brain is no head."""
     from omnet.preparation import crop
@@ -52,7 +60,9 @@ def skull_strip(images: Mapping[str, sitk.Image], reference_role: str, mode: str
     ``extractor``/``detector`` default to the packaged ones; needing the extractor when
     its package is missing raises a one-line error that says how to install it. ``known``:
     role -> a brain mask on the reference grid that the alignment already extracted, which
-    the extractor uses instead of extracting that sequence again.
+    the extractor uses instead of extracting that sequence again. Under ``auto``, a reference
+    that is stripped while another sequence is not (mixed skull states) hands its own tissue
+    as its mask: HD-BET on an already stripped T1c cost 22 s and found the same brain.
     """
     record: dict = {"step": "skull strip", "mode": mode}
     _refuse_what_is_not_a_head(images[reference_role])
@@ -66,8 +76,10 @@ def skull_strip(images: Mapping[str, sitk.Image], reference_role: str, mode: str
         if stripped:
             return None, {**record, "done": False, "reason": f"already skull-stripped ({why})"}
         record["reason"] = f"skull and scalp found ({why})"
+        reference_stripped = detector({reference_role: images[reference_role]})[0]
     else:
         record["reason"] = "asked for"
+        reference_stripped = False
     if extractor is None:
         from omnet.preparation.brain_extraction import default_extractor
 
@@ -75,8 +87,12 @@ def skull_strip(images: Mapping[str, sitk.Image], reference_role: str, mode: str
     started = time.perf_counter()
     reference = images[reference_role]
     known = dict(known or {})
-    if known:  # only then: an extractor may take ``images`` alone, as the protocol once did
+    if known:
         record["masks_from_alignment"] = sorted(known)
+    if reference_stripped:
+        known[reference_role] = _own_tissue(reference)
+        record["mask_from_own_tissue"] = reference_role
+    if known:  # only then: an extractor may take ``images`` alone, as the protocol once did
         extracted = extractor.extract(dict(images), known=known)
     else:
         extracted = extractor.extract(dict(images))

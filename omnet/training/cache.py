@@ -217,6 +217,15 @@ def _writing_to(cache_dir: Path) -> Iterator[None]:
                           "free space there or choose another --cache") from None
 
 
+def _repeat_warnings(case_id: str, meta: dict[str, Any]) -> None:
+    """The warnings of a reused entry's build, from its ``meta.json``: each training run
+    says them again, not only the one that built the cache."""
+    suspected = meta.get("other_patient_suspected")
+    if suspected:
+        log.warning("%s: brain outline unlike the T1c's: %s (found when its cache entry was "
+                    "built); check that it is this patient's series", case_id, suspected)
+
+
 def prepare_case(case: CaseFiles, cache_dir: Path, dilation: int = 5) -> CachedCase:
     """The cache entry of ``case``: reused when current, else (re)built atomically.
 
@@ -233,6 +242,7 @@ def prepare_case(case: CaseFiles, cache_dir: Path, dilation: int = 5) -> CachedC
                 meta["sources"] = [_fingerprint(p) for p in case.all_paths()]
                 with _writing_to(cache_dir):
                     atomic_write_json(folder / "meta.json", meta)
+            _repeat_warnings(case.case_id, meta)
             return CachedCase(case.case_id, folder, meta)
         log.info("%s: source files or pre-processing changed; rebuilding its cache",
                  case.case_id)

@@ -139,6 +139,22 @@ def test_unusable_label_files(tmp_path):
         evaluate_files(tmp_path / "missing.nii.gz", ref)
 
 
+@pytest.mark.parametrize("side", ["prediction", "reference"])
+def test_a_label_map_with_voxels_no_mri_has_is_refused(tmp_path, capsys, side):
+    """Both files on one grid in metres under a millimetre header: Dice is unchanged but HD95
+    and volumes come out 1000 and 10^9 times off, so the files are refused naming the file."""
+    in_metres = tuple(s / 1000 for s in SPACING_XYZ)
+    pred = write_labels(tmp_path / "p.nii.gz", tumour(shift=2), spacing=in_metres)
+    ref = write_labels(tmp_path / "r.nii.gz", tumour(), spacing=in_metres)
+    if side == "reference":
+        pred = write_labels(tmp_path / "p.nii.gz", tumour(shift=2))
+    with pytest.raises(InputError, match=rf"^{side} (p|r)\.nii\.gz: voxels of 0\.0008 x "
+                                         r"0\.0012 x 0\.0025 mm, outside any MRI's"):
+        evaluate_files(pred, ref)
+    assert main(["evaluate", str(pred), str(ref)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(("name", "case"), [
     ("Brats18_2013_2_1_seg.nii.gz", "Brats18_2013_2_1"),
     ("Brats18_2013_2_1.nii.gz", "Brats18_2013_2_1"),

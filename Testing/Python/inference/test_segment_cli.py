@@ -226,6 +226,13 @@ def test_a_bad_destination_is_the_only_thing_printed(capsys, phantom_case, tiny_
         ".nii.gz, .nii, .nrrd, .nhdr, .mha, .mhd"]
 
 
+def _model_loading_fails(monkeypatch) -> None:
+    def load_model(*_args, **_kwargs):
+        raise AssertionError("the model was loaded before the destinations were checked")
+
+    monkeypatch.setattr("omnet.model.weights.load_model", load_model)
+
+
 @pytest.mark.parametrize("extra, words", [
     (("--output-dir", "{tmp}/taken"), "the output folder {tmp}/taken is a file"),
     (("--output-dir", "{tmp}/out", "--report", "{tmp}"), "the report {tmp} is a folder"),
@@ -233,7 +240,9 @@ def test_a_bad_destination_is_the_only_thing_printed(capsys, phantom_case, tiny_
     (("--output-dir", "{tmp}/out", "--attention", "{tmp}/taken"), "{tmp}/taken is a file"),
 ])
 def test_a_batch_destination_that_cannot_be_written_is_refused_before_any_case(
-        capsys, phantom_case, tiny_model_file, tmp_path, extra, words):
+        capsys, phantom_case, tiny_model_file, tmp_path, monkeypatch, extra, words):
+    """... and before the model loads (a bundled ensemble takes seconds to load)."""
+    _model_loading_fails(monkeypatch)
     phantom_case(shape=(16, 24, 24), name="b1", root=tmp_path / "cases")
     (tmp_path / "taken").write_text("")
     before = sorted(tmp_path.rglob("*"))
@@ -323,9 +332,10 @@ def test_a_batch_written_into_its_input_folder_runs_again_with_a_case_added(
 
 
 def test_a_case_folder_given_as_the_output_folder_is_refused_with_nothing_written(
-        capsys, phantom_case, tiny_model_file, tmp_path):
+        capsys, phantom_case, tiny_model_file, tmp_path, monkeypatch):
     """``--output-dir cases/a``: case a was left out without a word and b's label map was
-    written among a's scans."""
+    written among a's scans. Refused before the model loads."""
+    _model_loading_fails(monkeypatch)
     cases = tmp_path / "cases"
     for name in ("a", "b"):
         phantom_case(shape=(16, 24, 24), name=name, root=cases)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +234,19 @@ def test_make_ensemble_writes_a_split_for_members_without_a_recorded_one(tmp_pat
     assert (out / "split.json").read_text().split() == ["{", '"train":', "[],",
                                                         '"validation":', "[]", "}"]
     assert load_model(out / "model.safetensors").card.model.members == 2
+
+
+def test_make_ensemble_logs_the_files_it_wrote_not_its_temporary_folder(tmp_path, caplog):
+    """The model file's "saved" line named ``.ensemble.partial-*/``, gone once the tool ends."""
+    tool = _make_ensemble_tool()
+    a, b = _member(1, tmp_path), _member(2, tmp_path)
+    out = tmp_path / "ensemble"
+    with caplog.at_level(logging.INFO):
+        assert tool.main([str(a.path), str(b.path), "--name", "e", "--out", str(out)]) == 0
+    messages = [record.getMessage() for record in caplog.records]
+    assert not [m for m in messages if ".partial" in m]
+    assert messages[-1].startswith(f"ensemble of 2 networks written to {out}: model.json, "
+                                   "model.safetensors")
 
 
 def test_make_ensemble_stopped_between_model_and_split_leaves_neither(tmp_path, monkeypatch):

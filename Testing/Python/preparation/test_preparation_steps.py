@@ -117,12 +117,14 @@ def _mixed_skull_states() -> dict[str, sitk.Image]:
 def test_mixed_skull_states_extract_each_sequences_brain_once():
     """The alignment extracts the brain of each skull-on sequence on its own grid; the skull
     strip reuses FLAIR's, carried onto the T1c's grid, instead of extracting it again (HD-BET
-    costs 25-60 s a sequence on a CPU)."""
+    costs 25-60 s a sequence on a CPU), and takes the stripped T1c's own tissue as its mask
+    instead of extracting a brain from a brain."""
     extractor = EllipsoidExtractor()
     prepared = prepare(_mixed_skull_states(), PrepareSettings(), extractor=extractor)
-    assert extractor.calls == {"flair": 1, "t1": 1, "t2": 1, "t1ce": 1}
+    assert extractor.calls == {"flair": 1, "t1": 1, "t2": 1}
     step = prepared.steps[2]
     assert step["done"] and step["masks_from_alignment"] == ["flair", "t1", "t2"]
+    assert step["mask_from_own_tissue"] == "t1ce"
     stripped = prepare(head_case(**GRID), PrepareSettings(register="off"))
     assert prepared.brain.shape == stripped.brain.shape
     overlap = 2 * (prepared.brain & stripped.brain).sum() / (prepared.brain.sum()

@@ -161,6 +161,28 @@ def test_check_names_a_case_whose_flair_has_another_brain_outline(tmp_path, capl
     assert "case01: FLAIR: its brain outline matches the T1c's at Dice" in caplog.text
 
 
+def test_a_reused_cache_entry_repeats_its_other_patient_warning(tmp_path, caplog):
+    """A second training run on the same cache reused the entry without a word: the
+    researcher re-running training no longer saw that the FLAIR may be another patient's."""
+    import logging
+
+    import SimpleITK as sitk
+
+    write_case(tmp_path / "data", "case01")
+    flair = tmp_path / "data" / "case01" / "case01_flair.nii.gz"
+    moved = np.roll(sitk.GetArrayFromImage(sitk.ReadImage(str(flair))), 4, axis=2)
+    sitk.WriteImage(sitk.GetImageFromArray(moved), str(flair))  # another head's outline
+    case = find_case_files(tmp_path / "data" / "case01", need_seg=True)
+    with caplog.at_level(logging.WARNING):
+        built = prepare_case(case, tmp_path / "cache")
+        caplog.clear()
+        reused = prepare_case(case, tmp_path / "cache")
+    assert reused.folder == built.folder
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "case01: brain outline unlike the T1c's: FLAIR (Dice 0.")
+
+
 def test_a_background_floor_is_not_taken_for_another_brain_outline(tmp_path):
     # a stripped T1c normalised to a floor of -500 (moved to zero before training, as by
     # omnet segment) was all tissue to the outline check: every series "unlike" it, Dice 0.6
