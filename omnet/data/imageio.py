@@ -23,6 +23,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from omnet.data.dicom import SERIES, header_tags, read_series
+from omnet.data.dicom_patient import other_patient_series, patient_of, series_header_file
 from omnet.data.discovery import CaseFiles, is_dicom_file
 from omnet.data.geometry import register_rigid, resample_onto, same_grid
 from omnet.data.naming import IMAGE_SUFFIXES, ROLE_TITLES, SEQUENCE_ROLES, case_id_from_file
@@ -334,6 +335,9 @@ class RawCase:
     images: dict[str, sitk.Image]
     seg: sitk.Image | None = None
     label_scheme: str | None = None
+    #: The series whose DICOM header names another patient than the T1c's; None where
+    #: there was nothing to compare (:mod:`omnet.data.dicom_patient`).
+    dicom_patient_mismatch: list[str] | None = None
 
 
 def _case_id(source: object) -> str:
@@ -366,7 +370,10 @@ def read_case(case: CaseInput) -> RawCase:
         images = {r: read_dicom_files(case.dicom_files[r], ROLE_TITLES[r])
                   if r in case.dicom_files else read_image(p)
                   for r, p in case.sequences().items()}
-        return RawCase(case.case_id, images, seg, case.label_scheme)
+        headers = {r: case.dicom_files[r][0] if r in case.dicom_files else p
+                   for r, p in case.sequences().items()}
+        return RawCase(case.case_id, images, seg, case.label_scheme,
+                       _dicom_patient_mismatch(headers))
     if not isinstance(case, Mapping):
         raise InputError(f"cannot load a case from {type(case).__name__}")
     unknown = set(case) - {*SEQUENCE_ROLES, "seg"}
@@ -380,7 +387,17 @@ def read_case(case: CaseInput) -> RawCase:
     seg = case.get("seg")
     if seg is not None and not isinstance(seg, sitk.Image):
         seg = sitk.GetImageFromArray(seg) if isinstance(seg, np.ndarray) else read_raw(seg)
-    return RawCase(_case_id(case[SEQUENCE_ROLES[0]]), images, seg)
+    return RawCase(_case_id(case[SEQUENCE_ROLES[0]]), images, seg,
+                   dicom_patient_mismatch=_dicom_patient_mismatch(
+                       {r: case[r] for r in SEQUENCE_ROLES}))
+
+
+def _dicom_patient_mismatch(sources: Mapping[str, object]) -> list[str] | None:
+    """The roles whose DICOM series names another patient than the reference's (role ->
+    path, image or array; only DICOM files and series folders are compared)."""
+    files = {role: series_header_file(source) for role, source in sources.items()}
+    return other_patient_series({role: patient_of(file) for role, file in files.items()
+                                 if file is not None}, REFERENCE_ROLE)
 
 
 #: How far a label value may lie from a whole number and still be read as it (a label map

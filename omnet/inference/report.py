@@ -10,7 +10,7 @@ import SimpleITK as sitk
 
 from omnet import __version__
 from omnet.data.discovery import CaseFiles
-from omnet.data.naming import SEQUENCE_ROLES
+from omnet.data.naming import SEQUENCE_ROLES, SHORT_TITLES
 from omnet.labels import LabelScheme
 from omnet.preprocessing.crop import BBox
 
@@ -75,12 +75,22 @@ def preparation_warnings(preparation: dict) -> list[str]:
     """What the preparation found that a person must check before trusting the result
     (the ``prepared:`` line's start, the result line's ``warnings``, a batch's case line,
     Slicer's dialog)."""
-    strip = next((step for step in preparation.get("steps", [])
-                  if step["step"] == "skull strip"), {})
+    steps = {step["step"]: step for step in preparation.get("steps", [])}
+    warnings = []
+    named = steps.get("reference grid", {}).get("dicom_patient_mismatch") or []
+    if named:  # series given one by one, their headers naming two patients
+        titles = [SHORT_TITLES.get(role, role) for role in named]
+        listed = " and ".join(filter(None, (", ".join(titles[:-1]), titles[-1])))
+        several = len(titles) > 1
+        warnings.append(f"check that every series is this patient's: the DICOM header"
+                        f"{'s' if several else ''} of {listed} name{'' if several else 's'} "
+                        "another patient than the T1c's")
+    strip = steps.get("skull strip", {})
     suspects = strip.get("other_patient_suspected") or []
-    if not suspects:  # another patient's series on the same atlas grid passes every check
-        return []
-    from omnet.preparation.same_patient import suspects_text
+    if suspects:  # another patient's series on the same atlas grid passes every check
+        from omnet.preparation.same_patient import suspects_text
 
-    return ["check that every series is this patient's: brain outline unlike the reference's "
-            "in " + suspects_text(strip.get("outline_dice", {}), suspects)]
+        warnings.append("check that every series is this patient's: brain outline unlike the "
+                        "reference's in " + suspects_text(strip.get("outline_dice", {}),
+                                                         suspects))
+    return warnings

@@ -159,6 +159,9 @@ def prepare(raw, settings: PrepareSettings | None = None, extractor=None,
         reference, entry = reference_grid(images, role)
         if moved:
             entry["background_moved_to_zero"] = moved
+        mismatch = getattr(raw, "dicom_patient_mismatch", None)
+        if mismatch is not None:  # DICOM series compared with the T1c's patient
+            entry["dicom_patient_mismatch"] = mismatch
         steps.append(entry)
 
     with timed("alignment"):
