@@ -10,7 +10,7 @@ from typing import Annotated
 import qt
 import slicer
 import vtk
-from OMNetSegmentationLib import scene, selftest, support
+from OMNetSegmentationLib import binding, scene, selftest, support
 from OMNetSegmentationLib.command import DEVICE_CHOICES, MODE_CHOICES, PREPARE_CHOICES
 from OMNetSegmentationLib.panel import SegmentationPanel
 from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode
@@ -157,8 +157,8 @@ class OMNetSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
                                 self.panel.updateButtons)
         self._parameterNode = self.panel.parameterNode = parameterNode
         if parameterNode:
-            self._parameterNodeGuiTag = parameterNode.connectGui(self.ui)
-            # after connectGui, which sets the selector's node types: only attention maps
+            self._parameterNodeGuiTag = binding.connect_gui(parameterNode, self.ui)
+            # after connecting, which sets the selector's node types: only attention maps
             self.ui.attentionSelector.addAttribute(
                 "vtkMRMLScalarVolumeNode", scene.ATTENTION_ATTRIBUTE, "1")
             self.addObserver(parameterNode.parameterNode, vtk.vtkCommand.ModifiedEvent,

@@ -10,7 +10,7 @@ from typing import Annotated
 import qt
 import slicer
 import vtk
-from OMNetSegmentationLib import support
+from OMNetSegmentationLib import binding, support
 from OMNetSegmentationLib.command import DEVICE_CHOICES
 from OMNetTrainingLib.command import PRESETS, VARIANT_CHOICES
 from OMNetTrainingLib.panel import TrainingPanel
@@ -117,7 +117,7 @@ class OMNetTrainingWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                                 self.panel.updateButtons)
         self._parameterNode = self.panel.parameterNode = parameterNode
         if parameterNode:
-            self._parameterNodeGuiTag = parameterNode.connectGui(self.ui)
+            self._parameterNodeGuiTag = binding.connect_gui(parameterNode, self.ui)
             if self.panel.exportedModel:  # a run that finished while the panel was hidden
                 parameterNode.exportedModel = self.panel.exportedModel
             self.addObserver(parameterNode.parameterNode, vtk.vtkCommand.ModifiedEvent,

@@ -12,7 +12,7 @@ import sys
 import types
 from pathlib import Path
 
-__all__ = ["StandInFinder", "hide_installed_omnet"]
+__all__ = ["ParameterNodeGui", "StandInFinder", "hide_installed_omnet"]
 
 
 class _StandMeta(type):
@@ -94,3 +94,38 @@ def hide_installed_omnet() -> None:
     sys.path_hooks[:] = [h for h in sys.path_hooks if not editable(h)]
     sys.path[:] = [p for p in sys.path if not (Path(p or ".") / "omnet").is_dir()]
     sys.path_importer_cache.clear()
+
+
+class ParameterNodeGui:
+    """The GUI half of a ``@parameterNodeWrapper`` object, as Slicer's own code behaves.
+
+    Mirrors Base/Python/slicer/parameterNodeWrapper/wrapper.py: ``connectParametersToGui``
+    returns a tag (v5.8.1 and later) that ``disconnectGui(tag)`` undoes; ``connectGui`` finds
+    the widgets of a ``childWidgetVariables`` object by their ``SlicerParameterName``
+    property and returns that tag only from Slicer 5.10 on: at v5.8.1 ``_connectGui`` calls
+    ``_connectParametersToGui`` without returning its tag (fixed by Slicer commit
+    b5a65a49a0, first in v5.10.0), so ``disconnectGui`` gets None and removes nothing.
+    ``live`` holds the connections still in place (tag -> parameter name -> widget).
+    """
+
+    def __init__(self, slicer_version=(5, 8)):
+        self.slicer_version = tuple(slicer_version)
+        self.parameterNode = _Stand()
+        self.live = {}
+        self._next_tag = 0
+
+    def connectParametersToGui(self, mapping):  # noqa: N802 (Slicer's names)
+        tag, self._next_tag = self._next_tag, self._next_tag + 1
+        self.live[tag] = dict(mapping)
+        return tag
+
+    def connectGui(self, gui):  # noqa: N802
+        mapping = {}
+        for widget in gui.__dict__.values():
+            if widget.property("SlicerParameterName"):
+                mapping[widget.property("SlicerParameterName")] = widget
+        tag = self.connectParametersToGui(mapping)
+        return tag if self.slicer_version >= (5, 10) else None
+
+    def disconnectGui(self, tag):  # noqa: N802
+        self.live.pop(tag, None)
