@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import SimpleITK as sitk
@@ -26,6 +26,7 @@ from omnet.data.acquisition import (
     choose_series,
     describe_acquisition,
 )
+from omnet.data.dicom_damaged import UNKNOWN_SERIES, left_out_files
 from omnet.data.dicom_geometry import frame_positions, misplaced_slice, parse_position
 from omnet.data.discovery import CaseFiles, folder_name, is_image_path, is_system_entry
 from omnet.data.enhanced_mr import ENHANCED_CLASSES, SOP_CLASS, file_acquisition
@@ -59,6 +60,10 @@ class DicomSeries:
     study_time: str = ""
     #: The scanner's series number: of two series alike, the later is the re-scan.
     number: int = 0
+    #: Its Series Instance UID.
+    uid: str = ""
+    #: Files in its folder that GDCM could not read, of this series or of none known.
+    damaged: tuple[str, ...] = ()
 
     @property
     def named_role(self) -> str | None:
@@ -105,9 +110,9 @@ def read_series(files, name: str = "") -> sitk.Image:
     return image
 
 
-#: What to do about a series whose slices are not evenly spaced.
-SLICE_GAP_ADVICE = ("a missing image, or slices of several stacks in one series? export the "
-                    "series again, whole, or name another with --flair/--t1/--t1ce/--t2")
+#: What to do about a series with an image missing or damaged.
+RE_EXPORT_ADVICE = "export the series again, whole, or name another with --flair/--t1/--t1ce/--t2"
+SLICE_GAP_ADVICE = f"a missing image, or slices of several stacks in one series? {RE_EXPORT_ADVICE}"
 #: What to do about a multi-frame file OMNet cannot place.
 MULTI_FRAME_ADVICE = ("convert it with dcm2niix (dcm2niix -z y -o OUT FOLDER) and give the "
                       "NIfTI file")
@@ -156,23 +161,24 @@ def find_series(root: Path) -> list[DicomSeries]:
         subfolders[:] = sorted(d for d in subfolders if not is_system_entry(d))
         if not files or not is_image_path(Path(folder)):  # no DICOM file here (ITK would warn)
             continue
-        for uid in reader.GetGDCMSeriesIDs(folder):
-            names = tuple(reader.GetGDCMSeriesFileNames(folder, uid))
-            if names:
-                found.append(_series(Path(folder), names))
+        here = [_series(Path(folder), names) for uid in reader.GetGDCMSeriesIDs(folder)
+                if (names := tuple(reader.GetGDCMSeriesFileNames(folder, uid)))]
+        damaged = left_out_files(Path(folder), files, {f for s in here for f in s.files})
+        found += [replace(s, damaged=(*damaged.get(s.uid, ()), *damaged.get(UNKNOWN_SERIES, ())))
+                  for s in here]
     return found
 
 
 def _series(folder: Path, names: tuple[str, ...]) -> DicomSeries:
     """One series from its first file's header; an Enhanced MR file's acquisition parameters
     from its functional groups, the top-level header's only where they give none."""
-    description, study, protocol, date, time, number, sop_class, *acquisition = header_tags(
-        names[0], DESCRIPTION, STUDY, PROTOCOL, STUDY_DATE, STUDY_TIME, SERIES_NUMBER,
+    description, study, protocol, date, time, number, uid, sop_class, *acquisition = header_tags(
+        names[0], DESCRIPTION, STUDY, PROTOCOL, STUDY_DATE, STUDY_TIME, SERIES_NUMBER, SERIES,
         SOP_CLASS, *ACQUISITION_TAGS)
     parameters = file_acquisition(names[0], sop_class, Acquisition.from_tags(tuple(acquisition)))
     return DicomSeries(folder, description, study, names, protocol, parameters,
                        date + time.split(".")[0] if date else "",
-                       int(number) if number.isdigit() else 0)
+                       int(number) if number.isdigit() else 0, uid)
 
 
 def _pick(series: list[DicomSeries], roles) -> dict[str, tuple[DicomSeries, bool]]:
@@ -215,6 +221,13 @@ def newest_complete_study(series: list[DicomSeries], roles, name: str) -> list[D
     return complete[0]
 
 
+def _damaged_text(series: DicomSeries) -> str:
+    """'IM0070.dcm in AX_T1_POST_GD' (and how many more) for a refusal."""
+    first = Path(series.damaged[0])
+    more = len(series.damaged) - 1
+    return f"{first.name} in {first.parent.name}" + (f" and {more} more" if more else "")
+
+
 def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles | None:
     """The four sequences of the DICOM study below ``root`` (None when there is no DICOM
     there), but for the roles ``given`` fixes (role -> path); one-line errors for a missing
@@ -236,6 +249,11 @@ def study_case(root: Path, given: Mapping[str, Path] | None = None) -> CaseFiles
         raise InputError(f"{name}: no {', no '.join(missing)} among its DICOM series "
                          f"{seen}; name it with --flair/--t1/--t1ce/--t2 (a series folder or "
                          "one of its images) beside the study")
+    for role, s in chosen.items():
+        if s.damaged:
+            raise InputError(f"{name}: {ROLE_TITLES[role]} series '{s.description}': "
+                             f"{_damaged_text(s)} cannot be read (cut short or damaged?); "
+                             f"{RE_EXPORT_ADVICE}")
     studies = {s.study for s in chosen.values()}
     if len(studies) > 1:
         raise InputError(f"{name}: the sequences come from {len(studies)} DICOM studies; "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omnet.data.dicom import header_tags
-from omnet.data.discovery import is_dicom_file
+from omnet.data.discovery import is_dicom_file, is_dicomdir
 from omnet.data.naming import SHORT_TITLES
 
 __all__ = ["DicomPatient", "other_patient_series", "patient_of", "series_header_file"]
@@ -66,7 +66,7 @@ def series_header_file(source: object) -> str | None:
     path = Path(source)
     if path.is_dir():
         return next((str(f) for f in sorted(path.iterdir())
-                     if f.name.upper() != "DICOMDIR" and f.is_file() and is_dicom_file(f)), None)
+                     if not is_dicomdir(f) and f.is_file() and is_dicom_file(f)), None)
     named_dicom = path.name.lower().endswith((".dcm", ".ima"))
     return str(path) if path.is_file() and (named_dicom or is_dicom_file(path)) else None
 

@@ -32,8 +32,8 @@ from omnet.data.sidecar import roles_from_sidecars
 from omnet.errors import InputError
 
 __all__ = ["SYSTEM_FOLDERS", "CaseFiles", "DatasetScan", "channel_cases", "dataset_description",
-           "find_case_files", "folder_name", "is_dicom_file", "is_image_path", "is_system_entry",
-           "scan_dataset"]
+           "find_case_files", "folder_name", "is_dicom_file", "is_dicomdir", "is_image_path",
+           "is_system_entry", "scan_dataset"]
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +110,23 @@ def is_image_path(path: Path) -> bool:
 
 
 def _is_dicom_folder(folder: Path) -> bool:
+    """A folder with a DICOM image file among its first 50 entries; a CD's DICOMDIR (an
+    index of the images in the folders below, no image itself) does not count, or a CD's
+    top folder would be searched for series, which GDCM warns it has none."""
     try:
         entries = list(folder.iterdir())
     except OSError:
         return False
     for entry in entries[:50]:
-        if entry.is_file() and (entry.suffix.lower() in (".dcm", ".ima") or is_dicom_file(entry)):
+        if entry.is_file() and not is_dicomdir(entry) and (
+                entry.suffix.lower() in (".dcm", ".ima") or is_dicom_file(entry)):
             return True
     return False
+
+
+def is_dicomdir(path: Path) -> bool:
+    """A CD's or PACS export's DICOMDIR: the index of its images, named so by the standard."""
+    return path.name.upper() == "DICOMDIR"
 
 
 def is_dicom_file(path: Path) -> bool:
