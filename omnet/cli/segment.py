@@ -286,6 +286,7 @@ def _run_one(args: argparse.Namespace, form: str, progress, cancel) -> int:
 
 def _run_batch(args: argparse.Namespace, progress, cancel) -> int:
     from omnet.inference.batch import segment_folder
+    from omnet.inference.batch_history import earlier_cases
     from omnet.inference.device import select_device
     from omnet.inference.pipeline import segment
     from omnet.model.weights import load_model
@@ -311,7 +312,8 @@ def _run_batch(args: argparse.Namespace, progress, cancel) -> int:
                              probabilities_dir=args.probabilities,
                              attention_dir=args.attention, brain_mask_dir=args.brain_mask,
                              settings=segment_settings(args),
-                             on_case=write_report, overwrite=args.overwrite)
+                             on_case=write_report, overwrite=args.overwrite,
+                             earlier=earlier_cases(args.report))
     if args.progress_format == "lines":
         data = {k: v for k, v in summary.to_dict().items() if k != "reports"}
         print(format_result({**data, "report": args.report}), flush=True)

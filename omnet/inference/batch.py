@@ -35,6 +35,7 @@ from omnet.data.naming import (
     strip_image_suffix,
 )
 from omnet.errors import Cancelled, InputError, OMNetError
+from omnet.inference.batch_history import EarlierCase
 from omnet.inference.batch_progress import case_line, eta_seconds
 from omnet.inference.outputs import (
     check_destinations,
@@ -394,6 +395,7 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
                    brain_mask_dir: str | os.PathLike | None = None,
                    on_case: Callable[[BatchSummary], None] | None = None,
                    overwrite: bool = False, model_loader: Callable[[], Any] | None = None,
+                   earlier: Mapping[str, EarlierCase] | None = None,
                    **options) -> BatchSummary:
     """Run ``segment`` (usually :func:`omnet.segment`) on every case of ``input_dir``.
 
@@ -409,7 +411,9 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     ``stopped`` is set and the summary is returned (and given to ``on_case``), so what was
     done before the stop is still reported. ``model_loader`` gives ``segment`` its
     ``model=`` once every destination and case is checked, so a bad one is refused without
-    waiting for the model.
+    waiting for the model. ``earlier``: what an earlier run's report said of each case
+    (:func:`omnet.inference.batch_history.earlier_cases`); a case skipped as done keeps
+    its report where its label map is the one that report describes.
     """
     masks_beside_maps = (brain_mask_dir is not None
                          and file_key(brain_mask_dir) == file_key(output_dir))
@@ -435,7 +439,7 @@ def segment_folder(input_dir: str | os.PathLike, output_dir: str | os.PathLike, 
     try:
         for index, case in enumerate(summary.cases):
             _run_case(case, segment, _case_progress(progress, index, total, case.case_id),
-                      overwrite, {**options, "cancel": cancel,
+                      overwrite, (earlier or {}).get(case.case_id), {**options, "cancel": cancel,
                                   "probabilities_dir": _case_option(probabilities_dir,
                                                                     case.case_id),
                                   "attention_dir": _case_option(attention_dir, case.case_id),
@@ -466,14 +470,17 @@ def _case_progress(progress: Callable[[float, str], None] | None, index: int, to
 
 
 def _run_case(case: BatchCase, segment: Callable, progress: Callable[[float, str], None],
-              overwrite: bool, options: dict) -> None:
+              overwrite: bool, earlier: EarlierCase | None, options: dict) -> None:
     """Segment one pending case (one whose output exists only with ``overwrite``) and record
-    the outcome on it; :class:`Cancelled` and KeyboardInterrupt pass through (the batch
+    the outcome on it (a case skipped as done keeps ``earlier``'s report when that describes
+    its label map); :class:`Cancelled` and KeyboardInterrupt pass through (the batch
     stops), any other error fails the case."""
     if case.status == "failed":  # found wanting when the batch was listed
         return
     if not _to_segment(case, overwrite):
         case.status = "skipped"
+        if earlier is not None and file_key(earlier.output) == file_key(case.output):
+            case.report = earlier.report
         if missing := _missing_side_outputs(options):
             log.warning("%s: skipped (its label map exists) without the %s asked for; add "
                         "--overwrite to segment it again", case.case_id, " and ".join(missing))
