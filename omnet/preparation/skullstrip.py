@@ -20,6 +20,12 @@ log = logging.getLogger(__name__)
 
 Detector = Callable[[dict], "tuple[bool, str]"]
 
+#: Share of a stripped-looking reference's tissue that must lie inside the brains the
+#: alignment found in the other sequences for that tissue to be its brain mask: a head
+#: whose air was zeroed and whose slices cover part of it also looks stripped (FG-6692's
+#: raw T1c so, cut to a 99 mm slab: 2.3 L), but its skull and scalp lie outside them.
+OWN_TISSUE_IN_BRAIN = 0.9
+
 
 def _mask_of(result: sitk.Image, reference: sitk.Image) -> sitk.Image:
     if Grid.of(result).size != Grid.of(reference).size:
@@ -37,6 +43,18 @@ def _own_tissue(image: sitk.Image) -> sitk.Image:
     mask = sitk.Cast(sitk.NotEqual(image, 0), sitk.sitkUInt8)
     mask.CopyInformation(image)
     return mask
+
+
+def _share_inside(mask: sitk.Image, brains: Mapping[str, sitk.Image]) -> float | None:
+    """The share of ``mask``'s voxels inside the union of ``brains`` (masks on its grid);
+    None when there is no brain to compare with."""
+    if not brains:
+        return None
+    inside = np.zeros(sitk.GetArrayViewFromImage(mask).shape, dtype=bool)
+    for brain in brains.values():
+        inside |= sitk.GetArrayViewFromImage(brain) > 0
+    own = sitk.GetArrayViewFromImage(mask) > 0
+    return float(np.count_nonzero(own & inside)) / max(1, int(np.count_nonzero(own)))
 
 
 def _refuse_what_is_not_a_head(reference: sitk.Image) -> None:
@@ -62,7 +80,8 @@ def skull_strip(images: Mapping[str, sitk.Image], reference_role: str, mode: str
     role -> a brain mask on the reference grid that the alignment already extracted, which
     the extractor uses instead of extracting that sequence again. Under ``auto``, a reference
     that is stripped while another sequence is not (mixed skull states) hands its own tissue
-    as its mask: HD-BET on an already stripped T1c cost 22 s and found the same brain.
+    as its mask where :data:`OWN_TISSUE_IN_BRAIN` of it lies inside the brains ``known``
+    holds: HD-BET on an already stripped T1c cost 22 s and found the same brain.
     """
     record: dict = {"step": "skull strip", "mode": mode}
     _refuse_what_is_not_a_head(images[reference_role])
@@ -89,9 +108,14 @@ def skull_strip(images: Mapping[str, sitk.Image], reference_role: str, mode: str
     known = dict(known or {})
     if known:
         record["masks_from_alignment"] = sorted(known)
-    if reference_stripped:
-        known[reference_role] = _own_tissue(reference)
-        record["mask_from_own_tissue"] = reference_role
+    if reference_stripped:  # trusted where the other sequences' brains hold its tissue
+        own = _own_tissue(reference)
+        share = _share_inside(own, known)
+        if share is not None:
+            record["own_tissue_in_brain"] = round(share, 3)
+        if share is not None and share >= OWN_TISSUE_IN_BRAIN:
+            known[reference_role] = own
+            record["mask_from_own_tissue"] = reference_role
     if known:  # only then: an extractor may take ``images`` alone, as the protocol once did
         extracted = extractor.extract(dict(images), known=known)
     else:

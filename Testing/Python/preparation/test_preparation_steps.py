@@ -124,12 +124,43 @@ def test_mixed_skull_states_extract_each_sequences_brain_once():
     assert extractor.calls == {"flair": 1, "t1": 1, "t2": 1}
     step = prepared.steps[2]
     assert step["done"] and step["masks_from_alignment"] == ["flair", "t1", "t2"]
-    assert step["mask_from_own_tissue"] == "t1ce"
+    assert step["mask_from_own_tissue"] == "t1ce" and step["own_tissue_in_brain"] > 0.95
     stripped = prepare(head_case(**GRID), PrepareSettings(register="off"))
     assert prepared.brain.shape == stripped.brain.shape
     overlap = 2 * (prepared.brain & stripped.brain).sum() / (prepared.brain.sum()
                                                              + stripped.brain.sum())
     assert overlap > 0.99
+
+
+class UnitingExtractor(EllipsoidExtractor):
+    """Unites the masks ``known`` hands with the brain it finds, as HD-BET does."""
+
+    def extract(self, images, known=None):
+        mask = super().extract(images, known)
+        united = sitk.GetArrayFromImage(mask) > 0
+        for brain in (known or {}).values():
+            united |= sitk.GetArrayViewFromImage(brain) > 0
+        out = sitk.GetImageFromArray(united.astype(np.uint8))
+        out.CopyInformation(mask)
+        return out
+
+
+def test_a_head_slab_that_looks_stripped_is_not_taken_for_its_own_brain_mask():
+    """A T1c with skull and scalp in zeroed air, its slices covering part of the head, looks
+    stripped (1.9 L of tissue): its own tissue, skull and scalp included, was the brain mask
+    (2 L, the scalp's bright fat inside the brain) instead of HD-BET's brain."""
+    from omnet.preparation.brain_extraction import looks_skull_stripped
+
+    images = _mixed_skull_states()
+    images["t1ce"] = head_image("t1ce", size=(90, 100, 50), origin=(0.0, -199.0, 25.0),
+                                skull=True)
+    assert looks_skull_stripped({"t1ce": images["t1ce"]})[0]
+    extractor = UnitingExtractor()
+    prepared = prepare(images, PrepareSettings(), extractor=extractor)
+    step = prepared.steps[2]
+    assert extractor.calls["t1ce"] == 1 and "mask_from_own_tissue" not in step
+    assert step["own_tissue_in_brain"] < 0.7
+    assert step["brain_ml"] < 1200  # the brain inside the slab, no skull or scalp
 
 
 def test_a_series_elsewhere_in_space_is_refused_before_any_brain_extraction():
