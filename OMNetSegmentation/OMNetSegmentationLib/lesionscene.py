@@ -16,7 +16,7 @@ import vtk
 from .lesions import COLUMNS, diameter_lines, measure_labelmap_file, table_rows
 from .names import RUN_SUFFIX_ATTRIBUTE, result_part_name
 from .scene import remove_with_helpers
-from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS
+from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, match_segments
 
 __all__ = ["LINES_ATTRIBUTE", "TABLE_ATTRIBUTE", "export_labelmap", "measure_segmentation",
            "show_lesions"]
@@ -84,17 +84,18 @@ def show_lesions(report: dict, segmentationNode):
 
 
 def _omnet_segments(segmentationNode) -> list[str]:
-    """IDs of OMNet's three segments (found by their tag, else by name), in label order."""
+    """IDs of OMNet's three segments (found by their tag, else by name:
+    :func:`.segments.match_segments`), in label order."""
     segmentation = segmentationNode.GetSegmentation()
-    byKey, byName = {}, {}
+    triples = []
     for index in range(segmentation.GetNumberOfSegments()):
         segmentId = segmentation.GetNthSegmentID(index)
         segment = segmentation.GetSegment(segmentId)
         tag = vtk.mutable("")
-        if segment.GetTag(SEGMENT_TAG, tag) and tag.get():
-            byKey.setdefault(tag.get(), segmentId)
-        byName.setdefault(segment.GetName(), segmentId)
-    ids = [byKey.get(spec.key) or byName.get(spec.name) for spec in SEGMENTS]
+        triples.append((segmentId, tag.get() if segment.GetTag(SEGMENT_TAG, tag) else "",
+                        segment.GetName()))
+    found = match_segments(triples)
+    ids = [found.get(spec.key) for spec in SEGMENTS]
     missing = [spec.name for spec, segmentId in zip(SEGMENTS, ids) if not segmentId]
     if missing:
         raise RuntimeError(f"the segmentation has no segment {', '.join(missing)}; "
