@@ -25,6 +25,10 @@ LINES_ATTRIBUTE = "OMNet.LesionLinesOf"
 TABLE_ATTRIBUTE = "OMNet.LesionTable"
 _ARRAYS = {"string": vtk.vtkStringArray, "int": vtk.vtkIntArray, "double": vtk.vtkDoubleArray}
 _COLOURS = {"long": (1.0, 0.85, 0.0), "perpendicular": (0.0, 0.8, 1.0)}
+#: vtkSegmentation::EXTENT_REFERENCE_GEOMETRY (the enum's first value, 0, in
+#: Libs/vtkSegmentationCore/vtkSegmentation.h at v5.8.1 and v5.12.3; QuantitativeReporting's
+#: DICOM SEG export passes the same 0): the whole reference grid, not the segments' box.
+EXTENT_REFERENCE_GEOMETRY = 0
 
 
 def _fill_table(tableNode, rows) -> None:
@@ -105,7 +109,14 @@ def _omnet_segments(segmentationNode) -> list[str]:
 
 def export_labelmap(segmentationNode, referenceVolume, path: str | os.PathLike) -> str:
     """Write OMNet's three segments as a 1/2/3 label map on the reference volume's grid, or
-    on the segmentation's own grid when OMNet made it on the network's 1 mm grid."""
+    on the segmentation's own grid when OMNet made it on the network's 1 mm grid.
+
+    Both are whole grids. Without a reference volume Slicer's default extent is the box
+    around the segments' voxels (EXTENT_UNION_OF_EFFECTIVE_SEGMENTS), which for a result
+    with no tumour voxel is empty: no label map was written and measuring failed instead of
+    finding no lesion (``vtkSegmentation::DetermineCommonLabelmapGeometry`` and
+    ``GenerateMergedLabelmap``, v5.8.1 and v5.12.3).
+    """
     segmentIds = vtk.vtkStringArray()
     for segmentId in _omnet_segments(segmentationNode):   # necrotic, edema, enhancing: 1, 2, 3
         segmentIds.InsertNextValue(segmentId)
@@ -114,7 +125,8 @@ def export_labelmap(segmentationNode, referenceVolume, path: str | os.PathLike) 
         logic = slicer.modules.segmentations.logic()
         onNetworkGrid = segmentationNode.GetAttribute(GRID_ATTRIBUTE) == "network"
         if not logic.ExportSegmentsToLabelmapNode(segmentationNode, segmentIds, labelNode,
-                                                  None if onNetworkGrid else referenceVolume):
+                                                  None if onNetworkGrid else referenceVolume,
+                                                  EXTENT_REFERENCE_GEOMETRY):
             raise RuntimeError("Slicer could not export the segmentation to a label map")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         if not slicer.util.saveNode(labelNode, str(path)):
