@@ -16,7 +16,7 @@ import vtk
 from .lesions import COLUMNS, diameter_lines, measure_labelmap_file, table_rows
 from .names import RUN_SUFFIX_ATTRIBUTE, result_part_name
 from .scene import remove_with_helpers
-from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS
+from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, match_segments
 
 __all__ = ["LINES_ATTRIBUTE", "TABLE_ATTRIBUTE", "export_labelmap", "measure_segmentation",
            "show_lesions"]
@@ -25,6 +25,10 @@ LINES_ATTRIBUTE = "OMNet.LesionLinesOf"
 TABLE_ATTRIBUTE = "OMNet.LesionTable"
 _ARRAYS = {"string": vtk.vtkStringArray, "int": vtk.vtkIntArray, "double": vtk.vtkDoubleArray}
 _COLOURS = {"long": (1.0, 0.85, 0.0), "perpendicular": (0.0, 0.8, 1.0)}
+#: vtkSegmentation::EXTENT_REFERENCE_GEOMETRY (the enum's first value, 0, in
+#: Libs/vtkSegmentationCore/vtkSegmentation.h at v5.8.1 and v5.12.3; QuantitativeReporting's
+#: DICOM SEG export passes the same 0): the whole reference grid, not the segments' box.
+EXTENT_REFERENCE_GEOMETRY = 0
 
 
 def _fill_table(tableNode, rows) -> None:
@@ -84,17 +88,18 @@ def show_lesions(report: dict, segmentationNode):
 
 
 def _omnet_segments(segmentationNode) -> list[str]:
-    """IDs of OMNet's three segments (found by their tag, else by name), in label order."""
+    """IDs of OMNet's three segments (found by their tag, else by name:
+    :func:`.segments.match_segments`), in label order."""
     segmentation = segmentationNode.GetSegmentation()
-    byKey, byName = {}, {}
+    triples = []
     for index in range(segmentation.GetNumberOfSegments()):
         segmentId = segmentation.GetNthSegmentID(index)
         segment = segmentation.GetSegment(segmentId)
         tag = vtk.mutable("")
-        if segment.GetTag(SEGMENT_TAG, tag) and tag.get():
-            byKey.setdefault(tag.get(), segmentId)
-        byName.setdefault(segment.GetName(), segmentId)
-    ids = [byKey.get(spec.key) or byName.get(spec.name) for spec in SEGMENTS]
+        triples.append((segmentId, tag.get() if segment.GetTag(SEGMENT_TAG, tag) else "",
+                        segment.GetName()))
+    found = match_segments(triples)
+    ids = [found.get(spec.key) for spec in SEGMENTS]
     missing = [spec.name for spec, segmentId in zip(SEGMENTS, ids) if not segmentId]
     if missing:
         raise RuntimeError(f"the segmentation has no segment {', '.join(missing)}; "
@@ -104,7 +109,14 @@ def _omnet_segments(segmentationNode) -> list[str]:
 
 def export_labelmap(segmentationNode, referenceVolume, path: str | os.PathLike) -> str:
     """Write OMNet's three segments as a 1/2/3 label map on the reference volume's grid, or
-    on the segmentation's own grid when OMNet made it on the network's 1 mm grid."""
+    on the segmentation's own grid when OMNet made it on the network's 1 mm grid.
+
+    Both are whole grids. Without a reference volume Slicer's default extent is the box
+    around the segments' voxels (EXTENT_UNION_OF_EFFECTIVE_SEGMENTS), which for a result
+    with no tumour voxel is empty: no label map was written and measuring failed instead of
+    finding no lesion (``vtkSegmentation::DetermineCommonLabelmapGeometry`` and
+    ``GenerateMergedLabelmap``, v5.8.1 and v5.12.3).
+    """
     segmentIds = vtk.vtkStringArray()
     for segmentId in _omnet_segments(segmentationNode):   # necrotic, edema, enhancing: 1, 2, 3
         segmentIds.InsertNextValue(segmentId)
@@ -113,7 +125,8 @@ def export_labelmap(segmentationNode, referenceVolume, path: str | os.PathLike) 
         logic = slicer.modules.segmentations.logic()
         onNetworkGrid = segmentationNode.GetAttribute(GRID_ATTRIBUTE) == "network"
         if not logic.ExportSegmentsToLabelmapNode(segmentationNode, segmentIds, labelNode,
-                                                  None if onNetworkGrid else referenceVolume):
+                                                  None if onNetworkGrid else referenceVolume,
+                                                  EXTENT_REFERENCE_GEOMETRY):
             raise RuntimeError("Slicer could not export the segmentation to a label map")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         if not slicer.util.saveNode(labelNode, str(path)):

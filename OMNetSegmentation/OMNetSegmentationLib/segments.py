@@ -9,13 +9,14 @@ what survives a DICOM SEG export.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from omnet.labels import BRATS2023
 
 __all__ = ["CHILD_SCHEME", "GRID_ATTRIBUTE", "SEGMENTS", "SEGMENT_TAG", "Code", "SegmentSpec",
-           "algorithm_tags", "region_volumes_ml", "terminology_entry", "volume_rows"]
+           "algorithm_tags", "match_segments", "region_volumes_ml", "terminology_entry",
+           "volume_rows"]
 
 #: Segment tag that marks a segment as OMNet's and says which one it is.
 SEGMENT_TAG = "OMNet.Segment"
@@ -79,6 +80,30 @@ def terminology_entry(spec: SegmentSpec) -> str:
     empty = "^^"
     return "~".join([TERMINOLOGY_CONTEXT, str(MORPHOLOGICALLY_ALTERED), str(spec.type), empty,
                      ANATOMIC_CONTEXT, str(BRAIN), empty])
+
+
+def match_segments(segments: Iterable[tuple[str, str, str]]) -> dict[str, str]:
+    """OMNet's segments among ``(segment ID, OMNet.Segment tag, name)`` triples: key -> ID.
+
+    A segment's tag says which of OMNet's segments it is; where no segment has a key's tag,
+    the first untagged one with that segment's name stands for it. The tag lives only in
+    Slicer's own files (.seg.nrrd, the scene): a DICOM SEG of the result, loaded back,
+    keeps the names (its Segment Label) but not the tag. Both the update of an earlier
+    result and the lesion measurement use this rule, so they agree on which segments are
+    OMNet's. Keys with no segment are left out.
+    """
+    triples = list(segments)
+    found: dict[str, str] = {}
+    for segment_id, tag, _name in triples:
+        if tag and tag not in found:
+            found[tag] = segment_id
+    for spec in SEGMENTS:
+        if spec.key not in found:
+            untagged = [segment_id for segment_id, tag, name in triples
+                        if not tag and name == spec.name]
+            if untagged:
+                found[spec.key] = untagged[0]
+    return {spec.key: found[spec.key] for spec in SEGMENTS if spec.key in found}
 
 
 def algorithm_tags(version: str) -> dict[str, str]:

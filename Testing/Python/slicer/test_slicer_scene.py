@@ -67,9 +67,12 @@ class SliceComposite:
 
 
 class Segment:
-    def __init__(self, tags=None):
-        self.tags = dict(tags or {})
+    def __init__(self, tags=None, name=""):
+        self.tags, self.name = dict(tags or {}), name
         self.name_auto, self.color_auto = True, True  # vtkSegment's defaults
+
+    def GetName(self):
+        return self.name
 
     def GetTag(self, name, reference):
         if name in self.tags:
@@ -105,7 +108,7 @@ class Segmentation:
 
     def AddEmptySegment(self, segment_id, name, color):
         new_id = f"Segment_{len(self.segments) + 1}"
-        self.segments[new_id] = Segment()
+        self.segments[new_id] = Segment(name=name)
         return new_id
 
 
@@ -221,6 +224,22 @@ def test_segments_are_exported_to_dicom_seg_as_omnets_automatic_result(world):
         assert segment.tags["DICOM.SegmentAlgorithmType"] == "AUTOMATIC"  # a new result again
         name = segment.tags["DICOM.SegmentAlgorithmName"]
         assert name.startswith("OMNet ") and len(name) <= 64
+
+
+def test_a_result_loaded_back_from_dicom_seg_is_updated_in_place(world):
+    # QIICR/QuantitativeReporting DICOMPlugins/DICOMSegmentationPlugin.py (load): each
+    # segment gets its name from the Segment Label, its terminology and the two
+    # DICOM.SegmentAlgorithm tags; Slicer's own OMNet.Segment tag is not in a DICOM SEG
+    names = [spec.name for spec in world.scene.SEGMENTS]
+    loaded = {f"seg_{i}": Segment({"DICOM.SegmentAlgorithmType": "AUTOMATIC"}, name)
+              for i, name in enumerate(names, start=1)}
+    node = SegmentationNode(Segmentation({"mine": Segment(name="Tumor"), **loaded}))
+    ids = world.scene._omnet_segment_ids(node)
+    assert ids == ["seg_1", "seg_2", "seg_3"]  # no second set of segments of the same names
+    assert node.segmentation.GetNumberOfSegments() == 4
+    assert [node.segmentation.GetSegment(i).tags["OMNet.Segment"] for i in ids] == [
+        "necrotic", "edema", "enhancing"]
+    assert "OMNet.Segment" not in node.segmentation.GetSegment("mine").tags
 
 
 class LabelNode(Volume):

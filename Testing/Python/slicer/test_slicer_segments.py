@@ -18,6 +18,7 @@ from OMNetSegmentationLib.models import (
 )
 from OMNetSegmentationLib.segments import (
     SEGMENTS,
+    match_segments,
     region_volumes_ml,
     terminology_entry,
     volume_rows,
@@ -148,3 +149,11 @@ def test_trained_model_registry(tmp_path):
         many = add_trained_model(many, tmp_path / f"m{i}.safetensors")
     assert len(many) == MAX_TRAINED_MODELS
     assert many[0].endswith(f"m{MAX_TRAINED_MODELS + 4}.safetensors")
+
+
+def test_a_tag_says_which_segment_is_omnets_before_a_name_does():
+    necrotic, edema, enhancing = (spec.name for spec in SEGMENTS)
+    found = match_segments([("a", "", necrotic), ("b", "necrotic", "renamed core"),
+                            ("c", "", edema), ("d", "edema", edema), ("e", "", "Tumor")])
+    assert found == {"necrotic": "b", "edema": "d"}  # untagged namesakes stay the user's
+    assert match_segments([("x", "", enhancing), ("y", "", enhancing)]) == {"enhancing": "x"}
