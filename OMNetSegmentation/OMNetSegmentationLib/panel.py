@@ -41,12 +41,38 @@ class SegmentationPanel:
 
     def __init__(self, ui, parent) -> None:
         self.ui, self.parent = ui, parent
-        self.parameterNode = None
+        self._parameterNode = None
+        # the nodes of a run that ended while the module was hidden (no parameter node)
+        self.pendingResult: RunResult | None = None
         self.run: SegmentationRun | None = None
         self.demo: DemoCase | None = None
         self.ui.inputsHelpLabel.text = INPUT_REQUIREMENTS
         self.choices: list[models.ModelChoice] = []
         self.modelFiles: list[str] = []
+
+    @property
+    def parameterNode(self):
+        """The module's parameter node; None while another module is shown."""
+        return self._parameterNode
+
+    @parameterNode.setter
+    def parameterNode(self, parameterNode) -> None:
+        """Take the parameter node (the module is shown again) and give it the nodes of a run
+        that ended meanwhile: otherwise 'Update existing', 'Measure lesions' and 'Show in
+        3D' would keep working on the result before it."""
+        self._parameterNode = parameterNode
+        if parameterNode is not None and self.pendingResult is not None:
+            result, self.pendingResult = self.pendingResult, None
+            self._selectResult(result)
+
+    def forgetResult(self) -> None:
+        """Drop a run's nodes not yet given to the parameter node (the scene is closing)."""
+        self.pendingResult = None
+
+    def _selectResult(self, result: RunResult) -> None:
+        self.parameterNode.outputSegmentation = result.segmentation
+        if result.attention:
+            self.parameterNode.attentionVolume = result.attention[0]
 
     @property
     def running(self) -> bool:
@@ -222,9 +248,9 @@ class SegmentationPanel:
         self.ui.statusLabel.text = _("Done in {time}.").format(
             time=format_duration(self.run.monitor.elapsed)) + (f" {prepared}" if prepared else "")
         if self.parameterNode:
-            self.parameterNode.outputSegmentation = result.segmentation
-            if result.attention:
-                self.parameterNode.attentionVolume = result.attention[0]
+            self._selectResult(result)
+        else:  # another module is shown: given to the parameter node when it is back
+            self.pendingResult = result
         rows = volume_rows((outcome.result or {}).get("volumes_ml") or {})
         self.ui.volumeTable.setRowCount(len(rows))
         for row, (region, value) in enumerate(rows):

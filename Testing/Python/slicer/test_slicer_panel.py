@@ -1,0 +1,81 @@
+"""The segmentation panel's reactions to a run's end and to the buttons, with Slicer, Qt and
+VTK stood in (they exist only inside Slicer): what a clinician sees when a run ends while
+another module is shown, or when a run would overwrite an earlier result."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+PRELUDE = """
+import json, sys, types
+sys.path[:0] = [{testing!r}, {segmentation!r}]
+from standins import StandInFinder
+sys.meta_path.insert(0, StandInFinder((), ("slicer", "qt", "ctk", "vtk")))
+import qt, slicer, slicer.i18n
+slicer.i18n.tr = lambda text: text  # Slicer's tr returns the text where no translation is
+from OMNetSegmentationLib.job import JobOutcome, SUCCEEDED
+from OMNetSegmentationLib.logic import RunResult
+from OMNetSegmentationLib.panel import SegmentationPanel
+
+class Ui:
+    # every widget the panel asks for: a Qt stand-in that keeps what is set on it
+    def __getattr__(self, name):
+        widget = qt.QWidget()
+        setattr(self, name, widget)
+        return widget
+
+class Node:
+    def __init__(self, name):
+        self.name = name
+    def GetName(self):
+        return self.name
+
+def parameters(**fields):
+    return types.SimpleNamespace(outputSegmentation=None, attentionVolume=None, **fields)
+
+panel = SegmentationPanel(Ui(), None)
+"""
+
+
+def run_script(body: str) -> dict:
+    script = PRELUDE.format(testing=str(REPO / "Testing" / "Python"),
+                            segmentation=str(REPO / "OMNetSegmentation")) + body
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_run_ending_while_another_module_is_shown_selects_its_result_on_return():
+    """Left for another module during a run, the panel has no parameter node when the run
+    ends; shown again, its output must be the new result, or 'Update existing' and 'Measure
+    lesions' work on the result before it."""
+    result = run_script("""
+earlier, new, maps = Node("earlier"), Node("new"), Node("maps")
+panel.parameterNode = None  # the module was left
+panel.run = types.SimpleNamespace(running=False, monitor=types.SimpleNamespace(elapsed=20.0))
+panel.onDone(RunResult(JobOutcome(SUCCEEDED, 0, result={"volumes_ml": {}}), new, [maps]))
+shown = parameters()
+shown.outputSegmentation = earlier
+panel.parameterNode = shown  # the module is shown again
+again = parameters()
+panel.parameterNode = None
+panel.parameterNode = again  # later visits: nothing to give any more
+closed = SegmentationPanel(Ui(), None)
+closed.run = panel.run
+closed.onDone(RunResult(JobOutcome(SUCCEEDED, 0, result={}), new, [maps]))
+closed.forgetResult()  # the scene closed before the module was shown again
+afterClose = parameters()
+closed.parameterNode = afterClose
+print(json.dumps({"output": shown.outputSegmentation.GetName(),
+                  "attention": shown.attentionVolume.GetName(),
+                  "again": again.outputSegmentation,
+                  "afterClose": afterClose.outputSegmentation}))
+""")
+    assert result == {"output": "new", "attention": "maps", "again": None,
+                      "afterClose": None}
