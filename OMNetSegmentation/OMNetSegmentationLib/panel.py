@@ -18,7 +18,7 @@ from omnet.data.naming import SEQUENCE_ROLES
 from . import install, lesionscene, models, scene
 from .command import SegmentOptions
 from .demo import DemoCase
-from .guide import DEMO_LOADED, INPUT_REQUIREMENTS
+from .guide import DEMO_LOADED, INPUT_REQUIREMENTS, update_question
 from .job import format_duration
 from .lesions import summary_text
 from .logic import RunResult, SegmentationRun
@@ -205,9 +205,13 @@ class SegmentationPanel:
         mixed = patient_problem({role: scene.patient_of(node) for role, node in volumes.items()})
         if mixed and not slicer.util.confirmOkCancelDisplay(mixed, _("OMNet: several patients")):
             return
+        p = self.parameterNode
+        target = p.outputSegmentation if p.updateExisting else None
+        if target is not None and not slicer.util.confirmOkCancelDisplay(
+                update_question(target.GetName()), _("OMNet: replace the segments?")):
+            return
         if not self._dependenciesReady():
             return
-        p = self.parameterNode
         if p.skullStrip != "off" and not self._skullStrippingReady(p.skullStrip == "on"):
             return
         options = SegmentOptions(model=p.modelPath, device=p.device, mode=p.mode,
@@ -216,7 +220,6 @@ class SegmentationPanel:
                                  bias_correction=p.biasCorrection,
                                  match_resolution=p.matchResolution,
                                  output_grid="auto" if p.fineGrid else "reference")
-        target = p.outputSegmentation if p.updateExisting else None
         self.ui.logText.clear()
         self.ui.progressBar.value = 0
         self.ui.statusLabel.text = _("Starting...")

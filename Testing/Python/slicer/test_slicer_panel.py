@@ -79,3 +79,35 @@ print(json.dumps({"output": shown.outputSegmentation.GetName(),
 """)
     assert result == {"output": "new", "attention": "maps", "again": None,
                       "afterClose": None}
+
+
+def test_update_existing_asks_before_it_replaces_the_segments_a_clinician_may_have_corrected():
+    """'Update existing' replaces OMNet's three segments of the output segmentation, edits
+    made in Segment Editor included; the run must ask first, and stop there on Cancel,
+    before any install question or child process."""
+    result = run_script("""
+import OMNetSegmentationLib.panel as panel_module
+asked, installs = [], []
+slicer.util.confirmOkCancelDisplay = lambda text, title=None: asked.append(text) or False
+panel_module.scene.patient_of = lambda node: None  # volumes loaded from files
+panel_module.install.ensure_dependencies = lambda ask=True: installs.append(ask) or False
+
+class Volume(Node):
+    def GetID(self):
+        return "vtkMRMLScalarVolumeNode_" + self.name
+    def GetTransformNodeID(self):
+        return None
+
+volumes = {role + "Volume": Volume(role) for role in ("flair", "t1", "t1ce", "t2")}
+corrected = Node("P OMNet tumour")
+panel.parameterNode = parameters(updateExisting=True, **volumes)
+panel.parameterNode.outputSegmentation = corrected
+panel.onApply()
+update = {"asked": len(asked), "named": "'P OMNet tumour'" in asked[-1],
+          "installs": len(installs), "run": panel.run is not None}
+panel.parameterNode.updateExisting = False
+panel.onApply()
+print(json.dumps({"update": update, "asked": len(asked), "installs": len(installs)}))
+""")
+    assert result == {"update": {"asked": 1, "named": True, "installs": 0, "run": False},
+                      "asked": 1, "installs": 1}
