@@ -45,6 +45,9 @@ class SegmentationPanel:
         # the nodes of a run that ended while the module was hidden (no parameter node)
         self.pendingResult: RunResult | None = None
         self.run: SegmentationRun | None = None
+        # an install is under way: Slicer's pip_install processes events between pip's
+        # lines, so a second click on 'Segment tumor' would start a second install in it
+        self.installing = False
         self.demo: DemoCase | None = None
         self.ui.inputsHelpLabel.text = INPUT_REQUIREMENTS
         self.choices: list[models.ModelChoice] = []
@@ -156,25 +159,34 @@ class SegmentationPanel:
                 self.refreshModels()
 
     def onInstall(self) -> None:
-        if self._dependenciesReady():
+        if not self.installing and self._dependenciesReady():
             self.ui.statusLabel.text = _("All Python packages OMNet needs are installed.")
 
-    @staticmethod
-    def _dependenciesReady() -> bool:
+    def _installing(self, install_step, *args) -> bool:
+        """Run an install step with the buttons that start one disabled and the status line
+        saying what happens (it can take minutes); False when it failed (already shown)."""
+        self.installing = True
+        self.updateButtons()
+        self.ui.statusLabel.text = _("Checking and installing Python packages (this can take "
+                                     "several minutes)...")
         try:
-            return install.ensure_dependencies(ask=True)
+            return install_step(*args)
         except Exception:  # already shown to the user by tryWithErrorDisplay
             return False
+        finally:
+            self.installing = False
+            self.ui.statusLabel.text = ""
+            self.updateButtons()
+
+    def _dependenciesReady(self) -> bool:
+        return self._installing(install.ensure_dependencies, True)
 
     def _skullStrippingReady(self, required: bool) -> bool:
         """Offer the brain-extraction package once per session; with skull strip ``auto``
         a refusal still runs (stripped scans need no extraction), with ``on`` it stops."""
         if getattr(self, "_skullStripDeclined", False) and not required:
             return True
-        try:
-            ready = install.ensure_skull_stripping(ask=True)
-        except Exception:  # already shown to the user by tryWithErrorDisplay
-            ready = False
+        ready = self._installing(install.ensure_skull_stripping, True)
         if not ready:
             self._skullStripDeclined = True
         return ready or not required
@@ -182,11 +194,12 @@ class SegmentationPanel:
     def updateButtons(self, caller=None, event=None) -> None:
         ready = all(self.inputVolumes().values())
         self.ui.applyButton.text = _("Cancel") if self.running else _("Segment tumor")
-        self.ui.applyButton.enabled = self.running or ready
+        self.ui.applyButton.enabled = (self.running or ready) and not self.installing
+        self.ui.installButton.enabled = not self.installing
         self.ui.applyButton.toolTip = "" if self.running or ready else _(
             "Select the FLAIR, T1, T1c and T2 volumes.")
         self.ui.inputsCollapsibleButton.enabled = not self.running
-        self.ui.loadDemoButton.enabled = not self.running and not (
+        self.ui.loadDemoButton.enabled = not self.running and not self.installing and not (
             self.demo and self.demo.running)
         self.ui.optionsCollapsibleButton.enabled = not self.running
 
@@ -195,6 +208,8 @@ class SegmentationPanel:
         if self.running:
             self.ui.statusLabel.text = _("Stopping...")
             self.run.cancel()
+            return
+        if self.installing:  # clicked again while an install processes events
             return
         volumes = self.inputVolumes()
         problem = selection_problem({role: node.GetID() for role, node in volumes.items()}) \

@@ -111,3 +111,39 @@ print(json.dumps({"update": update, "asked": len(asked), "installs": len(install
 """)
     assert result == {"update": {"asked": 1, "named": True, "installs": 0, "run": False},
                       "asked": 1, "installs": 1}
+
+
+def test_a_click_during_a_first_run_install_starts_no_second_install():
+    """Slicer's pip_install processes events between pip's output lines (util.py
+    ``logProcessOutput``, v5.8.1 and v5.12.3), so 'Segment tumor' and 'Install dependencies'
+    can be clicked during the minutes an install takes; neither may start another install
+    inside it, and the panel says an install is under way."""
+    result = run_script("""
+import OMNetSegmentationLib.panel as panel_module
+installs, seen = [], {}
+panel_module.scene.patient_of = lambda node: None
+
+def install_with_clicks(ask=True):
+    installs.append(ask)
+    if len(installs) == 1:  # the user clicks again while pip's lines are processed
+        seen.update(enabled=panel.ui.applyButton.enabled, status=panel.ui.statusLabel.text)
+        panel.onApply()
+        panel.onInstall()
+    return False       # declined or failed: no run
+
+panel_module.install.ensure_dependencies = install_with_clicks
+
+class Volume(Node):
+    def GetID(self):
+        return "vtkMRMLScalarVolumeNode_" + self.name
+    def GetTransformNodeID(self):
+        return None
+
+panel.parameterNode = parameters(updateExisting=False, **{
+    role + "Volume": Volume(role) for role in ("flair", "t1", "t1ce", "t2")})
+panel.onApply()
+print(json.dumps({"installs": len(installs), "enabled": seen["enabled"] is not False,
+                  "says": "install" in str(seen["status"]),
+                  "after": panel.ui.applyButton.enabled is True}))
+""")
+    assert result == {"installs": 1, "enabled": False, "says": True, "after": True}
