@@ -124,6 +124,7 @@ class OMNetSegmentationWidget(ScriptedLoadableModuleWidget, VTKObservationMixin)
     def onSceneStartClose(self, caller, event) -> None:
         if self.panel.running:
             self.panel.run.cancel()
+        self.panel.forgetResult()
         self.newVolumeIds = set()
         self.setParameterNode(None)
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 __all__ = ["OMNET_REQUIREMENTS", "SKULLSTRIP_REQUIREMENTS", "SLICER_SHIPPED", "InstallPlan",
            "Requirement", "describe_plan", "installed_versions", "parse_requirement",
-           "parse_version", "pip_install_arguments", "plan_install", "satisfies"]
+           "parse_version", "pip_failure_text", "pip_install_arguments", "plan_install",
+           "satisfies"]
 
 #: Mirrors ``[project].dependencies`` of pyproject.toml (a test keeps them equal).
 OMNET_REQUIREMENTS = ("torch>=2.2", "numpy>=1.23", "scipy>=1.10", "SimpleITK>=2.2",
@@ -182,3 +183,13 @@ def pip_install_arguments(plan: InstallPlan, constraints_path: str) -> list[str]
         return []
     pins = ["-c", constraints_path] if plan.constraints else []
     return [*pins, *plan.pip]
+
+
+def pip_failure_text(packages: Sequence[str], returncode: int) -> str:
+    """What to tell people when ``pip install`` of ``packages`` failed: mostly no internet
+    connection (a laptop offline, a hospital proxy); Slicer's own error is only the pip
+    command line and its exit status, which says nothing of that."""
+    return (f"pip could not install {', '.join(packages)} (exit status {returncode}). Most "
+            "often this computer cannot reach the Python package index (pypi.org): check the "
+            "internet connection or proxy, then try again. pip's own messages are in Slicer's "
+            "Python console (View > Python Console).")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import subprocess
 from pathlib import Path
 
 import slicer
@@ -20,6 +21,7 @@ from .dependencies import (
     describe_plan,
     installed_versions,
     parse_requirement,
+    pip_failure_text,
     pip_install_arguments,
     plan_install,
 )
@@ -43,8 +45,11 @@ def _install_torch(requirement: str) -> None:
         raise RuntimeError(
             "The PyTorch extension is not installed. Install 'PyTorch' from the Extensions "
             "Manager, restart Slicer, and try again.") from None
-    torch = PyTorchUtils.PyTorchUtilsLogic().installTorch(
-        askConfirmation=False, torchVersionRequirement=requirement)
+    try:  # the PyTorch extension installs with slicer.util.pip_install too
+        torch = PyTorchUtils.PyTorchUtilsLogic().installTorch(
+            askConfirmation=False, torchVersionRequirement=requirement)
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(pip_failure_text([f"torch{requirement}"], error.returncode)) from None
     if torch is None:
         raise RuntimeError("PyTorch was not installed.")
 
@@ -53,8 +58,12 @@ def _install_pip(plan: InstallPlan) -> None:
     constraints = Path(slicer.util.tempDirectory("OMNet")) / "slicer-constraints.txt"
     constraints.write_text(plan.constraints_text(), encoding="utf-8")
     arguments = pip_install_arguments(plan, str(constraints))
-    if arguments:
+    if not arguments:
+        return
+    try:
         slicer.util.pip_install(arguments)
+    except subprocess.CalledProcessError as error:  # what Slicer's pip_install raises
+        raise RuntimeError(pip_failure_text(plan.pip, error.returncode)) from None
 
 
 def ensure_dependencies(ask: bool = True) -> bool:

@@ -18,7 +18,7 @@ from omnet.data.naming import SEQUENCE_ROLES
 from . import install, lesionscene, models, scene
 from .command import SegmentOptions
 from .demo import DemoCase
-from .guide import DEMO_LOADED, INPUT_REQUIREMENTS
+from .guide import DEMO_LOADED, INPUT_REQUIREMENTS, update_question
 from .job import format_duration
 from .lesions import summary_text
 from .logic import RunResult, SegmentationRun
@@ -41,12 +41,41 @@ class SegmentationPanel:
 
     def __init__(self, ui, parent) -> None:
         self.ui, self.parent = ui, parent
-        self.parameterNode = None
+        self._parameterNode = None
+        # the nodes of a run that ended while the module was hidden (no parameter node)
+        self.pendingResult: RunResult | None = None
         self.run: SegmentationRun | None = None
+        # an install is under way: Slicer's pip_install processes events between pip's
+        # lines, so a second click on 'Segment tumor' would start a second install in it
+        self.installing = False
         self.demo: DemoCase | None = None
         self.ui.inputsHelpLabel.text = INPUT_REQUIREMENTS
         self.choices: list[models.ModelChoice] = []
         self.modelFiles: list[str] = []
+
+    @property
+    def parameterNode(self):
+        """The module's parameter node; None while another module is shown."""
+        return self._parameterNode
+
+    @parameterNode.setter
+    def parameterNode(self, parameterNode) -> None:
+        """Take the parameter node (the module is shown again) and give it the nodes of a run
+        that ended meanwhile: otherwise 'Update existing', 'Measure lesions' and 'Show in
+        3D' would keep working on the result before it."""
+        self._parameterNode = parameterNode
+        if parameterNode is not None and self.pendingResult is not None:
+            result, self.pendingResult = self.pendingResult, None
+            self._selectResult(result)
+
+    def forgetResult(self) -> None:
+        """Drop a run's nodes not yet given to the parameter node (the scene is closing)."""
+        self.pendingResult = None
+
+    def _selectResult(self, result: RunResult) -> None:
+        self.parameterNode.outputSegmentation = result.segmentation
+        if result.attention:
+            self.parameterNode.attentionVolume = result.attention[0]
 
     @property
     def running(self) -> bool:
@@ -130,25 +159,34 @@ class SegmentationPanel:
                 self.refreshModels()
 
     def onInstall(self) -> None:
-        if self._dependenciesReady():
+        if not self.installing and self._dependenciesReady():
             self.ui.statusLabel.text = _("All Python packages OMNet needs are installed.")
 
-    @staticmethod
-    def _dependenciesReady() -> bool:
+    def _installing(self, install_step, *args) -> bool:
+        """Run an install step with the buttons that start one disabled and the status line
+        saying what happens (it can take minutes); False when it failed (already shown)."""
+        self.installing = True
+        self.updateButtons()
+        self.ui.statusLabel.text = _("Checking and installing Python packages (this can take "
+                                     "several minutes)...")
         try:
-            return install.ensure_dependencies(ask=True)
+            return install_step(*args)
         except Exception:  # already shown to the user by tryWithErrorDisplay
             return False
+        finally:
+            self.installing = False
+            self.ui.statusLabel.text = ""
+            self.updateButtons()
+
+    def _dependenciesReady(self) -> bool:
+        return self._installing(install.ensure_dependencies, True)
 
     def _skullStrippingReady(self, required: bool) -> bool:
         """Offer the brain-extraction package once per session; with skull strip ``auto``
         a refusal still runs (stripped scans need no extraction), with ``on`` it stops."""
         if getattr(self, "_skullStripDeclined", False) and not required:
             return True
-        try:
-            ready = install.ensure_skull_stripping(ask=True)
-        except Exception:  # already shown to the user by tryWithErrorDisplay
-            ready = False
+        ready = self._installing(install.ensure_skull_stripping, True)
         if not ready:
             self._skullStripDeclined = True
         return ready or not required
@@ -156,11 +194,12 @@ class SegmentationPanel:
     def updateButtons(self, caller=None, event=None) -> None:
         ready = all(self.inputVolumes().values())
         self.ui.applyButton.text = _("Cancel") if self.running else _("Segment tumor")
-        self.ui.applyButton.enabled = self.running or ready
+        self.ui.applyButton.enabled = (self.running or ready) and not self.installing
+        self.ui.installButton.enabled = not self.installing
         self.ui.applyButton.toolTip = "" if self.running or ready else _(
             "Select the FLAIR, T1, T1c and T2 volumes.")
         self.ui.inputsCollapsibleButton.enabled = not self.running
-        self.ui.loadDemoButton.enabled = not self.running and not (
+        self.ui.loadDemoButton.enabled = not self.running and not self.installing and not (
             self.demo and self.demo.running)
         self.ui.optionsCollapsibleButton.enabled = not self.running
 
@@ -169,6 +208,8 @@ class SegmentationPanel:
         if self.running:
             self.ui.statusLabel.text = _("Stopping...")
             self.run.cancel()
+            return
+        if self.installing:  # clicked again while an install processes events
             return
         volumes = self.inputVolumes()
         problem = selection_problem({role: node.GetID() for role, node in volumes.items()}) \
@@ -179,9 +220,13 @@ class SegmentationPanel:
         mixed = patient_problem({role: scene.patient_of(node) for role, node in volumes.items()})
         if mixed and not slicer.util.confirmOkCancelDisplay(mixed, _("OMNet: several patients")):
             return
+        p = self.parameterNode
+        target = p.outputSegmentation if p.updateExisting else None
+        if target is not None and not slicer.util.confirmOkCancelDisplay(
+                update_question(target.GetName()), _("OMNet: replace the segments?")):
+            return
         if not self._dependenciesReady():
             return
-        p = self.parameterNode
         if p.skullStrip != "off" and not self._skullStrippingReady(p.skullStrip == "on"):
             return
         options = SegmentOptions(model=p.modelPath, device=p.device, mode=p.mode,
@@ -190,7 +235,6 @@ class SegmentationPanel:
                                  bias_correction=p.biasCorrection,
                                  match_resolution=p.matchResolution,
                                  output_grid="auto" if p.fineGrid else "reference")
-        target = p.outputSegmentation if p.updateExisting else None
         self.ui.logText.clear()
         self.ui.progressBar.value = 0
         self.ui.statusLabel.text = _("Starting...")
@@ -222,9 +266,9 @@ class SegmentationPanel:
         self.ui.statusLabel.text = _("Done in {time}.").format(
             time=format_duration(self.run.monitor.elapsed)) + (f" {prepared}" if prepared else "")
         if self.parameterNode:
-            self.parameterNode.outputSegmentation = result.segmentation
-            if result.attention:
-                self.parameterNode.attentionVolume = result.attention[0]
+            self._selectResult(result)
+        else:  # another module is shown: given to the parameter node when it is back
+            self.pendingResult = result
         rows = volume_rows((outcome.result or {}).get("volumes_ml") or {})
         self.ui.volumeTable.setRowCount(len(rows))
         for row, (region, value) in enumerate(rows):

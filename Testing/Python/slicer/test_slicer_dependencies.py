@@ -120,3 +120,37 @@ def test_description_names_everything_it_will_do():
     for needle in ("PyTorch (torch>=2.2)", "safetensors>=0.4", "numpy 1.26.4", "is kept",
                    "Install now?"):
         assert needle in text
+
+
+def test_a_failed_pip_install_is_told_as_a_network_problem_in_one_message(tmp_path):
+    """Offline, Slicer's ``pip_install`` raises CalledProcessError naming only the command
+    (Base/Python/slicer/util.py, ``logProcessOutput``, v5.8.1 and v5.12.3); the message
+    shown must say what to check, without the command line."""
+    import subprocess
+    import sys
+
+    script = f"""
+import subprocess, sys
+sys.path[:0] = [{str(REPO / "Testing" / "Python")!r}, {str(REPO / "OMNetSegmentation")!r}]
+from standins import StandInFinder
+sys.meta_path.insert(0, StandInFinder((), ("slicer", "qt", "ctk", "vtk")))
+import slicer
+from OMNetSegmentationLib import install
+from OMNetSegmentationLib.dependencies import InstallPlan
+
+def offline(arguments):
+    raise subprocess.CalledProcessError(1, ["PythonSlicer", "-m", "pip", "install", *arguments])
+
+slicer.util.tempDirectory = lambda key: {str(tmp_path)!r}
+slicer.util.pip_install = offline
+try:
+    install._install_pip(InstallPlan(pip=("tqdm>=4.60",), constraints=("numpy==1.26.4",)))
+except RuntimeError as error:
+    print(error)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1:]
+    message = done.stdout.strip()
+    assert "tqdm>=4.60" in message and "internet connection" in message
+    assert "PythonSlicer" not in message

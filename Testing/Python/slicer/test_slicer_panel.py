@@ -1,0 +1,149 @@
+"""The segmentation panel's reactions to a run's end and to the buttons, with Slicer, Qt and
+VTK stood in (they exist only inside Slicer): what a clinician sees when a run ends while
+another module is shown, or when a run would overwrite an earlier result."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+PRELUDE = """
+import json, sys, types
+sys.path[:0] = [{testing!r}, {segmentation!r}]
+from standins import StandInFinder
+sys.meta_path.insert(0, StandInFinder((), ("slicer", "qt", "ctk", "vtk")))
+import qt, slicer, slicer.i18n
+slicer.i18n.tr = lambda text: text  # Slicer's tr returns the text where no translation is
+from OMNetSegmentationLib.job import JobOutcome, SUCCEEDED
+from OMNetSegmentationLib.logic import RunResult
+from OMNetSegmentationLib.panel import SegmentationPanel
+
+class Ui:
+    # every widget the panel asks for: a Qt stand-in that keeps what is set on it
+    def __getattr__(self, name):
+        widget = qt.QWidget()
+        setattr(self, name, widget)
+        return widget
+
+class Node:
+    def __init__(self, name):
+        self.name = name
+    def GetName(self):
+        return self.name
+
+def parameters(**fields):
+    return types.SimpleNamespace(outputSegmentation=None, attentionVolume=None, **fields)
+
+panel = SegmentationPanel(Ui(), None)
+"""
+
+
+def run_script(body: str) -> dict:
+    script = PRELUDE.format(testing=str(REPO / "Testing" / "Python"),
+                            segmentation=str(REPO / "OMNetSegmentation")) + body
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_run_ending_while_another_module_is_shown_selects_its_result_on_return():
+    """Left for another module during a run, the panel has no parameter node when the run
+    ends; shown again, its output must be the new result, or 'Update existing' and 'Measure
+    lesions' work on the result before it."""
+    result = run_script("""
+earlier, new, maps = Node("earlier"), Node("new"), Node("maps")
+panel.parameterNode = None  # the module was left
+panel.run = types.SimpleNamespace(running=False, monitor=types.SimpleNamespace(elapsed=20.0))
+panel.onDone(RunResult(JobOutcome(SUCCEEDED, 0, result={"volumes_ml": {}}), new, [maps]))
+shown = parameters()
+shown.outputSegmentation = earlier
+panel.parameterNode = shown  # the module is shown again
+again = parameters()
+panel.parameterNode = None
+panel.parameterNode = again  # later visits: nothing to give any more
+closed = SegmentationPanel(Ui(), None)
+closed.run = panel.run
+closed.onDone(RunResult(JobOutcome(SUCCEEDED, 0, result={}), new, [maps]))
+closed.forgetResult()  # the scene closed before the module was shown again
+afterClose = parameters()
+closed.parameterNode = afterClose
+print(json.dumps({"output": shown.outputSegmentation.GetName(),
+                  "attention": shown.attentionVolume.GetName(),
+                  "again": again.outputSegmentation,
+                  "afterClose": afterClose.outputSegmentation}))
+""")
+    assert result == {"output": "new", "attention": "maps", "again": None,
+                      "afterClose": None}
+
+
+def test_update_existing_asks_before_it_replaces_the_segments_a_clinician_may_have_corrected():
+    """'Update existing' replaces OMNet's three segments of the output segmentation, edits
+    made in Segment Editor included; the run must ask first, and stop there on Cancel,
+    before any install question or child process."""
+    result = run_script("""
+import OMNetSegmentationLib.panel as panel_module
+asked, installs = [], []
+slicer.util.confirmOkCancelDisplay = lambda text, title=None: asked.append(text) or False
+panel_module.scene.patient_of = lambda node: None  # volumes loaded from files
+panel_module.install.ensure_dependencies = lambda ask=True: installs.append(ask) or False
+
+class Volume(Node):
+    def GetID(self):
+        return "vtkMRMLScalarVolumeNode_" + self.name
+    def GetTransformNodeID(self):
+        return None
+
+volumes = {role + "Volume": Volume(role) for role in ("flair", "t1", "t1ce", "t2")}
+corrected = Node("P OMNet tumour")
+panel.parameterNode = parameters(updateExisting=True, **volumes)
+panel.parameterNode.outputSegmentation = corrected
+panel.onApply()
+update = {"asked": len(asked), "named": "'P OMNet tumour'" in asked[-1],
+          "installs": len(installs), "run": panel.run is not None}
+panel.parameterNode.updateExisting = False
+panel.onApply()
+print(json.dumps({"update": update, "asked": len(asked), "installs": len(installs)}))
+""")
+    assert result == {"update": {"asked": 1, "named": True, "installs": 0, "run": False},
+                      "asked": 1, "installs": 1}
+
+
+def test_a_click_during_a_first_run_install_starts_no_second_install():
+    """Slicer's pip_install processes events between pip's output lines (util.py
+    ``logProcessOutput``, v5.8.1 and v5.12.3), so 'Segment tumor' and 'Install dependencies'
+    can be clicked during the minutes an install takes; neither may start another install
+    inside it, and the panel says an install is under way."""
+    result = run_script("""
+import OMNetSegmentationLib.panel as panel_module
+installs, seen = [], {}
+panel_module.scene.patient_of = lambda node: None
+
+def install_with_clicks(ask=True):
+    installs.append(ask)
+    if len(installs) == 1:  # the user clicks again while pip's lines are processed
+        seen.update(enabled=panel.ui.applyButton.enabled, status=panel.ui.statusLabel.text)
+        panel.onApply()
+        panel.onInstall()
+    return False       # declined or failed: no run
+
+panel_module.install.ensure_dependencies = install_with_clicks
+
+class Volume(Node):
+    def GetID(self):
+        return "vtkMRMLScalarVolumeNode_" + self.name
+    def GetTransformNodeID(self):
+        return None
+
+panel.parameterNode = parameters(updateExisting=False, **{
+    role + "Volume": Volume(role) for role in ("flair", "t1", "t1ce", "t2")})
+panel.onApply()
+print(json.dumps({"installs": len(installs), "enabled": seen["enabled"] is not False,
+                  "says": "install" in str(seen["status"]),
+                  "after": panel.ui.applyButton.enabled is True}))
+""")
+    assert result == {"installs": 1, "enabled": False, "says": True, "after": True}
