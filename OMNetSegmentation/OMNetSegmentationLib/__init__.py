@@ -1,9 +1,10 @@
 """Logic behind the OMNetSegmentation module (and shared with OMNetTraining).
 
 Modules that never import ``slicer`` (``roles``, ``names``, ``command``, ``process``, ``job``,
-``segments``, ``models``, ``dependencies``, ``support``, ``binding``) hold the decisions and
-are tested with pytest outside Slicer. ``scene``, ``install``, ``logic``, ``demo``, ``panel`` and
-``selftest`` are the thin layer that talks to MRML and run only inside Slicer.
+``segments``, ``models``, ``dependencies``, ``support``, ``binding``, ``skullcheck``) hold the
+decisions and are tested with pytest outside Slicer. ``scene``, ``install``, ``logic``,
+``demo``, ``panel`` and ``selftest`` are the thin layer that talks to MRML and run only inside
+Slicer.
 
 Importing this package makes the ``omnet`` package that came with the modules importable
 (see :func:`use_bundled_omnet`), before any submodule imports it.

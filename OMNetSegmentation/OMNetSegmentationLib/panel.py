@@ -15,7 +15,7 @@ from omnet.bundled import list_bundled_models
 from omnet.card import read_card
 from omnet.data.naming import SEQUENCE_ROLES
 
-from . import install, lesionscene, models, scene
+from . import install, lesionscene, models, scene, skullcheck
 from .command import SegmentOptions
 from .demo import DemoCase
 from .guide import DEMO_LOADED, INPUT_REQUIREMENTS, update_question
@@ -181,10 +181,13 @@ class SegmentationPanel:
     def _dependenciesReady(self) -> bool:
         return self._installing(install.ensure_dependencies, True)
 
-    def _skullStrippingReady(self, required: bool) -> bool:
+    def _skullStrippingReady(self, required: bool, volumes) -> bool:
         """Offer the brain-extraction package once per session; with skull strip ``auto``
-        a refusal still runs (stripped scans need no extraction), with ``on`` it stops."""
+        scans that already look stripped need no question, and a refusal still runs, with
+        ``on`` it stops."""
         if getattr(self, "_skullStripDeclined", False) and not required:
+            return True
+        if not required and skullcheck.inputs_look_stripped(scene.voxel_arrays(volumes)):
             return True
         ready = self._installing(install.ensure_skull_stripping, True)
         if not ready:
@@ -227,7 +230,8 @@ class SegmentationPanel:
             return
         if not self._dependenciesReady():
             return
-        if p.skullStrip != "off" and not self._skullStrippingReady(p.skullStrip == "on"):
+        if p.skullStrip != "off" and not self._skullStrippingReady(p.skullStrip == "on",
+                                                                   volumes):
             return
         options = SegmentOptions(model=p.modelPath, device=p.device, mode=p.mode,
                                  postprocess=p.postprocess, attention=p.attentionMaps,

@@ -42,6 +42,13 @@ HEAT_COLOR_NODE_ID = "vtkMRMLPETProceduralColorNodePET-Heat"
 VOLUME_ATTRIBUTE_PREFIX = "OMNet.VolumeML."
 
 
+def voxel_arrays(volumes: Mapping[str, object]) -> dict:
+    """Role -> (voxels (k, j, i), spacing (i, j, k)) of each volume node, without a copy:
+    what :func:`skullcheck.inputs_look_stripped` reads."""
+    return {role: (slicer.util.arrayFromVolume(node), tuple(node.GetSpacing()))
+            for role, node in volumes.items()}
+
+
 def write_volumes(volumes: Mapping[str, object], folder: str | os.PathLike) -> dict[str, str]:
     """Write each volume node to ``folder/<role>.nrrd`` without changing the node itself."""
     Path(folder).mkdir(parents=True, exist_ok=True)

@@ -147,3 +147,55 @@ print(json.dumps({"installs": len(installs), "enabled": seen["enabled"] is not F
                   "after": panel.ui.applyButton.enabled is True}))
 """)
     assert result == {"installs": 1, "enabled": False, "says": True, "after": True}
+
+
+def test_skull_strip_auto_offers_hd_bet_only_for_scans_that_show_a_skull():
+    """With skull strip "auto" the 330 MB HD-BET install was offered before every run until
+    declined, BraTS files included, which need no extraction: the panel now checks the
+    selected volumes as the child would, and asks only when one shows skull and scalp."""
+    result = run_script("""
+import numpy as np
+import OMNetSegmentationLib.panel as panel_module
+from omnet.demo.generator import DemoSettings, make_demo_case
+from omnet.demo.head import add_synthetic_head
+
+case = make_demo_case(DemoSettings(size=(96, 96, 62), seed=5))
+spacing_zyx = case.spacing[::-1]
+heads = add_synthetic_head(case.images, spacing_zyx)
+offered, started = [], []
+panel_module.scene.patient_of = lambda node: None
+panel_module.install.ensure_dependencies = lambda ask=True: True
+panel_module.install.ensure_skull_stripping = lambda ask=True: offered.append(ask) or False
+
+class Run:
+    def __init__(self, volumes, options, *rest):
+        started.append(options.skull_strip)
+    def start(self):
+        pass
+    running = True
+
+panel_module.SegmentationRun = Run
+
+class Volume(Node):
+    def GetID(self):
+        return "vtkMRMLScalarVolumeNode_" + self.name
+    def GetTransformNodeID(self):
+        return None
+
+def click(images):
+    panel_module.scene.voxel_arrays = lambda volumes: {
+        role: (images[role], case.spacing) for role in volumes}
+    panel.run = None
+    panel.onApply()
+    return len(offered)
+
+panel.parameterNode = parameters(
+    updateExisting=False, skullStrip="auto", modelPath="", device="auto", mode="fast",
+    postprocess=True, attentionMaps=False, register="auto", biasCorrection=False,
+    matchResolution="auto", fineGrid=True, show3D=False, **{
+    role + "Volume": Volume(role) for role in ("flair", "t1", "t1ce", "t2")})
+stripped = click(case.images)
+with_skull = click(heads)
+print(json.dumps({"stripped": stripped, "with_skull": with_skull, "runs": len(started)}))
+""")
+    assert result == {"stripped": 0, "with_skull": 1, "runs": 2}
