@@ -149,6 +149,22 @@ def test_check_reports_every_case(synthetic_dataset, tmp_path, capsys):
     assert "3 of 4 cases usable" in capsys.readouterr().out
 
 
+def test_check_with_strict_fails_where_a_strict_run_would(synthetic_dataset, tmp_path,
+                                                           capsys):
+    """``--check --strict`` is a script's pre-flight: a case with a problem fails it (exit 2,
+    the line a strict run stops with) after the table; a clean dataset passes."""
+    assert main(["train", str(synthetic_dataset), "--check", "--strict"]) == 0
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_dataset, data)
+    write_case(data, "no_t2", skip=("t2",))
+    capsys.readouterr()
+    assert main(["train", str(data), "--check", "--strict"]) == 2
+    captured = capsys.readouterr()
+    assert "3 of 4 cases usable" in captured.out
+    assert "1 case(s) have problems (--strict): no_t2:" in captured.err
+    assert main(["train", str(data), "--check", "--no-strict"]) == 0
+
+
 def test_strict_stops_before_training(synthetic_dataset, tmp_path, capsys):
     data = tmp_path / "data"
     shutil.copytree(synthetic_dataset, data)
