@@ -46,8 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    """The table (or RESULT line) of every case; 1 when no case is usable, and with
+    ``--strict`` the line a strict run would stop with (exit 2) when any case has a problem,
+    so that a script's pre-flight check fails where the run would."""
     from omnet.protocol import format_result
-    from omnet.training.dataset import check_dataset, format_check_table
+    from omnet.training.dataset import check_dataset, format_check_table, strict_refusal
+    from omnet.training.options import overrides_from_args
     from omnet.utils.progress import make_progress
 
     lines = args.progress_format == "lines"
@@ -56,6 +60,9 @@ def _check(args: argparse.Namespace) -> int:
         print(format_result({"cases": [r.to_dict() for r in rows]}), flush=True)
     else:
         print(format_check_table(rows))
+    problems = [(r.case, r.problem or "") for r in rows if not r.ok]
+    if overrides_from_args(args).get("data", {}).get("strict") and problems:
+        raise strict_refusal(problems)
     return 0 if any(r.ok for r in rows) else 1
 
 

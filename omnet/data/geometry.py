@@ -14,7 +14,8 @@ import SimpleITK as sitk
 
 from omnet.errors import GeometryError
 
-__all__ = ["coverage_fraction", "register_rigid", "resample_onto", "same_grid"]
+__all__ = ["coverage_fraction", "grid_difference", "register_rigid", "resample_onto",
+           "same_grid"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,31 @@ def same_grid(a: sitk.Image, b: sitk.Image, tolerance: float = _TOLERANCE) -> bo
     return (np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tolerance * scale)
             and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tolerance * scale)
             and np.allclose(a.GetDirection(), b.GetDirection(), atol=tolerance))
+
+
+def _triple(values, digits: int = 3) -> str:
+    return " x ".join(f"{float(v):.{digits}g}" for v in values)
+
+
+def grid_difference(a: sitk.Image, b: sitk.Image, tolerance: float = _TOLERANCE) -> str:
+    """How ``a``'s grid differs from ``b``'s, in words (``size 120 x 120 x 77, not 240 x 240
+    x 155``; ``origin 0.3 mm off``), each part :func:`same_grid` compares; empty when they
+    are the same grid. A header moved a fraction of a voxel and a label map resampled to
+    another spacing need different fixes, so the message says which it is."""
+    if a.GetDimension() != b.GetDimension():
+        return f"{a.GetDimension()}D, not {b.GetDimension()}D"
+    parts = []
+    if a.GetSize() != b.GetSize():
+        parts.append(f"size {_triple(a.GetSize(), 6)}, not {_triple(b.GetSize(), 6)}")
+    scale = max(1.0, *(abs(s) for s in a.GetSpacing()))
+    if not np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tolerance * scale):
+        parts.append(f"spacing {_triple(a.GetSpacing())} mm, not {_triple(b.GetSpacing())} mm")
+    if not np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tolerance * scale):
+        away = float(np.linalg.norm(np.subtract(a.GetOrigin(), b.GetOrigin())))
+        parts.append(f"origin {away:.3g} mm off")
+    if not np.allclose(a.GetDirection(), b.GetDirection(), atol=tolerance):
+        parts.append("another direction")
+    return "; ".join(parts)
 
 
 def coverage_fraction(moving: sitk.Image, reference: sitk.Image,

@@ -155,7 +155,8 @@ def tokens(name: str) -> list[str]:
     # a contrast mark apart from "T1": "AX T1 MPRAGE C+", "3D T1 BRAVO +C", "T1W_3D_TFE+C"
     text = re.sub(r"\+\s*(c|gd|gad)(?![a-z0-9])", " postcontrast ", text)
     text = re.sub(r"(?<![a-z0-9])c\s*\+(?![a-z0-9])", " postcontrast ", text)
-    text = re.sub(r"t2\s*[-_ ]?\s*flair", "t2flair", text)
+    # a word "T2 FLAIR", not a case id ending in t2 before the sequence ("patient2_flair")
+    text = re.sub(r"(?<![a-z0-9])t2\s*[-_ ]?\s*flair", "t2flair", text)
     # Siemens' dark-fluid (FLAIR) series: "t2_tirm_tra_dark-fluid", 3D "t2_spc_da-fl_sag"
     text = re.sub(r"(?<![a-z0-9])(dark|da)[-_ ]?(fluid|fl)(?![a-z0-9])", "darkfluid", text)
     return [t for t in re.split(r"[^a-z0-9]+", text) if t]

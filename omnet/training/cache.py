@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from omnet.data.discovery import CaseFiles
-from omnet.data.naming import SEQUENCE_ROLES
+from omnet.data.naming import SEQUENCE_ROLES, SHORT_TITLES
 from omnet.errors import InputError, OutputError
 from omnet.labels import detect_scheme, get_scheme, labels_to_classes
 from omnet.training.sampling import TrainingCase, centre_candidates
@@ -103,11 +103,13 @@ def check_label_grid(case_id: str, seg, images) -> None:
     """Refuse a label map that lies on none of its sequences' grids: expert labels are
     drawn on a sequence's voxels, so another grid means a broken header or another case
     (resampled, it would teach the network shifted labels). As nnU-Net's dataset check."""
-    from omnet.data.geometry import same_grid
+    from omnet.data.geometry import grid_difference, same_grid
 
     if not any(same_grid(seg, image) for image in images.values()):
-        raise InputError(f"{case_id}: the label map is on none of the sequences' grids (its "
-                         f"size, spacing, origin or direction differ); check its header")
+        role = "t1ce" if "t1ce" in images else next(iter(images))
+        raise InputError(f"{case_id}: the label map is on none of the sequences' grids "
+                         f"(against the {SHORT_TITLES[role]}'s: "
+                         f"{grid_difference(seg, images[role])}); check its header")
 
 
 def _misfit_text(values: list[int], scheme: str) -> str:

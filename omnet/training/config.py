@@ -70,7 +70,8 @@ class DataSettings:
     fold: int = _opt(0, "which fold validates, 0 .. folds-1 (needs folds)", range=AT_LEAST_0)
     val_cases: list[str] = _opt(  # noqa: RUF009 - _opt returns a dataclasses.field
         [], "validate on exactly these case ids (overrides the split)")
-    strict: bool = _opt(False, "stop before training if any case has a problem")
+    strict: bool = _opt(False, "stop before training if any case has a problem (with "
+                          "--check: exit 2 after the table)")
 
 
 @dataclass

@@ -20,7 +20,7 @@ from omnet.training.cache import CachedCase, prepare_case, preprocess_case
 from omnet.utils.plural import counted
 
 __all__ = ["CaseCheck", "PreparedDataset", "check_dataset", "format_check_table",
-           "prepare_dataset", "reading_text"]
+           "prepare_dataset", "reading_text", "strict_refusal"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -107,12 +107,18 @@ def prepare_dataset(data_dir: Path, cache_dir: Path, dilation: int = 5,
     for case_id, reason in problems:
         log.warning("skipping case %s: %s", case_id, reason)
     if strict and problems:
-        listed = "; ".join(f"{c}: {r}" for c, r in problems)
-        raise InputError(f"{len(problems)} case(s) have problems (--strict): {listed}")
+        raise strict_refusal(problems)
     prepared = PreparedDataset({c.case_id: cached for c, cached in done}, problems)
     if not prepared.cases:
         raise InputError(f"no usable training case in {data_dir}")
     return prepared
+
+
+def strict_refusal(problems: list[tuple[str, str]]) -> InputError:
+    """The one line ``--strict`` stops with, training or ``--check`` alike, naming each
+    (case, reason) left out."""
+    listed = "; ".join(f"{c}: {r}" for c, r in problems)
+    return InputError(f"{len(problems)} case(s) have problems (--strict): {listed}")
 
 
 def check_dataset(data_dir: Path, progress: Progress | None = None) -> list[CaseCheck]:

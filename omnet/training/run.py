@@ -129,9 +129,39 @@ def _split(run_dir: Path, config: TrainConfig, case_ids: list[str], resume: bool
                              "start a new run with another --out") from None
         missing = sorted(set(split.train + split.validation) - set(case_ids))
         if missing:
-            raise InputError(f"--resume: cases of the saved split are gone: {', '.join(missing)}")
+            raise InputError(_split_gone_text(missing, run_dir))
         return split
     return make_split(case_ids, config.data, config.run.seed)
+
+
+def _split_gone_text(missing: list[str], run_dir: Path) -> str:
+    """``--resume``'s line for cases of the saved split the dataset lacks: the first few,
+    and the folder the run was trained on (``config.json``), the usual cause being another
+    DATA_DIR than the run's."""
+    shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    text = f"--resume: cases of the saved split are gone: {shown}"
+    config_path = run_dir / "config.json"
+    saved = _read_run_json(config_path).get("data_dir") if config_path.is_file() else None
+    return text + (f"; the run was trained on {saved}" if saved else "")
+
+
+def _check_saved_split_named(run_dir: Path, data_dir: Path) -> None:
+    """Refuse, from file names alone and before minutes of pre-processing, a ``--resume``
+    whose dataset lacks cases of the run's saved split (another DATA_DIR than the run's)."""
+    from omnet.data.discovery import scan_dataset
+
+    path = run_dir / "split.json"
+    if not path.is_file():
+        return
+    try:
+        split = Split.from_dict(_read_run_json(path))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return  # said in full by _split, after the scan
+    scan = scan_dataset(data_dir)
+    found = {case.case_id for case in scan.cases} | {case_id for case_id, _ in scan.problems}
+    missing = sorted(set(split.train + split.validation) - found)
+    if missing:
+        raise InputError(_split_gone_text(missing, run_dir))
 
 
 def train(data_dir: Path, run_dir: Path, config: TrainConfig, *, resume: bool = False,
@@ -192,6 +222,8 @@ def _train(data_dir: Path, run_dir: Path, config: TrainConfig, resume: bool,
     precision = resolve_training_precision(config.run.precision, device)
     if not resume:  # before minutes of pre-processing
         _check_named_validation(data_dir, config)
+    else:
+        _check_saved_split_named(run_dir, data_dir)
     dataset = _prepare(data_dir, cache_dir, config, progress_format, dist, stop)
     if not resume:
         _check_validation_usable(config, dataset.problems)

@@ -32,6 +32,8 @@ NAMES = {
     "eT1W_SE_CLEAR": "t1", "t2_tirm_tra_dark-fluid": "flair", "t1_se_tra_KM": "t1ce",
     "T1 +Gd": "t1ce", "COR T1 POST GAD": "t1ce", "T2W_FLAIR": "flair", "T1W_3D_TFE_GD": "t1ce",
     "t2_spc_da-fl_sag_p2_iso": "flair", "t2_spc_da-fl_irprep_sag_p2_iso": "flair",
+    # a case id ending in "t2" is no "T2 FLAIR": the sequence after it still counts
+    "patient2_flair.nii.gz": "flair", "patient2_t1.nii.gz": "t1", "Pat2-FLAIR.nii": "flair",
     # BIDS: a "ses-pre" session is not pre-contrast; "ce-<agent>" is the contrast agent
     "sub-01_ses-pre_ce-gadovist_T1w.nii.gz": "t1ce", "sub-01_ses-pre_T1w.nii.gz": "t1",
     "sub-01_ses-pre_FLAIR.nii.gz": "flair", "sub-01_run-1_T2w.nii.gz": "t2",

@@ -117,6 +117,26 @@ def test_export_is_the_best_network_with_its_card(trained_run):
                                                                       rel=1e-5)
 
 
+def test_resume_on_another_dataset_is_refused_before_caching_any_case(
+        trained_run, synthetic_dataset, tmp_path, capsys):
+    """``--resume`` given another DATA_DIR than the run's: its split's cases are missed from
+    the file names, before minutes of pre-processing, and the line names the run's folder."""
+    _, run, _ = trained_run
+    resumed = tmp_path / "run"
+    shutil.copytree(run, resumed)
+    other = tmp_path / "other"
+    for k in (1, 2, 3):
+        write_case(other, f"other{k}", seed=k)
+    cache = tmp_path / "cache"
+    code = main(["train", str(other), "--out", str(resumed), "--resume", "--cache", str(cache),
+                 "--progress-format", "none", "--iterations", "9"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert ("--resume: cases of the saved split are gone: case01, case02, case03; the run was "
+            f"trained on {synthetic_dataset}") in err
+    assert not cache.exists()
+
+
 def test_exported_model_segments_a_case(trained_run, synthetic_dataset, any_tumour_share):
     _, run, _ = trained_run
     result = omnet.segment(synthetic_dataset / "case01", model=run / "model.safetensors",
@@ -147,6 +167,22 @@ def test_check_reports_every_case(synthetic_dataset, tmp_path, capsys):
     assert not rows["no_t2"]["ok"] and "T2" in rows["no_t2"]["problem"]
     assert main(["train", str(data), "--check"]) == 0
     assert "3 of 4 cases usable" in capsys.readouterr().out
+
+
+def test_check_with_strict_fails_where_a_strict_run_would(synthetic_dataset, tmp_path,
+                                                           capsys):
+    """``--check --strict`` is a script's pre-flight: a case with a problem fails it (exit 2,
+    the line a strict run stops with) after the table; a clean dataset passes."""
+    assert main(["train", str(synthetic_dataset), "--check", "--strict"]) == 0
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_dataset, data)
+    write_case(data, "no_t2", skip=("t2",))
+    capsys.readouterr()
+    assert main(["train", str(data), "--check", "--strict"]) == 2
+    captured = capsys.readouterr()
+    assert "3 of 4 cases usable" in captured.out
+    assert "1 case(s) have problems (--strict): no_t2:" in captured.err
+    assert main(["train", str(data), "--check", "--no-strict"]) == 0
 
 
 def test_strict_stops_before_training(synthetic_dataset, tmp_path, capsys):

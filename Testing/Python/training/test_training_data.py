@@ -124,7 +124,36 @@ def test_problem_cases_are_reported_by_name_and_skipped(messy_dataset, tmp_path)
     assert set(problems) == {"no_t2", "weird", "broken", "shifted"}
     assert "T2" in problems["no_t2"] and "7" in problems["weird"]
     assert "broken_flair" in problems["broken"]
-    assert "none of the sequences' grids" in problems["shifted"]
+    assert "none of the sequences' grids (against the T1c's: origin 8 mm off)" in \
+        problems["shifted"]
+
+
+def test_a_label_map_on_another_grid_is_named_with_what_differs(synthetic_dataset, tmp_path):
+    """A label map resampled to 2 mm and one whose header moved by a fraction of a voxel need
+    different fixes: the reason says the size and spacing, or the origin's offset."""
+    import SimpleITK as sitk
+
+    root = tmp_path / "data"
+    for name in ("case01", "case02"):
+        shutil.copytree(synthetic_dataset / name, root / name)
+    seg_path = root / "case01" / "case01_seg.nii.gz"
+    seg = sitk.ReadImage(str(seg_path))
+    coarse = sitk.Resample(seg, [s // 2 for s in seg.GetSize()], sitk.Transform(),
+                           sitk.sitkNearestNeighbor, seg.GetOrigin(), (2.0, 2.0, 2.0),
+                           seg.GetDirection(), 0, seg.GetPixelID())
+    sitk.WriteImage(coarse, str(seg_path))
+    seg_path = root / "case02" / "case02_seg.nii.gz"
+    seg = sitk.ReadImage(str(seg_path))
+    seg.SetOrigin((0.0, 0.3, 0.4))
+    sitk.WriteImage(seg, str(seg_path))
+    problems = {row.case: row.problem for row in check_dataset(root)}
+    x, y, z = seg.GetSize()
+    assert problems["case01"] == (
+        f"the label map is on none of the sequences' grids (against the T1c's: size "
+        f"{x // 2} x {y // 2} x {z // 2}, not {x} x {y} x {z}; spacing 2 x 2 x 2 mm, not "
+        "1 x 1 x 1 mm); check its header")
+    assert problems["case02"] == ("the label map is on none of the sequences' grids (against "
+                                  "the T1c's: origin 0.5 mm off); check its header")
 
 
 def test_strict_stops_before_training(messy_dataset, tmp_path):
