@@ -81,6 +81,52 @@ print(json.dumps({"output": shown.outputSegmentation.GetName(),
                       "afterClose": None}
 
 
+def test_a_run_whose_child_ends_as_the_scene_closes_imports_nothing():
+    """The module's scene-close handler cancels a running run (``onSceneStartClose``:
+    ``if panel.running: panel.run.cancel()``); a child that had already printed its RESULT
+    and exited 0, not yet polled, was counted as succeeded and its result imported into the
+    new, empty scene. The cancel must win: no import, and the panel says it stopped."""
+    result = run_script("""
+import tempfile
+import OMNetSegmentationLib.logic as logic
+from OMNetSegmentationLib.command import SegmentOptions
+imported = []
+slicer.util.tempDirectory = lambda key: tempfile.mkdtemp()
+logic.scene.patient_name = lambda node: None
+logic.scene.import_segmentation = lambda *args, **kwargs: imported.append(args) or Node("r")
+logic.scene.store_volumes = logic.scene.show_segmentation = lambda *args: None
+
+class EndedChild:  # printed RESULT and exited 0; the timer has not polled it yet
+    cancelled = False
+    lines = ['RESULT {"output": "labels.nii.gz", "volumes_ml": {}}']
+    returncode = 0
+    def start(self, argv, env=None, cwd=None):
+        pass
+    def read_lines(self):
+        lines, self.lines = self.lines, []
+        return lines
+    def finished(self):
+        return True
+    def cancel(self):
+        self.cancelled = True
+
+volumes = {role: Node(role) for role in ("flair", "t1", "t1ce", "t2")}
+run = logic.SegmentationRun(volumes, SegmentOptions(), onDone=panel.onDone)
+run.job.monitor.runner = child = EndedChild()
+run.job.monitor.start(["omnet"])
+panel.run = run
+if panel.running:  # the scene starts to close
+    panel.run.cancel()
+panel.forgetResult()
+run.job._poll()  # the timer fires after the close
+print(json.dumps({"cancelled": child.cancelled, "imported": len(imported),
+                  "status": run.result.outcome.status,
+                  "says": panel.ui.statusLabel.text}))
+""")
+    assert result == {"cancelled": True, "imported": 0, "status": "cancelled",
+                      "says": "Stopped by the user."}
+
+
 def test_update_existing_asks_before_it_replaces_the_segments_a_clinician_may_have_corrected():
     """'Update existing' replaces OMNet's three segments of the output segmentation, edits
     made in Segment Editor included; the run must ask first, and stop there on Cancel,
