@@ -106,6 +106,11 @@ class JobMonitor:
 
     Callbacks: ``on_progress(fraction, stage)``, ``on_log(line)``, ``on_metric(data)``,
     ``on_finished(outcome)``; all optional, all called from :meth:`poll`.
+
+    ``keep_late_result``: a run that reported its RESULT and exited 0 after a stop was asked
+    succeeded (``omnet train`` stopped in its final validation still exports the trained
+    model, worth offering). False makes any stop win: a segmentation cancelled because the
+    scene closes while its child ends must not import its result into the next scene.
     """
 
     def __init__(self, runner: ProcessRunner,
@@ -113,8 +118,10 @@ class JobMonitor:
                  on_log: Callable[[str], None] | None = None,
                  on_metric: Callable[[dict[str, Any]], None] | None = None,
                  on_finished: Callable[[JobOutcome], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 keep_late_result: bool = True) -> None:
         self.runner = runner
+        self.keep_late_result = keep_late_result
         self.on_progress, self.on_log = on_progress, on_log
         self.on_metric, self.on_finished = on_metric, on_finished
         self.clock = clock
@@ -187,8 +194,10 @@ class JobMonitor:
     def _conclude(self, returncode: int | None) -> JobOutcome:
         details = "\n".join(self.log[-200:])
         # a run that reported its result and exit 0 succeeded even when a stop came late
-        # (omnet train stopped in its final validation still exports the trained model)
-        if returncode == 0 and self.result is not None:
+        # (omnet train stopped in its final validation still exports the trained model),
+        # unless the caller wants any stop to win (see the class docstring)
+        late = self._cancel_requested and not self.keep_late_result
+        if returncode == 0 and self.result is not None and not late:
             return JobOutcome(SUCCEEDED, returncode, result=self.result, details=details)
         if self._cancel_requested:
             return JobOutcome(CANCELLED, returncode, message="Stopped by the user.",

@@ -44,16 +44,19 @@ class TimedJob:
     ``onLog(line)``, ``onMetric(data)``, ``onFinished(outcome)``. ``graceSeconds`` is how
     long a cancelled child may take to stop cleanly (omnet finishes the current step and
     removes partial files, training writes a checkpoint) before it is killed.
+    ``keepLateResult`` is :class:`.job.JobMonitor`'s ``keep_late_result``: whether a result
+    the child reports after a cancel still counts as a success.
     """
 
     def __init__(self, onProgress: Callable[[float, str], None] | None = None,
                  onLog: Callable[[str], None] | None = None,
                  onMetric: Callable[[dict[str, Any]], None] | None = None,
                  onFinished: Callable[[JobOutcome], None] | None = None,
-                 graceSeconds: float = 10.0) -> None:
+                 graceSeconds: float = 10.0, keepLateResult: bool = True) -> None:
         self.runner = SubprocessRunner(grace_seconds=graceSeconds)
         self.monitor = JobMonitor(self.runner, on_progress=onProgress, on_log=onLog,
-                                  on_metric=onMetric, on_finished=onFinished)
+                                  on_metric=onMetric, on_finished=onFinished,
+                                  keep_late_result=keepLateResult)
         self.timer = qt.QTimer()
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self._poll)
@@ -118,7 +121,10 @@ class SegmentationRun:
         self.target, self.show3D = target, show3D
         self.onProgress, self.onDone = onProgress, onDone
         self.workdir = Path(slicer.util.tempDirectory("OMNet"))
-        self.job = TimedJob(onProgress=self._progress, onLog=onLog, onFinished=self._finished)
+        # a cancel wins over a result the child reports as it ends: the scene-close handler
+        # cancels, and an import then would fill the next, empty scene
+        self.job = TimedJob(onProgress=self._progress, onLog=onLog, onFinished=self._finished,
+                            keepLateResult=False)
         self.result: RunResult | None = None
 
     @property

@@ -27,6 +27,7 @@ from .roles import (
     assign_roles,
     patient_problem,
     selection_problem,
+    series_problem,
     transform_problem,
 )
 from .segments import volume_rows
@@ -90,7 +91,7 @@ class SegmentationPanel:
         if not self.parameterNode or self.running:
             return
         volumes = [Volume(n.GetID(), n.GetName(), scene.acquisition_role(n),
-                          scene.channel_order(n))
+                          scene.channel_order(n), scene.series_frames(n))
                    for n in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode")
                    # what the selectors show: no label map, vector, tensor or DWI volume
                    if n.GetClassName() == "vtkMRMLScalarVolumeNode"
@@ -216,6 +217,8 @@ class SegmentationPanel:
             return
         volumes = self.inputVolumes()
         problem = selection_problem({role: node.GetID() for role, node in volumes.items()}) \
+            or series_problem({role: (node.GetName(), scene.series_frames(node))
+                               for role, node in volumes.items()}) \
             or transform_problem([node.GetTransformNodeID() for node in volumes.values()])
         if problem:
             slicer.util.errorDisplay(problem)

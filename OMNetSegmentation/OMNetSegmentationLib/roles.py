@@ -9,9 +9,9 @@ T2w. A volume loaded from DICOM whose name says nothing (an
 anonymised study), or from a file with a dcm2niix JSON sidecar beside it, may carry the
 sequence its header says (:func:`omnet.data.acquisition.role_from_acquisition`,
 :mod:`omnet.data.sidecar`); it is used only for a sequence no name gives. One volume never
-gets two roles. When several volumes look like the same sequence, the volumes of the newest
-load win over older ones, then the most canonical name (fewest words), then the newest
-volume.
+gets two roles, and a frame of a 4D series (a Sequence's proxy volume) gets none. When
+several volumes look like the same sequence, the volumes of the newest load win over older
+ones, then the most canonical name (fewest words), then the newest volume.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from omnet.errors import InputError
 
 __all__ = ["RoleAssignment", "RoleConflict", "Volume", "assign_roles", "channel_roles",
            "detect_role", "file_channels", "patient_problem", "selection_problem",
-           "transform_problem"]
+           "series_problem", "transform_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,14 @@ class Volume:
     """A candidate volume: ``key`` identifies it (the MRML node ID), ``name`` is shown,
     ``acquisition`` the sequence its DICOM header or dcm2niix sidecar says (None: unknown),
     ``channels`` the sequence of nnU-Net channels 0..3 where its file lies
-    (:func:`file_channels`)."""
+    (:func:`file_channels`), ``frames`` how many frames it shows one at a time (more than
+    one: a 4D series' proxy volume, never given a role)."""
 
     key: str
     name: str
     acquisition: str | None = None
     channels: tuple[str, ...] = SEQUENCE_ROLES
+    frames: int = 1
 
 
 @dataclass(frozen=True)
@@ -135,10 +137,13 @@ def assign_roles(volumes: Sequence[Volume], current: Mapping[str, str | None] | 
     """Choose a volume for each role.
 
     Args:
-        volumes: every candidate volume, oldest first.
+        volumes: every candidate volume, oldest first; a frame of a 4D series (``frames`` >
+            1: DCE, DWI or fMRI, whose name may well say "T1" or "T2") is left out, as only
+            its current frame would be segmented (:func:`series_problem`).
         current: the volumes selected now; kept unless the newest load brings that sequence.
         new_keys: keys of the volumes just loaded; they take precedence over older volumes.
     """
+    volumes = [volume for volume in volumes if volume.frames <= 1]
     order = {volume.key: index for index, volume in enumerate(volumes)}
     detected = channel_roles(volumes)
     for volume in volumes:
@@ -193,6 +198,23 @@ def selection_problem(chosen: Mapping[str, str | None]) -> str | None:
         return (f"The same volume is selected as {' and '.join(repeated)}. Select a "
                 f"different volume for each of the four sequences.")
     return None
+
+
+def series_problem(frames: Mapping[str, tuple[str, int]]) -> str | None:
+    """Why the chosen volumes cannot be segmented, or None: ``frames`` maps each role to the
+    chosen volume's (name, number of frames). A 4D series (DCE, DWI, fMRI, a multi-volume
+    file) is a Sequence in Slicer, shown as a plain volume of its current frame; only that
+    frame would be written and segmented, without a word."""
+    series = [(SHORT_TITLES[role], frames[role]) for role in SEQUENCE_ROLES
+              if frames.get(role) and frames[role][1] > 1]
+    if not series:
+        return None
+    listed = "; ".join(f"the {title} volume '{name}' is one frame of a series of {count}"
+                       for title, (name, count) in series)
+    return (f"{listed[:1].upper()}{listed[1:]} (a Sequence: a 4D series such as DCE, DWI or "
+            f"fMRI), and only the frame shown would be segmented. Select a 3D volume for each "
+            f"sequence; to segment the frame shown, clone it first (Data module, right-click "
+            f"the volume, Clone) and select the clone.")
 
 
 def transform_problem(transform_ids: Collection[str | None]) -> str | None:

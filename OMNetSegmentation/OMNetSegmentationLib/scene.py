@@ -32,8 +32,8 @@ from .segments import (
 
 __all__ = ["ATTENTION_ATTRIBUTE", "acquisition_role", "channel_order", "import_segmentation",
            "load_attention_maps", "patient_name", "patient_of", "place_next_to",
-           "remove_attention_maps", "remove_with_helpers", "set_visibility_3d", "show_attention",
-           "show_segmentation", "store_volumes", "write_volumes"]
+           "remove_attention_maps", "remove_with_helpers", "series_frames", "set_visibility_3d",
+           "show_attention", "show_segmentation", "store_volumes", "write_volumes"]
 
 ATTENTION_ATTRIBUTE = "OMNet.Attention"
 #: On each attention map: the ID of the segmentation node whose run loaded it.
@@ -65,6 +65,22 @@ def write_volumes(volumes: Mapping[str, object], folder: str | os.PathLike) -> d
             storageNode.UnRegister(None)
         paths[role] = path
     return paths
+
+
+def series_frames(volumeNode) -> int:
+    """How many frames the volume stands for: a 4D series (DCE, DWI, fMRI loaded from DICOM,
+    a multi-volume NRRD) is a Sequence whose proxy node, a plain scalar volume, shows one
+    frame at a time; the number of frames of that sequence, else 1 (a volume of its own).
+
+    The browser node is found as ``vtkSlicerSequencesLogic::GetFirstBrowserNodeForProxyNode``
+    finds it (every ``vtkMRMLSequenceBrowserNode``, ``IsProxyNodeID``), without the
+    Sequences module's logic: where that module is not loaded there is no browser node."""
+    nodeId = volumeNode.GetID()
+    for browserNode in slicer.util.getNodesByClass("vtkMRMLSequenceBrowserNode"):
+        if browserNode.IsProxyNodeID(nodeId):
+            sequenceNode = browserNode.GetSequenceNode(volumeNode)
+            return sequenceNode.GetNumberOfDataNodes() if sequenceNode is not None else 1
+    return 1
 
 
 def acquisition_role(volumeNode) -> str | None:

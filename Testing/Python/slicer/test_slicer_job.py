@@ -127,6 +127,27 @@ def test_a_run_that_reports_its_result_after_a_late_stop_succeeded():
     assert monitor.outcome.result["model"] == "/r/model.safetensors"
 
 
+def test_a_stop_wins_over_a_late_result_where_the_caller_says_so():
+    """A segmentation stopped as its child ends (the scene closing) must not count as a
+    success: its result would be imported into the next scene. ``keep_late_result=False``
+    makes the stop win; the training default above keeps the exported model."""
+    result = 'RESULT {"output": "labels.nii.gz"}'
+
+    class FinishedRunner(ScriptedRunner):
+        def cancel(self) -> None:  # the child had already written its result and exited 0
+            self.cancelled = True
+
+    monitor = JobMonitor(FinishedRunner([[result]], 0), keep_late_result=False)
+    monitor.start(["omnet"])
+    monitor.cancel()
+    while monitor.poll():
+        pass
+    assert monitor.runner.cancelled
+    assert (monitor.outcome.status, monitor.outcome.message) == ("cancelled",
+                                                                 "Stopped by the user.")
+    assert monitor.outcome.result is None
+
+
 @pytest.mark.parametrize(("log", "code", "expected"), [
     (["ModuleNotFoundError: No module named 'torch'"], 1, "PyTorch is not installed"),
     (["ModuleNotFoundError: No module named 'sklearn'"], 1, "Python package OMNet needs"),

@@ -18,6 +18,7 @@ from standins import StandInFinder
 sys.meta_path.insert(0, StandInFinder((), ("slicer", "qt", "ctk", "vtk")))
 import qt, slicer, slicer.i18n
 slicer.i18n.tr = lambda text: text  # Slicer's tr returns the text where no translation is
+slicer.util.getNodesByClass = lambda className, scene=None: []  # an empty scene: a list
 from OMNetSegmentationLib.job import JobOutcome, SUCCEEDED
 from OMNetSegmentationLib.logic import RunResult
 from OMNetSegmentationLib.panel import SegmentationPanel
@@ -81,6 +82,52 @@ print(json.dumps({"output": shown.outputSegmentation.GetName(),
                       "afterClose": None}
 
 
+def test_a_run_whose_child_ends_as_the_scene_closes_imports_nothing():
+    """The module's scene-close handler cancels a running run (``onSceneStartClose``:
+    ``if panel.running: panel.run.cancel()``); a child that had already printed its RESULT
+    and exited 0, not yet polled, was counted as succeeded and its result imported into the
+    new, empty scene. The cancel must win: no import, and the panel says it stopped."""
+    result = run_script("""
+import tempfile
+import OMNetSegmentationLib.logic as logic
+from OMNetSegmentationLib.command import SegmentOptions
+imported = []
+slicer.util.tempDirectory = lambda key: tempfile.mkdtemp()
+logic.scene.patient_name = lambda node: None
+logic.scene.import_segmentation = lambda *args, **kwargs: imported.append(args) or Node("r")
+logic.scene.store_volumes = logic.scene.show_segmentation = lambda *args: None
+
+class EndedChild:  # printed RESULT and exited 0; the timer has not polled it yet
+    cancelled = False
+    lines = ['RESULT {"output": "labels.nii.gz", "volumes_ml": {}}']
+    returncode = 0
+    def start(self, argv, env=None, cwd=None):
+        pass
+    def read_lines(self):
+        lines, self.lines = self.lines, []
+        return lines
+    def finished(self):
+        return True
+    def cancel(self):
+        self.cancelled = True
+
+volumes = {role: Node(role) for role in ("flair", "t1", "t1ce", "t2")}
+run = logic.SegmentationRun(volumes, SegmentOptions(), onDone=panel.onDone)
+run.job.monitor.runner = child = EndedChild()
+run.job.monitor.start(["omnet"])
+panel.run = run
+if panel.running:  # the scene starts to close
+    panel.run.cancel()
+panel.forgetResult()
+run.job._poll()  # the timer fires after the close
+print(json.dumps({"cancelled": child.cancelled, "imported": len(imported),
+                  "status": run.result.outcome.status,
+                  "says": panel.ui.statusLabel.text}))
+""")
+    assert result == {"cancelled": True, "imported": 0, "status": "cancelled",
+                      "says": "Stopped by the user."}
+
+
 def test_update_existing_asks_before_it_replaces_the_segments_a_clinician_may_have_corrected():
     """'Update existing' replaces OMNet's three segments of the output segmentation, edits
     made in Segment Editor included; the run must ask first, and stop there on Cancel,
@@ -111,6 +158,75 @@ print(json.dumps({"update": update, "asked": len(asked), "installs": len(install
 """)
     assert result == {"update": {"asked": 1, "named": True, "installs": 0, "run": False},
                       "asked": 1, "installs": 1}
+
+
+def test_a_frame_of_a_4d_series_is_neither_detected_nor_segmented():
+    """A DCE series loaded from DICOM is a Sequence: Slicer shows its current frame as a
+    plain vtkMRMLScalarVolumeNode, its proxy, which the selectors list and whose name may
+    say T1. It was picked by auto-detection and, selected, only its current frame was
+    segmented without a word. The browser node stand-in answers as Slicer's does
+    (Modules/Loadable/Sequences/MRML/vtkMRMLSequenceBrowserNode.cxx, v5.8.1 and v5.12.3:
+    ``IsProxyNodeID`` compares the IDs of its proxy nodes, ``GetSequenceNode(proxy)`` gives
+    the sequence synchronised with it; Libs/MRML/Core/vtkMRMLSequenceNode.h
+    ``GetNumberOfDataNodes``)."""
+    result = run_script("""
+import contextlib
+import OMNetSegmentationLib.panel as panel_module
+errors, installs = [], []
+slicer.util.errorDisplay = lambda text, **kwargs: errors.append(text)
+slicer.util.NodeModify = lambda node: contextlib.nullcontext()
+panel_module.scene.patient_of = lambda node: None
+panel_module.install.ensure_dependencies = lambda ask=True: installs.append(ask) or False
+
+class Volume(Node):
+    def GetID(self):
+        return "vtkMRMLScalarVolumeNode_" + self.name
+    def GetClassName(self):
+        return "vtkMRMLScalarVolumeNode"
+    def GetAttribute(self, name):
+        return None
+    def GetStorageNode(self):
+        return None
+    def GetTransformNodeID(self):
+        return None
+
+class SequenceNode:
+    def __init__(self, frames):
+        self.frames = frames
+    def GetNumberOfDataNodes(self):
+        return self.frames
+
+class BrowserNode:  # one synchronised sequence and its proxy node
+    def __init__(self, proxy, sequence):
+        self.proxy, self.sequence = proxy, sequence
+    def IsProxyNodeID(self, nodeId):
+        return self.proxy.GetID() == nodeId
+    def GetSequenceNode(self, proxyNode):
+        return self.sequence if proxyNode is self.proxy else None
+
+scans = {name: Volume(name) for name in ("FLAIR", "T1", "T1 post contrast DCE", "T2")}
+dce = scans["T1 post contrast DCE"]
+nodes = {"vtkMRMLScalarVolumeNode": list(scans.values()),
+         "vtkMRMLSequenceBrowserNode": [BrowserNode(dce, SequenceNode(40))]}
+slicer.util.getNodesByClass = lambda className, scene=None: nodes.get(className, [])
+slicer.mrmlScene.GetNodeByID = lambda nodeId: next(
+    (n for n in scans.values() if n.GetID() == nodeId), None)
+
+panel.parameterNode = parameters(updateExisting=False, flairVolume=None, t1Volume=None,
+                                 t1ceVolume=None, t2Volume=None)
+panel.parameterNode.parameterNode = None
+panel.detectRoles({n.GetID() for n in scans.values()})
+detected = {role: node.GetName() if node else None
+            for role, node in panel.inputVolumes().items()}
+panel.parameterNode.t1ceVolume = dce  # chosen by hand in the selector
+panel.onApply()
+print(json.dumps({"detected": detected, "errors": errors, "installs": len(installs)}))
+""")
+    assert result["detected"] == {"flair": "FLAIR", "t1": "T1", "t1ce": None, "t2": "T2"}
+    assert result["installs"] == 0
+    assert len(result["errors"]) == 1
+    assert result["errors"][0].startswith(
+        "The T1c volume 'T1 post contrast DCE' is one frame of a series of 40")
 
 
 def test_a_click_during_a_first_run_install_starts_no_second_install():

@@ -22,6 +22,7 @@ from OMNetSegmentationLib.roles import (
     file_channels,
     patient_problem,
     selection_problem,
+    series_problem,
     transform_problem,
 )
 
@@ -197,6 +198,32 @@ def test_one_volume_selected_for_two_sequences_is_named_before_the_run():
     assert problem.startswith("The same volume is selected as FLAIR and T2.")
     assert "T1c" in selection_problem(dict(four, t1ce="node2"))
     assert selection_problem(dict(four, t2=None)) is None  # an empty selector is not a repeat
+
+
+def test_a_frame_of_a_4d_series_gets_no_role():
+    """A DCE or DWI series loaded from DICOM is a Sequence whose proxy, a plain scalar
+    volume, shows its current frame; its name says T1 or T2 as often as not, and only that
+    frame would be segmented, so auto-detection leaves it out."""
+    vols = [Volume("n1", "DCE T1 FL3D", frames=40), Volume("n2", "T1 SE"),
+            Volume("n3", "DWI T2 EPI", frames=3), Volume("n4", "AX T2 FSE")]
+    assert by_name(assign_roles(vols, new_keys={"n1", "n2", "n3", "n4"}), vols) == {
+        "flair": None, "t1": "T1 SE", "t1ce": None, "t2": "AX T2 FSE"}
+    assert by_name(assign_roles(vols[:1]), vols) == {
+        "flair": None, "t1": None, "t1ce": None, "t2": None}
+    # a sequence of one frame is that volume: it keeps its role
+    assert assign_roles([Volume("n5", "T1 post", frames=1)]).roles["t1ce"] == "n5"
+
+
+def test_a_4d_series_selected_by_hand_is_refused_before_the_run():
+    chosen = {"flair": ("FLAIR", 1), "t1": ("T1", 1), "t1ce": ("T1 post", 1), "t2": ("T2", 1)}
+    assert series_problem(chosen) is None
+    assert series_problem(dict(chosen, t2=None)) is None  # an empty selector
+    problem = series_problem(dict(chosen, t1ce=("DCE T1 FL3D", 40)))
+    assert problem.startswith("The T1c volume 'DCE T1 FL3D' is one frame of a series of 40 "
+                              "(a Sequence")
+    assert "only the frame shown would be segmented" in problem
+    both = series_problem(dict(chosen, t1ce=("DCE", 40), t2=("DWI", 3)))
+    assert "'DCE' is one frame of a series of 40; the T2 volume 'DWI'" in both
 
 
 #: nnU-Net's own BraTS conversions (Dataset042/043/137): channel 0 T1, 1 T1ce, 2 T2, 3 FLAIR.
