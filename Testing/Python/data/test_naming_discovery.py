@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from omnet.data.dicom import DicomSeries
 from omnet.data.discovery import find_case_files, scan_dataset
 from omnet.data.naming import case_id_from_file, classify_name
+from omnet.data.sidecar import Sidecar
 from omnet.errors import InputError
 
 NAMES = {
@@ -49,12 +51,41 @@ NAMES = {
     "Brats18_x_t1ce_omnet.nii.gz": None, "BRATS_001_omnet.nii.gz": None,  # OMNet's outputs
     "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
     "AX T2 GRE": None, "T2_FFE": None, "T1 MAP": None, "ADC map": None,
+    # subtractions (post minus pre) and projections are computed, not the T1c trained on
+    "T1 POST SUB": None, "T1 post Subtraction": None, "SUB T1+C": None,
+    "T1 MPR POST MIP": None, "t1_vibe_fs_post_SUB": None, "SUB_T1W_3D_TFE_GD": None,
+    # dynamic (DCE, perfusion) runs are no T1
+    "T1 DCE": None, "AX T1 DYNAMIC": None, "t1_vibe_dyn": None, "DCE_perfusion": None,
+    "t1_twist": None, "ep2d_perf": None, "T1_4D": None,
+    # maps and localizers
+    "ADC": None, "FA": None, "TRACEW": None, "CBV": None, "CBF": None, "MTT": None,
+    "Ktrans": None, "3-plane loc": None, "T1 localizer": None, "AX T1 SCOUT": None,
+    "Survey": None,
+    # a reformat is its sequence; a FLAIR after contrast is still a FLAIR
+    "T1 MPR POST": "t1ce", "T1 POST RFMT": "t1ce", "AX T1 MPR": "t1", "T2 FLAIR POST": "flair",
+    # "sub" only as its own word: case and subject ids are no subtraction
+    "SUBJECT01_t1ce.nii.gz": "t1ce", "sub01_flair.nii.gz": "flair",
+    "sub_01_t1ce.nii.gz": "t1ce", "SUB 12 T2": "t2",
 }
 
 
 @pytest.mark.parametrize("name,role", list(NAMES.items()))
 def test_classify_name(name: str, role: str | None) -> None:
     assert classify_name(name) == role
+
+
+def test_a_derived_series_is_not_read_by_its_sources_protocol_name() -> None:
+    """A subtraction keeps the protocol of the series it was computed from: its description
+    says what it is, so the protocol name is not asked; a reformat ("MPR") is."""
+    def series(description: str) -> DicomSeries:
+        return DicomSeries(Path("s"), description, "study", (), protocol="t1_vibe_fs_post")
+
+    assert series("t1_vibe_fs_post_SUB").named_role is None
+    assert series("T1 MPR POST MIP").named_role is None
+    assert series("MPR").named_role == "t1ce"
+    assert Sidecar("T1 POST SUB", "t1_vibe_fs_post").named_role is None
+    assert Sidecar("DCE", "t1_vibe_dyn").named_role is None
+    assert Sidecar("", "t1_vibe_fs_post").named_role == "t1ce"
 
 
 def _touch(folder: Path, *names: str) -> Path:
