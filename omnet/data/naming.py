@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 __all__ = ["BRAIN_MASK_SUFFIX", "IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES",
            "case_id_from_file", "channel_groups", "classify_name", "incomplete_channel_groups",
            "is_brain_mask", "is_omnet_output", "label_scheme_of_name", "missing_channels",
-           "names_other_series", "strip_image_suffix", "tokens"]
+           "names_other_series", "strip_image_suffix", "tokens", "without_case_id"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
 ROLES = (*SEQUENCE_ROLES, "seg")
@@ -200,12 +200,29 @@ def _names_brain_mask(words: set[str]) -> bool:
     return bool(words & _BRAIN_MASKS or ("mask" in words and words & _BRAIN_MASK_CONTEXT))
 
 
-def classify_name(name: str) -> str | None:
+def without_case_id(name: str, case_id: str) -> str:
+    """``name`` without the case id it starts with, where a separator follows it
+    (``subject_t1_flair.nii.gz`` of case ``subject_t1`` -> ``flair.nii.gz``; empty for a
+    name that is the case id alone): a case id ending in a sequence-like word (``t1``,
+    ``t2``) names no sequence. Unchanged where the name does not start so (``case10_t1``
+    of case ``case1``) or no case id is known."""
+    stem = strip_image_suffix(name)
+    if not case_id or not stem.casefold().startswith(case_id.casefold()):
+        return name
+    rest = stem[len(case_id):]
+    if rest and rest[0].isalnum():
+        return name
+    return rest.lstrip(" _-.") + name[len(stem):] if rest.strip(" _-.") else ""
+
+
+def classify_name(name: str, case_id: str = "") -> str | None:
     """The role (flair, t1, t1ce, t2, seg) a name denotes, or None if it says nothing (or
-    names a brain mask). Of ``<a>_to_<b>`` and the like, ``<a>`` (:func:`moving_part`)."""
+    names a brain mask). Of ``<a>_to_<b>`` and the like, ``<a>`` (:func:`moving_part`).
+    ``case_id``, the name of the case folder the file lies in, is left out where the name
+    starts with it (:func:`without_case_id`)."""
     if is_omnet_output(name):
         return None
-    words = tokens(name)
+    words = tokens(without_case_id(name, case_id))
     moving = moving_part(words)
     if moving != words and (role := _classify_words(moving)) is not None:
         return role

@@ -225,6 +225,37 @@ def test_a_ge_protocol_with_t1_flair_is_one_case(tmp_path: Path) -> None:
     assert {role: path.name for role, path in case.sequences().items()} == names
 
 
+@pytest.mark.parametrize("name, case_id, role", [
+    ("subject_t1_flair.nii.gz", "subject_t1", "flair"),
+    ("subject_t1_t2.nii.gz", "subject_t1", "t2"),
+    ("SUBJECT_T2_flair.nii", "subject_t2", "flair"),
+    ("subject_t1.nii.gz", "subject_t1", None),  # the case id alone names no sequence
+    ("Brats18_2013_2_1_t1ce.nii.gz", "Brats18_2013_2_1", "t1ce"),
+    ("BraTS-GLI-00000-000-t1c.nii.gz", "BraTS-GLI-00000-000", "t1ce"),
+    ("BraTS-GLI-00000-000-t2f.nii.gz", "BraTS-GLI-00000-000", "flair"),
+    ("BRATS_001_0000.nii.gz", "BRATS_001", None),
+    ("case10_t1.nii.gz", "case1", "t1"),  # another case id that starts alike is kept
+    ("t1_flair_t2.nii.gz", "t1_flair", "t2"),
+    ("c_t1ce.nii.gz", "other", "t1ce"),
+])
+def test_the_case_id_a_file_name_starts_with_names_no_sequence(name, case_id, role) -> None:
+    assert classify_name(name, case_id=case_id) == role
+
+
+def test_a_case_folder_named_like_a_sequence(tmp_path: Path) -> None:
+    """``subject_t1/subject_t1_flair.nii.gz``: the case id's ``t1`` made every file a T1."""
+    names = {role: f"subject_t1_{role}.nii.gz" for role in ("flair", "t1", "t1ce", "t2")}
+    case = _touch(tmp_path / "data" / "subject_t1", *names.values(), "subject_t1_seg.nii.gz")
+    files = find_case_files(case, need_seg=True)
+    assert {role: path.name for role, path in files.sequences().items()} == names
+    assert files.seg.name == "subject_t1_seg.nii.gz"
+    assert [c.case_id for c in scan_dataset(tmp_path / "data").cases] == ["subject_t1"]
+    one = _touch(tmp_path / "patient_t2", "patient_t2.nii.gz")  # one 4D file named as its case
+    assert find_case_files(one).four_d == one / "patient_t2.nii.gz"
+    channels = _touch(tmp_path / "BRATS_t1", *(f"BRATS_t1_{k:04d}.nii.gz" for k in range(4)))
+    assert find_case_files(channels).t1.name == "BRATS_t1_0001.nii.gz"
+
+
 def test_given_files_complete_a_folder(tmp_path: Path) -> None:
     case = _touch(tmp_path / "c", "c_flair.nii.gz", "c_t1.nii.gz", "c_t2.nii.gz",
                   "c_t1ce.nii.gz", "c_t1ce_sub.nii.gz", "series_0007.nii.gz")
