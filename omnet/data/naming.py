@@ -22,9 +22,10 @@ import re
 from collections.abc import Mapping, Sequence
 
 __all__ = ["BRAIN_MASK_SUFFIX", "IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES",
-           "case_id_from_file", "channel_groups", "classify_name", "incomplete_channel_groups",
-           "is_brain_mask", "is_omnet_output", "label_scheme_of_name", "missing_channels",
-           "names_other_series", "strip_image_suffix", "tokens", "without_case_id"]
+           "case_id_from_file", "channel_groups", "channel_stem", "classify_name",
+           "incomplete_channel_groups", "is_brain_mask", "is_omnet_output",
+           "label_scheme_of_name", "missing_channels", "names_other_series",
+           "strip_image_suffix", "tokens", "without_case_id"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
 ROLES = (*SEQUENCE_ROLES, "seg")
@@ -95,6 +96,13 @@ def strip_image_suffix(name: str) -> str:
 
 
 _CHANNEL = re.compile(r"^(?P<stem>.+?)[_-](?P<index>000[0-3])$")
+
+
+def channel_stem(name: str) -> str | None:
+    """The case stem of an nnU-Net channel file (``BRATS_001_0000.nii.gz`` -> ``BRATS_001``),
+    else None: such a file is one sequence of a case whose other channels lie beside it."""
+    match = _CHANNEL.match(strip_image_suffix(name))
+    return match["stem"] if match else None
 
 
 def _channel_files(names: Sequence[str],
