@@ -163,8 +163,9 @@ def channel_cases(folder: Path, names: list[str], order: tuple[str, ...] = SEQUE
 
 def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
                     given: Mapping[str, Path] | None = None) -> CaseFiles:
-    """Assign the images of ``case_dir`` to roles by name; ``given`` (role -> path, from
-    ``--t1ce`` and the like) fixes those roles, and the rest are looked for.
+    """Assign the images of ``case_dir`` to roles by name, the folder's name (the case id)
+    left out where a file's name starts with it; ``given`` (role -> path, from ``--t1ce``
+    and the like) fixes those roles, and the rest are looked for.
 
     A folder with exactly one image and no recognisable sequence names is taken as one 4D
     image in the Medical Segmentation Decathlon order (FLAIR, T1w, T1gd, T2w); one with the
@@ -185,12 +186,13 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
     taken = {path.resolve() for path in given.values()}
     images = sorted(p for p in case_dir.iterdir() if is_image_path(p)
                     and not is_omnet_output(p.name) and p.resolve() not in taken)
+    name = folder_name(case_dir)  # the case id, left out of its files' names: subject_t1/
+    # subject_t1_flair.nii.gz is a FLAIR, and subject_t1/subject_t1_t2.nii.gz no T1
+    named = {path: classify_name(path.name, case_id=name) for path in images}
     roles: dict[str, list[Path]] = {}
-    for path in images:
-        role = classify_name(path.name)
+    for path, role in named.items():
         if role is not None and role not in given:
             roles.setdefault(role, []).append(path)
-    name = folder_name(case_dir)
     case = CaseFiles(case_id=bids_case_id(Path(os.path.abspath(case_dir))) or name, **given,
                      found_by={role: "given" for role in given})
     for role, paths in roles.items():
@@ -202,7 +204,7 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
                              "--flair/--t1/--t1ce/--t2")
         else:
             setattr(case, role, paths[0])
-    unnamed = [p for p in images if classify_name(p.name) is None]
+    unnamed = [p for p in images if named[p] is None]
     missing_roles = [r for r in SEQUENCE_ROLES if getattr(case, r) is None]
     if missing_roles and unnamed:  # dcm2niix output: series_0004.nii.gz + series_0004.json
         for role, (path, how) in roles_from_sidecars(unnamed, missing_roles).items():

@@ -26,7 +26,13 @@ from omnet.data.dicom import SERIES, header_tags, read_series
 from omnet.data.dicom_patient import other_patient_series, patient_of, series_header_file
 from omnet.data.discovery import CaseFiles, is_dicom_file
 from omnet.data.geometry import register_rigid, resample_onto, same_grid
-from omnet.data.naming import IMAGE_SUFFIXES, ROLE_TITLES, SEQUENCE_ROLES, case_id_from_file
+from omnet.data.naming import (
+    IMAGE_SUFFIXES,
+    ROLE_TITLES,
+    SEQUENCE_ROLES,
+    case_id_from_file,
+    channel_stem,
+)
 from omnet.errors import InputError
 
 __all__ = ["REFERENCE_ROLE", "VOXEL_MM", "LoadedCase", "RawCase", "align_case", "check_volume",
@@ -319,12 +325,23 @@ def read_four_d(path: str | os.PathLike,
         volumes = [sitk.Extract(image, [*size[:3], 0], [0, 0, 0, k]) for k in range(size[3])]
     else:
         raise InputError(f"{path.name}: a {image.GetDimension()}D image with one volume; "
-                         "expected 4 sequences (FLAIR, T1w, T1gd, T2w) in one 4D file")
+                         "expected 4 sequences (FLAIR, T1w, T1gd, T2w) in one 4D file"
+                         + _channel_file_hint(path))
     if image.HasMetaDataKey("xyzt_units"):  # the split drops the header; its unit of
         for volume in volumes:  # length names the cause when check_voxel_size refuses
             volume.SetMetaData("xyzt_units", image.GetMetaData("xyzt_units"))
     return {role: check_volume(v, f"{path.name} [{ROLE_TITLES[role]}]")
             for role, v in zip(order, volumes)}
+
+
+def _channel_file_hint(path: Path) -> str:
+    """What to do with one nnU-Net channel file given as a case (``imagesTr/X_0000.nii.gz``):
+    segment its folder, which reads every case's four channel files; "" for other names."""
+    stem = channel_stem(path.name)
+    if stem is None:
+        return ""
+    return (f"; it looks like one channel file of case {stem} (nnU-Net _0000 .. _0003): "
+            f"segment its folder with --input-dir {path.parent} --output-dir OUT")
 
 
 @dataclass

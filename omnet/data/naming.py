@@ -10,8 +10,10 @@ common clinical names ("AX T1 POST GAD", "T2 FLAIR", "t1_mprage_gd", "T1+C", "T1
 BIDS names (``sub-01_ses-pre_ce-gadovist_T1w``, ``sub-01_FLAIR``). A brain mask
 those tools write beside the sequences (``*_bet_mask``, ``*_brain_mask``, ``brainmask``) is
 neither a sequence nor a label map, and neither is a label map OMNet wrote
-(``*_omnet.nii.gz``). A registration pipeline's ``flair_to_t1ce``,
-``flair_in_t1ce_space`` or ``flair_registered_to_t1`` is the first sequence it names.
+(``*_omnet.nii.gz``). Subtractions, MIPs, dynamic (DCE, perfusion) runs, maps and
+localizers are none of the four, whatever sequence they name. A registration pipeline's
+``flair_to_t1ce``, ``flair_in_t1ce_space`` or ``flair_registered_to_t1`` is the first
+sequence it names.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import re
 from collections.abc import Mapping, Sequence
 
 __all__ = ["BRAIN_MASK_SUFFIX", "IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES",
-           "case_id_from_file", "channel_groups", "classify_name", "incomplete_channel_groups",
-           "is_brain_mask", "is_omnet_output", "label_scheme_of_name", "missing_channels",
-           "strip_image_suffix", "tokens"]
+           "case_id_from_file", "channel_groups", "channel_stem", "classify_name",
+           "incomplete_channel_groups", "is_brain_mask", "is_omnet_output",
+           "label_scheme_of_name", "missing_channels", "names_other_series",
+           "strip_image_suffix", "tokens", "without_case_id"]
 
 SEQUENCE_ROLES = ("flair", "t1", "t1ce", "t2")
 ROLES = (*SEQUENCE_ROLES, "seg")
@@ -50,8 +53,22 @@ _BRAIN_MASK_CONTEXT = {"bet", "hdbet", "brain", "skull", "skullstrip", "skullstr
                        "skullstripping", "synthstrip", "strip", "stripped"}
 _BRAIN_MASKS = {"brainmask", "betmask", "skullmask"}
 #: Sequences that mention T1/T2 but are none of the four inputs (T2*, SWI, diffusion, ...).
-_NOT_STRUCTURAL = {"t2star", "swi", "dwi", "adc", "dti", "perfusion", "dsc", "asl", "t2s",
-                   "map", "mapping", "relaxometry"}
+_OTHER_SEQUENCES = {"t2star", "swi", "dwi", "adc", "dti", "perfusion", "dsc", "asl", "t2s",
+                    "map", "mapping", "relaxometry"}
+#: Series computed from others, which keep their source's name: a subtraction (post minus
+#: pre: Siemens "t1_vibe_fs_post_SUB", GE "T1 POST SUB", Philips "SUB_T1W"), a maximum or
+#: minimum intensity projection ("T1 MPR POST MIP"), and the maps of diffusion and perfusion
+#: (FA, TRACEW, CBV, CBF, MTT, Ktrans). A reformat ("MPR", "RFMT") is still its sequence.
+_DERIVED = {"sub", "subtraction", "subtracted", "subtract", "mip", "minip", "fa", "colfa",
+            "tracew", "trace", "eadc", "cbv", "rcbv", "cbf", "rcbf", "mtt", "ttp", "ktrans",
+            "kep"}
+#: Dynamic (time-resolved) runs, a T1 repeated over the contrast's arrival: "T1 DCE",
+#: "AX T1 DYNAMIC", Siemens "t1_vibe_dyn", "t1_twist", "ep2d_perf", Philips "T1_4D".
+_DYNAMIC = {"dyn", "dynamic", "dce", "twist", "perf", "pwi", "4d"}
+#: Planning images: "3-plane loc", "localizer", "AX T1 SCOUT", Philips "Survey".
+_LOCALIZERS = {"loc", "localizer", "localiser", "scout", "survey"}
+#: Words that make a name none of the four inputs, whatever sequence it also names.
+_NOT_STRUCTURAL = _OTHER_SEQUENCES | _DERIVED | _DYNAMIC | _LOCALIZERS
 
 
 #: What ``omnet segment`` adds to the case id in its label map's default name
@@ -79,6 +96,13 @@ def strip_image_suffix(name: str) -> str:
 
 
 _CHANNEL = re.compile(r"^(?P<stem>.+?)[_-](?P<index>000[0-3])$")
+
+
+def channel_stem(name: str) -> str | None:
+    """The case stem of an nnU-Net channel file (``BRATS_001_0000.nii.gz`` -> ``BRATS_001``),
+    else None: such a file is one sequence of a case whose other channels lie beside it."""
+    match = _CHANNEL.match(strip_image_suffix(name))
+    return match["stem"] if match else None
 
 
 def _channel_files(names: Sequence[str],
@@ -148,6 +172,8 @@ def tokens(name: str) -> list[str]:
     # marks a contrast-enhanced image
     text = re.sub(r"(?<![a-z0-9])(sub|ses|run|space)-[a-z0-9]+", " ", text)
     text = re.sub(r"(?<![a-z0-9])ce-[a-z0-9]+", " postcontrast ", text)
+    # a subject id "sub_01" at the start is no subtraction ("T1 POST SUB")
+    text = re.sub(r"^sub[_ ]\d+(?![a-z0-9])", " ", text)
     text = re.sub(r"t2\s*\*", "t2star", text)  # T2* (susceptibility) is not T2
     text = re.sub(r"t2w?[\s_-]*(gre|ffe|fe)(?![a-z0-9])", "t2star", text)  # gradient echo: T2*
     text = re.sub(r"(?<![a-z0-9])[se](t[12]w)(?![a-z0-9])", r"\1", text)  # Philips sT1W, eT2W
@@ -182,16 +208,41 @@ def _names_brain_mask(words: set[str]) -> bool:
     return bool(words & _BRAIN_MASKS or ("mask" in words and words & _BRAIN_MASK_CONTEXT))
 
 
-def classify_name(name: str) -> str | None:
+def without_case_id(name: str, case_id: str) -> str:
+    """``name`` without the case id it starts with, where a separator follows it
+    (``subject_t1_flair.nii.gz`` of case ``subject_t1`` -> ``flair.nii.gz``; empty for a
+    name that is the case id alone): a case id ending in a sequence-like word (``t1``,
+    ``t2``) names no sequence. Unchanged where the name does not start so (``case10_t1``
+    of case ``case1``) or no case id is known."""
+    stem = strip_image_suffix(name)
+    if not case_id or not stem.casefold().startswith(case_id.casefold()):
+        return name
+    rest = stem[len(case_id):]
+    if rest and rest[0].isalnum():
+        return name
+    return rest.lstrip(" _-.") + name[len(stem):] if rest.strip(" _-.") else ""
+
+
+def classify_name(name: str, case_id: str = "") -> str | None:
     """The role (flair, t1, t1ce, t2, seg) a name denotes, or None if it says nothing (or
-    names a brain mask). Of ``<a>_to_<b>`` and the like, ``<a>`` (:func:`moving_part`)."""
+    names a brain mask). Of ``<a>_to_<b>`` and the like, ``<a>`` (:func:`moving_part`).
+    ``case_id``, the name of the case folder the file lies in, is left out where the name
+    starts with it (:func:`without_case_id`)."""
     if is_omnet_output(name):
         return None
-    words = tokens(name)
+    words = tokens(without_case_id(name, case_id))
     moving = moving_part(words)
     if moving != words and (role := _classify_words(moving)) is not None:
         return role
     return _classify_words(words)
+
+
+def names_other_series(name: str) -> bool:
+    """A name that makes its series none of the four inputs though it may name one (T2*,
+    SWI, a subtraction, a MIP, a dynamic run, a map, a localizer): a DICOM series or a
+    dcm2niix sidecar so described is not then read by its protocol name, which a derived
+    series keeps from its source ("T1 POST SUB" of protocol "t1_vibe_fs_post")."""
+    return bool(set(tokens(name)) & _NOT_STRUCTURAL)
 
 
 def _classify_words(words: list[str]) -> str | None:

@@ -114,11 +114,13 @@ class BatchSummary:
                 "reports": {c.case_id: c.report for c in self.cases if c.report is not None}}
 
 
-def _is_one_case(entries: list[Path]) -> bool:
+def _is_one_case(entries: list[Path], case_id: str) -> bool:
     """A folder's ``entries`` are one case's sequences, as when a case folder is given as
     the batch's: its images (or DICOM series folders) name at least two sequences, none twice,
-    and every folder in it names one."""
-    roles = {e: classify_name(e.name) for e in entries if e.is_dir() or is_image_path(e)}
+    and every folder in it names one; ``case_id`` (the folder's name) left out of the names
+    as :func:`omnet.data.discovery.find_case_files` leaves it out."""
+    roles = {e: classify_name(e.name, case_id=case_id) for e in entries
+             if e.is_dir() or is_image_path(e)}
     if any(e.is_dir() and roles[e] not in SEQUENCE_ROLES for e in roles):
         return False
     sequences = [r for r in roles.values() if r in SEQUENCE_ROLES]
@@ -165,7 +167,7 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
                  len(channels), ", ".join(f"{i}: {ROLE_TITLES[r]}" for i, r in enumerate(order)))
         return _check_nothing_written_twice(_channel_batch(root, channels, images, out, order),
                                             brain_mask_dir)
-    if _is_one_case(entries):
+    if _is_one_case(entries, root.resolve().name):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
                  root)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from omnet.data.dicom import DicomSeries
 from omnet.data.discovery import find_case_files, scan_dataset
 from omnet.data.naming import case_id_from_file, classify_name
+from omnet.data.sidecar import Sidecar
 from omnet.errors import InputError
 
 NAMES = {
@@ -49,12 +51,41 @@ NAMES = {
     "Brats18_x_t1ce_omnet.nii.gz": None, "BRATS_001_omnet.nii.gz": None,  # OMNet's outputs
     "AX T2* GRE": None, "SWI": None, "DWI b1000": None, "BRATS_001.nii.gz": None,
     "AX T2 GRE": None, "T2_FFE": None, "T1 MAP": None, "ADC map": None,
+    # subtractions (post minus pre) and projections are computed, not the T1c trained on
+    "T1 POST SUB": None, "T1 post Subtraction": None, "SUB T1+C": None,
+    "T1 MPR POST MIP": None, "t1_vibe_fs_post_SUB": None, "SUB_T1W_3D_TFE_GD": None,
+    # dynamic (DCE, perfusion) runs are no T1
+    "T1 DCE": None, "AX T1 DYNAMIC": None, "t1_vibe_dyn": None, "DCE_perfusion": None,
+    "t1_twist": None, "ep2d_perf": None, "T1_4D": None,
+    # maps and localizers
+    "ADC": None, "FA": None, "TRACEW": None, "CBV": None, "CBF": None, "MTT": None,
+    "Ktrans": None, "3-plane loc": None, "T1 localizer": None, "AX T1 SCOUT": None,
+    "Survey": None,
+    # a reformat is its sequence; a FLAIR after contrast is still a FLAIR
+    "T1 MPR POST": "t1ce", "T1 POST RFMT": "t1ce", "AX T1 MPR": "t1", "T2 FLAIR POST": "flair",
+    # "sub" only as its own word: case and subject ids are no subtraction
+    "SUBJECT01_t1ce.nii.gz": "t1ce", "sub01_flair.nii.gz": "flair",
+    "sub_01_t1ce.nii.gz": "t1ce", "SUB 12 T2": "t2",
 }
 
 
 @pytest.mark.parametrize("name,role", list(NAMES.items()))
 def test_classify_name(name: str, role: str | None) -> None:
     assert classify_name(name) == role
+
+
+def test_a_derived_series_is_not_read_by_its_sources_protocol_name() -> None:
+    """A subtraction keeps the protocol of the series it was computed from: its description
+    says what it is, so the protocol name is not asked; a reformat ("MPR") is."""
+    def series(description: str) -> DicomSeries:
+        return DicomSeries(Path("s"), description, "study", (), protocol="t1_vibe_fs_post")
+
+    assert series("t1_vibe_fs_post_SUB").named_role is None
+    assert series("T1 MPR POST MIP").named_role is None
+    assert series("MPR").named_role == "t1ce"
+    assert Sidecar("T1 POST SUB", "t1_vibe_fs_post").named_role is None
+    assert Sidecar("DCE", "t1_vibe_dyn").named_role is None
+    assert Sidecar("", "t1_vibe_fs_post").named_role == "t1ce"
 
 
 def _touch(folder: Path, *names: str) -> Path:
@@ -192,6 +223,37 @@ def test_a_ge_protocol_with_t1_flair_is_one_case(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(b"")
     case = find_case_files(tmp_path)
     assert {role: path.name for role, path in case.sequences().items()} == names
+
+
+@pytest.mark.parametrize("name, case_id, role", [
+    ("subject_t1_flair.nii.gz", "subject_t1", "flair"),
+    ("subject_t1_t2.nii.gz", "subject_t1", "t2"),
+    ("SUBJECT_T2_flair.nii", "subject_t2", "flair"),
+    ("subject_t1.nii.gz", "subject_t1", None),  # the case id alone names no sequence
+    ("Brats18_2013_2_1_t1ce.nii.gz", "Brats18_2013_2_1", "t1ce"),
+    ("BraTS-GLI-00000-000-t1c.nii.gz", "BraTS-GLI-00000-000", "t1ce"),
+    ("BraTS-GLI-00000-000-t2f.nii.gz", "BraTS-GLI-00000-000", "flair"),
+    ("BRATS_001_0000.nii.gz", "BRATS_001", None),
+    ("case10_t1.nii.gz", "case1", "t1"),  # another case id that starts alike is kept
+    ("t1_flair_t2.nii.gz", "t1_flair", "t2"),
+    ("c_t1ce.nii.gz", "other", "t1ce"),
+])
+def test_the_case_id_a_file_name_starts_with_names_no_sequence(name, case_id, role) -> None:
+    assert classify_name(name, case_id=case_id) == role
+
+
+def test_a_case_folder_named_like_a_sequence(tmp_path: Path) -> None:
+    """``subject_t1/subject_t1_flair.nii.gz``: the case id's ``t1`` made every file a T1."""
+    names = {role: f"subject_t1_{role}.nii.gz" for role in ("flair", "t1", "t1ce", "t2")}
+    case = _touch(tmp_path / "data" / "subject_t1", *names.values(), "subject_t1_seg.nii.gz")
+    files = find_case_files(case, need_seg=True)
+    assert {role: path.name for role, path in files.sequences().items()} == names
+    assert files.seg.name == "subject_t1_seg.nii.gz"
+    assert [c.case_id for c in scan_dataset(tmp_path / "data").cases] == ["subject_t1"]
+    one = _touch(tmp_path / "patient_t2", "patient_t2.nii.gz")  # one 4D file named as its case
+    assert find_case_files(one).four_d == one / "patient_t2.nii.gz"
+    channels = _touch(tmp_path / "BRATS_t1", *(f"BRATS_t1_{k:04d}.nii.gz" for k in range(4)))
+    assert find_case_files(channels).t1.name == "BRATS_t1_0001.nii.gz"
 
 
 def test_given_files_complete_a_folder(tmp_path: Path) -> None:

@@ -31,6 +31,13 @@ def test_a_label_map_omnet_wrote_beside_the_cases_is_not_a_case(tmp_path):
     assert [c.case_id for c in cases] == ["a"]
 
 
+def test_a_case_folder_named_like_a_sequence_given_as_the_batch_folder_is_one_case(tmp_path):
+    """``--input-dir subject_t1``: its files start with the case id, whose ``t1`` is no T1."""
+    case = _case(tmp_path / "subject_t1")
+    cases = find_batch_cases(case, tmp_path / "out")
+    assert [(c.case_id, c.source) for c in cases] == [("subject_t1", case)]
+
+
 def _channels(folder: Path, stem: str, count: int) -> None:
     _touch(folder, *(f"{stem}_{channel:04d}.nii.gz" for channel in range(count)))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import SimpleITK as sitk
@@ -139,8 +141,20 @@ def test_four_d_file_with_the_wrong_number_of_volumes(tmp_path):
     with pytest.raises(InputError, match="3 volumes"):
         read_four_d(path)
     three_d = _write(_volume(), tmp_path / "BRATS_003.nii.gz")
-    with pytest.raises(InputError, match="expected 4 sequences"):
+    with pytest.raises(InputError, match="expected 4 sequences") as refused:
         read_four_d(three_d)
+    assert "--input-dir" not in str(refused.value)
+
+
+def test_one_channel_file_given_as_a_case_points_to_its_folder(tmp_path):
+    """``omnet segment imagesTr/X_0000.nii.gz``: one nnU-Net channel, not a 4D case; the
+    folder of channel files is read with --input-dir."""
+    images = tmp_path / "imagesTr"
+    images.mkdir()
+    channel = _write(_volume(), images / "BRATS_001_0000.nii.gz")
+    with pytest.raises(InputError, match=r"one channel file of case BRATS_001 .*"
+                       rf"--input-dir {re.escape(str(images))} --output-dir OUT"):
+        read_four_d(channel)
 
 
 def test_dicom_series_folder(tmp_path):

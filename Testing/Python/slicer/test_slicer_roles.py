@@ -66,6 +66,12 @@ CASES = {
                  "t2_tirm_tra_dark-fluid"],
                 {"flair": "t2_tirm_tra_dark-fluid", "t1": "t1_mprage_sag_p2_iso",
                  "t1ce": "t1_mprage_tra_KM", "t2": "t2_tse_tra"}),
+    # a DCE protocol: the subtraction, the MIP and the dynamic runs are none of the four
+    "siemens_dce": (["t1_vibe_fs_tra_pre", "t1_vibe_fs_tra_post", "t1_vibe_fs_tra_post_SUB",
+                     "T1 MPR POST MIP", "t1_vibe_dyn", "t1_twist", "t2_tse_tra",
+                     "t2_tirm_tra_dark-fluid"],
+                    {"flair": "t2_tirm_tra_dark-fluid", "t1": "t1_vibe_fs_tra_pre",
+                     "t1ce": "t1_vibe_fs_tra_post", "t2": "t2_tse_tra"}),
 }
 
 
