@@ -58,8 +58,9 @@ _OTHER_SEQUENCES = {"t2star", "swi", "dwi", "adc", "dti", "perfusion", "dsc", "a
 #: Series computed from others, which keep their source's name: a subtraction (post minus
 #: pre: Siemens "t1_vibe_fs_post_SUB", GE "T1 POST SUB", Philips "SUB_T1W"), a maximum or
 #: minimum intensity projection ("T1 MPR POST MIP"), and the maps of diffusion and perfusion
-#: (FA, TRACEW, CBV, CBF, MTT, Ktrans). A reformat ("MPR", "RFMT") is still its sequence.
-_DERIVED = {"sub", "subtraction", "subtracted", "subtract", "mip", "minip", "fa", "colfa",
+#: (TRACEW, CBV, CBF, MTT, Ktrans; an FA map names no sequence, and "FA 15" may be a flip
+#: angle). A reformat ("MPR", "RFMT") is still its sequence.
+_DERIVED = {"sub", "subtraction", "subtracted", "subtract", "mip", "minip", "colfa",
             "tracew", "trace", "eadc", "cbv", "rcbv", "cbf", "rcbf", "mtt", "ttp", "ktrans",
             "kep"}
 #: Dynamic (time-resolved) runs, a T1 repeated over the contrast's arrival: "T1 DCE",

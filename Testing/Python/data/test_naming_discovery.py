@@ -61,6 +61,8 @@ NAMES = {
     "ADC": None, "FA": None, "TRACEW": None, "CBV": None, "CBF": None, "MTT": None,
     "Ktrans": None, "3-plane loc": None, "T1 localizer": None, "AX T1 SCOUT": None,
     "Survey": None,
+    # a flip angle is no FA map: "FA 15" beside a sequence keeps the sequence
+    "AX T1 FA 15": "t1", "T1 3D FA 8 POST": "t1ce",
     # a reformat is its sequence; a FLAIR after contrast is still a FLAIR
     "T1 MPR POST": "t1ce", "T1 POST RFMT": "t1ce", "AX T1 MPR": "t1", "T2 FLAIR POST": "flair",
     # "sub" only as its own word: case and subject ids are no subtraction
