@@ -68,6 +68,8 @@ NAMES = {
     # "sub" only as its own word: case and subject ids are no subtraction
     "SUBJECT01_t1ce.nii.gz": "t1ce", "sub01_flair.nii.gz": "flair",
     "sub_01_t1ce.nii.gz": "t1ce", "SUB 12 T2": "t2",
+    "sub_A01_flair.nii.gz": "flair", "sub_CC110033_T1w.nii.gz": "t1", "sub.01_t2.nii.gz": "t2",
+    "SUB 3D T1 POST": None, "SUB_T1_3D": None, "sub_t10_flair": "flair",
 }
 
 
