@@ -27,13 +27,14 @@ from omnet.data.naming import (
     label_scheme_of_name,
     missing_channels,
     strip_image_suffix,
+    without_case_id,
 )
 from omnet.data.sidecar import roles_from_sidecars
 from omnet.errors import InputError
 
 __all__ = ["SYSTEM_FOLDERS", "CaseFiles", "DatasetScan", "channel_cases", "dataset_description",
            "find_case_files", "folder_name", "is_dicom_file", "is_dicomdir", "is_image_path",
-           "is_system_entry", "scan_dataset"]
+           "is_system_entry", "name_prefix", "scan_dataset"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,19 @@ def folder_name(folder: str | os.PathLike) -> str:
     """The name a folder has, also when given as ``.`` or ``..`` (whose ``Path.name`` is
     empty or ``..``): the case id of ``omnet segment .``."""
     return Path(os.path.abspath(folder)).name
+
+
+def name_prefix(folder: str | os.PathLike, names: list[str]) -> str:
+    """The case id ``folder``'s files start with, to leave out of their names
+    (:func:`omnet.data.naming.without_case_id`): its name, or where none starts with that
+    and the folder is a link, the name of the folder it points to (``--input-dir link`` of
+    ``subject_t1/subject_t1_flair.nii.gz``)."""
+    given = folder_name(folder)
+    resolved = Path(os.path.abspath(folder)).resolve().name
+    for case_id in (given, resolved):
+        if any(without_case_id(name, case_id) != name for name in names):
+            return case_id
+    return given
 
 
 def is_system_entry(name: str) -> bool:
@@ -188,7 +202,8 @@ def find_case_files(case_dir: str | os.PathLike, need_seg: bool = False,
                     and not is_omnet_output(p.name) and p.resolve() not in taken)
     name = folder_name(case_dir)  # the case id, left out of its files' names: subject_t1/
     # subject_t1_flair.nii.gz is a FLAIR, and subject_t1/subject_t1_t2.nii.gz no T1
-    named = {path: classify_name(path.name, case_id=name) for path in images}
+    prefix = name_prefix(case_dir, [path.name for path in images])
+    named = {path: classify_name(path.name, case_id=prefix) for path in images}
     roles: dict[str, list[Path]] = {}
     for path, role in named.items():
         if role is not None and role not in given:

@@ -173,8 +173,10 @@ def tokens(name: str) -> list[str]:
     # marks a contrast-enhanced image
     text = re.sub(r"(?<![a-z0-9])(sub|ses|run|space)-[a-z0-9]+", " ", text)
     text = re.sub(r"(?<![a-z0-9])ce-[a-z0-9]+", " postcontrast ", text)
-    # a subject id "sub_01" at the start is no subtraction ("T1 POST SUB")
-    text = re.sub(r"^sub[_ ]\d+(?![a-z0-9])", " ", text)
+    # a subject id "sub_01", "sub_A01", "sub.CC110033" at the start is no subtraction
+    # ("T1 POST SUB"); a sequence after "SUB" ("SUB_T1W_3D", "SUB 3D T1") is not an id
+    text = re.sub(r"^sub[_ .](?!(t[12]|[234]d)(?![0-9]))[a-z]*\d[a-z0-9]*(?![a-z0-9])", " ",
+                  text)
     text = re.sub(r"t2\s*\*", "t2star", text)  # T2* (susceptibility) is not T2
     text = re.sub(r"t2w?[\s_-]*(gre|ffe|fe)(?![a-z0-9])", "t2star", text)  # gradient echo: T2*
     text = re.sub(r"(?<![a-z0-9])[se](t[12]w)(?![a-z0-9])", r"\1", text)  # Philips sT1W, eT2W

@@ -19,6 +19,7 @@ from omnet.data.discovery import (
     is_dicom_file,
     is_image_path,
     is_system_entry,
+    name_prefix,
 )
 from omnet.data.naming import (
     BRAIN_MASK_SUFFIX,
@@ -114,13 +115,14 @@ class BatchSummary:
                 "reports": {c.case_id: c.report for c in self.cases if c.report is not None}}
 
 
-def _is_one_case(entries: list[Path], case_id: str) -> bool:
+def _is_one_case(root: Path, entries: list[Path]) -> bool:
     """A folder's ``entries`` are one case's sequences, as when a case folder is given as
     the batch's: its images (or DICOM series folders) name at least two sequences, none twice,
-    and every folder in it names one; ``case_id`` (the folder's name) left out of the names
-    as :func:`omnet.data.discovery.find_case_files` leaves it out."""
-    roles = {e: classify_name(e.name, case_id=case_id) for e in entries
-             if e.is_dir() or is_image_path(e)}
+    and every folder in it names one; the case id left out of the names as
+    :func:`omnet.data.discovery.find_case_files` leaves it out (:func:`name_prefix`)."""
+    images = [e for e in entries if e.is_dir() or is_image_path(e)]
+    prefix = name_prefix(root, [e.name for e in images])
+    roles = {e: classify_name(e.name, case_id=prefix) for e in images}
     if any(e.is_dir() and roles[e] not in SEQUENCE_ROLES for e in roles):
         return False
     sequences = [r for r in roles.values() if r in SEQUENCE_ROLES]
@@ -167,7 +169,7 @@ def find_batch_cases(input_dir: str | os.PathLike, output_dir: str | os.PathLike
                  len(channels), ", ".join(f"{i}: {ROLE_TITLES[r]}" for i, r in enumerate(order)))
         return _check_nothing_written_twice(_channel_batch(root, channels, images, out, order),
                                             brain_mask_dir)
-    if _is_one_case(entries, root.resolve().name):
+    if _is_one_case(root, entries):
         case_id = root.resolve().name
         log.info("%s holds one case's sequences, not case folders: segmenting it as one case",
                  root)

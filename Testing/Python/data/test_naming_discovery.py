@@ -68,6 +68,8 @@ NAMES = {
     # "sub" only as its own word: case and subject ids are no subtraction
     "SUBJECT01_t1ce.nii.gz": "t1ce", "sub01_flair.nii.gz": "flair",
     "sub_01_t1ce.nii.gz": "t1ce", "SUB 12 T2": "t2",
+    "sub_A01_flair.nii.gz": "flair", "sub_CC110033_T1w.nii.gz": "t1", "sub.01_t2.nii.gz": "t2",
+    "SUB 3D T1 POST": None, "SUB_T1_3D": None, "sub_t10_flair": "flair",
 }
 
 
@@ -286,3 +288,14 @@ def test_a_dataset_json_that_cannot_be_read_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_text", refuse)
     with pytest.raises(InputError, match=r"cannot read .*dataset\.json: Permission denied"):
         dataset_description(tmp_path)
+
+
+def test_a_link_to_a_case_folder_named_like_a_sequence(tmp_path: Path) -> None:
+    """``omnet segment link`` where ``link`` -> ``subject_t1``: the files start with the
+    folder's own name, not the link's, and that is the case id left out of them."""
+    names = {role: f"subject_t1_{role}.nii.gz" for role in ("flair", "t1", "t1ce", "t2")}
+    case = _touch(tmp_path / "subject_t1", *names.values())
+    link = tmp_path / "link"
+    link.symlink_to(case, target_is_directory=True)
+    files = find_case_files(link)
+    assert {role: path.name for role, path in files.sequences().items()} == names

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from omnet.data.discovery import find_case_files
 from omnet.errors import InputError
 from omnet.inference.batch import find_batch_cases, segment_folder
 
@@ -574,3 +575,13 @@ def test_brain_masks_in_a_folder_named_as_the_output_in_other_letter_case_are_ch
         segment_folder(tmp_path / "cases", tmp_path / "out", segment=_recording_segment(calls),
                        brain_mask_dir=tmp_path / "OUT")
     assert calls == []
+
+
+def test_a_link_to_a_case_folder_given_as_the_batch_folder_is_one_case(tmp_path):
+    """``--input-dir link`` (-> ``subject_t1``) is the one case, as the folder itself is."""
+    case = _case(tmp_path / "subject_t1")
+    link = tmp_path / "link"
+    link.symlink_to(case, target_is_directory=True)
+    cases = find_batch_cases(link, tmp_path / "out")
+    assert [(c.case_id, c.source) for c in cases] == [("subject_t1", link)]
+    assert find_case_files(cases[0].source).flair.name == "subject_t1_flair.nii.gz"
