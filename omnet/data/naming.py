@@ -214,7 +214,8 @@ def _names_brain_mask(words: set[str]) -> bool:
 def without_case_id(name: str, case_id: str) -> str:
     """``name`` without the case id it starts with, where a separator follows it
     (``subject_t1_flair.nii.gz`` of case ``subject_t1`` -> ``flair.nii.gz``; empty for a
-    name that is the case id alone): a case id ending in a sequence-like word (``t1``,
+    name that is the case id alone, unless that id is one sequence word, as in a folder
+    ``flair/`` holding ``flair.nii.gz``): a case id ending in a sequence-like word (``t1``,
     ``t2``) names no sequence. Unchanged where the name does not start so (``case10_t1``
     of case ``case1``) or no case id is known."""
     stem = strip_image_suffix(name)
@@ -223,7 +224,10 @@ def without_case_id(name: str, case_id: str) -> str:
     rest = stem[len(case_id):]
     if rest and rest[0].isalnum():
         return name
-    return rest.lstrip(" _-.") + name[len(stem):] if rest.strip(" _-.") else ""
+    if rest.strip(" _-."):
+        return rest.lstrip(" _-.") + name[len(stem):]
+    # a folder named as a sequence alone (``flair/flair.nii.gz`` beside ``t1.nii.gz`` ...)
+    return name if len(tokens(case_id)) == 1 and _classify_words(tokens(case_id)) else ""
 
 
 def classify_name(name: str, case_id: str = "") -> str | None:

@@ -234,6 +234,8 @@ def test_a_ge_protocol_with_t1_flair_is_one_case(tmp_path: Path) -> None:
     ("subject_t1_t2.nii.gz", "subject_t1", "t2"),
     ("SUBJECT_T2_flair.nii", "subject_t2", "flair"),
     ("subject_t1.nii.gz", "subject_t1", None),  # the case id alone names no sequence
+    ("flair.nii.gz", "flair", "flair"),  # ... unless it is one sequence word itself
+    ("T1CE.nii.gz", "t1ce", "t1ce"),
     ("Brats18_2013_2_1_t1ce.nii.gz", "Brats18_2013_2_1", "t1ce"),
     ("BraTS-GLI-00000-000-t1c.nii.gz", "BraTS-GLI-00000-000", "t1ce"),
     ("BraTS-GLI-00000-000-t2f.nii.gz", "BraTS-GLI-00000-000", "flair"),
@@ -258,6 +260,10 @@ def test_a_case_folder_named_like_a_sequence(tmp_path: Path) -> None:
     assert find_case_files(one).four_d == one / "patient_t2.nii.gz"
     channels = _touch(tmp_path / "BRATS_t1", *(f"BRATS_t1_{k:04d}.nii.gz" for k in range(4)))
     assert find_case_files(channels).t1.name == "BRATS_t1_0001.nii.gz"
+    plain = {role: f"{role}.nii.gz" for role in ("flair", "t1", "t1ce", "t2")}
+    flair = _touch(tmp_path / "flair", *plain.values())  # a folder named as one sequence
+    assert {role: path.name for role, path in find_case_files(flair).sequences().items()} \
+        == plain
 
 
 def test_given_files_complete_a_folder(tmp_path: Path) -> None:
