@@ -12,10 +12,10 @@ Definitions (RANO, Wen et al. J Clin Oncol 2010; RANO 2.0, Wen et al. 2023), as 
   lesion's squares (the corners of their convex hull). The slice used is the one where this
   diameter is largest (ties: the larger perpendicular diameter).
 - Perpendicular diameter: on that slice, the longest segment exactly perpendicular to the
-  longest diameter whose ends are in the lesion: the lesion's extent along the
-  perpendicular, over the voxels that one perpendicular line crosses, the line moved in
-  steps of a quarter voxel along the longest diameter. The segment may cross non-enhancing
-  voxels (a ring-enhancing lesion is measured across its cavity, as RANO does).
+  longest diameter whose ends are in the lesion: on one perpendicular line, the distance
+  between the farthest points where it meets the voxels' squares (exact: the line is tried
+  through every corner). The segment may cross non-enhancing voxels (a ring-enhancing
+  lesion is measured across its cavity, as RANO does).
 - Measurable: both diameters >= 10 mm, or >= twice the slice thickness when the image's
   slices are thicker than 5 mm, and the lesion seen on 2 or more of the image's own slices
   (``slices``: along the image axis nearest S, also when the lesion was resampled).
@@ -42,6 +42,9 @@ MEASURABLE_MM = 10.0
 MIN_SLICES = 2
 MAX_TARGETS = 5
 _TIE_MM = 1e-6
+_ON_LINE_MM = 1e-9
+#: A square's corners in order around it, in units of its two edges.
+_AROUND = ((-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5))
 
 
 @dataclass(frozen=True)
@@ -97,24 +100,40 @@ def _longest(points: np.ndarray, e1: np.ndarray, e2: np.ndarray,
     return float(dist[i, j]), hull[i], hull[j]
 
 
+def _chord(t: np.ndarray, s: np.ndarray, t0: float) -> tuple[float, float]:
+    """Lowest and highest ``s`` where the line ``t = t0`` meets the squares whose corners,
+    in order around each, have coordinates ``t``, ``s`` (N, 4): over their edges."""
+    ta, tb = t, np.roll(t, -1, axis=1)
+    sa, sb = s, np.roll(s, -1, axis=1)
+    span = tb - ta
+    meets = (np.minimum(ta, tb) <= t0 + _ON_LINE_MM) & (np.maximum(ta, tb) >= t0 - _ON_LINE_MM)
+    along = np.abs(span) <= _ON_LINE_MM                  # an edge lying on the line
+    share = np.clip(np.divide(t0 - ta, span, out=np.zeros_like(span), where=~along), 0.0, 1.0)
+    crossing = sa + share * (sb - sa)
+    low = np.where(along, np.minimum(sa, sb), crossing)[meets]
+    high = np.where(along, np.maximum(sa, sb), crossing)[meets]
+    return float(low.min()), float(high.max())
+
+
 def _perpendicular(points: np.ndarray, u: np.ndarray, e1: np.ndarray, e2: np.ndarray,
                    ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Longest extent along ``v`` (perpendicular to ``u``) crossed by one line along ``v``."""
+    """Longest extent along ``v`` (perpendicular to ``u``) of the lesion on one line along
+    ``v``: between the farthest points where that line meets the voxels' squares.
+
+    The extent is piecewise linear in the line's position, each piece's maximum at a
+    corner, so the lines through every corner give the exact longest one.
+    """
     v = np.array([-u[1], u[0]])
     half_t = (abs(u @ e1) + abs(u @ e2)) / 2
-    half_s = (abs(v @ e1) + abs(v @ e2)) / 2
-    t, s = points @ u, points @ v
-    order = np.argsort(t)
-    t, s = t[order], s[order]
-    step = min(np.linalg.norm(e1), np.linalg.norm(e2)) / 4
+    corners = points[:, None, :] + np.array([a * e1 + b * e2 for a, b in _AROUND])[None]
+    order = np.argsort(points @ u)
+    centre_t = (points @ u)[order]
+    t, s = corners[order] @ u, corners[order] @ v                  # (N, 4) each
     best = (-1.0, 0.0, 0.0, 0.0)
-    # Lines offset by step / 2 from the grid so that none runs exactly along voxel edges.
-    for t0 in np.arange(t[0] - half_t + step / 2, t[-1] + half_t, step):
-        lo = np.searchsorted(t, t0 - half_t, side="right")
-        hi = np.searchsorted(t, t0 + half_t, side="left")
-        if hi <= lo:
-            continue
-        low, high = s[lo:hi].min() - half_s, s[lo:hi].max() + half_s
+    for t0 in np.unique(np.round(t, 9)):
+        lo = np.searchsorted(centre_t, t0 - half_t - _ON_LINE_MM, side="left")
+        hi = np.searchsorted(centre_t, t0 + half_t + _ON_LINE_MM, side="right")
+        low, high = _chord(t[lo:hi], s[lo:hi], t0)
         if high - low > best[0]:
             best = (high - low, t0, low, high)
     width, t0, low, high = best
