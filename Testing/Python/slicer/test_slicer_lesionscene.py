@@ -18,45 +18,9 @@ import types
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from mrml_standins import Reference, Segment, Segmentation
 
 EXTENT_UNION_OF_EFFECTIVE_SEGMENTS = 3  # Libs/vtkSegmentationCore/vtkSegmentation.h enum
-
-
-class Mutable:
-    def __init__(self, value):
-        self.value = value
-
-    def get(self):
-        return self.value
-
-    def set(self, value):
-        self.value = value
-
-
-class Segment:
-    def __init__(self, key, name, voxels):
-        self.key, self.name, self.voxels = key, name, voxels  # voxels: bool array on the grid
-
-    def GetTag(self, name, value):
-        value.set(self.key)
-        return name == "OMNet.Segment"
-
-    def GetName(self):
-        return self.name
-
-
-class Segmentation:
-    def __init__(self, segments):
-        self.segments = segments
-
-    def GetNumberOfSegments(self):
-        return len(self.segments)
-
-    def GetNthSegmentID(self, index):
-        return list(self.segments)[index]
-
-    def GetSegment(self, segment_id):
-        return self.segments[segment_id]
 
 
 class NetworkGridResult:
@@ -119,7 +83,7 @@ def lesionscene(monkeypatch, tmp_path):
                                              RemoveNode=lambda node: None)
     slicer.modules = types.SimpleNamespace(segmentations=types.SimpleNamespace(logic=Logic))
     vtk = types.ModuleType("vtk")
-    vtk.mutable = Mutable
+    vtk.mutable = Reference
     vtk.vtkStringArray = type("StringArray", (), {
         "__init__": lambda self: setattr(self, "values", []),
         "InsertNextValue": lambda self, value: self.values.append(value)})
@@ -140,9 +104,11 @@ def test_a_network_grid_result_is_measured_on_its_whole_grid(lesionscene, tumour
     enhancing = np.zeros(shape, bool)
     if tumour:
         enhancing[10:20, 10:22, 12:24] = True
-    segments = {spec.key: Segment(spec.key, spec.name, enhancing if spec.key == "enhancing"
-                                  else np.zeros(shape, bool))
-                for spec in lesionscene.module.SEGMENTS}
+    segments = {}
+    for spec in lesionscene.module.SEGMENTS:
+        segments[spec.key] = Segment({"OMNet.Segment": spec.key}, spec.name)
+        segments[spec.key].voxels = enhancing if spec.key == "enhancing" else np.zeros(shape,
+                                                                                     bool)
     report = lesionscene.module.measure_segmentation(NetworkGridResult(segments, shape), None)
     assert lesionscene.saved == [shape]  # the whole 1 mm grid, with or without a tumour
     assert len(report["regions"]["enhancing"]) == (1 if tumour else 0)
