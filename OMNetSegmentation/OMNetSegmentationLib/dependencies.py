@@ -185,11 +185,15 @@ def pip_install_arguments(plan: InstallPlan, constraints_path: str) -> list[str]
     return [*pins, *plan.pip]
 
 
-def pip_failure_text(packages: Sequence[str], returncode: int) -> str:
+CONSOLE = "Slicer's Python console (View > Python Console)"
+
+
+def pip_failure_text(packages: Sequence[str], returncode: int, messages: str = CONSOLE) -> str:
     """What to tell people when ``pip install`` of ``packages`` failed: mostly no internet
     connection (a laptop offline, a hospital proxy); Slicer's own error is only the pip
-    command line and its exit status, which says nothing of that."""
+    command line and its exit status, which says nothing of that. ``messages``: where pip's
+    own lines were shown."""
     return (f"pip could not install {', '.join(packages)} (exit status {returncode}). Most "
             "often this computer cannot reach the Python package index (pypi.org): check the "
-            "internet connection or proxy, then try again. pip's own messages are in Slicer's "
-            "Python console (View > Python Console).")
+            f"internet connection or proxy, then try again. pip's own messages are in "
+            f"{messages}.")

@@ -67,10 +67,15 @@ class TimedJob:
 
     def start(self, omnetArguments: Sequence[str], cwd: str | None = None) -> None:
         """Start ``<Slicer's Python> -m omnet <arguments>``."""
-        argv = [*python_command(in_slicer=True), "-m", "omnet", *omnetArguments]
+        self.startPython(["-m", "omnet", *omnetArguments],
+                         env=child_environment(os.environ, omnet_search_path()), cwd=cwd)
+
+    def startPython(self, arguments: Sequence[str], env: Mapping[str, str] | None = None,
+                    cwd: str | None = None) -> None:
+        """Start ``<Slicer's Python> <arguments>`` (``-m pip install ...`` for installs)."""
+        argv = [*python_command(in_slicer=True), *arguments]
         log.info("OMNet: %s", " ".join(argv))
-        self.monitor.start(argv, env=child_environment(os.environ, omnet_search_path()),
-                           cwd=cwd)
+        self.monitor.start(argv, env=env, cwd=cwd)
         self.timer.start()
 
     def cancel(self) -> None:

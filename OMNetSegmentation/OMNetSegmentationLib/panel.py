@@ -46,9 +46,10 @@ class SegmentationPanel:
         # the nodes of a run that ended while the module was hidden (no parameter node)
         self.pendingResult: RunResult | None = None
         self.run: SegmentationRun | None = None
-        # an install is under way: Slicer's pip_install processes events between pip's
-        # lines, so a second click on 'Segment tumor' would start a second install in it
+        # an install is under way (pip in a child process, or PyTorch through the PyTorch
+        # extension, which processes events between pip's lines): no second one may start
         self.installing = False
+        self.pipInstall: install.PipInstall | None = None
         self.demo: DemoCase | None = None
         self.ui.inputsHelpLabel.text = INPUT_REQUIREMENTS
         self.choices: list[models.ModelChoice] = []
@@ -160,45 +161,79 @@ class SegmentationPanel:
                 self.refreshModels()
 
     def onInstall(self) -> None:
-        if not self.installing and self._dependenciesReady():
-            self.ui.statusLabel.text = _("All Python packages OMNet needs are installed.")
+        if not self.installing:
+            self._whenInstalled(install.dependencies_to_install, lambda: setattr(
+                self.ui.statusLabel, "text",
+                _("All Python packages OMNet needs are installed.")))
 
-    def _installing(self, install_step, *args) -> bool:
-        """Run an install step with the buttons that start one disabled and the status line
-        saying what happens (it can take minutes); False when it failed (already shown)."""
+    def _whenInstalled(self, prepare, then, otherwise=None) -> None:
+        """Ask and install what ``prepare`` finds missing (an :class:`.install.PipInstall`,
+        None when declined), pip in a child process while Slicer stays responsive, with the
+        buttons that start one disabled and pip's lines in the log; then call ``then()``, or
+        ``otherwise(status)`` when declined, failed (shown) or cancelled."""
         self.installing = True
         self.updateButtons()
         self.ui.statusLabel.text = _("Checking and installing Python packages (this can take "
                                      "several minutes)...")
-        try:
-            return install_step(*args)
+        try:  # the question, and PyTorch through the PyTorch extension's own call
+            pending = prepare(True)
         except Exception:  # already shown to the user by tryWithErrorDisplay
-            return False
-        finally:
-            self.installing = False
-            self.ui.statusLabel.text = ""
-            self.updateButtons()
+            pending = None
+        if pending is None or not pending.needed:
+            self._installEnded(then, otherwise, "succeeded" if pending else "failed", "")
+            return
+        self.ui.logText.clear()
+        self.ui.statusLabel.text = _("Installing {packages} (this can take several minutes)..."
+                                     ).format(packages=", ".join(pending.plan.pip))
+        self.pipInstall = pending
+        try:
+            pending.start(self.ui.logText.appendPlainText, lambda status, message:
+                          self._installEnded(then, otherwise, status, message))
+        except OSError as error:
+            self._installEnded(then, otherwise, "failed", _(
+                "Could not start pip: {error}").format(error=error))
+            return
+        self.updateButtons()
 
-    def _dependenciesReady(self) -> bool:
-        return self._installing(install.ensure_dependencies, True)
+    def _installEnded(self, then, otherwise, status: str, message: str) -> None:
+        self.installing = False
+        self.ui.statusLabel.text = message
+        self.updateButtons()
+        if status == "succeeded":
+            then()
+            return
+        if status == "failed" and message:
+            slicer.util.errorDisplay(message)
+        if otherwise:
+            otherwise(status)
 
-    def _skullStrippingReady(self, required: bool, volumes) -> bool:
+    def _whenSkullStrippingReady(self, required: bool, volumes, then) -> None:
         """Offer the brain-extraction package once per session; with skull strip ``auto``
         scans that already look stripped need no question, and a refusal still runs, with
         ``on`` it stops."""
-        if getattr(self, "_skullStripDeclined", False) and not required:
-            return True
-        if not required and skullcheck.inputs_look_stripped(scene.voxel_arrays(volumes)):
-            return True
-        ready = self._installing(install.ensure_skull_stripping, True)
-        if not ready:
+        if not required and (getattr(self, "_skullStripDeclined", False)
+                             or skullcheck.inputs_look_stripped(scene.voxel_arrays(volumes))):
+            then()
+            return
+
+        def notInstalled(status: str) -> None:
+            if status == "cancelled":  # Cancel stops the run too
+                return
             self._skullStripDeclined = True
-        return ready or not required
+            if not required:
+                then()
+
+        self._whenInstalled(install.skull_stripping_to_install, then, notInstalled)
+
+    @property
+    def pipRunning(self) -> bool:
+        return bool(self.installing and self.pipInstall and self.pipInstall.running)
 
     def updateButtons(self, caller=None, event=None) -> None:
         ready = all(self.inputVolumes().values())
-        self.ui.applyButton.text = _("Cancel") if self.running else _("Segment tumor")
-        self.ui.applyButton.enabled = (self.running or ready) and not self.installing
+        cancel = self.running or self.pipRunning
+        self.ui.applyButton.text = _("Cancel") if cancel else _("Segment tumor")
+        self.ui.applyButton.enabled = cancel or (ready and not self.installing)
         self.ui.installButton.enabled = not self.installing
         self.ui.applyButton.toolTip = "" if self.running or ready else _(
             "Select the FLAIR, T1, T1c and T2 volumes.")
@@ -213,7 +248,11 @@ class SegmentationPanel:
             self.ui.statusLabel.text = _("Stopping...")
             self.run.cancel()
             return
-        if self.installing:  # clicked again while an install processes events
+        if self.pipRunning:
+            self.ui.statusLabel.text = _("Stopping...")
+            self.pipInstall.cancel()
+            return
+        if self.installing:  # clicked again while the PyTorch install processes events
             return
         volumes = self.inputVolumes()
         problem = selection_problem({role: node.GetID() for role, node in volumes.items()}) \
@@ -231,11 +270,17 @@ class SegmentationPanel:
         if target is not None and not slicer.util.confirmOkCancelDisplay(
                 update_question(target.GetName()), _("OMNet: replace the segments?")):
             return
-        if not self._dependenciesReady():
-            return
-        if p.skullStrip != "off" and not self._skullStrippingReady(p.skullStrip == "on",
-                                                                   volumes):
-            return
+        self._whenInstalled(install.dependencies_to_install,
+                            lambda: self._afterDependencies(p, volumes, target))
+
+    def _afterDependencies(self, p, volumes, target) -> None:
+        if p.skullStrip == "off":
+            self._startRun(p, volumes, target)
+        else:
+            self._whenSkullStrippingReady(p.skullStrip == "on", volumes,
+                                          lambda: self._startRun(p, volumes, target))
+
+    def _startRun(self, p, volumes, target) -> None:
         options = SegmentOptions(model=p.modelPath, device=p.device, mode=p.mode,
                                  postprocess=p.postprocess, attention=p.attentionMaps,
                                  skull_strip=p.skullStrip, register=p.register,

@@ -137,7 +137,7 @@ import OMNetSegmentationLib.panel as panel_module
 asked, installs = [], []
 slicer.util.confirmOkCancelDisplay = lambda text, title=None: asked.append(text) or False
 panel_module.scene.patient_of = lambda node: None  # volumes loaded from files
-panel_module.install.ensure_dependencies = lambda ask=True: installs.append(ask) or False
+panel_module.install.dependencies_to_install = lambda ask=True: installs.append(ask) or None
 
 class Volume(Node):
     def GetID(self):
@@ -176,7 +176,7 @@ errors, installs = [], []
 slicer.util.errorDisplay = lambda text, **kwargs: errors.append(text)
 slicer.util.NodeModify = lambda node: contextlib.nullcontext()
 panel_module.scene.patient_of = lambda node: None
-panel_module.install.ensure_dependencies = lambda ask=True: installs.append(ask) or False
+panel_module.install.dependencies_to_install = lambda ask=True: installs.append(ask) or None
 
 class Volume(Node):
     def GetID(self):
@@ -230,10 +230,10 @@ print(json.dumps({"detected": detected, "errors": errors, "installs": len(instal
 
 
 def test_a_click_during_a_first_run_install_starts_no_second_install():
-    """Slicer's pip_install processes events between pip's output lines (util.py
-    ``logProcessOutput``, v5.8.1 and v5.12.3), so 'Segment tumor' and 'Install dependencies'
-    can be clicked during the minutes an install takes; neither may start another install
-    inside it, and the panel says an install is under way."""
+    """The PyTorch extension installs with Slicer's pip_install, which processes events
+    between pip's output lines (util.py ``logProcessOutput``, v5.8.1 and v5.12.3), so 'Segment
+    tumor' and 'Install dependencies' can be clicked during the minutes it takes; neither may
+    start another install inside it, and the panel says an install is under way."""
     result = run_script("""
 import OMNetSegmentationLib.panel as panel_module
 installs, seen = [], {}
@@ -245,9 +245,9 @@ def install_with_clicks(ask=True):
         seen.update(enabled=panel.ui.applyButton.enabled, status=panel.ui.statusLabel.text)
         panel.onApply()
         panel.onInstall()
-    return False       # declined or failed: no run
+    return None        # declined or failed: no run
 
-panel_module.install.ensure_dependencies = install_with_clicks
+panel_module.install.dependencies_to_install = install_with_clicks
 
 class Volume(Node):
     def GetID(self):
@@ -280,8 +280,9 @@ spacing_zyx = case.spacing[::-1]
 heads = add_synthetic_head(case.images, spacing_zyx)
 offered, started = [], []
 panel_module.scene.patient_of = lambda node: None
-panel_module.install.ensure_dependencies = lambda ask=True: True
-panel_module.install.ensure_skull_stripping = lambda ask=True: offered.append(ask) or False
+panel_module.install.dependencies_to_install = lambda ask=True: types.SimpleNamespace(
+    needed=False)
+panel_module.install.skull_stripping_to_install = lambda ask=True: offered.append(ask)
 
 class Run:
     def __init__(self, volumes, options, *rest):
@@ -315,3 +316,113 @@ with_skull = click(heads)
 print(json.dumps({"stripped": stripped, "with_skull": with_skull, "runs": len(started)}))
 """)
     assert result == {"stripped": 0, "with_skull": 1, "runs": 2}
+
+
+PIP_CHILD = """
+import tempfile
+import OMNetSegmentationLib.install as install
+import OMNetSegmentationLib.logic as logic
+import OMNetSegmentationLib.panel as panel_module
+from OMNetSegmentationLib.dependencies import InstallPlan
+
+slicer.util.tempDirectory = lambda key: tempfile.mkdtemp()
+slicer.util.confirmOkCancelDisplay = lambda text, title=None: True
+errors, blocking, runs, children = [], [], [], []
+slicer.util.errorDisplay = lambda text, **kwargs: errors.append(text)
+slicer.util.pip_install = lambda arguments: blocking.append(arguments)  # on the GUI thread
+panel_module.scene.patient_of = lambda node: None
+plans = {"omnet": [InstallPlan(pip=("tqdm>=4.60",), constraints=("numpy==1.26.4",)),
+                   InstallPlan()]}
+install.current_plan = lambda requirements=install.OMNET_REQUIREMENTS: (
+    plans["omnet"].pop(0) if len(plans["omnet"]) > 1 else plans["omnet"][0])
+
+class PipChild:  # pip downloading: silent for minutes, then done with RETURNCODE
+    def __init__(self, grace_seconds=3.0):
+        self.lines, self.done, self.returncode, self.cancelled = [], False, None, False
+        children.append(self)
+    def start(self, argv, env=None, cwd=None):
+        self.argv = list(argv)
+    def read_lines(self):
+        lines, self.lines = self.lines, []
+        return lines
+    def finished(self):
+        return self.done
+    def cancel(self):
+        self.cancelled, self.done, self.returncode = True, True, -15
+
+logic.SubprocessRunner = PipChild
+
+class Run:
+    def __init__(self, volumes, options, *rest):
+        runs.append(options)
+    def start(self):
+        pass
+    running = False
+
+panel_module.SegmentationRun = Run
+
+class Volume(Node):
+    def GetID(self):
+        return "vtkMRMLScalarVolumeNode_" + self.name
+    def GetTransformNodeID(self):
+        return None
+
+panel.parameterNode = parameters(
+    updateExisting=False, skullStrip="off", modelPath="", device="auto", mode="fast",
+    postprocess=True, attentionMaps=False, register="auto", biasCorrection=False,
+    matchResolution=True, fineGrid=True, show3D=False, **{
+    role + "Volume": Volume(role) for role in ("flair", "t1", "t1ce", "t2")})
+shown = []
+panel.ui.logText = types.SimpleNamespace(clear=shown.clear, appendPlainText=shown.append)
+panel.onApply()  # returns while pip runs: Slicer processes its events meanwhile
+child = children[-1]
+during = {"argv": child.argv[1:4] + child.argv[-1:], "blocking": len(blocking),
+          "status": panel.ui.statusLabel.text, "button": panel.ui.applyButton.text,
+          "install": panel.ui.installButton.enabled, "runs": len(runs)}
+child.lines = ["Collecting tqdm>=4.60"]
+panel.pipInstall.job._poll()  # the timer
+during["log"] = shown[:]
+"""
+
+
+def test_a_pip_install_runs_in_a_child_and_the_run_starts_when_it_succeeded():
+    """Slicer's ``pip_install`` waits on the GUI thread, processing events only between pip's
+    output lines (util.py ``logProcessOutput``, v5.8.1): a download printing nothing for
+    minutes froze Slicer. pip now runs as ``<Slicer's Python> -m pip install`` in a child
+    followed from a timer; the click returns at once, the segmentation starts when pip
+    ended well."""
+    result = run_script(PIP_CHILD + """
+child.done, child.returncode = True, 0
+panel.pipInstall.job._poll()
+print(json.dumps({"during": during, "runs": len(runs), "errors": errors,
+                  "installing": panel.installing, "button": panel.ui.applyButton.text}))
+""")
+    assert result["during"] == {"argv": ["-m", "pip", "install", "tqdm>=4.60"], "blocking": 0,
+                                "status": "Installing tqdm>=4.60 (this can take several "
+                                          "minutes)...",
+                                "button": "Cancel", "install": False, "runs": 0,
+                                "log": ["Collecting tqdm>=4.60"]}
+    assert result == {"during": result["during"], "runs": 1, "errors": [],
+                      "installing": False, "button": "Segment tumor"}
+
+
+def test_a_failed_or_cancelled_pip_child_starts_no_run():
+    """pip failing (offline) shows the one network message and starts nothing; Cancel (the
+    'Segment tumor' button while pip runs) stops the child and starts nothing either."""
+    result = run_script(PIP_CHILD + """
+child.done, child.returncode = True, 1
+panel.pipInstall.job._poll()
+failed = {"runs": len(runs), "errors": errors[:]}
+plans["omnet"][:] = [InstallPlan(pip=("tqdm>=4.60",)), InstallPlan()]
+panel.onApply()
+panel.onApply()  # Cancel
+stopped = children[-1].cancelled
+panel.pipInstall.job._poll()
+print(json.dumps({"failed": failed, "stopped": stopped, "runs": len(runs),
+                  "errors": len(errors), "says": panel.ui.statusLabel.text}))
+""")
+    assert result["failed"]["runs"] == 0 and len(result["failed"]["errors"]) == 1
+    assert "tqdm>=4.60" in result["failed"]["errors"][0]
+    assert "internet connection" in result["failed"]["errors"][0]
+    assert result["stopped"] and result["runs"] == 0 and result["errors"] == 1
+    assert result["says"] == "The installation was stopped."
