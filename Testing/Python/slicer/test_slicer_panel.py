@@ -39,6 +39,21 @@ class Node:
 def parameters(**fields):
     return types.SimpleNamespace(outputSegmentation=None, attentionVolume=None, **fields)
 
+class Volume(Node):  # a scalar volume loaded from a file, in no transform
+    def GetID(self):
+        return "vtkMRMLScalarVolumeNode_" + self.name
+    def GetTransformNodeID(self):
+        return None
+
+def run_parameters(**fields):
+    # the panel's options as the module's defaults set them, four volumes selected
+    values = dict(updateExisting=False, skullStrip="auto", modelPath="", device="auto",
+                  mode="fast", postprocess=True, attentionMaps=False, register="auto",
+                  biasCorrection=False, matchResolution="auto", fineGrid=True, show3D=False)
+    values.update(fields)
+    volumes = dict((role + "Volume", Volume(role)) for role in ("flair", "t1", "t1ce", "t2"))
+    return parameters(**values, **volumes)
+
 panel = SegmentationPanel(Ui(), None)
 """
 
@@ -138,12 +153,6 @@ asked, installs = [], []
 slicer.util.confirmOkCancelDisplay = lambda text, title=None: asked.append(text) or False
 panel_module.scene.patient_of = lambda node: None  # volumes loaded from files
 panel_module.install.dependencies_to_install = lambda ask=True: installs.append(ask) or None
-
-class Volume(Node):
-    def GetID(self):
-        return "vtkMRMLScalarVolumeNode_" + self.name
-    def GetTransformNodeID(self):
-        return None
 
 volumes = {role + "Volume": Volume(role) for role in ("flair", "t1", "t1ce", "t2")}
 corrected = Node("P OMNet tumour")
@@ -249,12 +258,6 @@ def install_with_clicks(ask=True):
 
 panel_module.install.dependencies_to_install = install_with_clicks
 
-class Volume(Node):
-    def GetID(self):
-        return "vtkMRMLScalarVolumeNode_" + self.name
-    def GetTransformNodeID(self):
-        return None
-
 panel.parameterNode = parameters(updateExisting=False, **{
     role + "Volume": Volume(role) for role in ("flair", "t1", "t1ce", "t2")})
 panel.onApply()
@@ -293,12 +296,6 @@ class Run:
 
 panel_module.SegmentationRun = Run
 
-class Volume(Node):
-    def GetID(self):
-        return "vtkMRMLScalarVolumeNode_" + self.name
-    def GetTransformNodeID(self):
-        return None
-
 def click(images):
     panel_module.scene.voxel_arrays = lambda volumes: {
         role: (images[role], case.spacing) for role in volumes}
@@ -306,11 +303,7 @@ def click(images):
     panel.onApply()
     return len(offered)
 
-panel.parameterNode = parameters(
-    updateExisting=False, skullStrip="auto", modelPath="", device="auto", mode="fast",
-    postprocess=True, attentionMaps=False, register="auto", biasCorrection=False,
-    matchResolution="auto", fineGrid=True, show3D=False, **{
-    role + "Volume": Volume(role) for role in ("flair", "t1", "t1ce", "t2")})
+panel.parameterNode = run_parameters()
 stripped = click(case.images)
 with_skull = click(heads)
 print(json.dumps({"stripped": stripped, "with_skull": with_skull, "runs": len(started)}))
@@ -361,17 +354,7 @@ class Run:
 
 panel_module.SegmentationRun = Run
 
-class Volume(Node):
-    def GetID(self):
-        return "vtkMRMLScalarVolumeNode_" + self.name
-    def GetTransformNodeID(self):
-        return None
-
-panel.parameterNode = parameters(
-    updateExisting=False, skullStrip="off", modelPath="", device="auto", mode="fast",
-    postprocess=True, attentionMaps=False, register="auto", biasCorrection=False,
-    matchResolution=True, fineGrid=True, show3D=False, **{
-    role + "Volume": Volume(role) for role in ("flair", "t1", "t1ce", "t2")})
+panel.parameterNode = run_parameters(skullStrip="off", matchResolution=True)
 shown = []
 panel.ui.logText = types.SimpleNamespace(clear=shown.clear, appendPlainText=shown.append)
 panel.onApply()  # returns while pip runs: Slicer processes its events meanwhile
