@@ -34,7 +34,7 @@ from .job import CANCELLED, FAILED, SUCCEEDED, JobOutcome
 from .logic import TimedJob
 
 __all__ = ["PipInstall", "current_plan", "dependencies_to_install", "ensure_dependencies",
-           "ensure_skull_stripping", "skull_stripping_to_install"]
+           "skull_stripping_to_install"]
 
 #: Where :class:`PipInstall` shows pip's lines (the panel's log).
 PANEL_LOG = "the Details section of the OMNet Segmentation module"
@@ -87,44 +87,9 @@ def _install_pip(plan: InstallPlan) -> None:
         raise RuntimeError(pip_failure_text(plan.pip, error.returncode)) from None
 
 
-def ensure_dependencies(ask: bool = True) -> bool:
-    """True when everything is installed (installing it first if the user agrees)."""
-    plan = current_plan()
-    for message in plan.kept:
-        log.warning(message)
-    if not plan.needed:
-        return True
-    if ask and not slicer.util.confirmOkCancelDisplay(describe_plan(plan),
-                                                      "OMNet: install Python packages"):
-        return False
-    with slicer.util.tryWithErrorDisplay("Installing the Python packages failed.",
-                                         waitCursor=True):
-        if plan.torch is not None:
-            _install_torch(plan.torch)
-        _install_pip(plan)
-        still = current_plan()
-        if still.needed:
-            raise RuntimeError(_still_missing(still))
-    return not current_plan().needed
-
-
 def _skull_strip_question(plan: InstallPlan) -> str:
     return ("Scans that still show skull and scalp must be skull-stripped first. OMNet uses "
             "HD-BET for that, an optional package of about 330 MB.\n\n" + describe_plan(plan))
-
-
-def ensure_skull_stripping(ask: bool = True) -> bool:
-    """True when the optional brain-extraction package is installed (installing it first,
-    about 330 MB, if the user agrees)."""
-    plan = current_plan(SKULLSTRIP_REQUIREMENTS)
-    if not plan.needed:
-        return True
-    if ask and not slicer.util.confirmOkCancelDisplay(_skull_strip_question(plan),
-                                                      "OMNet: install skull stripping"):
-        return False
-    with slicer.util.tryWithErrorDisplay("Installing HD-BET failed.", waitCursor=True):
-        _install_pip(plan)
-    return not current_plan(SKULLSTRIP_REQUIREMENTS).needed
 
 
 class PipInstall:
@@ -206,3 +171,19 @@ def skull_stripping_to_install(ask: bool = True) -> PipInstall | None:
             _skull_strip_question(plan), "OMNet: install skull stripping"):
         return None
     return PipInstall(plan, SKULLSTRIP_REQUIREMENTS)
+
+
+def ensure_dependencies(ask: bool = True) -> bool:
+    """True when everything is installed (installing it first if the user agrees), pip on
+    the GUI thread: for the training panel and the self-test, which wait for it."""
+    pending = dependencies_to_install(ask)
+    if pending is None:
+        return False
+    if pending.needed:
+        with slicer.util.tryWithErrorDisplay("Installing the Python packages failed.",
+                                             waitCursor=True):
+            _install_pip(pending.plan)
+            still = current_plan()
+            if still.needed:
+                raise RuntimeError(_still_missing(still))
+    return not current_plan().needed

@@ -15,8 +15,8 @@ import vtk
 
 from .lesions import COLUMNS, diameter_lines, measure_labelmap_file, table_rows
 from .names import RUN_SUFFIX_ATTRIBUTE, result_part_name
-from .scene import remove_with_helpers
-from .segments import GRID_ATTRIBUTE, SEGMENT_TAG, SEGMENTS, match_segments
+from .scene import omnet_segments, remove_with_helpers
+from .segments import GRID_ATTRIBUTE, SEGMENTS
 
 __all__ = ["LINES_ATTRIBUTE", "TABLE_ATTRIBUTE", "export_labelmap", "measure_segmentation",
            "show_lesions"]
@@ -89,16 +89,8 @@ def show_lesions(report: dict, segmentationNode):
 
 def _omnet_segments(segmentationNode) -> list[str]:
     """IDs of OMNet's three segments (found by their tag, else by name:
-    :func:`.segments.match_segments`), in label order."""
-    segmentation = segmentationNode.GetSegmentation()
-    triples = []
-    for index in range(segmentation.GetNumberOfSegments()):
-        segmentId = segmentation.GetNthSegmentID(index)
-        segment = segmentation.GetSegment(segmentId)
-        tag = vtk.mutable("")
-        triples.append((segmentId, tag.get() if segment.GetTag(SEGMENT_TAG, tag) else "",
-                        segment.GetName()))
-    found = match_segments(triples)
+    :func:`.scene.omnet_segments`), in label order."""
+    found = omnet_segments(segmentationNode.GetSegmentation())
     ids = [found.get(spec.key) for spec in SEGMENTS]
     missing = [spec.name for spec, segmentId in zip(SEGMENTS, ids) if not segmentId]
     if missing:

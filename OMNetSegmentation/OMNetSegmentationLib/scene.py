@@ -31,7 +31,7 @@ from .segments import (
 )
 
 __all__ = ["ATTENTION_ATTRIBUTE", "acquisition_role", "channel_order", "import_segmentation",
-           "load_attention_maps", "patient_name", "patient_of", "place_next_to",
+           "load_attention_maps", "omnet_segments", "patient_name", "patient_of", "place_next_to",
            "remove_attention_maps", "remove_with_helpers", "series_frames", "set_visibility_3d",
            "show_attention", "show_segmentation", "store_volumes", "write_volumes"]
 
@@ -177,6 +177,17 @@ def _segment_tag(segment, name: str) -> str:
     return value.get() if segment.GetTag(name, value) else ""
 
 
+def omnet_segments(segmentation) -> dict[str, str]:
+    """Key -> ID of OMNet's segments in a ``vtkSegmentation``, found by their tag, else by
+    name (:func:`.segments.match_segments`); what updating and measuring a result share."""
+    triples = []
+    for index in range(segmentation.GetNumberOfSegments()):
+        segmentId = segmentation.GetNthSegmentID(index)
+        segment = segmentation.GetSegment(segmentId)
+        triples.append((segmentId, _segment_tag(segment, SEGMENT_TAG), segment.GetName()))
+    return match_segments(triples)
+
+
 def _omnet_segment_ids(segmentationNode) -> list[str]:
     """IDs of OMNet's three segments, in label order; missing ones are (re)created.
 
@@ -189,12 +200,7 @@ def _omnet_segment_ids(segmentationNode) -> list[str]:
     which a DICOM SEG export writes.
     """
     segmentation = segmentationNode.GetSegmentation()
-    triples = []
-    for index in range(segmentation.GetNumberOfSegments()):
-        segmentId = segmentation.GetNthSegmentID(index)
-        segment = segmentation.GetSegment(segmentId)
-        triples.append((segmentId, _segment_tag(segment, SEGMENT_TAG), segment.GetName()))
-    found = match_segments(triples)
+    found = omnet_segments(segmentation)
     ids = []
     for spec in SEGMENTS:
         segmentId = found.get(spec.key)

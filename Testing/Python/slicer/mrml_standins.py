@@ -1,6 +1,6 @@
 """Stand-ins for the MRML and VTK objects the scene layer's tests share: they behave as
-Slicer's calls do (a segment's ``GetTag`` fills a ``vtk.reference`` / ``vtk.mutable`` and
-says whether the tag exists; ``AddEmptySegment`` returns the new segment's ID)."""
+Slicer's calls do (a segment's ``GetTag`` fills a ``vtk.reference`` and says whether the
+tag exists; ``AddEmptySegment`` returns the new segment's ID)."""
 
 from __future__ import annotations
 

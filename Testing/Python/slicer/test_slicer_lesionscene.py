@@ -83,7 +83,7 @@ def lesionscene(monkeypatch, tmp_path):
                                              RemoveNode=lambda node: None)
     slicer.modules = types.SimpleNamespace(segmentations=types.SimpleNamespace(logic=Logic))
     vtk = types.ModuleType("vtk")
-    vtk.mutable = Reference
+    vtk.reference = Reference
     vtk.vtkStringArray = type("StringArray", (), {
         "__init__": lambda self: setattr(self, "values", []),
         "InsertNextValue": lambda self, value: self.values.append(value)})
