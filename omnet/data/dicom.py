@@ -30,7 +30,7 @@ from omnet.data.dicom_damaged import UNKNOWN_SERIES, left_out_files
 from omnet.data.dicom_geometry import frame_positions, misplaced_slice, parse_position
 from omnet.data.discovery import CaseFiles, folder_name, is_image_path, is_system_entry
 from omnet.data.enhanced_mr import ENHANCED_CLASSES, SOP_CLASS, file_acquisition
-from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, classify_name, names_other_series
+from omnet.data.naming import ROLE_TITLES, SEQUENCE_ROLES, described_role
 from omnet.errors import InputError
 
 __all__ = ["DicomSeries", "find_series", "header_tags", "read_series", "study_case"]
@@ -68,11 +68,8 @@ class DicomSeries:
     @property
     def named_role(self) -> str | None:
         """The sequence its description, else its protocol name, names (None: neither, or
-        a description that names a derived or other series, :func:`names_other_series`)."""
-        role = classify_name(self.description)
-        if role is not None or names_other_series(self.description):
-            return role
-        return classify_name(self.protocol)
+        a description that names another series: :func:`omnet.data.naming.described_role`)."""
+        return described_role(self.description, self.protocol)
 
 
 def header_tags(file: str, *keys: str) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 __all__ = ["BRAIN_MASK_SUFFIX", "IMAGE_SUFFIXES", "OUTPUT_SUFFIX", "ROLES", "SEQUENCE_ROLES",
            "case_id_from_file", "channel_groups", "channel_stem", "classify_name",
-           "incomplete_channel_groups", "is_brain_mask", "is_omnet_output",
+           "described_role", "incomplete_channel_groups", "is_brain_mask", "is_omnet_output",
            "label_scheme_of_name", "missing_channels", "names_other_series",
            "strip_image_suffix", "tokens", "without_case_id"]
 
@@ -227,7 +227,8 @@ def without_case_id(name: str, case_id: str) -> str:
     if rest.strip(" _-."):
         return rest.lstrip(" _-.") + name[len(stem):]
     # a folder named as a sequence alone (``flair/flair.nii.gz`` beside ``t1.nii.gz`` ...)
-    return name if len(tokens(case_id)) == 1 and _classify_words(tokens(case_id)) else ""
+    words = tokens(case_id)
+    return name if len(words) == 1 and _classify_words(words) else ""
 
 
 def classify_name(name: str, case_id: str = "") -> str | None:
@@ -246,10 +247,23 @@ def classify_name(name: str, case_id: str = "") -> str | None:
 
 def names_other_series(name: str) -> bool:
     """A name that makes its series none of the four inputs though it may name one (T2*,
-    SWI, a subtraction, a MIP, a dynamic run, a map, a localizer): a DICOM series or a
-    dcm2niix sidecar so described is not then read by its protocol name, which a derived
-    series keeps from its source ("T1 POST SUB" of protocol "t1_vibe_fs_post")."""
+    SWI, a subtraction, a MIP, a dynamic run, a map, a localizer)."""
     return bool(set(tokens(name)) & _NOT_STRUCTURAL)
+
+
+def described_role(description: str, protocol: str,
+                   roles: Sequence[str] = ROLES) -> str | None:
+    """The role among ``roles`` that a series' description (a DICOM header's, a dcm2niix
+    sidecar's) names, else its protocol name; None where the description names another
+    series (:func:`names_other_series`): a derived series keeps its source's protocol name
+    ("T1 POST SUB" of protocol "t1_vibe_fs_post")."""
+    for name in (description, protocol):
+        role = classify_name(name) if name else None
+        if role in roles:
+            return role
+        if names_other_series(name):
+            return None
+    return None
 
 
 def _classify_words(words: list[str]) -> str | None:

@@ -17,12 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from omnet.data.acquisition import Acquisition, choose_series, role_from_acquisition
-from omnet.data.naming import (
-    SEQUENCE_ROLES,
-    classify_name,
-    names_other_series,
-    strip_image_suffix,
-)
+from omnet.data.naming import SEQUENCE_ROLES, described_role, strip_image_suffix
 
 __all__ = ["Sidecar", "read_sidecar", "roles_from_sidecars", "sidecar_path"]
 
@@ -40,15 +35,9 @@ class Sidecar:
 
     @property
     def named_role(self) -> str | None:
-        """The sequence the series description, else the protocol name, names (None where
-        the description names a derived or other series, :func:`names_other_series`)."""
-        for name in (self.description, self.protocol):
-            role = classify_name(name) if name else None
-            if role in SEQUENCE_ROLES:
-                return role
-            if names_other_series(name):
-                return None
-        return None
+        """The sequence the series description, else the protocol name, names
+        (:func:`omnet.data.naming.described_role`)."""
+        return described_role(self.description, self.protocol, SEQUENCE_ROLES)
 
     @property
     def measured_role(self) -> str | None:
