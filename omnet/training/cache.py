@@ -104,9 +104,10 @@ def check_label_grid(case_id: str, seg, images) -> None:
     drawn on a sequence's voxels, so another grid means a broken header or another case
     (resampled, it would teach the network shifted labels). As nnU-Net's dataset check."""
     from omnet.data.geometry import grid_difference, same_grid
+    from omnet.data.imageio import REFERENCE_ROLE
 
     if not any(same_grid(seg, image) for image in images.values()):
-        role = "t1ce" if "t1ce" in images else next(iter(images))
+        role = REFERENCE_ROLE if REFERENCE_ROLE in images else next(iter(images))
         raise InputError(f"{case_id}: the label map is on none of the sequences' grids "
                          f"(against the {SHORT_TITLES[role]}'s: "
                          f"{grid_difference(seg, images[role])}); check its header")
@@ -128,7 +129,7 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     Returns (images float16 (4, z, y, x), classes uint8 (z, y, x), facts for ``meta.json``).
     Raises InputError for unreadable files or labels that fit no BraTS scheme.
     """
-    from omnet.data.imageio import read_case
+    from omnet.data.imageio import REFERENCE_ROLE, read_case
     from omnet.preparation.same_patient import other_patient_suspects, suspects_text
     from omnet.training.canonical import grid_change, grid_text, on_canonical_grid
 
@@ -139,7 +140,8 @@ def preprocess_case(case: CaseFiles) -> tuple[np.ndarray, np.ndarray, dict]:
     on_grid = on_canonical_grid(raw)
     # a series of another patient? (outlines read with the background at zero: a floor of
     # -500 was all tissue, every series "unlike")
-    suspects = other_patient_suspects(on_grid.outline_dice, "t1ce", case.case_id)
+    suspects = other_patient_suspects(on_grid.outline_dice, REFERENCE_ROLE,
+                                      case.case_id)
     if on_grid.labels_outside:
         log.warning("%s: %d labelled voxels of the label map lie beyond the scans or outside "
                     "the brain's box and are ignored", case.case_id, on_grid.labels_outside)
