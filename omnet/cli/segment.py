@@ -288,19 +288,15 @@ def _run_batch(args: argparse.Namespace, progress, cancel) -> int:
     from omnet.inference.batch import segment_folder
     from omnet.inference.batch_history import earlier_cases
     from omnet.inference.device import select_device
+    from omnet.inference.model_source import load_for_segment
     from omnet.inference.pipeline import segment
-    from omnet.model.weights import load_model
     from omnet.protocol import format_result
     from omnet.utils.atomic import atomic_write_json
 
-    device = select_device(args.device)
+    select_device(args.device)  # an unavailable device is said before anything else
 
     def load_the_model():  # once the destinations and cases are checked
-        if args.model is None:
-            from omnet.bundled import default_model_path
-
-            return load_model(default_model_path(device.type))
-        return load_model(args.model)
+        return load_for_segment(args.model, args.device)
 
     def write_report(summary) -> None:  # after every case: a killed run leaves its record
         if args.report:
